@@ -1,0 +1,1 @@
+"""The ``stix-pipeline`` command line."""

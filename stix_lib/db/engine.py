@@ -1,0 +1,48 @@
+"""SQLAlchemy engines for the pipeline database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+
+def connect(url: str, *, migrate_schema: bool = True) -> Engine:
+    """Create an engine for ``url`` and bring its schema up to date.
+
+    SQLite files get WAL journaling and a 30 s busy timeout so that concurrent task processes
+    can share the file; their parent directory is created.
+
+    Parameters
+    ----------
+    url
+        SQLAlchemy URL, e.g. ``sqlite:////data/stix/pipeline.sqlite`` or
+        ``postgresql+psycopg2://user:pw@host/db``.
+    migrate_schema
+        Apply pending migrations (default). Pass False for read-only tools.
+
+    Returns
+    -------
+    sqlalchemy.Engine
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    if migrate_schema:
+        from stix_lib.db.migrations import migrate
+
+        migrate(engine)
+    return engine

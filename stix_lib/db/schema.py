@@ -1,0 +1,80 @@
+"""Table definitions of the current pipeline-database schema (see ``migrations`` for history)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+
+class TMState(StrEnum):
+    """Life cycle of a telemetry file in the ledger."""
+
+    INCOMING = "incoming"  # pulled from the SOC exchange, waiting for staging
+    STAGED = "staged"  # released to processing
+    PROCESSED = "processed"  # processed to the end level without file-level error
+    FAILED = "failed"  # processing raised; retried on the next run
+    QUARANTINED = "quarantined"  # unusable input, moved to the quarantine folder
+
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("description", String(200), nullable=False),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+)
+
+tm_files = Table(
+    "tm_files",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("state", String(20), nullable=False, index=True),
+    Column("path", Text, nullable=False),
+    Column("source", Text, nullable=False, default=""),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("staged_at", DateTime(timezone=True)),
+    Column("processed_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("obt_start", BigInteger),
+    Column("obt_end", BigInteger),
+    Column("error", Text),
+)
+
+products = Table(
+    "products",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("path", Text, nullable=False, unique=True),
+    Column("level", String(10), nullable=False, index=True),
+    Column("name", String(255), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+product_lineage = Table(
+    "product_lineage",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("product_id", Integer, ForeignKey("products.id", ondelete="CASCADE"), nullable=False),
+    Column("tm_file_id", Integer, ForeignKey("tm_files.id", ondelete="CASCADE"), nullable=False),
+    Column("run_id", String(250), nullable=False, default=""),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("product_id", "tm_file_id", "run_id", name="uq_lineage"),
+)

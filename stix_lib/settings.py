@@ -1,0 +1,368 @@
+"""Pipeline settings: one typed object, read from a TOML file plus environment overrides.
+
+Resolution order (later wins):
+
+1. the defaults documented on each field of :class:`Settings`;
+2. a TOML file: the path given to :func:`load_settings`, else ``$STIX_CONFIG`` if set
+   (keys are the field names, optionally grouped in tables that are simply flattened, e.g.
+   ``[paths] data_root = "/data/stix"``);
+3. environment variables ``STIX_<FIELD NAME IN UPPER CASE>`` (e.g. ``STIX_DATA_ROOT``,
+   ``STIX_REFERENCE_DATA``, ``STIX_STAGING_DELAY``).
+
+Folder fields left empty derive from ``data_root`` (layout mirrors the STIXCore runbook, see
+:data:`FOLDER_DEFAULTS`). Durations accept seconds or ``<n><unit>`` with unit ``s``, ``min``,
+``h``, ``d`` (``"2d"``, ``"90min"``). Lists accept a comma separated string.
+
+Remote endpoints (the SOC exchange host, SMTP, the pipeline database in production, the SOAR
+target host) are Airflow Connections, named by the ``*_conn_id`` fields; the library itself never
+reads Airflow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, get_type_hints
+
+ENV_PREFIX = "STIX_"
+CONFIG_ENV = "STIX_CONFIG"
+
+#: Folder fields and their location relative to ``data_root`` when not set explicitly.
+FOLDER_DEFAULTS: dict[str, str] = {
+    "soc_incoming_dir": "SOLSOC/from_edds/tm/incoming",
+    "soc_processing_dir": "SOLSOC/from_edds/tm/processing",
+    "from_soc_dir": "SOLSOC/from_soc",
+    "spice_dir": "spice",
+    "idb_dir": "idb",
+    "conf_dir": "STIX-CONF",
+    "fits_archive_dir": "fits",
+    "soar_target_dir": "out/esa",
+    "soar_conflicts_dir": "out/esa_conflicts",
+    "nas_mirror_dir": "nas/stixcore_fits",
+    "quarantine_dir": "quarantine",
+    "log_dir": "logs",
+}
+
+_DURATION_UNITS = {"s": 1, "sec": 1, "min": 60, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names the setting and its source."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings of the STIX pipeline.
+
+    Attributes
+    ----------
+    data_root
+        Root of all pipeline data (``/data/stix`` in production). Default ``./stix-data-root``.
+    reference_data
+        The shared real STIX reference data (IDBs, telemetry, reference L1, SPICE, STIX-CONF).
+        Environment ``STIX_REFERENCE_DATA``; default ``../shared/stix-data``.
+    soc_incoming_dir
+        Where ingested telemetry XML lands (runbook ``from_edds/tm/incoming``).
+    soc_processing_dir
+        Telemetry released by the staging step (runbook ``from_edds/tm/processing``).
+    from_soc_dir
+        Mirror of the SOC ``from_soc`` tree: SPICE kernel zips and SOOP files.
+    spice_dir
+        Unzipped SPICE kernel tree (``ck, fk, ... mk``).
+    idb_dir
+        IDB versions, ``v<version>/idb.sqlite``, plus ``idbVersionHistory.json``.
+    conf_dir
+        STIX-CONF working copy (git checkout of the latest tag, ``VERSION.TXT``).
+    fits_archive_dir
+        The FITS product archive (``LB/``, ``L0/``, ``L1/``, ...).
+    soar_target_dir
+        SOAR delivery directory (on ``soar_host`` or local).
+    soar_conflicts_dir
+        Where products with more than two supplements are parked.
+    nas_mirror_dir
+        FITS mirror on the NAS (local path, or remote path on ``nas_host``).
+    quarantine_dir
+        Bad input files are moved here with a ``.reason`` text file next to them.
+    log_dir
+        Pipeline logs and reports.
+    rid_lut_file
+        Science request-id lookup table (CSV). Default ``<data_root>/publish/rid_lut.csv``.
+    rid_lut_update_url
+        Data-center API for RID LUT updates.
+    pipeline_db_url
+        SQLAlchemy URL of the pipeline database. Default SQLite file ``<data_root>/pipeline.sqlite``.
+        In Airflow the connection ``pipeline_db_conn_id`` takes precedence when it exists.
+    tm_source
+        Where the SOC exchange publishes telemetry: a remote directory on the SSH connection
+        ``soc_ssh_conn_id`` or, when ``tm_source_local`` is true, a local directory.
+    tm_source_local
+        Treat ``tm_source`` as a local directory (demo, tests).
+    tm_pattern
+        Glob of telemetry files to ingest.
+    staging_delay
+        Release a TM file to processing when it is older than this (runbook: 2 days), or earlier
+        once the flown SPICE kernels cover its on-board time range.
+    publish_waiting_period
+        Age a product must reach before SOAR publishing (STIXCore code default 14 days).
+    publish_ll_waiting_period
+        Age gate for low-latency levels (``LL*``).
+    publish_future_guard
+        Products starting further than this in the future are never published.
+    publish_batch_size
+        Maximum number of files per publishing run; ``-1`` for no limit.
+    soar_host
+        SOAR target host; empty or ``localhost`` means a local copy.
+    nas_host
+        NAS host for the FITS mirror; empty means a local path.
+    alert_from
+        Sender address of pipeline mails.
+    alert_to
+        Recipients of failure alerts and reports.
+    monitor_window_samples
+        Stuck-pipeline monitor: number of backlog samples in the window (runbook: 9).
+    monitor_window_min_span
+        Stuck-pipeline monitor: the window must span at least this long (runbook: 1 day).
+    processing_deadline
+        A processing run older than this counts as stuck.
+    airflow_api_url
+        Airflow REST API base URL used by ``stix-pipeline status`` and the monitor.
+    airflow_api_user
+        User for the Airflow REST API; the password is read from ``STIX_AIRFLOW_API_PASSWORD``.
+    ecc_path
+        Directory of the external ECC energy-calibration programs; empty disables CAL.
+    idl_gsw_path
+        STX-GSW path for the IDL aspect bridge; empty disables the ANC aspect product.
+    processing_version
+        Product processing version written into file names (``_V02``).
+    soc_ssh_conn_id, smtp_conn_id, pipeline_db_conn_id, soar_conn_id, nas_ssh_conn_id
+        Airflow connection ids of the remote endpoints.
+    """
+
+    data_root: Path = Path("stix-data-root")
+    reference_data: Path = Path("../shared/stix-data")
+
+    soc_incoming_dir: Path | None = None
+    soc_processing_dir: Path | None = None
+    from_soc_dir: Path | None = None
+    spice_dir: Path | None = None
+    idb_dir: Path | None = None
+    conf_dir: Path | None = None
+    fits_archive_dir: Path | None = None
+    soar_target_dir: Path | None = None
+    soar_conflicts_dir: Path | None = None
+    nas_mirror_dir: Path | None = None
+    quarantine_dir: Path | None = None
+    log_dir: Path | None = None
+    rid_lut_file: Path | None = None
+
+    rid_lut_update_url: str = "https://datacenter.stix.i4ds.net/api/bsd/info/"
+    pipeline_db_url: str = ""
+
+    tm_source: str = "/home/solmoc/from_edds/tm"
+    tm_source_local: bool = False
+    tm_pattern: str = "*PktTmRaw*.xml"
+
+    staging_delay: timedelta = timedelta(days=2)
+    publish_waiting_period: timedelta = timedelta(days=14)
+    publish_ll_waiting_period: timedelta = timedelta(minutes=1)
+    publish_future_guard: timedelta = timedelta(days=7)
+    publish_batch_size: int = -1
+    soar_host: str = ""
+    nas_host: str = ""
+
+    alert_from: str = "stix-pipeline@localhost"
+    alert_to: tuple[str, ...] = ()
+
+    monitor_window_samples: int = 9
+    monitor_window_min_span: timedelta = timedelta(days=1)
+    processing_deadline: timedelta = timedelta(hours=6)
+
+    airflow_api_url: str = "http://127.0.0.1:8080"
+    airflow_api_user: str = "admin"
+
+    ecc_path: str = ""
+    idl_gsw_path: str = ""
+    processing_version: int = 2
+
+    soc_ssh_conn_id: str = "stix_soc"
+    smtp_conn_id: str = "smtp_default"
+    pipeline_db_conn_id: str = "stix_pipeline_db"
+    soar_conn_id: str = "stix_soar"
+    nas_ssh_conn_id: str = "stix_nas"
+
+    sources: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        root = Path(self.data_root).expanduser()
+        object.__setattr__(self, "data_root", root)
+        object.__setattr__(self, "reference_data", Path(self.reference_data).expanduser())
+        for name, rel in FOLDER_DEFAULTS.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, root / rel)
+        if self.rid_lut_file is None:
+            object.__setattr__(self, "rid_lut_file", root / "publish" / "rid_lut.csv")
+        if not self.pipeline_db_url:
+            object.__setattr__(self, "pipeline_db_url", f"sqlite:///{(root / 'pipeline.sqlite').absolute()}")
+
+    # -- derived helpers -------------------------------------------------------------------
+    def folders(self) -> dict[str, Path]:
+        """Return every data folder by field name."""
+        return {name: getattr(self, name) for name in FOLDER_DEFAULTS}
+
+    def ensure_folders(self) -> None:
+        """Create every local data folder (idempotent)."""
+        for path in self.folders().values():
+            Path(path).mkdir(parents=True, exist_ok=True)
+
+    def replace(self, **changes: Any) -> Settings:
+        """Return a copy with ``changes`` applied (folders re-derived only if left unset)."""
+        return dataclasses.replace(self, **changes)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain representation for logs and ``stix-pipeline config`` (no secrets are stored here)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name == "sources":
+                continue
+            value = getattr(self, f.name)
+            if isinstance(value, Path):
+                value = str(value)
+            elif isinstance(value, timedelta):
+                value = format_duration(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+
+def parse_duration(text: str | int | float) -> timedelta:
+    """Parse ``"2d"``, ``"90min"``, ``"30s"``, ``"1.5h"`` or a number of seconds.
+
+    Raises
+    ------
+    ValueError
+        If the text is not a duration.
+    """
+    if isinstance(text, int | float):
+        return timedelta(seconds=float(text))
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-z]*)\s*", str(text).lower())
+    if not match or match.group(2) not in {"", *_DURATION_UNITS}:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 30s, 15min, 6h, 2d)")
+    factor = _DURATION_UNITS.get(match.group(2), 1)
+    return timedelta(seconds=float(match.group(1)) * factor)
+
+
+def format_duration(value: timedelta) -> str:
+    """Format a duration in the largest unit that divides it (inverse of :func:`parse_duration`)."""
+    seconds = value.total_seconds()
+    for unit, factor in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds and seconds % factor == 0:
+            return f"{int(seconds // factor)}{unit}"
+    return f"{seconds:g}s"
+
+
+def _convert(name: str, kind: Any, raw: Any, source: str) -> Any:
+    try:
+        text_kind = str(kind)
+        if raw is None:
+            return None
+        if "Path" in text_kind:
+            return Path(str(raw)) if str(raw) != "" else None
+        if "timedelta" in text_kind:
+            return parse_duration(raw)
+        if "bool" in text_kind:
+            if isinstance(raw, bool):
+                return raw
+            lowered = str(raw).strip().lower()
+            if lowered in {"1", "true", "yes", "on"}:
+                return True
+            if lowered in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError(f"not a boolean: {raw!r}")
+        if "tuple" in text_kind:
+            items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+            return tuple(str(item).strip() for item in items if str(item).strip())
+        if "int" in text_kind:
+            return int(raw)
+        return str(raw)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"setting {name!r} from {source}: {exc}") from exc
+
+
+def _flatten(table: Mapping[str, Any]) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value))
+        else:
+            flat[key] = value
+    return flat
+
+
+def load_settings(
+    config_file: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build :class:`Settings` from defaults, a TOML file, the environment and keyword overrides.
+
+    Parameters
+    ----------
+    config_file
+        TOML file to read; defaults to ``$STIX_CONFIG`` when set, else no file.
+    environ
+        Environment to read ``STIX_*`` overrides from (default: ``os.environ``).
+    **overrides
+        Final values by field name (already typed or strings).
+
+    Returns
+    -------
+    Settings
+        The resolved settings; ``sources`` lists where values came from.
+
+    Raises
+    ------
+    SettingsError
+        Unknown keys in the file, or values that cannot be converted; the message names both.
+    """
+    env = os.environ if environ is None else environ
+    hints = get_type_hints(Settings)
+    known = {f.name for f in fields(Settings) if f.name != "sources"}
+    values: dict[str, Any] = {}
+    sources: list[str] = ["defaults"]
+
+    path = config_file if config_file is not None else env.get(CONFIG_ENV)
+    if path:
+        path = Path(path)
+        try:
+            with path.open("rb") as handle:
+                table = _flatten(tomllib.load(handle))
+        except FileNotFoundError as exc:
+            raise SettingsError(f"settings file {path} does not exist") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"settings file {path} is not valid TOML: {exc}") from exc
+        unknown = sorted(set(table) - known)
+        if unknown:
+            raise SettingsError(f"settings file {path}: unknown setting(s) {', '.join(unknown)}")
+        for key, raw in table.items():
+            values[key] = _convert(key, hints[key], raw, str(path))
+        sources.append(str(path))
+
+    for name in known:
+        env_name = ENV_PREFIX + name.upper()
+        if env_name in env:
+            values[name] = _convert(name, hints[name], env[env_name], f"${env_name}")
+            sources.append(f"${env_name}")
+
+    for name, raw in overrides.items():
+        if name not in known:
+            raise SettingsError(f"unknown setting {name!r}")
+        values[name] = raw if not isinstance(raw, str) else _convert(name, hints[name], raw, "override")
+
+    return Settings(**values, sources=tuple(sources))

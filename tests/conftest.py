@@ -1,0 +1,53 @@
+"""Shared test setup.
+
+Airflow reads its configuration when it is first imported, so the environment for a private,
+per-session ``AIRFLOW_HOME`` (SQLite metadata DB, our dags/ and plugins/ folders, no examples)
+is set here, at conftest import, before any test module imports Airflow.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="stix-airflow-test-"))
+
+os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
+os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(ROOT / "plugins")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_AIRFLOW_HOME}/airflow.db"
+os.environ["AIRFLOW__CORE__EXECUTOR"] = "LocalExecutor"
+os.environ.setdefault("AIRFLOW__API_AUTH__JWT_SECRET", "stix-test-session-secret")
+os.environ.setdefault("STIX_REFERENCE_DATA", str((ROOT / ".." / "shared" / "stix-data").resolve()))
+# Airflow appends plugins/ to sys.path in its own processes; pytest needs it too.
+if str(ROOT / "plugins") not in sys.path:
+    sys.path.insert(0, str(ROOT / "plugins"))
+
+
+@pytest.fixture(scope="session")
+def reference_data() -> Path:
+    """The shared real STIX data (``STIX_REFERENCE_DATA``); the suite requires it."""
+    path = Path(os.environ["STIX_REFERENCE_DATA"])
+    if not (path / "idb").is_dir():
+        pytest.fail(f"reference data not found at {path}: set STIX_REFERENCE_DATA to the stix-data folder")
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path: Path, reference_data: Path, monkeypatch: pytest.MonkeyPatch):
+    """Settings with a fresh data root under ``tmp_path`` (also exported as ``STIX_*`` env)."""
+    from stix_lib.settings import load_settings
+
+    monkeypatch.setenv("STIX_DATA_ROOT", str(tmp_path / "data"))
+    monkeypatch.setenv("STIX_REFERENCE_DATA", str(reference_data))
+    monkeypatch.setenv("STIX_IDB_DIR", str(reference_data / "idb"))
+    monkeypatch.delenv("STIX_CONFIG", raising=False)
+    result = load_settings()
+    result.ensure_folders()
+    return result
