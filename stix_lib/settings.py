@@ -354,7 +354,7 @@ def load_settings(
             values[key] = _convert(key, hints[key], raw, str(path))
         sources.append(str(path))
 
-    for name in known:
+    for name in (f.name for f in fields(Settings) if f.name in known):
         env_name = ENV_PREFIX + name.upper()
         if env_name in env:
             values[name] = _convert(name, hints[name], env[env_name], f"${env_name}")

@@ -51,3 +51,20 @@ def settings(tmp_path: Path, reference_data: Path, monkeypatch: pytest.MonkeyPat
     result = load_settings()
     result.ensure_folders()
     return result
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """A fresh Airflow metadata database (SQLite in the session's AIRFLOW_HOME)."""
+    from airflow.utils import db
+
+    db.resetdb()
+    return _AIRFLOW_HOME
+
+
+@pytest.fixture(scope="session")
+def dagbag(airflow_db):
+    """All DAGs of ``dags/`` parsed as the dag-processor would."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(ROOT / "dags"))

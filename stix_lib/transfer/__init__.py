@@ -1,0 +1,1 @@
+"""File transfer: rsync (local or over SSH) with atomic visibility at the destination."""

@@ -1,0 +1,75 @@
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from stix_lib.settings import FOLDER_DEFAULTS, SettingsError, format_duration, load_settings, parse_duration
+
+
+def test_defaults_derive_folders_from_data_root():
+    s = load_settings(environ={})
+    assert s.data_root == Path("stix-data-root")
+    assert s.soc_incoming_dir == Path("stix-data-root/SOLSOC/from_edds/tm/incoming")
+    assert s.soc_processing_dir == Path("stix-data-root/SOLSOC/from_edds/tm/processing")
+    assert s.reference_data == Path("../shared/stix-data")
+    assert s.staging_delay == timedelta(days=2)
+    assert s.pipeline_db_url.startswith("sqlite:///") and s.pipeline_db_url.endswith("stix-data-root/pipeline.sqlite")
+    assert set(s.folders()) == set(FOLDER_DEFAULTS)
+
+
+def test_file_then_environment_override(tmp_path):
+    cfg = tmp_path / "stix.toml"
+    cfg.write_text('[paths]\ndata_root = "/data/stix"\nspice_dir = "/kernels"\n[timing]\nstaging_delay = "90min"\n')
+    env = {"STIX_STAGING_DELAY": "0", "STIX_ALERT_TO": "a@x.org, b@y.org", "STIX_TM_SOURCE_LOCAL": "yes"}
+    s = load_settings(cfg, environ=env)
+    assert s.data_root == Path("/data/stix")
+    assert s.spice_dir == Path("/kernels")
+    assert s.fits_archive_dir == Path("/data/stix/fits")
+    assert s.staging_delay == timedelta(0)
+    assert s.alert_to == ("a@x.org", "b@y.org")
+    assert s.tm_source_local is True
+    assert s.sources == ("defaults", str(cfg), "$STIX_TM_SOURCE_LOCAL", "$STIX_STAGING_DELAY", "$STIX_ALERT_TO")
+
+
+def test_config_file_from_environment(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("publish_batch_size = 50\n")
+    assert load_settings(environ={"STIX_CONFIG": str(cfg)}).publish_batch_size == 50
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("bogus_key = 1\n", r"unknown setting\(s\) bogus_key"), ("data_root = [\n", "not valid TOML")],
+)
+def test_bad_file_names_file_and_reason(tmp_path, content, message):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(content)
+    with pytest.raises(SettingsError, match=message) as err:
+        load_settings(cfg, environ={})
+    assert str(cfg) in str(err.value)
+
+
+def test_bad_environment_value_names_variable():
+    with pytest.raises(SettingsError, match=r"staging_delay.*\$STIX_STAGING_DELAY.*not a duration"):
+        load_settings(environ={"STIX_STAGING_DELAY": "soon"})
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("2d", 172800), ("90min", 5400), ("30s", 30), ("1.5h", 5400), ("45", 45), (12, 12)]
+)
+def test_durations_round_trip(text, seconds):
+    value = parse_duration(text)
+    assert value.total_seconds() == seconds
+    assert parse_duration(format_duration(value)) == value
+
+
+def test_cli_config_json(capsys, tmp_path, monkeypatch):
+    import json
+
+    from stix_lib.cli.main import main
+
+    monkeypatch.setenv("STIX_DATA_ROOT", str(tmp_path))
+    assert main(["config", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["settings"]["quarantine_dir"] == str(tmp_path / "quarantine")
+    assert data["settings"]["staging_delay"] == "2d"
