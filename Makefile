@@ -4,8 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+export PYTHONPATH := $(CURDIR)/plugins
 
-.PHONY: venv demo up test lint lock clean
+.PHONY: venv demo up test lint bench lock clean
 
 venv: $(STAMP)
 
@@ -17,12 +18,36 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/pip check
 	touch $(STAMP)
 
+## demo: the whole pipeline on a local Airflow (SQLite, LocalExecutor) with demo telemetry; prints a summary
+demo: venv
+	$(BIN)/python -m stix_ops.demo run
+
+## up: the Airflow UI over the demo data (login printed); Ctrl-C stops it
+up: venv
+	$(BIN)/python -m stix_ops.demo up
+
+## test: lint + the full test suite. pytest's exit 5 ("no tests collected", e.g. a -k filter that
+## matches nothing) is reported loudly and not treated as a failure; every other code is passed on.
 test: venv
 	$(BIN)/python -m ruff check .
-	PYTHONPATH=plugins $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "WARNING: pytest collected no tests (exit 5)"; rc=0; fi; exit $$rc
 
 lint: venv
 	$(BIN)/python -m ruff check .
+
+## bench: run the benchmarks and rewrite benchmarks/RESULTS.md
+bench: venv
+	for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done
+
+## lock: regenerate requirements.txt from a clean venv (top-level packages listed in its header)
+lock:
+	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv
+	build/lock-venv/bin/pip install --quiet --upgrade pip
+	build/lock-venv/bin/pip install --quiet $$(sed -n 's/^# top-level: //p' requirements.txt)
+	build/lock-venv/bin/pip check
+	{ sed -n '/^#/p' requirements.txt; build/lock-venv/bin/pip freeze; } > requirements.txt.new
+	mv requirements.txt.new requirements.txt
 
 clean:
 	rm -rf build

@@ -1,0 +1,182 @@
+"""``make demo`` / ``make up``: the pipeline on a local Airflow (SQLite, LocalExecutor).
+
+``python -m stix_ops.demo run``   build demo data, start Airflow, run the pipeline DAGs, wait,
+                                  print and write the summary (``build/demo-summary.json``),
+                                  stop everything; exit 1 if anything failed.
+``python -m stix_ops.demo up``    start the same Airflow over the same data and keep the UI up
+                                  until Ctrl-C (prints URL and login).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from stix_ops.localstack import REPO, LocalStack, StackConfig
+
+BUILD = REPO / "build"
+DEMO_ROOT = BUILD / "demo"
+SUMMARY_FILE = BUILD / "demo-summary.json"
+#: DAGs the demo drives, in pipeline order; later stages are added as they exist.
+DEMO_DAGS = ("stix_tm_ingest",)
+#: A name shaped like the SOC's EDDS batch-request files.
+DEMO_TM_NAME = "solo_BatchRequest.PktTmRaw.SOL.0.2019.331.10.00.00.000.DEMO@2019.331.10.00.01.000.1.xml"
+
+
+def demo_env(root: Path, reference: Path) -> dict[str, str]:
+    """``STIX_*`` settings of the demo: everything under ``root``, local SOC exchange, no delay."""
+    return {
+        "STIX_DATA_ROOT": str(root / "data"),
+        "STIX_REFERENCE_DATA": str(reference),
+        "STIX_IDB_DIR": str(reference / "idb"),
+        "STIX_TM_SOURCE": str(root / "soc-exchange"),
+        "STIX_TM_SOURCE_LOCAL": "true",
+        "STIX_STAGING_DELAY": "0",
+    }
+
+
+def prepare_data(root: Path, reference: Path) -> list[Path]:
+    """Lay out the demo's SOC exchange with telemetry; return the files placed there."""
+    exchange = root / "soc-exchange"
+    exchange.mkdir(parents=True, exist_ok=True)
+    target = exchange / DEMO_TM_NAME
+    shutil.copyfile(reference / "tm" / "moc_test.PktTmRaw.xml", target)
+    return [target]
+
+
+def summarize(stack: LocalStack, settings_env: dict[str, str]) -> dict[str, Any]:
+    """Collect DAG runs, products and errors into the summary dictionary."""
+    from stix_lib.db import connect, ledger
+    from stix_lib.settings import load_settings
+
+    settings = load_settings(environ=settings_env)
+    engine = connect(settings.pipeline_db_url)
+    runs = [
+        {"dag_id": r["dag_id"], "run_id": r["dag_run_id"], "state": r["state"]}
+        for r in stack.runs()
+        if r["dag_id"].startswith("stix_")
+    ]
+    products = {level: 0 for level in ("LB", "L0", "L1", "L2", "CAL", "ANC", "LL03")}
+    products.update(ledger.products_per_level(engine))
+    errors = [f"DAG run {r['dag_id']} {r['run_id']} {r['state']}" for r in runs if r["state"] != "success"]
+    errors += [
+        f"task {t['dag_id']}.{t['task_id']} ({t['dag_run_id']}) {t['state']}" for t in stack.failed_tasks()
+    ]
+    errors += [f"TM file {row.name}: {row.error}" for row in ledger.in_state(engine, *_error_states())]
+    return {
+        "dag_runs": runs,
+        "tm_files": ledger.count_by_state(engine),
+        "products": products,
+        "product_paths": _product_paths(settings.fits_archive_dir),
+        "published": 0,
+        "errors": errors,
+    }
+
+
+def _error_states():
+    from stix_lib.db.schema import TMState
+
+    return (TMState.FAILED, TMState.QUARANTINED)
+
+
+def _product_paths(archive: Path) -> dict[str, list[str]]:
+    paths: dict[str, list[str]] = {}
+    if archive.is_dir():
+        for path in sorted(archive.rglob("*")):
+            if path.is_file() and not path.name.startswith("."):
+                paths.setdefault(path.relative_to(archive).parts[0], []).append(str(path))
+    return paths
+
+
+def print_summary(summary: dict[str, Any], summary_file: Path, elapsed: float) -> None:
+    """Human-readable summary on stdout."""
+    print("\n=== STIX pipeline demo summary ===")
+    print(f"DAG runs ({len(summary['dag_runs'])}):")
+    for run in summary["dag_runs"]:
+        print(f"  {run['state']:<8} {run['dag_id']:<28} {run['run_id']}")
+    print(f"TM files by state: {summary['tm_files']}")
+    print("Products per level:")
+    for level, count in summary["products"].items():
+        print(f"  {level:<5} {count}")
+        for path in summary["product_paths"].get(level, [])[:5]:
+            print(f"        {path}")
+    print(f"Published to SOAR: {summary['published']}")
+    print(f"Errors: {len(summary['errors'])}")
+    for error in summary["errors"]:
+        print(f"  - {error}")
+    print(f"Summary JSON: {summary_file}   ({elapsed:.0f} s)")
+
+
+def _reference() -> Path:
+    return Path(os.environ.get("STIX_REFERENCE_DATA", REPO.parent / "shared" / "stix-data")).resolve()
+
+
+def run_demo(root: Path = DEMO_ROOT, summary_file: Path = SUMMARY_FILE) -> int:
+    """The ``run`` command: a fresh demo under ``root``; returns the exit code."""
+    started = time.monotonic()
+    reference = _reference()
+    if not (reference / "tm").is_dir():
+        print(f"reference data not found at {reference}; set STIX_REFERENCE_DATA", file=sys.stderr)
+        return 2
+    shutil.rmtree(root, ignore_errors=True)
+    prepare_data(root, reference)
+    env = demo_env(root, reference)
+    stack = LocalStack(StackConfig(home=root / "airflow-home", extra_env=env))
+    print(f"Airflow home {stack.config.home}; logs in {stack.log_dir}")
+    with stack:
+        stack.prepare()
+        stack.start()
+        stack.wait_healthy()
+        stack.wait_for_dags(DEMO_DAGS)
+        run_ids = {}
+        for dag_id in DEMO_DAGS:
+            stack.unpause(dag_id)
+            run_ids[dag_id] = stack.trigger(dag_id)
+            print(f"triggered {dag_id}: {run_ids[dag_id]}")
+        stack.wait_until_idle(run_ids)
+        summary = summarize(stack, env)
+    summary_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = summary_file.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(summary, indent=2))
+    tmp.replace(summary_file)
+    print_summary(summary, summary_file, time.monotonic() - started)
+    return 1 if summary["errors"] else 0
+
+
+def run_up() -> int:
+    """The ``up`` command: UI over the demo data until interrupted."""
+    reference = _reference()
+    DEMO_ROOT.mkdir(parents=True, exist_ok=True)
+    prepare_data(DEMO_ROOT, reference)
+    stack = LocalStack(StackConfig(home=DEMO_ROOT / "airflow-home", extra_env=demo_env(DEMO_ROOT, reference)))
+    with stack:
+        stack.prepare()
+        stack.start()
+        stack.wait_healthy()
+        print(f"\nAirflow UI: {stack.config.api_url}   login: admin / {stack.config.admin_password}")
+        print("Press Ctrl-C to stop.")
+        try:
+            while True:
+                time.sleep(5)
+                stack._check_alive()
+        except KeyboardInterrupt:
+            print("stopping ...")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line of the demo."""
+    parser = argparse.ArgumentParser(prog="python -m stix_ops.demo", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["run", "up"])
+    args = parser.parse_args(argv)
+    return run_demo() if args.command == "run" else run_up()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
