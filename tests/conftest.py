@@ -68,3 +68,23 @@ def dagbag(airflow_db):
     from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(dag_folder=str(ROOT / "dags"))
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server (Debian package) for the session, on a free loopback port."""
+    from stix_ops.localservices import PostgresServer
+
+    root = Path(tempfile.mkdtemp(prefix="stix-pg-"))  # outside pytest's 0700 basetemp: postgres must enter it
+    server = PostgresServer(root).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server, request) -> str:
+    """SQLAlchemy URL of a fresh, empty PostgreSQL database for one test."""
+    import re
+
+    name = "t_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:50] + f"_{os.getpid()}"
+    return postgres_server.create_database(name)

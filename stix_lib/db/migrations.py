@@ -11,7 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, inspect, select
+from sqlalchemy import Connection, Engine, inspect, select, text
+from sqlalchemy.exc import DBAPIError
 
 from stix_lib.db import schema
 
@@ -44,8 +45,25 @@ def current_version(engine: Engine) -> int:
     return max(versions, default=0)
 
 
+#: Key of the PostgreSQL advisory lock that serializes concurrent migrators.
+_LOCK_KEY = 7_241_001
+
+
+def _serialize(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+
+
+def _is_applied(conn: Connection, version: int) -> bool:
+    query = select(schema.schema_version.c.version).where(schema.schema_version.c.version == version)
+    return conn.execute(query).first() is not None
+
+
 def migrate(engine: Engine, target: int | None = None) -> list[int]:
     """Apply pending migrations up to ``target`` (default: the latest).
+
+    Safe when several processes start at once: PostgreSQL migrators queue on an advisory lock;
+    on SQLite the loser of a race rolls back and finds the version recorded by the winner.
 
     Returns
     -------
@@ -53,28 +71,33 @@ def migrate(engine: Engine, target: int | None = None) -> list[int]:
         The versions applied by this call (empty if the schema was current).
     """
     applied: list[int] = []
-    with engine.begin() as conn:
-        schema.schema_version.create(conn, checkfirst=True)
-    done = current_version(engine)
-    for migration in MIGRATIONS:
-        if migration.version <= done or (target is not None and migration.version > target):
-            continue
+    try:
         with engine.begin() as conn:
-            # Re-check inside the transaction: another process may have migrated meanwhile.
-            present = conn.execute(
-                select(schema.schema_version.c.version).where(
-                    schema.schema_version.c.version == migration.version
+            _serialize(conn)
+            schema.schema_version.create(conn, checkfirst=True)
+    except DBAPIError:
+        if not inspect(engine).has_table("schema_version"):
+            raise
+    for migration in MIGRATIONS:
+        if target is not None and migration.version > target:
+            break
+        try:
+            with engine.begin() as conn:
+                _serialize(conn)
+                if _is_applied(conn, migration.version):
+                    continue
+                migration.apply(conn)
+                conn.execute(
+                    schema.schema_version.insert().values(
+                        version=migration.version,
+                        description=migration.description,
+                        applied_at=datetime.now(UTC),
+                    )
                 )
-            ).first()
-            if present:
-                continue
-            migration.apply(conn)
-            conn.execute(
-                schema.schema_version.insert().values(
-                    version=migration.version,
-                    description=migration.description,
-                    applied_at=datetime.now(UTC),
-                )
-            )
+        except DBAPIError:
+            with engine.connect() as conn:
+                if not _is_applied(conn, migration.version):
+                    raise
+            continue
         applied.append(migration.version)
     return applied

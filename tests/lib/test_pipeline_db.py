@@ -11,9 +11,16 @@ from stix_lib.db.migrations import MIGRATIONS
 from stix_lib.db.schema import TMState
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'db' / 'pipeline.sqlite'}"
+    return request.getfixturevalue("postgres_url")
+
+
 @pytest.fixture
-def engine(tmp_path):
-    return connect(f"sqlite:///{tmp_path / 'db' / 'pipeline.sqlite'}")
+def engine(db_url):
+    return connect(db_url)
 
 
 def test_migrations_create_schema_once(engine):
@@ -58,8 +65,8 @@ def test_lineage(engine, tmp_path):
     assert ledger.products_per_level(engine) == {"LB": 1, "L0": 1}
 
 
-def test_concurrent_processes_migrate_safely(tmp_path):
-    url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
+def test_concurrent_processes_migrate_safely(db_url):
+    url = db_url
     code = "import sys; from stix_lib.db import connect; connect(sys.argv[1])"
     procs = [subprocess.Popen([sys.executable, "-c", code, url]) for _ in range(4)]
     assert [p.wait(timeout=120) for p in procs] == [0, 0, 0, 0]

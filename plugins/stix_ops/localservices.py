@@ -1,0 +1,140 @@
+"""Throw-away PostgreSQL and Redis servers from the Debian packages, for tests and the CI stack.
+
+Each server lives in its own directory, listens on 127.0.0.1 on a free port, and is stopped and
+removed by :meth:`stop`. PostgreSQL refuses to run as root, so under root the server runs as the
+``postgres`` system user (created by the Debian package).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stix_ops.localstack import free_port
+
+
+def _pg_bin(name: str) -> str:
+    found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None)
+    if not found:
+        raise FileNotFoundError(f"PostgreSQL program {name!r} not found: install the 'postgresql' package")
+    return found
+
+
+@dataclass
+class PostgresServer:
+    """A private PostgreSQL cluster under ``root``.
+
+    Attributes
+    ----------
+    root
+        Directory for the cluster data, socket and log.
+    user, password
+        Superuser created for the cluster (password authentication on TCP).
+    """
+
+    root: Path
+    user: str = "stix"
+    password: str = "stix-test-password"
+    port: int = field(default_factory=free_port)
+
+    def _as_owner(self) -> list[str]:
+        return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+    def _chown(self, path: Path) -> None:
+        if os.geteuid() == 0:
+            entry = pwd.getpwnam("postgres")
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+
+    def start(self, timeout: float = 60.0) -> PostgresServer:
+        """initdb, start, wait until it accepts connections."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.chmod(0o755)
+        data = self.root / "data"
+        pwfile = self.root / "pwfile"
+        pwfile.write_text(self.password)
+        self._chown(self.root)
+        self._chown(pwfile)
+        subprocess.run(
+            [*self._as_owner(), _pg_bin("initdb"), "-D", str(data), "-U", self.user, "--pwfile", str(pwfile),
+             "-A", "scram-sha-256", "-E", "UTF8", "--no-instructions"],
+            check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+        pwfile.unlink()
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off -c max_connections=200"
+        subprocess.run(
+            [*self._as_owner(), _pg_bin("pg_ctl"), "-D", str(data), "-l", str(self.root / "postgres.log"),
+             "-o", options, "-w", "-t", str(int(timeout)), "start"],
+            check=True, capture_output=True, timeout=timeout + 30,
+        )  # fmt: skip
+        return self
+
+    def create_database(self, name: str) -> str:
+        """Create a database; return its SQLAlchemy URL."""
+        import psycopg2
+
+        conn = psycopg2.connect(self.url("postgres", driver=False))
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}"')
+        conn.close()
+        return self.url(name)
+
+    def url(self, database: str, driver: bool = True) -> str:
+        """Connection URL of ``database`` (SQLAlchemy form with the psycopg2 driver, or plain libpq)."""
+        scheme = "postgresql+psycopg2" if driver else "postgresql"
+        return f"{scheme}://{self.user}:{self.password}@127.0.0.1:{self.port}/{database}"
+
+    def stop(self) -> None:
+        """Stop the server and delete its directory."""
+        data = self.root / "data"
+        if data.exists():
+            subprocess.run(
+                [*self._as_owner(), _pg_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+                capture_output=True, timeout=60, check=False,
+            )  # fmt: skip
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@dataclass
+class RedisServer:
+    """A private Redis on 127.0.0.1 (no persistence)."""
+
+    root: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> RedisServer:
+        """Start redis-server and wait for PONG."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        exe = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.process = subprocess.Popen(
+            [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.root)],
+            stdout=(self.root / "redis.log").open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        cli = shutil.which("redis-cli") or "/usr/bin/redis-cli"
+        while time.monotonic() < deadline:
+            ping = subprocess.run([cli, "-p", str(self.port), "ping"], capture_output=True, text=True, check=False)
+            if ping.stdout.strip() == "PONG":
+                return self
+            time.sleep(0.2)
+        raise RuntimeError(f"redis-server did not answer on port {self.port}")
+
+    @property
+    def url(self) -> str:
+        """``redis://`` URL of database 0."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        """Stop the server and delete its directory."""
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+        shutil.rmtree(self.root, ignore_errors=True)
