@@ -1,0 +1,121 @@
+"""What time range the loaded **flown** kernels cover, for releasing TM files.
+
+Definition used here ("covers"):
+
+* ``utc_end`` is the earlier of
+
+  - the start (00:00 UTC) of the day in the flown meta-kernel name (``…_YYYYMMDD_…``): SOC builds a
+    flown MK from reconstructed data up to the day it is issued, so days before it are final;
+  - the end of the Solar Orbiter (NAIF −144) SPK coverage of the SPK files loaded through the
+    flown MK (when it has any);
+
+* ``obt_end`` is ``utc_end`` converted to spacecraft time with the loaded SCLK kernel;
+* a TM file is covered when its **latest** packet time is not after ``obt_end``
+  (:meth:`FlownCoverage.covers`). Earlier times count as covered too: a newer flown kernel set
+  does not change how they convert. (Times before the orbit files, e.g. ground tests, still get
+  ``SPICE_ER`` position keywords, but their time conversion is final.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+import numpy as np
+import spiceypy
+from spiceypy.utils.exceptions import SpiceyError
+
+from stix_lib.spice import clock
+from stix_lib.spice.meta_kernels import meta_kernel_date
+from stix_lib.time.scet import SCETime
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from stix_lib.spice.kernels import SpiceKernels
+
+
+@dataclass(frozen=True)
+class FlownCoverage:
+    """Coverage of the loaded flown kernels (see the module docstring for the definition).
+
+    Attributes
+    ----------
+    meta_kernel
+        File name of the flown meta kernel.
+    mk_date
+        Date in its name (``None`` if it has none).
+    spk_utc_start, spk_utc_end
+        First and last UTC of the −144 SPK coverage loaded through the flown MK (``None`` if none).
+    utc_end
+        End of the covered range (UTC, ``datetime64[ns]``).
+    obt_end
+        ``utc_end`` as spacecraft time.
+    """
+
+    meta_kernel: str
+    mk_date: date | None
+    spk_utc_start: np.datetime64 | None
+    spk_utc_end: np.datetime64 | None
+    utc_end: np.datetime64
+    obt_end: SCETime
+
+    def covers(self, obt_last: SCETime) -> bool:
+        """True if every time in ``obt_last`` (e.g. a file's packet times) is ≤ :attr:`obt_end`."""
+        return bool(obt_last.size) and bool(np.all(obt_last.btime <= self.obt_end.btime))
+
+
+def _spk_window(kernels: SpiceKernels, body: int) -> tuple[float, float] | None:
+    flown = kernels.flown_meta_kernel
+    if flown is None:
+        return None
+    source = kernels.rewritten_path(flown)
+    starts: list[float] = []
+    ends: list[float] = []
+    for index in range(spiceypy.ktotal("SPK")):
+        path, _, loaded_by, _ = spiceypy.kdata(index, "SPK")
+        if loaded_by != source:
+            continue
+        window = spiceypy.spkcov(path, body)
+        for interval in range(spiceypy.wncard(window)):
+            low, high = spiceypy.wnfetd(window, interval)
+            starts.append(low)
+            ends.append(high)
+    return (min(starts), max(ends)) if starts else None
+
+
+def flown_coverage(kernels: SpiceKernels, body: int = -144) -> FlownCoverage | None:
+    """Coverage of the flown kernels held by ``kernels`` (loading them if needed).
+
+    Parameters
+    ----------
+    kernels
+        The kernel set.
+    body
+        NAIF id whose SPK coverage counts (Solar Orbiter by default).
+
+    Returns
+    -------
+    FlownCoverage or None
+        ``None`` when no flown MK is loaded or neither its date nor an SPK window is known.
+    """
+    kernels.ensure_loaded()
+    flown = kernels.flown_meta_kernel
+    if flown is None:
+        return None
+    mk_date = meta_kernel_date(flown)
+    try:
+        window = _spk_window(kernels, body)
+    except SpiceyError:
+        window = None
+    ends: list[np.datetime64] = []
+    if mk_date is not None:
+        ends.append(np.datetime64(mk_date.isoformat(), "ns"))
+    spk_start = spk_end = None
+    if window is not None:
+        spk_start, spk_end = clock.et_to_datetime64(np.array(window))
+        ends.append(spk_end)
+    if not ends:
+        return None
+    utc_end = min(ends)
+    obt_end = kernels.datetime64_to_scet(utc_end)
+    return FlownCoverage(flown.name, mk_date, spk_start, spk_end, utc_end, obt_end)
