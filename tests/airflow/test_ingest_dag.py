@@ -10,7 +10,19 @@ import pytest
 pytestmark = pytest.mark.airflow
 
 
-def test_ingest_pulls_new_files_once(dagbag, settings, reference_data, tmp_path, monkeypatch):
+@pytest.fixture(params=["settings-sqlite", "connection-postgres"])
+def pipeline_db(request, settings, monkeypatch) -> str:
+    """Where the DAG's ledger goes: the default SQLite setting, or the stix_pipeline_db connection."""
+    if request.param == "settings-sqlite":
+        monkeypatch.delenv("AIRFLOW_CONN_STIX_PIPELINE_DB", raising=False)
+        return settings.pipeline_db_url
+    url = request.getfixturevalue("postgres_url")
+    uri = url.replace("postgresql+psycopg2://", "postgres://")
+    monkeypatch.setenv("AIRFLOW_CONN_STIX_PIPELINE_DB", uri)
+    return url
+
+
+def test_ingest_pulls_new_files_once(dagbag, settings, pipeline_db, reference_data, tmp_path, monkeypatch):
     from airflow.utils.state import DagRunState
 
     from stix_lib.db import connect, ledger
@@ -33,7 +45,7 @@ def test_ingest_pulls_new_files_once(dagbag, settings, reference_data, tmp_path,
     incoming = settings.soc_incoming_dir
     assert sorted(p.name for p in incoming.iterdir() if not p.name.startswith(".")) == sorted(names)
     assert (incoming / names[0]).read_bytes() == real.read_bytes()
-    engine = connect(settings.pipeline_db_url)
+    engine = connect(pipeline_db)
     rows = ledger.in_state(engine, TMState.INCOMING)
     assert sorted(r.name for r in rows) == sorted(names)
     assert {r.size for r in rows} == {real.stat().st_size}
