@@ -19,6 +19,7 @@ import spiceypy
 from numpy.typing import ArrayLike
 from spiceypy.utils.exceptions import SpiceyError
 
+from stix_lib.spice.errors import spice_error_reason
 from stix_lib.time.scet import FINE_TICKS, MAX_COARSE
 
 #: UTC epoch that ``ET - deltet(ET)`` counts from.
@@ -46,9 +47,18 @@ def scet_to_ticks(coarse: ArrayLike, fine: ArrayLike, sc_id: int, *, direct: boo
 
 
 def scet_to_et(coarse: ArrayLike, fine: ArrayLike, sc_id: int, *, direct: bool = True) -> np.ndarray:
-    """Spacecraft time → ET (TDB seconds past J2000), same shape as the broadcast input."""
+    """Spacecraft time → ET (TDB seconds past J2000), same shape as the broadcast input.
+
+    Raises
+    ------
+    ValueError
+        If SPICE cannot convert a value (e.g. no SCLK kernel loaded).
+    """
     ticks = scet_to_ticks(coarse, fine, sc_id, direct=direct)
-    flat = [spiceypy.sct2e(sc_id, value) for value in ticks.ravel().tolist()]
+    try:
+        flat = [spiceypy.sct2e(sc_id, value) for value in ticks.ravel().tolist()]
+    except SpiceyError as exc:
+        raise ValueError(f"cannot convert SCET to ET: {spice_error_reason(exc)}") from exc
     return np.asarray(flat, dtype=np.float64).reshape(ticks.shape)
 
 
@@ -58,10 +68,13 @@ def et_to_scet(et: ArrayLike, sc_id: int, *, direct: bool = True) -> tuple[np.nd
     Raises
     ------
     ValueError
-        If a time falls outside the clock (before its start or past 2**32 s).
+        If a time falls outside the clock (before its start or past 2**32 s) or SPICE fails.
     """
     values = np.asarray(et, dtype=np.float64)
-    ticks = np.rint([spiceypy.sce2c(sc_id, value) for value in values.ravel().tolist()]).reshape(values.shape)
+    try:
+        ticks = np.rint([spiceypy.sce2c(sc_id, value) for value in values.ravel().tolist()]).reshape(values.shape)
+    except SpiceyError as exc:
+        raise ValueError(f"cannot convert ET to SCET: {spice_error_reason(exc)}") from exc
     if direct:
         count = ticks.astype(np.int64)
         coarse, fine = count // FINE_TICKS, count % FINE_TICKS

@@ -33,7 +33,7 @@ from numpy.typing import ArrayLike
 from spiceypy.utils.exceptions import SpiceyError
 
 from stix_lib.spice import clock
-from stix_lib.spice.errors import SpiceKernelError
+from stix_lib.spice.errors import SpiceKernelError, spice_error_reason
 from stix_lib.spice.meta_kernels import MetaKernels, find_meta_kernels, rewrite_meta_kernel
 from stix_lib.time.scet import SCETime
 
@@ -141,9 +141,8 @@ class SpiceKernels:
             try:
                 spiceypy.furnsh(path)
             except SpiceyError as exc:
-                message = str(exc).strip().splitlines()
-                reason = next((line for line in message if line.strip().startswith("SPICE(")), message[-1:])
-                self.load_errors[original.name] = str(reason)
+                reason = spice_error_reason(exc)
+                self.load_errors[original.name] = reason
                 log.warning("failed to load meta kernel %s: %s", original, reason)
                 try:
                     spiceypy.unload(path)

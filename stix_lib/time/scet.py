@@ -55,6 +55,8 @@ __all__ = [
 
 def _integers(values: ArrayLike, name: str) -> np.ndarray:
     array = np.asarray(values)
+    if array.size == 0 and array.dtype.kind in "fiub":  # e.g. SCETime([], [])
+        return array.astype(np.int64)
     if array.dtype.kind not in "iu":
         raise ValueError(f"{name} must be integers, got {array.dtype}")
     return array.astype(np.int64)
