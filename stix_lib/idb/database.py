@@ -178,9 +178,7 @@ class IDB:
             for injected in INJECTED_CALIBRATIONS:
                 ident = calibration_ident(next_number)
                 next_number += 1
-                row = conn.execute(
-                    "SELECT PCF_CURTX FROM PCF WHERE PCF_NAME = ?", (injected.parameter,)
-                ).fetchone()
+                row = conn.execute("SELECT PCF_CURTX FROM PCF WHERE PCF_NAME = ?", (injected.parameter,)).fetchone()
                 if row is None or row[0]:
                     continue
                 values: dict[str, Any] = {
@@ -275,8 +273,7 @@ class IDB:
                 (info.spid,),
             )
             return tuple(
-                StructureEntry(parameter=_parameter(r[2:]), position=int(r[0]) * 8 + int(r[1] or 0))
-                for r in rows
+                StructureEntry(parameter=_parameter(r[2:]), position=int(r[0]) * 8 + int(r[1] or 0)) for r in rows
             )
 
         return self.cached(("static", service_type, service_subtype, pi1_val), load)
@@ -338,8 +335,7 @@ class IDB:
 
         def load() -> str | None:
             rows = self._query(
-                "SELECT S2K_TYPE FROM tblConfigS2KParameterTypes WHERE PTC = ? AND ? BETWEEN PFC_LB AND PFC_UB"
-                " LIMIT 1",
+                "SELECT S2K_TYPE FROM tblConfigS2KParameterTypes WHERE PTC = ? AND ? BETWEEN PFC_LB AND PFC_UB LIMIT 1",
                 (ptc, pfc),
             )
             return rows[0][0] if rows else None

@@ -1,0 +1,114 @@
+"""Vectorised big-endian bit-field extraction from many packets at once.
+
+All packets of a batch are concatenated into one byte buffer (plus zero padding). A field of
+``width`` bits at absolute bit position ``p`` is read by gathering the big-endian 64-bit word that
+starts at byte ``p // 8`` (an overlapping, 1-byte-strided ``>u8`` view of the buffer, so the
+gather is a single fancy-indexing operation), shifting left by ``p % 8`` and right by
+``64 - width``. Byte-aligned 8/16/32-bit fields take a cheaper path through ``>u1``/``>u2``/``>u4``
+views. Fields of 58..64 bits are read as two parts; wider ones (octet strings) become Python ints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+_PAD = 16
+_SHIFT_CACHE = {w: np.uint64(64 - w) for w in range(1, 65)}
+
+
+class BitBuffer:
+    """Packets of a batch in one contiguous buffer, with per-packet bit offsets.
+
+    Parameters
+    ----------
+    packets
+        Packet bytes (complete CCSDS packets, headers included).
+
+    Attributes
+    ----------
+    bit_starts
+        Absolute bit position of each packet's first bit (int64).
+    byte_lengths
+        Length of each packet in bytes (int64).
+    """
+
+    def __init__(self, packets: Sequence[bytes]) -> None:
+        count = len(packets)
+        self.byte_lengths = np.fromiter((len(p) for p in packets), dtype=np.int64, count=count)
+        starts = np.zeros(count, dtype=np.int64)
+        if count:
+            np.cumsum(self.byte_lengths[:-1], out=starts[1:])
+        self.byte_starts = starts
+        self.bit_starts = starts * 8
+        self.bit_lengths = self.byte_lengths * 8
+        self._data = b"".join(packets) + bytes(_PAD)
+        size = len(self._data)
+        self.u8 = np.frombuffer(self._data, dtype=np.uint8)
+        self._w16 = np.ndarray(shape=(size - 1,), dtype=">u2", buffer=self._data, strides=(1,))
+        self._w32 = np.ndarray(shape=(size - 3,), dtype=">u4", buffer=self._data, strides=(1,))
+        self._w64 = np.ndarray(shape=(size - 7,), dtype=">u8", buffer=self._data, strides=(1,))
+
+    def __len__(self) -> int:
+        return len(self.byte_lengths)
+
+    def packet_bytes(self, index: int) -> bytes:
+        """Return the bytes of packet ``index``."""
+        start = int(self.byte_starts[index])
+        return self._data[start : start + int(self.byte_lengths[index])]
+
+    def read(self, bitpos: npt.NDArray[np.int64], width: int, signed: bool = False) -> npt.NDArray:
+        """Read ``width``-bit big-endian fields at absolute bit positions.
+
+        Parameters
+        ----------
+        bitpos
+            Absolute bit positions (must lie inside the buffer).
+        width
+            Field width in bits (>= 1).
+        signed
+            Interpret as two's complement.
+
+        Returns
+        -------
+        numpy.ndarray
+            int64 values (uint64 for unsigned 64-bit fields, object for fields wider than 64 bits).
+        """
+        if width > 64:
+            return self._read_wide(bitpos, width, signed)
+        if width > 57:
+            low = self._read_unsigned(bitpos + (width - 32), 32).astype(np.uint64)
+            high = self._read_unsigned(bitpos, width - 32).astype(np.uint64)
+            value = (high << np.uint64(32)) | low
+            if signed:
+                return value.view(np.int64) if width == 64 else _to_signed(value.astype(np.int64), width)
+            return value if width == 64 else value.astype(np.int64)
+        value = self._read_unsigned(bitpos, width)
+        return _to_signed(value, width) if signed else value
+
+    def _read_unsigned(self, bitpos: npt.NDArray[np.int64], width: int) -> npt.NDArray[np.int64]:
+        byte = bitpos >> 3
+        if width in (8, 16, 32) and not np.any(bitpos & 7):
+            view = self.u8 if width == 8 else self._w16 if width == 16 else self._w32
+            return view[byte].astype(np.int64)
+        shift = (bitpos & 7).astype(np.uint64)
+        word = self._w64[byte].astype(np.uint64)
+        return ((word << shift) >> _SHIFT_CACHE[width]).astype(np.int64)
+
+    def _read_wide(self, bitpos: npt.NDArray[np.int64], width: int, signed: bool) -> npt.NDArray[np.object_]:
+        out = np.empty(len(bitpos), dtype=object)
+        nbytes = (width + 7) // 8 + 1
+        for i, pos in enumerate(np.asarray(bitpos, dtype=np.int64).tolist()):
+            chunk = int.from_bytes(self._data[pos >> 3 : (pos >> 3) + nbytes], "big")
+            value = (chunk >> (nbytes * 8 - (pos & 7) - width)) & ((1 << width) - 1)
+            if signed and value >> (width - 1):
+                value -= 1 << width
+            out[i] = value
+        return out
+
+
+def _to_signed(value: npt.NDArray[np.int64], width: int) -> npt.NDArray[np.int64]:
+    sign = np.int64(1) << np.int64(width - 1)
+    return (value ^ sign) - sign

@@ -1,0 +1,212 @@
+"""Per-packet classification of a batch: IDB version, SSID (PI1) and BSD request id.
+
+* The IDB version of each packet is the one valid at its own header SCET (coarse seconds),
+  looked up vectorised through :class:`~stix_lib.idb.manager.IDBManager`.
+* The SSID is the PI1 field; its position comes from the ``PIC`` table of that IDB:
+  ``PIC_PI1_OFF`` bytes from the packet start, ``PIC_PI1_WID`` bits. Packet types without a PIC
+  row have no SSID (:data:`NO_SSID`).
+* BSD packets (21/6 with SSID 20-24, 42) carry the request that produced them in their leading
+  parameters: ``NIX00002`` (TC packet sequence control, "psc") and ``NIX00037`` (unique request
+  id, "rid"). A structure without ``NIX00037`` (old aspect packets) yields ``(0, 0)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from stix_lib.decode.bits import BitBuffer
+from stix_lib.decode.layout import LayoutError, PacketKey, get_layout
+from stix_lib.idb.manager import IDBManager
+from stix_lib.tm.headers import decode_headers, is_tc
+
+#: SSID value stored for packets whose type has no PI1 field.
+NO_SSID = -1
+#: SSIDs of science (bulk science data, BSD) packets of service 21/6 that carry a request id.
+BSD_SSIDS = frozenset({20, 21, 22, 23, 24, 42})
+
+REQUEST_PSC = "NIX00002"
+REQUEST_RID = "NIX00037"
+
+
+@dataclass
+class PacketIndex:
+    """Classification of every packet of a batch.
+
+    Attributes
+    ----------
+    headers
+        Decoded headers (:data:`stix_lib.tm.headers.HEADER_DTYPE`), one per packet.
+    ssid
+        SSID (PI1) per packet, :data:`NO_SSID` when the type has none (int64).
+    idb_version
+        Installed IDB version used for each packet.
+    errors
+        ``packet index -> reason`` for packets that cannot be classified.
+    """
+
+    headers: np.ndarray
+    ssid: npt.NDArray[np.int64]
+    idb_version: npt.NDArray[np.str_]
+    errors: dict[int, str] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.headers)
+
+    @property
+    def ok(self) -> npt.NDArray[np.bool_]:
+        """True for packets without a classification error."""
+        mask = np.ones(len(self), dtype=bool)
+        if self.errors:
+            mask[list(self.errors)] = False
+        return mask
+
+    def key(self, index: int) -> PacketKey:
+        """The packet type key of packet ``index``."""
+        ssid = int(self.ssid[index])
+        return PacketKey(
+            int(self.headers["service_type"][index]),
+            int(self.headers["service_subtype"][index]),
+            None if ssid == NO_SSID else ssid,
+        )
+
+    def groups(self, *, by_version: bool = True) -> dict[tuple, npt.NDArray[np.intp]]:
+        """Packet indices (ascending) per ``(service, subtype, ssid[, idb_version])``.
+
+        Only packets without classification errors are included; ``ssid`` is ``None`` for types
+        without PI1.
+        """
+        ok = np.nonzero(self.ok)[0]
+        if not len(ok):
+            return {}
+        service = self.headers["service_type"][ok].astype(np.int64)
+        subtype = self.headers["service_subtype"][ok].astype(np.int64)
+        ssid = self.ssid[ok]
+        if by_version:
+            versions, version_code = np.unique(self.idb_version[ok], return_inverse=True)
+        else:
+            versions, version_code = np.array([""]), np.zeros(len(ok), dtype=np.int64)
+        code = ((service * 256 + subtype) * (1 << 33) + (ssid + 1)) * len(versions) + version_code
+        order = np.argsort(code, kind="stable")
+        sorted_code = code[order]
+        bounds = np.flatnonzero(np.diff(sorted_code)) + 1
+        out: dict[tuple, npt.NDArray[np.intp]] = {}
+        for chunk in np.split(order, bounds):
+            first = ok[chunk[0]]
+            key = tuple(self.key(int(first)))
+            if by_version:
+                key = (*key, str(self.idb_version[first]))
+            out[key] = ok[chunk].astype(np.intp)
+        return out
+
+
+def classify_packets(
+    packets: Sequence[bytes] | BitBuffer,
+    idb_manager: IDBManager,
+    *,
+    headers: np.ndarray | None = None,
+) -> PacketIndex:
+    """Decode headers, choose the IDB version and read the SSID of every packet.
+
+    Parameters
+    ----------
+    packets
+        Complete CCSDS packets (each at least 16 bytes) or a :class:`BitBuffer` of them.
+    idb_manager
+        Chooses the IDB per packet time.
+    headers
+        Already decoded headers (skips decoding).
+
+    Returns
+    -------
+    PacketIndex
+        TC packets and packets too short for their PI1 field get an error entry.
+    """
+    buf = packets if isinstance(packets, BitBuffer) else BitBuffer(packets)
+    if headers is None:
+        headers = decode_headers([buf.packet_bytes(i) for i in range(len(buf))])
+    count = len(headers)
+    errors: dict[int, str] = {}
+    versions = idb_manager.versions_for(headers["scet_coarse"]) if count else np.zeros(0, dtype=str)
+    ssid = np.full(count, NO_SSID, dtype=np.int64)
+    tc = is_tc(headers)
+    for i in np.nonzero(tc)[0].tolist():
+        errors[i] = "TC packet (PID 90, category 12) in a TM stream"
+    service = headers["service_type"].astype(np.int64)
+    subtype = headers["service_subtype"].astype(np.int64)
+    combo = np.stack([service, subtype], axis=1) if count else np.zeros((0, 2), dtype=np.int64)
+    for version in np.unique(versions).tolist():
+        idb = idb_manager.get_idb(version)
+        in_version = (versions == version) & ~tc
+        pairs = np.unique(combo[in_version], axis=0)
+        for st, sst in pairs.tolist():
+            position = idb.get_packet_pi1_position(st, sst)
+            if position is None:
+                continue
+            offset, width = position
+            members = np.nonzero(in_version & (service == st) & (subtype == sst))[0]
+            needed = offset * 8 + width
+            short = buf.bit_lengths[members] < needed
+            for i in members[short].tolist():
+                errors[i] = f"packet too short for its PI1 field ({needed} bits needed)"
+            good = members[~short]
+            ssid[good] = buf.read(buf.bit_starts[good] + offset * 8, width)
+    return PacketIndex(headers=headers, ssid=ssid, idb_version=versions, errors=errors)
+
+
+def request_ids(
+    packets: Sequence[bytes] | BitBuffer,
+    index: PacketIndex,
+    idb_manager: IDBManager,
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64], npt.NDArray[np.int64], dict[int, str]]:
+    """Read the BSD request id ``(psc, rid)`` of every science packet.
+
+    Returns
+    -------
+    is_bsd, psc, rid, errors
+        ``is_bsd`` marks 21/6 packets with an SSID in :data:`BSD_SSIDS`; ``psc``/``rid`` are 0
+        elsewhere and for structures without ``NIX00037``. ``errors`` lists packets too short to
+        hold their request id, or whose type is unknown to their IDB.
+    """
+    buf = packets if isinstance(packets, BitBuffer) else BitBuffer(packets)
+    count = len(index)
+    headers = index.headers
+    is_bsd = (
+        (headers["service_type"] == 21)
+        & (headers["service_subtype"] == 6)
+        & np.isin(index.ssid, list(BSD_SSIDS))
+        & index.ok
+    )
+    psc = np.zeros(count, dtype=np.int64)
+    rid = np.zeros(count, dtype=np.int64)
+    errors: dict[int, str] = {}
+    if not is_bsd.any():
+        return is_bsd, psc, rid, errors
+    for key, members in index.groups().items():
+        service, subtype, ssid, version = key
+        if not is_bsd[members[0]]:
+            continue
+        try:
+            layout = get_layout(idb_manager.get_idb(version), service, subtype, ssid)
+        except LayoutError as exc:
+            for i in members.tolist():
+                errors[i] = str(exc)
+            continue
+        positions = layout.static_positions()
+        if REQUEST_RID not in positions:
+            continue
+        needed = max(p + w for p, w, _ in (positions[REQUEST_RID], positions.get(REQUEST_PSC, (0, 0, False))))
+        short = buf.bit_lengths[members] < needed
+        for i in members[short].tolist():
+            errors[i] = f"packet too short for its request id ({needed} bits needed)"
+        good = members[~short]
+        start = buf.bit_starts[good]
+        bit, width, _ = positions[REQUEST_RID]
+        rid[good] = buf.read(start + bit, width)
+        if REQUEST_PSC in positions:
+            bit, width, _ = positions[REQUEST_PSC]
+            psc[good] = buf.read(start + bit, width)
+    return is_bsd, psc, rid, errors

@@ -1,0 +1,377 @@
+"""Decode many packets of one type and layout together.
+
+Output (:class:`DecodedPackets`): per parameter name one flat array of raw values in stream order
+(every occurrence of a repeated parameter in a packet, in the order it is read, like STIXCore's
+flattening) plus per-packet offsets, so ``values[name][offsets[name][i]:offsets[name][i + 1]]``
+are the values of packet ``i``.
+
+Fixed layouts read every field of every packet with one vectorised gather per field. Variable
+layouts are walked over the tree once for the whole batch with arrays of *frames*
+``(packet, bit position)``: a plain parameter is read for all frames at once; a repeater whose
+children have a fixed size is expanded in one step (``np.repeat`` plus a cumulative position
+ramp); a repeater with data-dependent children (nested repeaters, continuation codes) is walked in
+lock step, repetition ``j`` of every packet at once.
+
+A packet that does not fit its layout (too short, more than ``pad_tolerance`` bytes left over,
+invalid continuation code) is reported in ``errors`` and dropped; the others decode normally.
+Left-over bytes within the tolerance are reported in ``notes``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from stix_lib.decode.bits import BitBuffer
+from stix_lib.decode.layout import HEADER_BITS, FixedLayout, Node, PacketLayout, VariableLayout
+
+#: Default number of trailing bytes a packet may carry beyond its layout (pad byte of 21/6/43).
+DEFAULT_PAD_TOLERANCE = 1
+
+_KEY_SHIFT = np.int64(24)  # sort key: packet << 24 | bit position (packets < 2 MiB)
+
+
+@dataclass
+class DecodedPackets:
+    """Raw parameter values of a batch of packets of one layout.
+
+    Attributes
+    ----------
+    layout
+        The layout used.
+    indices
+        Index (into the sequence given to the decoder) of each decoded packet, ascending.
+    values
+        Parameter name -> flat raw values of all decoded packets, in stream order.
+    offsets
+        Parameter name -> ``len(indices) + 1`` offsets into ``values[name]``.
+    errors
+        ``(input index, reason)`` for each packet that could not be decoded.
+    leftover_bits
+        Bits after the end of the layout, per decoded packet.
+    notes
+        Informational messages (left-over pad bytes within the tolerance).
+    """
+
+    layout: PacketLayout
+    indices: npt.NDArray[np.intp]
+    values: dict[str, npt.NDArray]
+    offsets: dict[str, npt.NDArray[np.int64]]
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    leftover_bits: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    notes: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.values
+
+    def __getitem__(self, name: str) -> npt.NDArray:
+        return self.values[name]
+
+    def counts(self, name: str) -> npt.NDArray[np.int64]:
+        """Number of values of ``name`` in each decoded packet."""
+        return np.diff(self.offsets[name])
+
+    def packet_values(self, name: str, packet: int) -> npt.NDArray:
+        """Values of ``name`` in decoded packet number ``packet`` (0-based in ``indices``)."""
+        start, stop = self.offsets[name][packet], self.offsets[name][packet + 1]
+        return self.values[name][start:stop]
+
+    def scalar(self, name: str) -> npt.NDArray:
+        """Values of a parameter that occurs exactly once per packet (one value per packet).
+
+        Raises
+        ------
+        ValueError
+            If some packet holds zero or several values of ``name``.
+        """
+        if not np.all(self.counts(name) == 1):
+            raise ValueError(f"parameter {name} does not occur exactly once in every packet")
+        return self.values[name]
+
+    def packet_dict(self, packet: int) -> dict[str, npt.NDArray]:
+        """All parameters of decoded packet number ``packet``."""
+        return {name: self.packet_values(name, packet) for name in self.values}
+
+
+class _Chunks:
+    """Values emitted per parameter: lists of (packet, bit position, values) arrays."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+
+    def add(self, name: str, pkt: np.ndarray, pos: np.ndarray, values: np.ndarray) -> None:
+        if len(pkt):
+            self.data.setdefault(name, []).append((pkt, pos, values))
+
+
+class _VariableWalker:
+    def __init__(self, layout: VariableLayout, buf: BitBuffer, sel: np.ndarray) -> None:
+        self.layout = layout
+        self.buf = buf
+        self.base = buf.bit_starts[sel]
+        self.limit = buf.bit_lengths[sel]
+        self.bad = np.zeros(len(sel), dtype=bool)
+        self.reasons: dict[int, str] = {}
+        self.any_bad = False
+        self.chunks = _Chunks()
+
+    def fail(self, local: np.ndarray, reasons: Sequence[str] | str) -> None:
+        if not len(local):
+            return
+        fresh = ~self.bad[local]
+        if isinstance(reasons, str):
+            for p in np.unique(local[fresh]).tolist():
+                self.reasons.setdefault(p, reasons)
+        else:
+            for p, r in zip(local[fresh].tolist(), np.asarray(reasons, dtype=object)[fresh].tolist(), strict=True):
+                self.reasons.setdefault(p, r)
+        self.bad[local] = True
+        self.any_bad = True
+
+    def read(self, node: Node, pkt: np.ndarray, pos: np.ndarray, width: int | None = None) -> np.ndarray:
+        width = node.width if width is None else width
+        limit = self.limit[pkt]
+        outside = (pos + width > limit) | (pos < 0)
+        if outside.any():
+            where = np.nonzero(outside)[0]
+            reasons = [
+                f"packet shorter than its IDB layout: {node.name} needs bits {p}..{p + width} "
+                f"but the packet has {lim} bits"
+                for p, lim in zip(pos[where].tolist(), limit[where].tolist(), strict=True)
+            ]
+            self.fail(pkt[where], reasons)
+            pos = np.where(outside, HEADER_BITS, pos)
+            pos = np.minimum(pos, np.maximum(limit - width, 0))
+        return self.buf.read(self.base[pkt] + pos, width, node.signed)
+
+    def run(self) -> np.ndarray:
+        count = len(self.base)
+        return self.sequence(self.layout.nodes, np.arange(count, dtype=np.int64), np.full(count, HEADER_BITS))
+
+    def sequence(self, nodes: tuple[Node, ...], pkt: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        for node in nodes:
+            pos = self.node(node, pkt, pos)
+        return pos
+
+    def node(self, node: Node, pkt: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        if node.offset:
+            pos = pos + node.offset
+        values = self.read(node, pkt, pos)
+        self.chunks.add(node.name, pkt, pos, values)
+        pos = pos + node.width
+        if not node.children:
+            return pos
+        counts = values.astype(np.int64)
+        if self.any_bad:
+            counts = np.where(self.bad[pkt], 0, counts)
+        if node.continuation:
+            return self.continuation(node, pkt, pos, counts)
+        size = node.children_size
+        if size is not None:
+            return self.expand(node, pkt, pos, counts, size)
+        return self.lockstep(node, pkt, pos, counts)
+
+    def continuation(self, node: Node, pkt: np.ndarray, pos: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        child = node.children[0]
+        invalid = (codes > 2) | (codes < 0)
+        if invalid.any():
+            where = np.nonzero(invalid)[0]
+            self.fail(pkt[where], [f"invalid continuation code {c} in {node.name}" for c in codes[where].tolist()])
+            codes = np.where(invalid, 0, codes)
+        out = np.ones(len(pkt), dtype=np.int64)
+        start = pos + child.offset
+        for code in (1, 2):
+            where = np.nonzero(codes == code)[0]
+            if len(where):
+                out[where] = self.read(child, pkt[where], start[where], child.width * code)
+        self.chunks.add(child.name, pkt, start, out)
+        return np.where(codes > 0, start + codes * child.width, pos)
+
+    def expand(self, node: Node, pkt: np.ndarray, pos: np.ndarray, counts: np.ndarray, size: int) -> np.ndarray:
+        remaining = self.limit[pkt] - pos
+        over = counts * size > remaining
+        if over.any():
+            where = np.nonzero(over)[0]
+            self.fail(
+                pkt[where],
+                [
+                    f"packet shorter than its IDB layout: {node.name}={c} repetitions of {size} bits "
+                    f"need {c * size} bits, {r} left"
+                    for c, r in zip(counts[where].tolist(), remaining[where].tolist(), strict=True)
+                ],
+            )
+            counts = np.where(over, 0, counts)
+        total = int(counts.sum())
+        if total:
+            rep_pkt = np.repeat(pkt, counts)
+            first = np.cumsum(counts) - counts
+            ramp = np.arange(total, dtype=np.int64) - np.repeat(first, counts)
+            rep_pos = np.repeat(pos, counts) + ramp * size
+            self.sequence(node.children, rep_pkt, rep_pos)
+        return pos + counts * size
+
+    def lockstep(self, node: Node, pkt: np.ndarray, pos: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        pos = pos.copy()
+        active = np.nonzero(counts > 0)[0]
+        done = 0
+        while len(active):
+            pos[active] = self.sequence(node.children, pkt[active], pos[active])
+            done += 1
+            keep = counts[active] > done
+            if self.any_bad:
+                keep &= ~self.bad[pkt[active]]
+            active = active[keep]
+        return pos
+
+
+def _assemble(
+    chunks: _Chunks, names: tuple[str, ...], ok: np.ndarray
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    count = len(ok)
+    ok_index = np.nonzero(ok)[0]
+    all_ok = bool(ok.all())
+    values: dict[str, np.ndarray] = {}
+    offsets: dict[str, np.ndarray] = {}
+    for name in names:
+        parts = chunks.data.get(name, [])
+        if not parts:
+            values[name] = np.zeros(0, dtype=np.int64)
+            offsets[name] = np.zeros(len(ok_index) + 1, dtype=np.int64)
+            continue
+        if len(parts) == 1:
+            pkt, pos, vals = parts[0]
+        else:
+            pkt = np.concatenate([p[0] for p in parts])
+            pos = np.concatenate([p[1] for p in parts])
+            vals = np.concatenate([p[2] for p in parts])
+        if not all_ok:
+            keep = ok[pkt]
+            pkt, pos, vals = pkt[keep], pos[keep], vals[keep]
+        if len(pkt) > 1:
+            key = (pkt << _KEY_SHIFT) | pos
+            if np.any(key[1:] < key[:-1]):
+                order = np.argsort(key, kind="stable")
+                pkt, vals = pkt[order], vals[order]
+        per_packet = np.bincount(pkt, minlength=count)[ok_index] if len(pkt) else np.zeros(len(ok_index), np.int64)
+        off = np.zeros(len(ok_index) + 1, dtype=np.int64)
+        np.cumsum(per_packet, out=off[1:])
+        values[name] = vals
+        offsets[name] = off
+    return values, offsets
+
+
+def _leftover_check(
+    layout: PacketLayout,
+    leftover: np.ndarray,
+    ok: np.ndarray,
+    reasons: dict[int, str],
+    pad_tolerance: int,
+) -> list[str]:
+    notes = []
+    too_long = ok & (leftover > pad_tolerance * 8)
+    for p in np.nonzero(too_long)[0].tolist():
+        reasons.setdefault(
+            p,
+            f"{leftover[p] / 8:g} bytes left over after the IDB layout of {tuple(layout.key)} "
+            f"(tolerance {pad_tolerance})",
+        )
+    ok &= ~too_long
+    padded = ok & (leftover > 0)
+    if padded.any():
+        sizes = sorted({int(b) for b in leftover[padded].tolist()})
+        notes.append(
+            f"{int(padded.sum())} packet(s) of {tuple(layout.key)} carry "
+            f"{'/'.join(f'{b / 8:g}' for b in sizes)} pad byte(s) after the IDB layout"
+        )
+    return notes
+
+
+def _decode_fixed(
+    layout: FixedLayout, buf: BitBuffer, sel: np.ndarray, pad_tolerance: int
+) -> tuple[np.ndarray, dict, dict, dict[int, str], np.ndarray, list[str]]:
+    nbytes = layout.nbytes
+    lengths = buf.byte_lengths[sel]
+    reasons: dict[int, str] = {}
+    short = lengths < nbytes
+    for p in np.nonzero(short)[0].tolist():
+        reasons[p] = (
+            f"packet shorter than its IDB layout: {lengths[p]} bytes, layout of {tuple(layout.key)} "
+            f"(IDB {layout.idb_version}) needs {nbytes}"
+        )
+    ok = ~short
+    leftover = (lengths - nbytes) * 8
+    notes = _leftover_check(layout, leftover, ok, reasons, pad_tolerance)
+    ok_index = np.nonzero(ok)[0]
+    base = buf.bit_starts[sel[ok_index]]
+    columns: dict[str, list[np.ndarray]] = {}
+    for f in layout.fields:
+        columns.setdefault(f.name, []).append(buf.read(base + f.bit_offset, f.width, f.signed))
+    values: dict[str, np.ndarray] = {}
+    offsets: dict[str, np.ndarray] = {}
+    n = len(ok_index)
+    for name, cols in columns.items():
+        values[name] = cols[0] if len(cols) == 1 else np.stack(cols, axis=1).ravel()
+        offsets[name] = np.arange(n + 1, dtype=np.int64) * len(cols)
+    return ok, values, offsets, reasons, leftover[ok], notes
+
+
+def _decode_variable(
+    layout: VariableLayout, buf: BitBuffer, sel: np.ndarray, pad_tolerance: int
+) -> tuple[np.ndarray, dict, dict, dict[int, str], np.ndarray, list[str]]:
+    walker = _VariableWalker(layout, buf, sel)
+    end = walker.run()
+    ok = ~walker.bad
+    leftover = walker.limit - end
+    notes = _leftover_check(layout, leftover, ok, walker.reasons, pad_tolerance)
+    values, offsets = _assemble(walker.chunks, layout.names, ok)
+    return ok, values, offsets, walker.reasons, leftover[ok], notes
+
+
+def decode_layout(
+    layout: PacketLayout,
+    packets: Sequence[bytes] | BitBuffer,
+    indices: npt.ArrayLike | None = None,
+    *,
+    pad_tolerance: int = DEFAULT_PAD_TOLERANCE,
+) -> DecodedPackets:
+    """Decode packets that all share ``layout``.
+
+    Parameters
+    ----------
+    layout
+        Layout from :func:`stix_lib.decode.layout.get_layout`.
+    packets
+        Complete packets (headers included) or a :class:`BitBuffer` of them.
+    indices
+        Which packets of ``packets`` to decode (default: all).
+    pad_tolerance
+        Trailing bytes a packet may carry after its layout without being an error.
+
+    Returns
+    -------
+    DecodedPackets
+        Values of the packets that fit the layout; the others are listed in ``errors`` with the
+        index they had in ``packets``.
+    """
+    buf = packets if isinstance(packets, BitBuffer) else BitBuffer(packets)
+    sel = np.arange(len(buf), dtype=np.int64) if indices is None else np.asarray(indices, dtype=np.int64)
+    if isinstance(layout, FixedLayout):
+        ok, values, offsets, reasons, leftover, notes = _decode_fixed(layout, buf, sel, pad_tolerance)
+    else:
+        ok, values, offsets, reasons, leftover, notes = _decode_variable(layout, buf, sel, pad_tolerance)
+    errors = [(int(sel[p]), reason) for p, reason in sorted(reasons.items()) if not ok[p]]
+    return DecodedPackets(
+        layout=layout,
+        indices=sel[ok].astype(np.intp),
+        values=values,
+        offsets=offsets,
+        errors=errors,
+        leftover_bits=leftover.astype(np.int64),
+        notes=notes,
+    )

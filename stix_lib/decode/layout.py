@@ -1,0 +1,288 @@
+"""Compile an IDB packet structure into a decoding layout.
+
+* Fixed packets (PLF) become a :class:`FixedLayout`: a flat list of fields at absolute bit
+  positions counted from the first byte of the CCSDS packet.
+* Variable packets (VPD) become a :class:`VariableLayout`: a tree of :class:`Node` built from the
+  VPD rows in ``VPD_POS`` order. Every row decrements the remaining row budget of each open
+  repeater (``VPD_GRPSIZE``); repeaters whose budget drops below zero are closed; the row is
+  appended to the innermost open repeater and, if it has ``VPD_GRPSIZE > 0``, opens a new one.
+  A repeater's value read from the packet is the repeat count of its children. Reading starts
+  after the 16 header bytes; ``VPD_OFFSET`` is a relative bit skip (possibly negative) applied
+  before a parameter is read.
+* ``NIXD0159`` is a continuation code, not a count: 0 -> its child value is 1 and nothing is read,
+  1 -> the child is the next byte, 2 -> the child is the next two bytes (high, low), anything else
+  is an error.
+
+Layouts are cached on the IDB instance (:func:`get_layout`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from stix_lib.idb.database import IDB
+from stix_lib.idb.records import StructureEntry
+
+#: Bits of the CCSDS primary + PUS TM data-field headers; variable structures start here.
+HEADER_BITS = 128
+
+#: Parameters whose value is a continuation code for their single child (see module doc).
+CONTINUATION_PARAMETERS = frozenset({"NIXD0159"})
+
+_READABLE_TYPES = frozenset({"U", "T", "O", "I"})
+
+
+class PacketKey(NamedTuple):
+    """Packet type key: ``(service_type, service_subtype, ssid)`` (``ssid`` None without PI1)."""
+
+    service_type: int
+    service_subtype: int
+    ssid: int | None
+
+
+class LayoutError(Exception):
+    """The IDB has no usable structure for a packet type."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """A parameter of a fixed packet.
+
+    Attributes
+    ----------
+    name
+        Parameter name.
+    bit_offset
+        Absolute bit position from the first byte of the packet.
+    width
+        Width in bits.
+    signed
+        Two's complement integer.
+    """
+
+    name: str
+    bit_offset: int
+    width: int
+    signed: bool
+
+
+@dataclass(frozen=True)
+class Node:
+    """A parameter of a variable packet, possibly a repeater with children.
+
+    Attributes
+    ----------
+    name
+        Parameter name.
+    width
+        Width in bits.
+    signed
+        Two's complement integer.
+    offset
+        Relative bit skip applied before reading (``VPD_OFFSET``).
+    children
+        Repeated children (empty for plain parameters).
+    continuation
+        The value is a continuation code for the single child (``NIXD0159``).
+    order
+        Index of the VPD row (stable ordering of equal positions).
+    """
+
+    name: str
+    width: int
+    signed: bool
+    offset: int = 0
+    children: tuple[Node, ...] = ()
+    continuation: bool = False
+    order: int = 0
+    static_size: int | None = field(default=None, compare=False)
+    children_size: int | None = field(default=None, compare=False)
+
+    @property
+    def is_group(self) -> bool:
+        """True when the node repeats children."""
+        return bool(self.children)
+
+
+@dataclass(frozen=True)
+class FixedLayout:
+    """Decoding layout of a fixed (PLF) packet type."""
+
+    key: PacketKey
+    idb_version: str
+    spid: int
+    description: str
+    fields: tuple[Field, ...]
+
+    @property
+    def nbits(self) -> int:
+        """Bits covered by the layout, from the packet start to the end of the last field."""
+        return max((f.bit_offset + f.width for f in self.fields), default=HEADER_BITS)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes a packet needs to hold every field."""
+        return (self.nbits + 7) // 8
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Distinct parameter names in layout order."""
+        return tuple(dict.fromkeys(f.name for f in self.fields))
+
+    def static_positions(self) -> dict[str, tuple[int, int, bool]]:
+        """``name -> (absolute bit, width, signed)`` of the first occurrence of each field."""
+        out: dict[str, tuple[int, int, bool]] = {}
+        for f in self.fields:
+            out.setdefault(f.name, (f.bit_offset, f.width, f.signed))
+        return out
+
+
+@dataclass(frozen=True)
+class VariableLayout:
+    """Decoding layout of a variable (VPD) packet type."""
+
+    key: PacketKey
+    idb_version: str
+    spid: int
+    description: str
+    nodes: tuple[Node, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Distinct parameter names in VPD order."""
+        out: dict[str, None] = {}
+
+        def walk(nodes: tuple[Node, ...]) -> None:
+            for node in nodes:
+                out.setdefault(node.name, None)
+                walk(node.children)
+
+        walk(self.nodes)
+        return tuple(out)
+
+    def static_positions(self) -> dict[str, tuple[int, int, bool]]:
+        """``name -> (absolute bit, width, signed)`` of the leading parameters.
+
+        Covers the parameters before (and including) the first repeater, whose positions do not
+        depend on packet content.
+        """
+        out: dict[str, tuple[int, int, bool]] = {}
+        pos = HEADER_BITS
+        for node in self.nodes:
+            pos += node.offset
+            out.setdefault(node.name, (pos, node.width, node.signed))
+            pos += node.width
+            if node.children:
+                break
+        return out
+
+
+PacketLayout = FixedLayout | VariableLayout
+
+
+def _check_type(entry: StructureEntry, key: PacketKey) -> None:
+    param = entry.parameter
+    if param.s2k_type not in _READABLE_TYPES:
+        raise LayoutError(
+            f"packet {key}: parameter {param.name} has unsupported type "
+            f"PTC={param.ptc} PFC={param.pfc} ({param.s2k_type})"
+        )
+    if param.width <= 0:
+        raise LayoutError(f"packet {key}: parameter {param.name} has no width")
+
+
+def make_node(
+    name: str,
+    width: int,
+    *,
+    signed: bool = False,
+    offset: int = 0,
+    children: tuple[Node, ...] | list[Node] = (),
+    order: int = 0,
+) -> Node:
+    """Create a :class:`Node`, deriving ``continuation`` and the static sizes.
+
+    ``continuation`` is set for :data:`CONTINUATION_PARAMETERS` with exactly one plain child.
+    """
+    children = list(children)
+    continuation = name in CONTINUATION_PARAMETERS and len(children) == 1 and not children[0].children
+    sizes = [c.static_size for c in children]
+    children_size = None if any(s is None for s in sizes) else sum(s for s in sizes if s is not None)
+    static_size = offset + width if not children else None
+    return Node(
+        name=name,
+        width=width,
+        signed=signed,
+        offset=offset,
+        children=tuple(children),
+        continuation=continuation,
+        order=order,
+        static_size=static_size,
+        children_size=children_size,
+    )
+
+
+def build_tree(entries: tuple[StructureEntry, ...]) -> tuple[Node, ...]:
+    """Build the repeater tree of a variable packet from its VPD rows (``VPD_POS`` order)."""
+    # builder items: [entry, children (builder items), remaining rows]; the root is never closed
+    root: list = [None, [], 0]
+    stack: list[list] = [root]
+    for entry in entries:
+        for open_group in stack[1:]:
+            open_group[2] -= 1
+        stack = [root] + [g for g in stack[1:] if g[2] >= 0]
+        item = [entry, [], entry.group_size]
+        stack[-1][1].append(item)
+        if entry.group_size > 0:
+            stack.append(item)
+
+    def convert(item: list) -> Node:
+        entry: StructureEntry = item[0]
+        children = [convert(child) for child in item[1]]
+        return make_node(
+            entry.name,
+            entry.parameter.width,
+            signed=entry.parameter.signed,
+            offset=entry.offset,
+            children=children,
+            order=entry.position,
+        )
+
+    return tuple(convert(child) for child in root[1])
+
+
+def compile_layout(idb: IDB, service_type: int, service_subtype: int, ssid: int | None) -> PacketLayout:
+    """Compile the IDB structure of one packet type.
+
+    Raises
+    ------
+    LayoutError
+        The IDB does not define the packet type, or a parameter cannot be read.
+    """
+    key = PacketKey(service_type, service_subtype, ssid)
+    found = idb.get_structure(service_type, service_subtype, ssid)
+    if found is None:
+        raise LayoutError(f"IDB {idb.version}: no definition of packet type {tuple(key)}")
+    info, entries = found
+    for entry in entries:
+        _check_type(entry, key)
+    if info.is_variable:
+        return VariableLayout(key, idb.version, info.spid, info.description, build_tree(entries))
+    fields = tuple(Field(e.name, e.position, e.parameter.width, e.parameter.signed) for e in entries)
+    return FixedLayout(key, idb.version, info.spid, info.description, fields)
+
+
+def get_layout(idb: IDB, service_type: int, service_subtype: int, ssid: int | None) -> PacketLayout:
+    """Cached :func:`compile_layout` (cached on the IDB instance, errors included)."""
+
+    def build() -> PacketLayout | LayoutError:
+        try:
+            return compile_layout(idb, service_type, service_subtype, ssid)
+        except LayoutError as exc:
+            return exc
+
+    result = idb.cached(("layout", service_type, service_subtype, ssid), build)
+    if isinstance(result, LayoutError):
+        raise result
+    return result
