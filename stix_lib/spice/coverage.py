@@ -10,10 +10,11 @@ Definition used here ("covers"):
     flown MK (when it has any);
 
 * ``obt_end`` is ``utc_end`` converted to spacecraft time with the loaded SCLK kernel;
-* a TM file is covered when its **latest** packet time is not after ``obt_end``
-  (:meth:`FlownCoverage.covers`). Earlier times count as covered too: a newer flown kernel set
-  does not change how they convert. (Times before the orbit files, e.g. ground tests, still get
-  ``SPICE_ER`` position keywords, but their time conversion is final.)
+* a TM file is covered when its **latest** synchronised packet time is not after ``obt_end``
+  (:meth:`FlownCoverage.covers`; unsynchronised times, top coarse bit set, are ignored).
+  Earlier times count as covered too: a newer flown kernel set does not change how they convert.
+  (Times before the orbit files, e.g. ground tests, still get ``SPICE_ER`` position keywords,
+  but their time conversion is final.)
 """
 
 from __future__ import annotations
@@ -59,9 +60,15 @@ class FlownCoverage:
     utc_end: np.datetime64
     obt_end: SCETime
 
-    def covers(self, obt_last: SCETime) -> bool:
-        """True if every time in ``obt_last`` (e.g. a file's packet times) is ≤ :attr:`obt_end`."""
-        return bool(obt_last.size) and bool(np.all(obt_last.btime <= self.obt_end.btime))
+    def covers(self, times: SCETime) -> bool:
+        """True if every synchronised time in ``times`` (e.g. a file's packet times) is ≤ :attr:`obt_end`.
+
+        Unsynchronised times (top coarse bit set, see :func:`stix_lib.time.scet.time_sync`) are not
+        real clock readings and no later kernel changes how they convert, so they are ignored;
+        consequently an empty selection counts as covered.
+        """
+        synchronised = times.btime[times.time_sync]
+        return bool(np.all(synchronised <= self.obt_end.btime))
 
 
 def _spk_window(kernels: SpiceKernels, body: int) -> tuple[float, float] | None:

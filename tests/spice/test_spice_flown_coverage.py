@@ -41,7 +41,11 @@ def test_covers(spice: SpiceKernels) -> None:
     assert not coverage.covers(end + SCETimeDelta(0, 1))
     assert not coverage.covers(SCETime.concatenate([may_2020, SCETime(end.coarse + 3600, 0)]))
     assert coverage.covers(SCETime(628184120, 0))  # 2019 ground test: before, hence final
-    assert not coverage.covers(SCETime([], []))
+    # unsynchronised times (top coarse bit set) are not clock readings: ignored
+    unsynchronised = SCETime(2**31 + 5, 0)
+    assert coverage.covers(SCETime.concatenate([may_2020, unsynchronised]))
+    assert not coverage.covers(SCETime.concatenate([unsynchronised, SCETime(end.coarse + 1, 0)]))
+    assert coverage.covers(SCETime([], []))
 
 
 def test_no_flown_meta_kernel(reference_data: Path, tmp_path: Path) -> None:

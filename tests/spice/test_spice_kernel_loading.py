@@ -119,3 +119,16 @@ def test_all_meta_kernels_broken(kernel_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(SpiceKernelError, match="failed to load any meta kernel"):
         SpiceKernels(root, tmp_path / "work").load()
     assert spiceypy.ktotal("ALL") == 0
+
+
+def test_pickles_for_worker_processes(kernel_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pickle
+
+    spice = SpiceKernels(kernel_dir, tmp_path).load()
+    copy = pickle.loads(pickle.dumps(spice))
+    furnished = _count_calls(monkeypatch, "furnsh")
+    copy.ensure_loaded()  # same set already held: nothing to do
+    assert furnished == []
+    spiceypy.kclear()  # as in a fresh worker process
+    copy.ensure_loaded()
+    assert len(furnished) == 2 and copy.meta_kernel_names == spice.meta_kernel_names

@@ -123,6 +123,9 @@ def test_broadcast_and_vector_ops() -> None:
     assert joined.to_string().tolist() == ["0000000000:00005", "0000000001:00005", "0000000007:00007"]
     with pytest.raises(TypeError):
         len(SCETime(1, 1))
+    empty = SCETime([], [])
+    assert empty.shape == (0,) and empty.coarse.dtype == np.uint32
+    assert SCETime.concatenate([]).shape == (0,)
 
 
 def test_comparisons() -> None:
@@ -132,6 +135,17 @@ def test_comparisons() -> None:
     assert SCETime(1, 2) != SCETime(1, 3)
     assert (SCETime(1, 2) == "0000000001:00002") is False
     assert (SCETime(1, 2) == SCETimeDelta(1, 2)) is False
+
+
+def test_pickle_round_trip() -> None:
+    import pickle
+
+    times = SCETime([1, 2], [3, 4])
+    assert np.all(pickle.loads(pickle.dumps(times)) == times)
+    delta = SCETimeDelta(-1, -2)
+    assert pickle.loads(pickle.dumps(delta)) == delta
+    rng = SCETimeRange(SCETime(1, 0), SCETime(2, 0))
+    assert pickle.loads(pickle.dumps(rng)) == rng
 
 
 def test_time_sync_and_days() -> None:
