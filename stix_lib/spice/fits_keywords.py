@@ -184,14 +184,24 @@ def spice_fits_keywords(
     list of (keyword, value, comment)
         In the order of :data:`KEYWORD_COMMENTS`; on failure with ``("SPICE_ER", "1", …)`` after
         ``SPICE_MK`` and empty-string values.
+
+    Raises
+    ------
+    TypeError
+        If ``start`` or ``average`` is not a single time.
+    SpiceKernelError
+        If the kernels cannot be loaded at all.
     """
+    for when in (start, average):
+        if np.size(getattr(when, "btime", when)) != 1:
+            raise TypeError(f"start and average must be scalar times, got {when!r}")
+    kernels.ensure_loaded()
     names = ", ".join(kernels.meta_kernel_names)
     comments = dict(KEYWORD_COMMENTS)
     if legacy_quirks:
         comments["OBS_VR"] = _LEGACY_VR_COMMENT
     try:
         values = _compute(kernels, start, average, legacy_quirks)
-        names = ", ".join(kernels.meta_kernel_names)
     except (SpiceyError, ValueError, ArithmeticError):
         result: list[Keyword] = [("SPICE_MK", names, comments["SPICE_MK"]), ("SPICE_ER", "1", SPICE_ER_COMMENT)]
         result += [(key, "", comments[key]) for key, _ in KEYWORD_COMMENTS[1:]]

@@ -97,6 +97,9 @@ def scet_to_float(coarse: ArrayLike, fine: ArrayLike) -> np.ndarray:
 def scet_from_float(seconds: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Inverse of :func:`scet_to_float`: ``coarse = floor(s)``, ``fine = round(65535 * frac)``.
 
+    Not an exact inverse: ``fine = 65535`` floats to the next whole second (and the very last
+    time ``4294967295:65535`` to ``2**32`` s, which is out of range).
+
     Raises
     ------
     ValueError

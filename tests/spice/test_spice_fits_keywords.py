@@ -164,3 +164,8 @@ def test_outside_the_orbit_gives_spice_er(spice: SpiceKernels, when) -> None:
     assert values["SPICE_ER"] == "1"
     assert values["SPICE_MK"].endswith("solo_ANC_soc-flown-mk_V999_20200611_001.tm")
     assert all(values[key] == "" for key in keys[2:])
+
+
+def test_needs_scalar_times(spice: SpiceKernels) -> None:
+    with pytest.raises(TypeError, match="scalar"):
+        spice_fits_keywords(spice, SCETime([642038387, 642038388], 0), SCETime(642038387, 0))

@@ -220,9 +220,21 @@ def test_round_trips(coarse: int, fine: int) -> None:
     assert SCETime.from_string(time.to_string()) == time
     c, f = scet_from_string(scet_to_string(coarse, fine))
     assert (int(c), int(f)) == (coarse, fine)
+    if (coarse, fine) == (MAX_COARSE, MAX_FINE):
+        # fine 65535 is a whole second in the float form: the last time floats to 2**32 s
+        with pytest.raises(ValueError):
+            scet_from_float(scet_to_float(coarse, fine))
+        return
     # the float form loses < 1 tick at 2**32 s (float64 resolution ~1e-6 s)
     c, f = scet_from_float(scet_to_float(coarse, fine))
     assert abs((int(c) * 65535 + int(f)) - (coarse * 65535 + fine)) <= 1
+
+
+def test_float_form_of_fine_65535_is_the_next_second() -> None:
+    assert float(SCETime(10, 65535).as_float()) == 11.0
+    assert SCETime.from_float(11.0) == SCETime(11, 0)
+    with pytest.raises(ValueError):
+        SCETime.from_float(SCETime.max_time().as_float())
 
 
 @given(st.integers(-(2**40), 2**40))
