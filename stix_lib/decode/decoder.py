@@ -19,6 +19,7 @@ Left-over bytes within the tolerance are reported in ``notes``.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -230,8 +231,21 @@ class _VariableWalker:
         return pos
 
 
+def _stream_order_single_node(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], count: int) -> tuple:
+    """Merge the chunks of a parameter that occurs at one tree node.
+
+    For one packet the walker emits the values of a single node in stream order, so a stable
+    sort on the packet number alone restores stream order (a radix sort for small batches).
+    """
+    pkt = np.concatenate([p[0] for p in parts])
+    vals = np.concatenate([p[2] for p in parts])
+    key = pkt.astype(np.uint16) if count <= 1 << 16 else pkt
+    order = np.argsort(key, kind="stable")
+    return pkt[order], vals[order]
+
+
 def _assemble(
-    chunks: _Chunks, names: tuple[str, ...], ok: np.ndarray
+    chunks: _Chunks, names: tuple[str, ...], ok: np.ndarray, single_node: frozenset[str]
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     count = len(ok)
     ok_index = np.nonzero(ok)[0]
@@ -246,18 +260,19 @@ def _assemble(
             continue
         if len(parts) == 1:
             pkt, pos, vals = parts[0]
+        elif name in single_node:
+            pkt, vals = _stream_order_single_node(parts, count)
         else:
             pkt = np.concatenate([p[0] for p in parts])
             pos = np.concatenate([p[1] for p in parts])
             vals = np.concatenate([p[2] for p in parts])
-        if not all_ok:
-            keep = ok[pkt]
-            pkt, pos, vals = pkt[keep], pos[keep], vals[keep]
-        if len(pkt) > 1:
             key = (pkt << _KEY_SHIFT) | pos
             if np.any(key[1:] < key[:-1]):
                 order = np.argsort(key, kind="stable")
                 pkt, vals = pkt[order], vals[order]
+        if not all_ok:
+            keep = ok[pkt]
+            pkt, vals = pkt[keep], vals[keep]
         per_packet = np.bincount(pkt, minlength=count)[ok_index] if len(pkt) else np.zeros(len(ok_index), np.int64)
         off = np.zeros(len(ok_index) + 1, dtype=np.int64)
         np.cumsum(per_packet, out=off[1:])
@@ -321,6 +336,14 @@ def _decode_fixed(
     return ok, values, offsets, reasons, leftover[ok], notes
 
 
+def _node_names(nodes: tuple[Node, ...]) -> list[str]:
+    out = []
+    for node in nodes:
+        out.append(node.name)
+        out.extend(_node_names(node.children))
+    return out
+
+
 def _decode_variable(
     layout: VariableLayout, buf: BitBuffer, sel: np.ndarray, pad_tolerance: int
 ) -> tuple[np.ndarray, dict, dict, dict[int, str], np.ndarray, list[str]]:
@@ -329,7 +352,9 @@ def _decode_variable(
     ok = ~walker.bad
     leftover = walker.limit - end
     notes = _leftover_check(layout, leftover, ok, walker.reasons, pad_tolerance)
-    values, offsets = _assemble(walker.chunks, layout.names, ok)
+    occurrences = Counter(_node_names(layout.nodes))
+    single = frozenset(name for name, n in occurrences.items() if n == 1)
+    values, offsets = _assemble(walker.chunks, layout.names, ok, single)
     return ok, values, offsets, walker.reasons, leftover[ok], notes
 
 
