@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -149,8 +150,15 @@ def run_demo(root: Path = DEMO_ROOT, summary_file: Path = SUMMARY_FILE) -> int:
     return 1 if summary["errors"] else 0
 
 
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def run_up() -> int:
-    """The ``up`` command: UI over the demo data until interrupted."""
+    """The ``up`` command: UI over the demo data until interrupted (Ctrl-C or SIGTERM)."""
+    # Explicit handlers: a process started in the background inherits an ignored SIGINT.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     reference = _reference()
     DEMO_ROOT.mkdir(parents=True, exist_ok=True)
     prepare_data(DEMO_ROOT, reference)
@@ -160,13 +168,13 @@ def run_up() -> int:
         stack.start()
         stack.wait_healthy()
         print(f"\nAirflow UI: {stack.config.api_url}   login: admin / {stack.config.admin_password}")
-        print("Press Ctrl-C to stop.")
+        print("Press Ctrl-C to stop.", flush=True)
         try:
             while True:
                 time.sleep(5)
                 stack._check_alive()
         except KeyboardInterrupt:
-            print("stopping ...")
+            print("stopping ...", flush=True)
     return 0
 
 
