@@ -42,20 +42,13 @@ RUN mkdir -p /home/airflow/.ssh \
 # the Airflow already in the image stays at exactly that version; it is copied alone first so that
 # this slow layer is rebuilt only when the lock changes.
 #
-# Auth manager: the official image ships apache-airflow-providers-fab and docker-compose.yaml uses
-# FabAuthManager (SimpleAuthManager is for development only). The provider is not in our lock yet, so
-# it is pinned here, in the SAME pip command, which makes pip resolve it together with the lock
-# (checked: 3.10.2 resolves against requirements.txt without changing any pin). Never uninstall it.
-# TODO(lock owner): add apache-airflow-providers-fab==3.10.2 (+ its deps) to requirements.txt.
+# Auth manager: docker-compose.yaml uses FabAuthManager (SimpleAuthManager is for development only);
+# apache-airflow-providers-fab is pinned in the lock like everything else. Never uninstall it.
 # ---------------------------------------------------------------------------------------------------
-ARG FAB_PROVIDER_VERSION=3.10.2
 COPY --chown=airflow:0 requirements.txt /tmp/stix-build/requirements.txt
-RUN pip install --no-cache-dir \
-        -r /tmp/stix-build/requirements.txt \
-        "apache-airflow-providers-fab==${FAB_PROVIDER_VERSION}" \
+RUN pip install --no-cache-dir -r /tmp/stix-build/requirements.txt \
     && python -c "from importlib.metadata import version as v; \
 assert v('apache-airflow') == '3.3.2', v('apache-airflow'); \
-assert v('apache-airflow-providers-fab') == '${FAB_PROVIDER_VERSION}', v('apache-airflow-providers-fab'); \
 print('apache-airflow', v('apache-airflow'), '/ providers-fab', v('apache-airflow-providers-fab'))"
 
 # The stix_lib package (console script `stix-pipeline`). Its dependencies are already installed from
