@@ -1,0 +1,192 @@
+"""Read and write Level Binary FITS files.
+
+Layout: ``PRIMARY`` (header only), ``CONTROL`` (one row per packet: the CCSDS/PUS header fields,
+``raw_file``, ``packet``, ``request_id``, ``index``, ``ssid`` when the type has one, ``time_sync``)
+and ``DATA`` (``control_index``, ``data`` = hex string of the complete packet). Files are written
+with CHECKSUM/DATASUM, atomically (temporary file in the target folder + ``os.replace``), so a
+killed process never leaves a partial product behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+from astropy.table import Table
+
+from stix_lib.lb.header import lb_primary_header
+from stix_lib.lb.product import LBProduct
+from stix_lib.tm.headers import HEADER_DTYPE
+
+#: CONTROL columns taken from the packet headers, in file order.
+HEADER_COLUMNS: tuple[str, ...] = (
+    "version",
+    "packet_type",
+    "header_flag",
+    "process_id",
+    "packet_category",
+    "sequence_flag",
+    "sequence_count",
+    "data_length",
+    "pus_version",
+    "service_type",
+    "service_subtype",
+    "destination_id",
+    "scet_coarse",
+    "scet_fine",
+)
+
+_PARTIAL_SUFFIX = ".partial"
+
+
+class LBFileError(Exception):
+    """An existing LB file cannot be read or is inconsistent."""
+
+
+def control_table(product: LBProduct) -> Table:
+    """Build the CONTROL table of a product (rows in product order)."""
+    table = Table()
+    for name in HEADER_COLUMNS:
+        table[name] = product.headers[name]
+    table["raw_file"] = product.raw_file.astype(str)
+    table["packet"] = product.packet.astype(np.int64)
+    if product.request is not None:
+        table["request_id"] = product.request.astype(np.int64)
+    else:
+        table["request_id"] = np.zeros(len(product), dtype=bool)
+    table["index"] = np.arange(len(product), dtype=np.int64)
+    if product.ssid is not None:
+        table["ssid"] = np.full(len(product), product.ssid, dtype=np.int64)
+    table["time_sync"] = product.time_sync
+    return table
+
+
+def data_table(product: LBProduct) -> Table:
+    """Build the DATA table: ``control_index`` and the packets as lower-case hex strings."""
+    table = Table()
+    table["control_index"] = np.arange(len(product), dtype=np.int64)
+    table["data"] = np.array([d.hex() for d in product.data], dtype=str)
+    return table
+
+
+def build_hdul(product: LBProduct, filename: str, *, version: int, vers_cfg: str, date: str | None) -> fits.HDUList:
+    """Return the HDU list of an LB file for ``product``."""
+    request = None
+    if product.request is not None:
+        psc, rid = (int(v) for v in product.request[0])
+        request = (psc, rid)
+    primary = fits.PrimaryHDU(
+        header=lb_primary_header(
+            filename=filename,
+            service_type=product.service_type,
+            service_subtype=product.service_subtype,
+            ssid=product.ssid,
+            version=version,
+            obt_begin=product.obt_range[0],
+            obt_end=product.obt_range[1],
+            raw_files=sorted(set(product.raw_file.astype(str).tolist())),
+            vers_cfg=vers_cfg,
+            request=request,
+            date=date,
+        )
+    )
+    control = fits.table_to_hdu(control_table(product))
+    control.name = "CONTROL"
+    data = fits.table_to_hdu(data_table(product))
+    data.name = "DATA"
+    return fits.HDUList([primary, control, data])
+
+
+def write_atomic(hdul: fits.HDUList, path: Path) -> None:
+    """Write ``hdul`` with checksums to a temporary file next to ``path``, then rename it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=_PARTIAL_SUFFIX, dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            hdul.writeto(stream, checksum=True)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def remove_stale_partials(path: Path) -> None:
+    """Delete temporary files of ``path`` left behind by killed writers (call under the lock)."""
+    for stale in path.parent.glob(f".{path.name}.*{_PARTIAL_SUFFIX}"):
+        stale.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Exclusive lock on ``folder/.lb.lock`` serialising read-merge-write of LB files there."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lb.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def read_lb(path: Path) -> LBProduct:
+    """Read an LB file back into an :class:`LBProduct` (rows in file order).
+
+    Raises
+    ------
+    LBFileError
+        Unreadable file, missing HDUs/columns, or packets that do not match their length field.
+    """
+    try:
+        with fits.open(path, memmap=False) as hdul:
+            control = Table.read(hdul["CONTROL"])
+            data = Table.read(hdul["DATA"])
+            header = hdul[0].header
+            service_type, service_subtype = int(header["STYPE"]), int(header["SSTYPE"])
+            ssid_value = header.get("SSID", "")
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        raise LBFileError(f"{path}: cannot read LB file: {exc}") from exc
+    try:
+        headers = np.zeros(len(control), dtype=HEADER_DTYPE)
+        for name in HEADER_COLUMNS:
+            headers[name] = np.asarray(control[name])
+        by_index = {int(i): row for row, i in enumerate(np.asarray(data["control_index"]).tolist())}
+        hexes = np.asarray(data["data"]).astype(str)
+        packets = [bytes.fromhex(hexes[by_index[int(i)]]) for i in np.asarray(control["index"]).tolist()]
+        request_col = np.asarray(control["request_id"])
+        request = request_col.astype(np.int64).reshape(len(control), 2) if request_col.ndim == 2 else None
+        product = LBProduct(
+            service_type,
+            service_subtype,
+            None if ssid_value in ("", None) else int(ssid_value),
+            headers,
+            np.asarray(control["raw_file"]).astype(str),
+            np.asarray(control["packet"]).astype(np.int64),
+            packets,
+            request,
+        )
+        product.check_lengths()
+    except (KeyError, ValueError, TypeError) as exc:
+        raise LBFileError(f"{path}: inconsistent LB file: {exc}") from exc
+    return product
+
+
+def write_lb(
+    product: LBProduct,
+    path: Path,
+    *,
+    version: int,
+    vers_cfg: str = "",
+    date: str | None = None,
+) -> None:
+    """Write ``product`` (already merged and in canonical order) atomically to ``path``."""
+    product.check_lengths()
+    write_atomic(build_hdul(product, path.name, version=version, vers_cfg=vers_cfg, date=date), path)

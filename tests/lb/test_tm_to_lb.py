@@ -1,0 +1,270 @@
+"""TM XML -> Level Binary FITS: content, splitting, merging, order independence, error isolation."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.table import Table
+
+from stix_lib.decode import get_layout
+from stix_lib.decode.encoder import encode_packet
+from stix_lib.idb import IDBManager
+from stix_lib.lb import fits_io, read_lb, tm_to_lb, tms_to_lb
+from stix_lib.tm import read_packets
+
+CONTROL_COLUMNS = [
+    "version", "packet_type", "header_flag", "process_id", "packet_category", "sequence_flag",
+    "sequence_count", "data_length", "pus_version", "service_type", "service_subtype", "destination_id",
+    "scet_coarse", "scet_fine", "raw_file", "packet", "request_id", "index", "ssid", "time_sync",
+]  # fmt: skip
+IGNORED_KEYWORDS = {"DATE", "CHECKSUM", "DATASUM"}
+
+
+@pytest.fixture(scope="module")
+def manager(reference_data: Path) -> IDBManager:
+    return IDBManager(reference_data / "idb")
+
+
+@pytest.fixture(scope="module")
+def moc(reference_data: Path) -> list:
+    packets, _ = read_packets(reference_data / "tm" / "moc_test.PktTmRaw.xml")
+    return packets
+
+
+def shifted(packet: bytes, *, seconds: int = 0, count: int | None = None) -> bytes:
+    """The packet with its SCET coarse time shifted and optionally a new sequence count."""
+    data = bytearray(packet)
+    coarse = int.from_bytes(data[10:14], "big") + seconds
+    data[10:14] = coarse.to_bytes(4, "big")
+    if count is not None:
+        word = int.from_bytes(data[2:4], "big") & 0xC000 | (count & 0x3FFF)
+        data[2:4] = word.to_bytes(2, "big")
+    return bytes(data)
+
+
+def snapshot(archive: Path) -> dict[str, list]:
+    """Every LB file's content (headers without DATE/CHECKSUM, table data) by relative path."""
+    out = {}
+    for path in sorted(archive.rglob("*.fits")):
+        with fits.open(path, checksum=True) as hdul:
+            content = []
+            for hdu in hdul:
+                header = [(k, v) for k, v in hdu.header.items() if k not in IGNORED_KEYWORDS]
+                data = None if hdu.data is None else [tuple(map(str, row)) for row in hdu.data]
+                content.append((header, data))
+        out[str(path.relative_to(archive))] = content
+    return out
+
+
+def test_moc_test_to_lb(tmp_path: Path, reference_data: Path, manager: IDBManager, moc: list) -> None:
+    tm = reference_data / "tm" / "moc_test.PktTmRaw.xml"
+    result = tm_to_lb(tm, tmp_path, manager, version=2, vers_cfg="v0.1.10")
+    assert result.ok and result.packets_read == 16 and result.packets_used == 16
+    assert result.by_type == {(21, 6, s): n for s, n in {30: 2, 31: 2, 32: 2, 33: 2, 34: 2, 41: 4, 43: 2}.items()}
+    names = sorted(p.relative_to(tmp_path).as_posix() for p in result.written)
+    assert names == [f"LB/21/6/{s}/solo_LB_stix-21-6-{s}_0628128000_V02.fits" for s in (30, 31, 32, 33, 34, 41, 43)]
+    lc = tmp_path / "LB/21/6/30/solo_LB_stix-21-6-30_0628128000_V02.fits"
+    with fits.open(lc, checksum=True) as hdul:  # checksum=True verifies CHECKSUM/DATASUM
+        assert [h.name for h in hdul] == ["PRIMARY", "CONTROL", "DATA"]
+        header = hdul[0].header
+        assert header["FILENAME"] == lc.name and header["RAW_FILE"] == tm.name
+        assert (header["LEVEL"], header["TIMESYS"], header["VERSION"], header["VERS_CFG"]) == (
+            "LB", "OBT", "02", "v0.1.10",
+        )  # fmt: skip
+        assert header["OBT_BEG"] == "0628186276:03236" and header["OBT_END"] == "0628189995:37750"
+        assert "CHECKSUM" in hdul[1].header and "DATASUM" in hdul[2].header
+    control = Table.read(lc, hdu="CONTROL")
+    data = Table.read(lc, hdu="DATA")
+    assert control.colnames == CONTROL_COLUMNS
+    assert data.colnames == ["control_index", "data"]
+    originals = {p.packet_id: p.data for p in moc}
+    for row, hex_row in zip(control, data, strict=True):
+        packet = bytes.fromhex(hex_row["data"])
+        assert packet == originals[int(row["packet"])]
+        assert len(hex_row["data"]) // 2 == row["data_length"] + 7
+        assert row["ssid"] == 30 and row["request_id"] == False  # noqa: E712
+        assert row["time_sync"] and row["raw_file"] == tm.name
+    assert control["index"].tolist() == [0, 1] == data["control_index"].tolist()
+
+
+def test_rerun_changes_nothing(tmp_path: Path, reference_data: Path, manager: IDBManager) -> None:
+    tm = reference_data / "tm" / "moc_test.PktTmRaw.xml"
+    first = tm_to_lb(tm, tmp_path, manager)
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in first.written}
+    again = tm_to_lb(tm, tmp_path, manager)
+    assert again.written == [] and sorted(again.unchanged) == sorted(first.written)
+    assert again.duplicates == 16
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in first.written} == before
+
+
+def _deliveries(tmp_path: Path, tm_writer, moc: list) -> list[Path]:
+    """Five XML files: moc packets spread over 3 days, with overlaps between files."""
+    packets = []
+    for day in range(3):
+        for i, p in enumerate(moc):
+            packets.append(shifted(p.data, seconds=day * 86400 + 1000 * i, count=(day * 16 + i) % 16384))
+    rng = random.Random(7)
+    rng.shuffle(packets)  # not time ordered
+    files = []
+    for n in range(5):
+        chunk = packets[n * 10 : n * 10 + 14]  # 4 packets overlap with the next file
+        files.append(tm_writer(tmp_path / f"f{n}.PktTmRaw.xml", [(k, d) for k, d in enumerate(chunk)]))
+    return files
+
+
+def test_delivery_order_and_batching_do_not_matter(tmp_path: Path, manager: IDBManager, moc: list, tm_writer) -> None:
+    files = _deliveries(tmp_path, tm_writer, moc)
+    one_by_one, all_at_once, shuffled = (tmp_path / n for n in ("a", "b", "c"))
+    for f in files:
+        tm_to_lb(f, one_by_one, manager)
+    tms_to_lb(files, all_at_once, manager)
+    order = files[:]
+    random.Random(3).shuffle(order)
+    for f in order:
+        tm_to_lb(f, shuffled, manager)
+    reference = snapshot(one_by_one)
+    assert len(reference) == 3 * 7  # 7 packet types x 3 days
+    assert snapshot(all_at_once) == reference
+    assert snapshot(shuffled) == reference
+    lc = read_lb(next(one_by_one.rglob("solo_LB_stix-21-6-30_*.fits")))
+    keys = lc.dedup_keys()
+    assert np.all(np.diff(keys) > 0)  # canonical order, no duplicates
+
+
+def test_each_packet_goes_to_its_own_day(tmp_path: Path, manager: IDBManager, moc: list, tm_writer) -> None:
+    lc = [p.data for p in moc if p.data[16] == 30]
+    day = 86400
+    packets = [shifted(lc[0], seconds=0), shifted(lc[1], seconds=day), shifted(lc[0], seconds=5, count=9)]
+    tm = tm_writer(tmp_path / "x.PktTmRaw.xml", list(enumerate(packets)))
+    result = tm_to_lb(tm, tmp_path / "arch", manager)
+    assert result.ok
+    counts = {p.name: len(read_lb(p)) for p in result.written}
+    assert counts == {"solo_LB_stix-21-6-30_0628128000_V02.fits": 2, "solo_LB_stix-21-6-30_0628214400_V02.fits": 1}
+
+
+def test_bsd_split_per_request(tmp_path: Path, manager: IDBManager, tm_writer) -> None:
+    layout = get_layout(manager.get_idb("2.26.35"), 21, 6, 21)
+    t = 700_000_000
+    packets = [
+        encode_packet(layout, {"NIX00002": 123, "NIX00037": 45678}, coarse=t, sequence_count=1, sequence_flag=1),
+        encode_packet(layout, {"NIX00002": 124, "NIX00037": 45679}, coarse=t + 1, sequence_count=2),
+        encode_packet(layout, {"NIX00002": 123, "NIX00037": 45678}, coarse=t + 2, sequence_count=3, sequence_flag=2),
+        encode_packet(layout, {"NIX00002": 123, "NIX00037": 45678}, coarse=t + 3 + 86400 * 3, sequence_count=4),
+    ]
+    tm = tm_writer(tmp_path / "bsd.PktTmRaw.xml", list(enumerate(packets)))
+    result = tm_to_lb(tm, tmp_path / "arch", manager)
+    assert result.ok
+    names = sorted(p.name for p in result.written)
+    assert names == [
+        "solo_LB_stix-21-6-21_0000000000-9999999999_V02_0000045678-00123.fits",
+        "solo_LB_stix-21-6-21_0000000000-9999999999_V02_0000045679-00124.fits",
+    ]
+    path = tmp_path / "arch/LB/21/6/21" / names[0]
+    with fits.open(path) as hdul:
+        assert (hdul[0].header["SCI_RID"], hdul[0].header["SCI_TCC"]) == ("0000045678", "00123")
+    control = Table.read(path, hdu="CONTROL")
+    assert control["request_id"].tolist() == [[123, 45678]] * 3  # all days of the request together
+    assert control["sequence_flag"].tolist() == [1, 2, 3]
+
+
+def test_bad_packets_cost_only_themselves(tmp_path: Path, manager: IDBManager, moc: list, tm_writer) -> None:
+    good = [p.data for p in moc]
+    tc = bytearray(good[3])
+    tc[0:2] = ((1 << 12) | (1 << 11) | (90 << 4) | 12).to_bytes(2, "big")  # a TC header
+    tm = tm_writer(tmp_path / "mixed.PktTmRaw.xml", [*enumerate(good), (99, bytes(tc))])
+    text = tm.read_text().replace(
+        '<PktRawResponseElement packetID="5">\n    <Packet>', '<PktRawResponseElement packetID="5">\n    <Packet>zz'
+    )
+    tm.write_text(text)
+    result = tm_to_lb(tm, tmp_path / "arch", manager)
+    assert sorted(e.packet_id for e in result.errors) == [5, 99]
+    assert result.packets_read == 17 and result.packets_used == 15
+    assert sum(len(read_lb(p)) for p in result.written) == 15
+
+
+def test_newest_delivery_wins(tmp_path: Path, manager: IDBManager, moc: list, tm_writer) -> None:
+    lc = next(p.data for p in moc if p.data[16] == 30)
+    changed = bytearray(lc)
+    changed[40] ^= 0xFF  # same header/dedup key, different content
+    old = tm_writer(tmp_path / "old.PktTmRaw.xml", [(1, lc)])
+    new = tm_writer(tmp_path / "new.PktTmRaw.xml", [(1, bytes(changed))])
+    archive = tmp_path / "arch"
+    tm_to_lb(old, archive, manager)
+    result = tm_to_lb(new, archive, manager)
+    product = read_lb(result.written[0])
+    assert product.data == [bytes(changed)] and product.raw_file.tolist() == ["new.PktTmRaw.xml"]
+    both = tms_to_lb([old, new], tmp_path / "arch2", manager)
+    assert read_lb(both.written[0]).data == [bytes(changed)]
+
+
+def test_identical_redelivery_is_deterministic(tmp_path: Path, manager: IDBManager, moc: list, tm_writer) -> None:
+    lc = next(p.data for p in moc if p.data[16] == 30)
+    a = tm_writer(tmp_path / "a.PktTmRaw.xml", [(7, lc)])
+    b = tm_writer(tmp_path / "b.PktTmRaw.xml", [(3, lc)])
+    tms_to_lb([a, b], tmp_path / "x", manager)
+    tms_to_lb([b, a], tmp_path / "y", manager)
+    assert snapshot(tmp_path / "x") == snapshot(tmp_path / "y")
+    product = read_lb(next((tmp_path / "x").rglob("*.fits")))
+    assert product.raw_file.tolist() == ["a.PktTmRaw.xml"] and product.packet.tolist() == [7]
+
+
+def test_unreadable_existing_file_is_left_alone(tmp_path: Path, reference_data: Path, manager: IDBManager) -> None:
+    tm = reference_data / "tm" / "moc_test.PktTmRaw.xml"
+    archive = tmp_path / "arch"
+    first = tm_to_lb(tm, archive, manager)
+    broken = first.written[0]
+    broken.write_bytes(b"not a FITS file")
+    result = tm_to_lb(tm, archive, manager)
+    assert len(result.file_errors) == 1 and broken.name in result.file_errors[0]
+    assert broken.read_bytes() == b"not a FITS file"
+    assert len(result.unchanged) == 6
+
+
+def test_inconsistent_existing_file_is_rejected(tmp_path: Path, reference_data: Path, manager: IDBManager) -> None:
+    tm = reference_data / "tm" / "moc_test.PktTmRaw.xml"
+    archive = tmp_path / "arch"
+    path = tm_to_lb(tm, archive, manager).written[0]
+    with fits.open(path, mode="update") as hdul:
+        hdul["DATA"].data["data"][0] = hdul["DATA"].data["data"][0][:-2]  # one byte short
+    with pytest.raises(fits_io.LBFileError, match="length"):
+        read_lb(path)
+
+
+def test_killed_writer_leaves_no_partial_file(
+    tmp_path: Path, reference_data: Path, manager: IDBManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tm = reference_data / "tm" / "moc_test.PktTmRaw.xml"
+    archive = tmp_path / "arch"
+
+    def crash(self, fileobj, **kwargs):
+        fileobj.write(b"SIMPLE  =  half a file")
+        raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(fits.HDUList, "writeto", crash)
+    with pytest.raises(KeyboardInterrupt):
+        tm_to_lb(tm, archive, manager)
+    assert [p for p in archive.rglob("*") if p.is_file() and p.name != ".lb.lock"] == []
+    monkeypatch.undo()
+    # a partial file left by a hard kill (no cleanup ran) is removed by the next writer
+    folder = archive / "LB/21/6/30"
+    stale = folder / ".solo_LB_stix-21-6-30_0628128000_V02.fits.abc123.partial"
+    stale.write_bytes(b"half")
+    result = tm_to_lb(tm, archive, manager)
+    assert result.ok and not stale.exists()
+    assert not [p for p in archive.rglob("*.partial")]
+    assert all(p.stat().st_size % 2880 == 0 for p in result.written)
+
+
+def test_lb_product_round_trip(tmp_path: Path, reference_data: Path, manager: IDBManager) -> None:
+    tm = reference_data / "tm" / "moc_test.PktTmRaw.xml"
+    for path in tm_to_lb(tm, tmp_path, manager).written:
+        product = read_lb(path)
+        again = tmp_path / "copy.fits"
+        fits_io.write_lb(product, again, version=2, date="2000-01-01T00:00:00.000")
+        assert read_lb(again).same_content(product)
+        os.remove(again)
