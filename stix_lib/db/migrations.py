@@ -31,8 +31,14 @@ def _v1_ledger_and_lineage(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _v2_spice_zips_and_conf_versions(conn: Connection) -> None:
+    for table in (schema.spice_zips, schema.conf_versions):
+        table.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "TM-file ledger, products and lineage", _v1_ledger_and_lineage),
+    Migration(2, "SPICE zip ledger and STIX-CONF versions", _v2_spice_zips_and_conf_versions),
 )
 
 

@@ -78,3 +78,26 @@ product_lineage = Table(
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("product_id", "tm_file_id", "run_id", name="uq_lineage"),
 )
+
+spice_zips = Table(
+    "spice_zips",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("unzipped_at", DateTime(timezone=True), nullable=False),
+    # JSON list of the kernel-tree paths (relative to the SPICE dir) the zip delivered
+    Column("files", Text, nullable=False),
+)
+"""SPICE kernel zips from the SOC that were unzipped into the kernel tree (successes only)."""
+
+conf_versions = Table(
+    "conf_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("version", String(100), nullable=False),
+    Column("commit", String(64), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+"""STIX-CONF versions checked out by the sync, one row per change (newest last)."""
