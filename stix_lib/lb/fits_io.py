@@ -2,9 +2,10 @@
 
 Layout: ``PRIMARY`` (header only), ``CONTROL`` (one row per packet: the CCSDS/PUS header fields,
 ``raw_file``, ``packet``, ``request_id``, ``index``, ``ssid`` when the type has one, ``time_sync``)
-and ``DATA`` (``control_index``, ``data`` = hex string of the complete packet). Files are written
-with CHECKSUM/DATASUM, atomically (temporary file in the target folder + ``os.replace``), so a
-killed process never leaves a partial product behind.
+and ``DATA`` (``control_index``, ``data`` = hex string of the complete packet). Files are
+serialised with CHECKSUM/DATASUM by :mod:`stix_lib.lb.fits_writer` and written atomically
+(temporary file in the target folder + ``os.replace``), so a killed process never leaves a partial
+product behind. Reading uses astropy.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.table import Table
 
+from stix_lib.lb.fits_writer import TableColumn, TableHDU, fits_bytes
 from stix_lib.lb.header import lb_primary_header
 from stix_lib.lb.product import LBProduct
 from stix_lib.tm.headers import HEADER_DTYPE
@@ -49,68 +51,65 @@ class LBFileError(Exception):
     """An existing LB file cannot be read or is inconsistent."""
 
 
-def control_table(product: LBProduct) -> Table:
-    """Build the CONTROL table of a product (rows in product order)."""
-    table = Table()
-    for name in HEADER_COLUMNS:
-        table[name] = product.headers[name]
-    table["raw_file"] = product.raw_file.astype(str)
-    table["packet"] = product.packet.astype(np.int64)
-    if product.request is not None:
-        table["request_id"] = product.request.astype(np.int64)
-    else:
-        table["request_id"] = np.zeros(len(product), dtype=bool)
-    table["index"] = np.arange(len(product), dtype=np.int64)
+def control_columns(product: LBProduct) -> list[TableColumn]:
+    """The CONTROL columns of a product (rows in product order)."""
+    columns = [TableColumn(name, np.ascontiguousarray(product.headers[name])) for name in HEADER_COLUMNS]
+    columns += [
+        TableColumn("raw_file", product.raw_file.astype(str)),
+        TableColumn("packet", product.packet.astype(np.int64)),
+        TableColumn(
+            "request_id",
+            product.request.astype(np.int64) if product.request is not None else np.zeros(len(product), dtype=bool),
+        ),
+        TableColumn("index", np.arange(len(product), dtype=np.int64)),
+    ]
     if product.ssid is not None:
-        table["ssid"] = np.full(len(product), product.ssid, dtype=np.int64)
-    table["time_sync"] = product.time_sync
-    return table
+        columns.append(TableColumn("ssid", np.full(len(product), product.ssid, dtype=np.int64)))
+    columns.append(TableColumn("time_sync", product.time_sync))
+    return columns
 
 
-def data_table(product: LBProduct) -> Table:
-    """Build the DATA table: ``control_index`` and the packets as lower-case hex strings."""
-    table = Table()
-    table["control_index"] = np.arange(len(product), dtype=np.int64)
-    table["data"] = np.array([d.hex() for d in product.data], dtype=str)
-    return table
+def data_columns(product: LBProduct) -> list[TableColumn]:
+    """The DATA columns: ``control_index`` and the packets as lower-case hex strings."""
+    return [
+        TableColumn("control_index", np.arange(len(product), dtype=np.int64)),
+        TableColumn("data", np.array([d.hex() for d in product.data], dtype=str)),
+    ]
 
 
-def build_hdul(product: LBProduct, filename: str, *, version: int, vers_cfg: str, date: str | None) -> fits.HDUList:
-    """Return the HDU list of an LB file for ``product``."""
+def lb_file_bytes(product: LBProduct, filename: str, *, version: int, vers_cfg: str, date: str | None) -> bytes:
+    """Serialise ``product`` as a complete LB FITS file (PRIMARY, CONTROL, DATA with checksums)."""
     request = None
     if product.request is not None:
         psc, rid = (int(v) for v in product.request[0])
         request = (psc, rid)
-    primary = fits.PrimaryHDU(
-        header=lb_primary_header(
-            filename=filename,
-            service_type=product.service_type,
-            service_subtype=product.service_subtype,
-            ssid=product.ssid,
-            version=version,
-            obt_begin=product.obt_range[0],
-            obt_end=product.obt_range[1],
-            raw_files=sorted(set(product.raw_file.astype(str).tolist())),
-            vers_cfg=vers_cfg,
-            request=request,
-            date=date,
-        )
+    header = lb_primary_header(
+        filename=filename,
+        service_type=product.service_type,
+        service_subtype=product.service_subtype,
+        ssid=product.ssid,
+        version=version,
+        obt_begin=product.obt_range[0],
+        obt_end=product.obt_range[1],
+        raw_files=sorted(set(product.raw_file.astype(str).tolist())),
+        vers_cfg=vers_cfg,
+        request=request,
+        date=date,
     )
-    control = fits.table_to_hdu(control_table(product))
-    control.name = "CONTROL"
-    data = fits.table_to_hdu(data_table(product))
-    data.name = "DATA"
-    return fits.HDUList([primary, control, data])
+    cards = [(c.keyword, c.value, c.comment) for c in header.cards if c.keyword not in ("HISTORY", "")]
+    history = [str(c.value) for c in header.cards if c.keyword == "HISTORY"]
+    tables = [TableHDU("CONTROL", control_columns(product)), TableHDU("DATA", data_columns(product))]
+    return fits_bytes(cards, tables, history)
 
 
-def write_atomic(hdul: fits.HDUList, path: Path) -> None:
-    """Write ``hdul`` with checksums to a temporary file next to ``path``, then rename it."""
+def write_atomic(content: bytes, path: Path) -> None:
+    """Write ``content`` to a temporary file next to ``path``, fsync it, then rename it over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=_PARTIAL_SUFFIX, dir=path.parent)
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as stream:
-            hdul.writeto(stream, checksum=True)
+            stream.write(content)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(tmp, path)
@@ -189,4 +188,4 @@ def write_lb(
 ) -> None:
     """Write ``product`` (already merged and in canonical order) atomically to ``path``."""
     product.check_lengths()
-    write_atomic(build_hdul(product, path.name, version=version, vers_cfg=vers_cfg, date=date), path)
+    write_atomic(lb_file_bytes(product, path.name, version=version, vers_cfg=vers_cfg, date=date), path)
