@@ -10,6 +10,7 @@ product behind. Reading uses astropy.
 
 from __future__ import annotations
 
+import binascii
 import contextlib
 import fcntl
 import os
@@ -19,10 +20,9 @@ from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
-from astropy.table import Table
 
 from stix_lib.lb.fits_writer import TableColumn, TableHDU, fits_bytes
-from stix_lib.lb.header import lb_primary_header
+from stix_lib.lb.header import lb_primary_cards
 from stix_lib.lb.product import LBProduct
 from stix_lib.tm.headers import HEADER_DTYPE
 
@@ -73,7 +73,7 @@ def data_columns(product: LBProduct) -> list[TableColumn]:
     """The DATA columns: ``control_index`` and the packets as lower-case hex strings."""
     return [
         TableColumn("control_index", np.arange(len(product), dtype=np.int64)),
-        TableColumn("data", np.array([d.hex() for d in product.data], dtype=str)),
+        TableColumn("data", np.array([d.hex().encode("ascii") for d in product.data])),
     ]
 
 
@@ -83,7 +83,7 @@ def lb_file_bytes(product: LBProduct, filename: str, *, version: int, vers_cfg: 
     if product.request is not None:
         psc, rid = (int(v) for v in product.request[0])
         request = (psc, rid)
-    header = lb_primary_header(
+    cards, history = lb_primary_cards(
         filename=filename,
         service_type=product.service_type,
         service_subtype=product.service_subtype,
@@ -96,8 +96,6 @@ def lb_file_bytes(product: LBProduct, filename: str, *, version: int, vers_cfg: 
         request=request,
         date=date,
     )
-    cards = [(c.keyword, c.value, c.comment) for c in header.cards if c.keyword not in ("HISTORY", "")]
-    history = [str(c.value) for c in header.cards if c.keyword == "HISTORY"]
     tables = [TableHDU("CONTROL", control_columns(product)), TableHDU("DATA", data_columns(product))]
     return fits_bytes(cards, tables, history)
 
@@ -146,34 +144,38 @@ def read_lb(path: Path) -> LBProduct:
     """
     try:
         with fits.open(path, memmap=False) as hdul:
-            control = Table.read(hdul["CONTROL"])
-            data = Table.read(hdul["DATA"])
             header = hdul[0].header
             service_type, service_subtype = int(header["STYPE"]), int(header["SSTYPE"])
             ssid_value = header.get("SSID", "")
-    except (OSError, KeyError, ValueError, TypeError) as exc:
+            control = hdul["CONTROL"].data
+            data = hdul["DATA"].data
+            columns = {name: np.asarray(control[name]) for name in (*HEADER_COLUMNS, "raw_file", "packet", "index")}
+            request_col = np.asarray(control["request_id"])
+            control_index = np.asarray(data["control_index"]).tolist()
+            hexes = np.asarray(data["data"])
+            rows = len(control)
+    except (OSError, KeyError, ValueError, TypeError, IndexError) as exc:
         raise LBFileError(f"{path}: cannot read LB file: {exc}") from exc
     try:
-        headers = np.zeros(len(control), dtype=HEADER_DTYPE)
+        headers = np.zeros(rows, dtype=HEADER_DTYPE)
         for name in HEADER_COLUMNS:
-            headers[name] = np.asarray(control[name])
-        by_index = {int(i): row for row, i in enumerate(np.asarray(data["control_index"]).tolist())}
-        hexes = np.asarray(data["data"]).astype(str)
-        packets = [bytes.fromhex(hexes[by_index[int(i)]]) for i in np.asarray(control["index"]).tolist()]
-        request_col = np.asarray(control["request_id"])
-        request = request_col.astype(np.int64).reshape(len(control), 2) if request_col.ndim == 2 else None
+            headers[name] = columns[name]
+        by_index = {int(i): row for row, i in enumerate(control_index)}
+        packets = [binascii.unhexlify(hexes[by_index[int(i)]].strip()) for i in columns["index"].tolist()]
+        request = request_col.astype(np.int64).reshape(rows, 2) if request_col.ndim == 2 else None
+        raw_file = columns["raw_file"]
         product = LBProduct(
             service_type,
             service_subtype,
             None if ssid_value in ("", None) else int(ssid_value),
             headers,
-            np.asarray(control["raw_file"]).astype(str),
-            np.asarray(control["packet"]).astype(np.int64),
+            np.char.decode(raw_file, "ascii") if raw_file.dtype.kind == "S" else raw_file.astype(str),
+            columns["packet"].astype(np.int64),
             packets,
             request,
         )
         product.check_lengths()
-    except (KeyError, ValueError, TypeError) as exc:
+    except (KeyError, ValueError, TypeError, binascii.Error) as exc:
         raise LBFileError(f"{path}: inconsistent LB file: {exc}") from exc
     return product
 

@@ -11,7 +11,7 @@ bool            L       ``'T'`` / ``'F'``
 uint8           B
 int16/int32/64  I/J/K   big-endian
 uint16/uint32   I/J     big-endian signed with ``TZERO`` 32768 / 2**31
-str / bytes     nA      space padded to the longest value
+str / bytes     nA      NUL padded to the longest value
 =============  ======  ===============================================
 
 Header cards are formatted by :class:`astropy.io.fits.Card` (including the ``CONTINUE`` long
@@ -151,7 +151,7 @@ def _column_layout(column: TableColumn) -> tuple[np.dtype, str, int | None, np.n
         return np.dtype((np.uint8, shape)), prefix + "L", None, stored
     if kind.kind in "US":
         data = np.char.encode(values, "ascii") if kind.kind == "U" else values
-        width = max(1, max((len(v) for v in data.ravel().tolist()), default=1))
+        width = max(1, data.dtype.itemsize)
         return np.dtype(f"S{width}"), f"{width}A", None, data.astype(f"S{width}")
     table = {
         np.dtype(np.uint8): ("B", None, ">u1"),
@@ -174,10 +174,7 @@ def _table_bytes(hdu: TableHDU) -> bytes:
     dtype = np.dtype([(c.name, layout[0]) for c, layout in zip(hdu.columns, layouts, strict=True)])
     records = np.zeros(rows, dtype=dtype)
     for column, (_, _, _, stored) in zip(hdu.columns, layouts, strict=True):
-        if stored.dtype.kind == "S":
-            records[column.name] = np.char.ljust(stored, dtype[column.name].itemsize)
-        else:
-            records[column.name] = stored
+        records[column.name] = stored  # strings are NUL padded (FITS: a NUL ends the string)
     data = _pad(records.tobytes())
     cards: list[tuple[str, object, str]] = [
         ("XTENSION", "BINTABLE", "binary table extension"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from astropy.io import fits
 
@@ -91,7 +92,7 @@ def common_header(
     ]
 
 
-def lb_primary_header(
+def lb_primary_cards(
     *,
     filename: str,
     service_type: int,
@@ -104,12 +105,13 @@ def lb_primary_header(
     vers_cfg: str = "",
     request: tuple[int, int] | None = None,
     date: str | None = None,
-) -> fits.Header:
-    """Return the primary header of an LB file (common keywords + OBT range, ``TIMESYS='OBT'``).
+) -> tuple[list[tuple[str, object, str]], list[str]]:
+    """Return the primary-header cards of an LB file and its HISTORY lines.
 
-    ``PARENT`` lists the raw telemetry files, like ``RAW_FILE``.
+    Common keywords (:func:`common_header`, ``PARENT`` = the raw telemetry files) followed by the
+    OBT range: ``OBT_BEG``, ``OBT_END``, ``TIMESYS='OBT'``, ``DATE-OBS``, ``DATE-BEG``, ``DATE-END``.
+    Comments are dropped where a long value would not leave room for them.
     """
-    header = fits.Header()
     cards = common_header(
         filename=filename,
         level="LB",
@@ -132,9 +134,19 @@ def lb_primary_header(
         ("DATE-BEG", begin, "Start of acquisition time in OBT"),
         ("DATE-END", end, "End of acquisition time in OBT"),
     ]
+    cards = [
+        (keyword, value, "" if isinstance(value, str) and len(value) + len(comment) > 60 else comment)
+        for keyword, value, comment in cards
+    ]
+    return cards, ["Processed by stix_lib LB"]
+
+
+def lb_primary_header(**kwargs: Any) -> fits.Header:
+    """:func:`lb_primary_cards` as an :class:`astropy.io.fits.Header` (same keyword arguments)."""
+    cards, history = lb_primary_cards(**kwargs)
+    header = fits.Header()
     for keyword, value, comment in cards:
-        if isinstance(value, str) and len(value) + len(comment) > 60:
-            comment = ""  # a long value keeps the card readable without a truncated comment
         header[keyword] = (value, comment)
-    header.add_history("Processed by stix_lib LB")
+    for line in history:
+        header.add_history(line)
     return header

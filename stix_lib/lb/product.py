@@ -147,11 +147,19 @@ class LBProduct:
         starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
         chosen = order[starts]
         ends = np.r_[starts[1:], len(order)]
-        for slot in np.flatnonzero(ends - starts > 1).tolist():
-            rows = order[starts[slot] : ends[slot]].tolist()
-            winner = rows[0]
-            same = [r for r in rows if both.data[r] == both.data[winner]]
-            chosen[slot] = min(same, key=lambda r: (str(both.raw_file[r]), int(both.packet[r])))
+        duplicated = np.flatnonzero(ends - starts > 1)
+        if len(duplicated):
+            files = both.raw_file.astype(str).tolist()
+            ids = both.packet.tolist()
+            for slot in duplicated.tolist():
+                rows = order[starts[slot] : ends[slot]].tolist()
+                winner = rows[0]
+                content = both.data[winner]
+                best = (files[winner], ids[winner], winner)
+                for row in rows[1:]:
+                    if both.data[row] == content and (files[row], ids[row]) < best[:2]:
+                        best = (files[row], ids[row], row)
+                chosen[slot] = best[2]
         return both.take(np.sort(chosen)).canonical()
 
     def check_lengths(self) -> None:
