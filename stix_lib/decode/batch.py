@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -12,9 +13,12 @@ from stix_lib.decode.bits import BitBuffer
 from stix_lib.decode.classify import PacketIndex, classify_packets
 from stix_lib.decode.decoder import DEFAULT_PAD_TOLERANCE, DecodedPackets, decode_layout
 from stix_lib.decode.layout import LayoutError, PacketKey, get_layout
+from stix_lib.idb.history import version_key
 from stix_lib.idb.manager import IDBManager
 from stix_lib.tm.errors import PacketError
 from stix_lib.tm.raw_packet import RawPacket
+
+log = logging.getLogger(__name__)
 
 #: Group key: ``(service_type, service_subtype, ssid or None, idb_version)``.
 GroupKey = tuple[int, int, "int | None", str]
@@ -52,7 +56,7 @@ class DecodeResult:
         """All groups of one packet type (one per IDB version), in version order."""
         return [
             group
-            for key, group in sorted(self.groups.items(), key=lambda item: item[0][3])
+            for key, group in sorted(self.groups.items(), key=lambda item: version_key(item[0][3]))
             if key[:3] == (service, subtype, ssid)
         ]
 
@@ -122,6 +126,8 @@ def decode_packets(
         decoded = decode_layout(layout, buf, members, pad_tolerance=pad_tolerance)
         errors.extend(PacketError(file, int(ids[keep[i]]), reason) for i, reason in decoded.errors)
         result.notes.extend(decoded.notes)
+        for note in decoded.notes:
+            log.info("%s: %s", file or "packets", note)
         decoded.indices = keep[decoded.indices].astype(np.intp)
         if len(decoded):
             result.groups[(service, subtype, ssid, version)] = decoded

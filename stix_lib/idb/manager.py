@@ -221,7 +221,8 @@ class IDBManager:
         """Return the (cached) IDB for a version label, or for the time ``obt``.
 
         Without arguments the version valid at the start of the history is used. A forced
-        version wins over both arguments.
+        version wins over both arguments. The first request of a version loads it and warns if
+        its ``IDB.version`` row differs from the folder name.
 
         Raises
         ------
@@ -241,6 +242,8 @@ class IDBManager:
             if idb is None:
                 idb = IDB(self.root / f"v{label}" / "idb.sqlite")
                 self._idbs[label] = idb
+                if idb.version and idb.version != label:
+                    log.warning("IDB %s declares version %s in its IDB table", idb.path, idb.version)
             return idb
 
     def idb_for_time(self, obt: float) -> IDB:

@@ -114,3 +114,13 @@ def test_custom_root_and_history(tmp_path: Path, reference_data: Path) -> None:
     assert manager.version_for(2**31) == "2.26.33"
     with pytest.raises(ValueError):
         IDBManager(tmp_path / "empty", history).resolve("2.26.32")
+
+
+def test_version_row_mismatch_is_logged(tmp_path: Path, reference_data: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "v2.26.34").mkdir()
+    shutil.copy(reference_data / "idb" / "v2.26.33" / "idb.sqlite", tmp_path / "v2.26.34" / "idb.sqlite")
+    manager = IDBManager(tmp_path, reference_data / "idb" / "idbVersionHistory.json")
+    with caplog.at_level(logging.WARNING, logger="stix_lib.idb.manager"):
+        idb = manager.get_idb("2.26.34")
+    assert idb.version == "2.26.33"
+    assert any("declares version 2.26.33" in r.getMessage() for r in caplog.records)
