@@ -105,9 +105,34 @@ class Settings:
         Treat ``tm_source`` as a local directory (demo, tests).
     tm_pattern
         Glob of telemetry files to ingest.
+    tm_settle_time
+        A pulled TM file that is not complete XML (truncated) is taken to be still being written at
+        the source while its modification time is younger than this: it is left out of
+        ``incoming/`` and pulled again on the next run. Older truncated files are quarantined.
+        Default 1 h.
     staging_delay
         Release a TM file to processing when it is older than this (runbook: 2 days), or earlier
-        once the flown SPICE kernels cover its on-board time range.
+        once the flown SPICE kernels cover its on-board time range. The age is counted from the
+        ledger's ``received_at`` (when ingest pulled the file), not from the file's mtime.
+    from_soc_source
+        The SOC ``from_soc`` tree (SPICE kernel zips, SOOP files): a remote directory on the SSH
+        connection ``soc_ssh_conn_id`` or, when ``from_soc_source_local`` is true, a local
+        directory. Its content is mirrored into ``from_soc_dir`` (runbook
+        ``/home/solsoc/from_soc``).
+    from_soc_source_local
+        Treat ``from_soc_source`` as a local directory (demo, tests).
+    spice_zip_pattern
+        Glob (on the file name, anywhere below ``from_soc_dir``) of the kernel zips to unzip into
+        ``spice_dir`` (runbook ``solo_ANC*20*zip``).
+    conf_repo_url
+        Git remote of STIX-CONF, cloned into ``conf_dir`` when that is missing
+        (default ``https://github.com/i4Ds/STIX-CONF.git``; a local path works too).
+    transfer_timeout
+        Upper limit for one rsync command (default 1 h).
+    transfer_io_timeout
+        rsync ``--timeout``: give up when no data moved for this long (default 5 min).
+    ssh_connect_timeout
+        SSH ``ConnectTimeout`` for remote endpoints (default 30 s).
     publish_waiting_period
         Age a product must reach before SOAR publishing (STIXCore code default 14 days).
     publish_ll_waiting_period
@@ -119,7 +144,9 @@ class Settings:
     soar_host
         SOAR target host; empty or ``localhost`` means a local copy.
     nas_host
-        NAS host for the FITS mirror; empty means a local path.
+        NAS host for the FITS mirror; empty means a local path. When set, the mirror goes over SSH
+        with port, login, key and pinned host key from the connection ``nas_ssh_conn_id`` (whose
+        own host, if set, must match).
     alert_from
         Sender address of pipeline mails.
     alert_to
@@ -167,8 +194,18 @@ class Settings:
     tm_source: str = "/home/solmoc/from_edds/tm"
     tm_source_local: bool = False
     tm_pattern: str = "*PktTmRaw*.xml"
+    tm_settle_time: timedelta = timedelta(hours=1)
 
     staging_delay: timedelta = timedelta(days=2)
+
+    from_soc_source: str = "/home/solsoc/from_soc"
+    from_soc_source_local: bool = False
+    spice_zip_pattern: str = "solo_ANC*20*zip"
+    conf_repo_url: str = "https://github.com/i4Ds/STIX-CONF.git"
+
+    transfer_timeout: timedelta = timedelta(hours=1)
+    transfer_io_timeout: timedelta = timedelta(minutes=5)
+    ssh_connect_timeout: timedelta = timedelta(seconds=30)
     publish_waiting_period: timedelta = timedelta(days=14)
     publish_ll_waiting_period: timedelta = timedelta(minutes=1)
     publish_future_guard: timedelta = timedelta(days=7)

@@ -88,3 +88,29 @@ def postgres_url(postgres_server, request) -> str:
 
     name = "t_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:50] + f"_{os.getpid()}"
     return postgres_server.create_database(name)
+
+
+@pytest.fixture(scope="session")
+def ssh_server():
+    """A real OpenSSH server on 127.0.0.1 (current user, generated keys) for the session."""
+    from stix_ops.localservices import SshServer
+
+    server = SshServer(Path(tempfile.mkdtemp(prefix="stix-sshd-"))).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def soc_connection(ssh_server, monkeypatch: pytest.MonkeyPatch) -> dict:
+    """The ``stix_soc`` Airflow connection pointing at :func:`ssh_server` (pinned host key, key file)."""
+    import json
+
+    conn = {
+        "conn_type": "ssh",
+        "host": "127.0.0.1",
+        "port": ssh_server.port,
+        "login": ssh_server.user,
+        "extra": {"key_file": str(ssh_server.client_key), "host_key": ssh_server.host_key},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_STIX_SOC", json.dumps(conn))
+    return conn

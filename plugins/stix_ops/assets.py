@@ -1,7 +1,22 @@
-"""Assets that chain the STIX DAGs (producers declare outlets, consumers schedule on them)."""
+"""Assets that chain the STIX DAGs (producers declare outlets, consumers schedule on them).
+
+=================  ==========================  =========================================================
+asset              producer                    event extra / consumers
+=================  ==========================  =========================================================
+``TM_INCOMING``    ``stix_tm_ingest``          ``files``: new TM files in ``incoming/`` → staging
+``TM_STAGED``      ``stix_tm_staging``         ``files``, ``reasons``: released to ``processing/``
+``SPICE_KERNELS``  ``stix_spice_sync``         ``flown_mk``, ``predicted_mk``, ``zips`` → staging
+``FITS_L1``        (L1 processing, to come)    → ``stix_fits_nas_sync``
+``SOAR_PUBLISHED`` (SOAR publishing, to come)  → ``stix_fits_nas_sync``
+=================  ==========================  =========================================================
+"""
 
 from __future__ import annotations
 
 from airflow.sdk import Asset
 
 TM_INCOMING = Asset(name="stix_tm_incoming", uri="stix://tm/incoming")
+TM_STAGED = Asset(name="stix_tm_staged", uri="stix://tm/staged")
+SPICE_KERNELS = Asset(name="stix_spice_kernels", uri="stix://spice/kernels")
+FITS_L1 = Asset(name="stix_fits_l1", uri="stix://fits/l1")
+SOAR_PUBLISHED = Asset(name="stix_soar_published", uri="stix://soar/published")

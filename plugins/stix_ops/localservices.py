@@ -1,16 +1,19 @@
-"""Throw-away PostgreSQL and Redis servers from the Debian packages, for tests and the CI stack.
+"""Throw-away PostgreSQL, Redis and OpenSSH servers from the Debian packages, for tests and the CI stack.
 
 Each server lives in its own directory, listens on 127.0.0.1 on a free port, and is stopped and
 removed by :meth:`stop`. PostgreSQL refuses to run as root, so under root the server runs as the
-``postgres`` system user (created by the Debian package).
+``postgres`` system user (created by the Debian package). sshd runs as the current user and only
+lets that user in, with a key generated for it.
 """
 
 from __future__ import annotations
 
+import getpass
 import glob
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -137,4 +140,126 @@ class RedisServer:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=30)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@dataclass
+class SshServer:
+    """A private OpenSSH server on 127.0.0.1 that accepts the current user with a generated key.
+
+    ``start`` generates an ed25519 host key and an ed25519 user key with ``ssh-keygen``, writes an
+    ``sshd_config`` (key authentication only, no PAM, ``StrictModes no``, root allowed with a key
+    only, pid file inside ``root``) and runs ``/usr/sbin/sshd -D -e`` until :meth:`stop`.
+
+    Attributes
+    ----------
+    root
+        Directory for keys, config, pid file and log.
+    port
+        TCP port on 127.0.0.1.
+    user
+        The login (the current user).
+    """
+
+    root: Path
+    port: int = field(default_factory=free_port)
+    user: str = field(default_factory=getpass.getuser)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def host_key_file(self) -> Path:
+        """The server's private host key."""
+        return self.root / "ssh_host_ed25519_key"
+
+    @property
+    def client_key(self) -> Path:
+        """Private key the user logs in with (0600)."""
+        return self.root / "client_ed25519"
+
+    @property
+    def host_key(self) -> str:
+        """Public host key as ``"ssh-ed25519 AAAA..."`` (the SSH provider's ``host_key`` extra)."""
+        return " ".join(Path(f"{self.host_key_file}.pub").read_text().split()[:2])
+
+    def known_hosts_line(self) -> str:
+        """The ``known_hosts`` line that pins this server."""
+        return f"[127.0.0.1]:{self.port} {self.host_key}\n"
+
+    def _keygen(self, path: Path, comment: str) -> None:
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+
+    def start(self, timeout: float = 30.0) -> SshServer:
+        """Generate keys, write the config, start sshd and wait for its SSH banner."""
+        sshd = shutil.which("sshd") or "/usr/sbin/sshd"
+        if not Path(sshd).exists():
+            raise FileNotFoundError("sshd not found: install the 'openssh-server' package")
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.chmod(0o700)
+        self._keygen(self.host_key_file, "stix-test-host")
+        self._keygen(self.client_key, "stix-test-client")
+        authorized = self.root / "authorized_keys"
+        authorized.write_text(Path(f"{self.client_key}.pub").read_text())
+        authorized.chmod(0o600)
+        if os.geteuid() == 0:
+            Path("/run/sshd").mkdir(mode=0o755, parents=True, exist_ok=True)  # privilege-separation dir
+        config = self.root / "sshd_config"
+        config.write_text(
+            "\n".join(
+                [
+                    f"Port {self.port}",
+                    "ListenAddress 127.0.0.1",
+                    f"HostKey {self.host_key_file}",
+                    f"PidFile {self.root / 'sshd.pid'}",
+                    f"AuthorizedKeysFile {authorized}",
+                    "PubkeyAuthentication yes",
+                    "PasswordAuthentication no",
+                    "KbdInteractiveAuthentication no",
+                    "PermitRootLogin prohibit-password",
+                    "UsePAM no",
+                    "StrictModes no",
+                    f"AllowUsers {self.user}",
+                    "PrintMotd no",
+                    "LogLevel VERBOSE",
+                    "",
+                ]
+            )
+        )
+        log = (self.root / "sshd.log").open("ab")
+        self.process = subprocess.Popen(
+            [sshd, "-D", "-e", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"sshd exited {self.process.returncode}: {self.log_tail()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=2) as sock:
+                    if sock.recv(64).startswith(b"SSH-"):
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"sshd did not answer on port {self.port}")
+
+    def log_tail(self, chars: int = 3000) -> str:
+        """The end of sshd's log (for failure messages)."""
+        path = self.root / "sshd.log"
+        return path.read_text(errors="replace")[-chars:] if path.exists() else ""
+
+    def stop(self) -> None:
+        """Stop sshd (its process group) and delete its directory."""
+        if self.process and self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, 15)
+            except ProcessLookupError:
+                pass
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, 9)
+                self.process.wait(timeout=10)
         shutil.rmtree(self.root, ignore_errors=True)

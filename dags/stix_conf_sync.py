@@ -1,0 +1,32 @@
+"""Check out the latest STIX-CONF release (runbook cron C4).
+
+In the working copy `conf_dir` (cloned from `conf_repo_url` if missing): `git fetch --tags`,
+check out the tag of the most recently tagged commit (`git describe --tags $(git rev-list --tags
+--max-count=1)`; untagged newer commits are ignored), then — only if that worked — write
+`VERSION.TXT` atomically and record the version in the pipeline DB (`conf_versions`).
+Processing reads the version per run (`stix_lib.conf_sync.current_conf_version`). Daily at 22:20
+UTC, as the pipeline copy's cron.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import DAG
+
+from stix_ops.defaults import START_DATE, default_args, tags
+from stix_ops.operators.conf import ConfSyncOperator
+
+with DAG(
+    dag_id="stix_conf_sync",
+    description="check out the most recently tagged STIX-CONF commit and record its version",
+    schedule="20 22 * * *",
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(minutes=30),
+    default_args=default_args(execution_timeout=timedelta(minutes=15)),
+    tags=tags("config"),
+    doc_md=__doc__,
+):
+    ConfSyncOperator(task_id="sync_conf")

@@ -1,0 +1,35 @@
+"""Mirror the FITS archive to the NAS (runbook cron C5: `rsync -avLo --delete fits/ nas/`).
+
+Every 6 hours, and after L1 processing or SOAR publishing (`stix_fits_l1`, `stix_soar_published`).
+Additions, changes and deletions are mirrored; temp names (dot files, `*.tmp`, `*.part`) are never
+copied nor deleted, so a product being written never reaches the NAS half-written. Local target
+`nas_mirror_dir`, or over SSH (`stix_nas` connection) when `nas_host` is set. A missing archive, or
+an empty one over a non-empty mirror, is refused instead of wiping the mirror.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable
+
+from stix_ops.assets import FITS_L1, SOAR_PUBLISHED
+from stix_ops.defaults import START_DATE, default_args, tags
+from stix_ops.operators.nas import FitsNasSyncOperator
+
+with DAG(
+    dag_id="stix_fits_nas_sync",
+    description="rsync --delete the FITS archive to the NAS, skipping temp files",
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("0 */6 * * *", timezone="UTC"),
+        assets=(FITS_L1 | SOAR_PUBLISHED),
+    ),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(hours=3),
+    default_args=default_args(execution_timeout=timedelta(hours=2)),
+    tags=tags("archive"),
+    doc_md=__doc__,
+):
+    FitsNasSyncOperator(task_id="mirror_fits")

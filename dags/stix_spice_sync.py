@@ -1,0 +1,32 @@
+"""Sync SPICE kernels and SOOP files from the SOC and unzip new kernel zips (runbook cron C3).
+
+`sync_from_soc` copies the SOC `from_soc` tree (`STIX_FROM_SOC_SOURCE`, over the `stix_soc`
+SSH connection) into `from_soc_dir`. `unzip_kernels` unzips every `solo_ANC*20*zip` not yet in
+the `spice_zips` ledger into the kernel tree: CRC-checked, no absolute paths, `..` or symlinks,
+extracted to a temp folder and moved into place file by file. Only successes are ledgered; a bad
+zip fails the task at the end (one mail naming it) and is retried next run. New kernels emit
+`stix_spice_kernels` (latest flown and predicted meta kernel), which re-runs staging.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import DAG
+
+from stix_ops.defaults import START_DATE, default_args, tags
+from stix_ops.operators.spice import FromSocSyncOperator, KernelUnzipOperator
+
+with DAG(
+    dag_id="stix_spice_sync",
+    description="rsync from_soc (SPICE zips, SOOP) and unzip new kernel zips safely",
+    schedule="*/15 * * * *",
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(hours=1),
+    default_args=default_args(execution_timeout=timedelta(minutes=40)),
+    tags=tags("ingest", "spice"),
+    doc_md=__doc__,
+):
+    FromSocSyncOperator(task_id="sync_from_soc") >> KernelUnzipOperator(task_id="unzip_kernels")

@@ -1,0 +1,40 @@
+"""Release telemetry from `incoming/` to `processing/` (runbook cron C2, "stage & delay").
+
+A TM file is released when it was **received** (ledger `received_at`) more than
+`staging_delay` ago (runbook 2 days; `STIX_STAGING_DELAY`), or earlier as soon as the loaded
+**flown SPICE kernels cover its whole on-board time range** (read from its packet headers at
+ingest). The move is atomic; the ledger row becomes `staged`; `stix_tm_staged` carries the names.
+
+Runs when new telemetry arrives (`stix_tm_incoming`), when new kernels were unzipped
+(`stix_spice_kernels`), and every 30 minutes. `wait_for_releasable` (reschedule mode, pokes every
+5 min, gives up after 25 min with *skipped*) replaces the cron polling; `release` then moves.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable
+
+from stix_ops.assets import SPICE_KERNELS, TM_INCOMING
+from stix_ops.defaults import START_DATE, default_args, tags
+from stix_ops.operators.staging import TMStagingOperator
+from stix_ops.sensors.staging import TMReleaseSensor
+
+with DAG(
+    dag_id="stix_tm_staging",
+    description="release TM files to processing/ by age or flown SPICE coverage",
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("*/30 * * * *", timezone="UTC"),
+        assets=(TM_INCOMING | SPICE_KERNELS),
+    ),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(minutes=45),
+    default_args=default_args(execution_timeout=timedelta(minutes=15)),
+    tags=tags("staging"),
+    doc_md=__doc__,
+):
+    wait = TMReleaseSensor(task_id="wait_for_releasable", timeout=timedelta(minutes=25), poke_interval=300)
+    wait >> TMStagingOperator(task_id="release")

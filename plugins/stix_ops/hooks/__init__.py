@@ -1,0 +1,1 @@
+"""Hooks of the STIX pipeline (connections → ``stix_lib`` endpoints)."""

@@ -1,0 +1,31 @@
+"""STIX-CONF sync operator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import BaseOperator
+
+
+class ConfSyncOperator(BaseOperator):
+    """Check out the most recently tagged STIX-CONF commit and record its version (``stix_lib.conf_sync``).
+
+    Clones ``conf_repo_url`` into ``conf_dir`` when missing; writes ``VERSION.TXT`` only after a
+    successful checkout; records ``(version, commit)`` in the pipeline DB when it changed.
+    """
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        """Sync and return version, commit and whether it changed."""
+        from stix_lib.conf_sync import sync_conf
+        from stix_ops.config import get_settings, pipeline_engine
+
+        settings = get_settings()
+        result = sync_conf(settings.conf_dir, settings.conf_repo_url, pipeline_engine(settings))
+        self.log.info(
+            "STIX-CONF at %s: %s (%s)%s",
+            settings.conf_dir,
+            result.version,
+            result.commit,
+            f", was {result.previous}" if result.changed else ", unchanged",
+        )
+        return {"version": result.version, "commit": result.commit, "changed": result.changed, "cloned": result.cloned}
