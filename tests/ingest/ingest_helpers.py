@@ -34,15 +34,18 @@ def build_kernel_tree(root: Path, reference_data: Path, flown_day: str | None) -
     return root
 
 
-def write_zip(path: Path, members: dict[str, bytes], symlinks: dict[str, str] | None = None) -> Path:
+def write_zip(
+    path: Path, members: dict[str, bytes], symlinks: dict[str, str] | None = None, *, stored: bool = False
+) -> Path:
     """Write a zip with regular ``members`` (name → bytes) and optional symlink members (name → target)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    method = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(path, "w", compression=method) as archive:
         for name, data in members.items():
             info = zipfile.ZipInfo(name, date_time=(2024, 1, 2, 3, 4, 6))
             info.external_attr = 0o100644 << 16
             info.create_system = 3
-            archive.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
+            archive.writestr(info, data, compress_type=method)
         for name, target in (symlinks or {}).items():
             info = zipfile.ZipInfo(name, date_time=(2024, 1, 2, 3, 4, 6))
             info.external_attr = 0o120777 << 16
