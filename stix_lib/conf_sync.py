@@ -210,6 +210,8 @@ def current_conf_version(conf_dir: Path) -> str:
     if version:
         return version
     try:
+        if not (Path(conf_dir) / ".git").exists():  # never describe an enclosing repository
+            raise ConfSyncError(f"{conf_dir} is not a git working copy")
         described = _git("describe", "--tags", "--always", cwd=Path(conf_dir), timeout=60)
     except (ConfSyncError, OSError):
         log.warning("STIX-CONF at %s has no %s and is no git working copy: version unknown", conf_dir, VERSION_FILE)
