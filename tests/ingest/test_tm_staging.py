@@ -183,3 +183,38 @@ def test_release_is_idempotent_and_never_overwrites(settings, local_exchange, tm
     # running again changes nothing
     again = stage(cfg, engine, coverage=False)
     assert (again.released, again.quarantined, again.held) == ({}, {}, [])
+
+
+def test_built_kernel_deliveries_hold_back_then_release(settings, local_exchange, tm_bytes, tmp_path, monkeypatch):
+    """Kernel sets from ``stix_lib.kernels`` delivered as SOC zips: flown until 11-26 holds, until 11-28 releases."""
+    from stix_lib.db import ledger
+    from stix_lib.db.schema import TMState
+    from stix_lib.kernels import build_kernel_set
+    from stix_lib.settings import load_settings
+    from stix_lib.spice_sync import sync_from_soc, unzip_pending
+    from stix_lib.staging import stage
+    from stix_ops.sensors.staging import TMReleaseSensor
+
+    monkeypatch.setenv("STIX_STAGING_DELAY", "2d")
+    cfg, engine = _ingest([NAME], tm_bytes, local_exchange)  # data of 2019-11-27 (synthetic SCLK: ~15:35-17:13 UTC)
+    deliveries = local_exchange / "from_soc" / "spice"
+    sensor = TMReleaseSensor(task_id="wait", timeout=60)
+
+    first = build_kernel_set(tmp_path / "set1", "2019-11-20", "2019-12-31", "2019-11-26", make_zips=True,
+                             zip_dir=deliveries)  # fmt: skip
+    sync_from_soc(cfg)
+    assert sorted(unzip_pending(cfg, engine).unzipped) == sorted(z.name for z in first.zips)
+    assert sensor.poke({}).is_done is False
+    assert stage(cfg, engine).released == {}
+    assert ledger.get(engine, NAME).state is TMState.INCOMING
+
+    second = build_kernel_set(tmp_path / "set2", "2019-11-20", "2019-12-31", "2019-11-28T12:00", make_zips=True,
+                              zip_dir=deliveries)  # fmt: skip
+    sync_from_soc(cfg)
+    assert sorted(unzip_pending(cfg, engine).unzipped) == sorted(z.name for z in second.zips)
+    poke = sensor.poke({})
+    assert (poke.is_done, poke.xcom_value) == (True, [NAME])
+    result = stage(load_settings(), engine)
+    assert result.released == {NAME: "spice"}
+    assert result.coverage["flown_mk"] == second.names.flown_mk.split("/")[-1]
+    assert ledger.get(engine, NAME).state is TMState.STAGED
