@@ -36,9 +36,14 @@ def _v2_spice_zips_and_conf_versions(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _v10_soar_publish_history(conn: Connection) -> None:
+    schema.published.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "TM-file ledger, products and lineage", _v1_ledger_and_lineage),
     Migration(2, "SPICE zip ledger and STIX-CONF versions", _v2_spice_zips_and_conf_versions),
+    Migration(10, "SOAR publishing history", _v10_soar_publish_history),
 )
 
 

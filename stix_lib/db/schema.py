@@ -8,7 +8,9 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -101,3 +103,29 @@ conf_versions = Table(
     Column("recorded_at", DateTime(timezone=True), nullable=False),
 )
 """STIX-CONF versions checked out by the sync, one row per change (newest last)."""
+
+published = Table(
+    "published",
+    metadata,
+    # the fields of STIXCore's published-history table (operations spec §6.3)
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False, unique=True),  # complete product file name
+    Column("path", Text, nullable=False),  # archive folder of the file
+    Column("version", Integer, nullable=False),
+    Column("p_date", Float, nullable=False),  # epoch seconds: first added to the history
+    Column("m_date", Float, nullable=False),  # epoch seconds: product time the waiting period used
+    Column("esaname", String(255), nullable=False, index=True),  # first 5 name tokens, no request id
+    Column("modified_esaname", String(255)),  # set for a delivered supplement
+    Column("result", Integer),  # stix_lib.publish.history.PublishResult; NULL while unfinished
+    # delivery state: a delivery is recorded only after it completed, failures are retried
+    Column("status", String(16), nullable=False, index=True),  # pending | failed | done
+    Column("attempts", Integer, nullable=False, default=0),  # delivery attempts so far
+    Column("error", Text),  # last failure (status failed) or why the file was parked
+    Column("delivered_name", String(255)),  # name at the SOAR target (supplement name, if any)
+    Column("delivered_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("run_id", String(250), nullable=False, default=""),
+)
+"""SOAR publishing history: one row per complete product name offered to SOAR."""
+
+Index("ix_published_p_date", published.c.p_date)
