@@ -1,0 +1,1 @@
+"""STIX-CONF access: energy channels, ELUTs, ECC configurations (by date)."""

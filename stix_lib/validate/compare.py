@@ -1,0 +1,111 @@
+"""Compare a product's layout with the reference product of the same type.
+
+Rules (``error`` fails the product, ``info`` is only reported):
+
+* every reference HDU must exist (``missing-hdu``); extra HDUs and a different order are info;
+* every reference column must exist with the same logical dtype (``dtype``: TFORM letter plus
+  TZERO, so ``J`` and ``J``+``TZERO=2**31`` differ) and the same unit (``unit``: compared as
+  astropy units, so ``count`` equals ``ct``; unparsable units compare as text);
+* repeat counts / ``TDIM`` differences are info (they follow the data: number of energies,
+  pixels, detectors of a request);
+* every primary keyword of the reference must be present (``missing-keyword``); extra keywords
+  are info;
+* the V01 references name error columns ``<x>_err``; current products use ``<x>_comp_err``
+  (STIXCore #311). A reference ``<x>_err`` matched by a product ``<x>_comp_err`` is the
+  ``expected-rename`` info, and its dtype/unit are compared as for any column.
+"""
+
+from __future__ import annotations
+
+from astropy import units as u
+
+from stix_lib.validate.layout import ColumnLayout, HduLayout, ProductLayout
+from stix_lib.validate.report import FileReport
+
+ERR_SUFFIX = "_err"
+COMP_ERR_SUFFIX = "_comp_err"
+#: Checksum keywords are bookkeeping; they are still required (the references carry them).
+_BLANK_UNITS = {"", "none"}
+
+
+def _units_equal(a: str, b: str) -> bool:
+    if a.strip().lower() in _BLANK_UNITS or b.strip().lower() in _BLANK_UNITS:
+        return a.strip().lower() in _BLANK_UNITS and b.strip().lower() in _BLANK_UNITS
+    try:
+        return u.Unit(a, format="fits", parse_strict="raise") == u.Unit(b, format="fits", parse_strict="raise")
+    except ValueError:
+        try:
+            return u.Unit(a) == u.Unit(b)
+        except ValueError:
+            return a.strip() == b.strip()
+
+
+def _renamed(name: str) -> str | None:
+    """The current name of a V01 ``*_err`` column (``counts_err`` → ``counts_comp_err``)."""
+    if name.endswith(ERR_SUFFIX) and not name.endswith(COMP_ERR_SUFFIX):
+        return name[: -len(ERR_SUFFIX)] + COMP_ERR_SUFFIX
+    return None
+
+
+def _compare_column(report: FileReport, hdu: str, ref: ColumnLayout, col: ColumnLayout) -> None:
+    where = f"{hdu}.{col.name}"
+    if ref.dtype != col.dtype:
+        report.error(
+            "dtype",
+            f"{where}: dtype {col.dtype} (TFORM {col.tform}) differs from reference {ref.dtype} (TFORM {ref.tform})",
+        )
+    elif ref.code != "A" and (ref.repeat != col.repeat or ref.dim != col.dim):
+        mine = " ".join(filter(None, (col.tform, col.dim)))
+        theirs = " ".join(filter(None, (ref.tform, ref.dim)))
+        report.info("shape", f"{where}: shape {mine} vs reference {theirs} (data dependent)")
+    if not _units_equal(ref.unit, col.unit):
+        report.error("unit", f"{where}: unit {col.unit or '(none)'!r} differs from reference {ref.unit or '(none)'!r}")
+
+
+def _compare_hdu(report: FileReport, ref: HduLayout, hdu: HduLayout) -> None:
+    names = {c.name for c in hdu.columns}
+    matched: set[str] = set()
+    for ref_col in ref.columns:
+        col = hdu.column(ref_col.name)
+        if col is None:
+            new_name = _renamed(ref_col.name)
+            col = hdu.column(new_name) if new_name else None
+            if col is None:
+                report.error("missing-column", f"{ref.name}: column {ref_col.name!r} is missing")
+                continue
+            report.info(
+                "expected-rename", f"{ref.name}: reference column {ref_col.name!r} is {col.name!r} (V01 rename)"
+            )
+        matched.add(col.name)
+        _compare_column(report, ref.name, ref_col, col)
+    for extra in sorted(names - matched):
+        report.info("extra-column", f"{hdu.name}: extra column {extra!r}")
+
+
+def compare_layouts(report: FileReport, product: ProductLayout, reference: ProductLayout) -> None:
+    """Add the layout differences of ``product`` against ``reference`` to ``report``."""
+    for ref_hdu in reference.hdus:
+        hdu = product.hdu(ref_hdu.name)
+        if hdu is None:
+            report.error("missing-hdu", f"HDU {ref_hdu.name} is missing")
+            continue
+        if hdu.kind != ref_hdu.kind:
+            report.error("hdu-kind", f"HDU {hdu.name} is a {hdu.kind}, reference a {ref_hdu.kind}")
+            continue
+        _compare_hdu(report, ref_hdu, hdu)
+    ref_names = reference.hdu_names
+    extra_hdus = [name for name in product.hdu_names if name not in ref_names]
+    for name in extra_hdus:
+        report.info("extra-hdu", f"extra HDU {name}")
+    common = [name for name in product.hdu_names if name in ref_names]
+    if common != [name for name in ref_names if name in common]:
+        report.info("hdu-order", f"HDU order {product.hdu_names} differs from reference {ref_names}")
+
+    present = set(product.primary_keywords)
+    missing = [key for key in reference.primary_keywords if key not in present]
+    for key in missing:
+        report.error("missing-keyword", f"primary keyword {key} is missing")
+    reference_keys = set(reference.primary_keywords)
+    extra = [key for key in product.primary_keywords if key not in reference_keys]
+    if extra:
+        report.info("extra-keywords", f"primary keywords not in the reference: {', '.join(extra)}")
