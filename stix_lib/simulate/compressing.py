@@ -1,0 +1,89 @@
+"""Counts -> compressed codes with the scheme fields of the packet (inverse of decompression).
+
+The decoder reads the ``(s, k, m)`` of each compressed parameter from three parameters of the
+same packet (an SKM group, :data:`stix_lib.decode.skm.SKM_GROUPS`), with per-SSID and per-IDB
+exceptions (:func:`stix_lib.decode.skm.compression_sources`). :func:`compress_packet_values`
+applies the same table in the other direction: it writes the scheme fields of the chosen groups
+and compresses every compressed parameter with the scheme the decoder will use for it, so a
+simulator states counts once and the packet decompresses to them (within the scheme's
+quantisation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from stix_lib.decode.compression import CompressionError, compress, max_value
+from stix_lib.decode.skm import SKM_GROUPS, compression_sources
+
+Scheme = tuple[int, int, int]
+
+
+def scheme_for(values_max: int, candidates: Sequence[Scheme]) -> Scheme:
+    """First scheme of ``candidates`` able to represent ``values_max`` (magnitude).
+
+    Raises
+    ------
+    CompressionError
+        If none can.
+    """
+    for scheme in candidates:
+        if values_max <= max_value(*scheme):
+            return scheme
+    raise CompressionError(f"no scheme of {list(candidates)} represents {values_max}")
+
+
+def compress_packet_values(
+    ssid: int,
+    idb_version: str,
+    counts: Mapping[str, Sequence[int] | np.ndarray],
+    schemes: Mapping[str, Scheme],
+) -> dict[str, list[int]]:
+    """Scheme fields plus compressed codes for one packet.
+
+    Parameters
+    ----------
+    ssid
+        SSID of the packet (selects the compressed parameters).
+    idb_version
+        IDB version the packet will be decoded with (SSID 21 trigger rule).
+    counts
+        Uncompressed values of compressed parameters (stream order), by parameter name.
+    schemes
+        ``(s, k, m)`` per SKM group name (``"EACC"``, ``"ETRIG"``, ``"LC"`` ...).
+
+    Returns
+    -------
+    dict
+        Values of the groups' scheme parameters and of every parameter of ``counts``.
+
+    Raises
+    ------
+    CompressionError
+        A value does not fit its scheme, or a parameter of ``counts`` is not compressed for this
+        SSID.
+    KeyError
+        If the scheme of a group a parameter needs is missing.
+    """
+    out: dict[str, list[int]] = {}
+    scheme_of_param: dict[str, Scheme] = {}
+    for group, scheme in schemes.items():
+        for param, value in zip(SKM_GROUPS[group], scheme, strict=True):
+            if scheme_of_param.get(param, value) != value:
+                raise CompressionError(f"groups sharing {param} need different schemes")
+            scheme_of_param[param] = int(value)
+            out[param] = [int(value)]
+    sources = compression_sources(ssid, idb_version)
+    for name, values in counts.items():
+        source = sources.get(name)
+        if source is None:
+            raise CompressionError(f"{name} is not compressed in SSID {ssid} packets")
+        try:
+            s, k, m = (scheme_of_param[p] + a for p, a in zip(source.parameters, source.adjust, strict=True))
+        except KeyError as exc:
+            raise KeyError(f"{name} needs the scheme of group {source.group}") from exc
+        codes = compress(np.asarray(values, dtype=np.int64), s, k, m)
+        out[name] = np.asarray(codes).astype(np.int64).ravel().tolist()
+    return out

