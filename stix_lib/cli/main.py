@@ -16,7 +16,15 @@ from stix_lib import __version__
 from stix_lib.settings import SettingsError, load_settings
 
 #: Modules (under ``stix_lib.cli``) that implement subcommands, in help order.
-SUBCOMMANDS: tuple[str, ...] = ("config_cmd", "db_cmd", "inspect_cmd", "kernels_cmd", "simulate_cmd", "validate_cmd")
+SUBCOMMANDS: tuple[str, ...] = (
+    "config_cmd",
+    "db_cmd",
+    "inspect_cmd",
+    "kernels_cmd",
+    "publish_cmd",
+    "simulate_cmd",
+    "validate_cmd",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,69 @@
+"""Publishing STIX products to ESA's SOAR (replaces STIXCore's ``publish.py``, cron C6).
+
+Entry point: :func:`publish` with :class:`PublishOptions`, a :class:`Transport`
+(:class:`LocalTransport` or :class:`SftpTransport`) and the pipeline database; the history lives
+in its ``published`` table (:class:`PublishHistory`). See :mod:`stix_lib.publish.publisher` for
+the algorithm and :mod:`stix_lib.publish.timestamps` for the waiting-period clock.
+"""
+
+from stix_lib.publish.ephemeris import ExplicitMetaKernel, finalize_incomplete, flown_kernels
+from stix_lib.publish.history import (
+    DeliveryStatus,
+    DryRunHistory,
+    HistoryRow,
+    PublishConflict,
+    PublishHistory,
+    PublishResult,
+    import_stixcore_history,
+)
+from stix_lib.publish.naming import (
+    VERSION_REGEX,
+    ProductName,
+    ProductNameError,
+    complete_name,
+    incomplete_name,
+    is_incomplete_name,
+)
+from stix_lib.publish.publisher import Publisher, PublishOptions, publish
+from stix_lib.publish.report import FileOutcome, Outcome, PublishReport, build_report_message
+from stix_lib.publish.runlock import PublishLockedError, publish_lock
+from stix_lib.publish.selection import SelectionFilters, read_blacklist, select_candidates
+from stix_lib.publish.timestamps import product_time
+from stix_lib.publish.transport import HostKeyRejected, LocalTransport, SftpTransport, Transport, TransportError
+
+__all__ = [
+    "VERSION_REGEX",
+    "DeliveryStatus",
+    "DryRunHistory",
+    "ExplicitMetaKernel",
+    "FileOutcome",
+    "HistoryRow",
+    "HostKeyRejected",
+    "LocalTransport",
+    "Outcome",
+    "ProductName",
+    "ProductNameError",
+    "PublishConflict",
+    "PublishHistory",
+    "PublishLockedError",
+    "PublishOptions",
+    "PublishReport",
+    "PublishResult",
+    "Publisher",
+    "SelectionFilters",
+    "SftpTransport",
+    "Transport",
+    "TransportError",
+    "build_report_message",
+    "complete_name",
+    "finalize_incomplete",
+    "flown_kernels",
+    "import_stixcore_history",
+    "incomplete_name",
+    "is_incomplete_name",
+    "product_time",
+    "publish",
+    "publish_lock",
+    "read_blacklist",
+    "select_candidates",
+]
