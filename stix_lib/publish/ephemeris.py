@@ -92,6 +92,12 @@ def _times(header: fits.Header) -> tuple[object, np.datetime64]:
     raise ValueError("no DATE-AVG or DATE-BEG/DATE-END to compute the ephemeris for")
 
 
+def _fitting_comment(key: str, value: object, comment: str) -> str:
+    """``comment`` if it fits on the card next to the value, else empty (long SPICE_MK lists)."""
+    image = fits.Card(key, value).image.rstrip()
+    return comment if len(image) <= 80 and len(image) + 3 + len(comment) <= 80 else ""
+
+
 def refresh_ephemeris(header: fits.Header, kernels: SpiceKernels, now: datetime) -> None:
     """Recompute the observer keywords of a primary header in place with ``kernels``."""
     start, average = _times(header)
@@ -99,7 +105,7 @@ def refresh_ephemeris(header: fits.Header, kernels: SpiceKernels, now: datetime)
     if "SPICE_ER" in header and all(key != "SPICE_ER" for key, _, _ in keywords):
         del header["SPICE_ER"]
     for key, value, comment in keywords:
-        header[key] = (value, comment)
+        header[key] = (value, _fitting_comment(key, value, comment))
     used = ", ".join(kernels.meta_kernel_names)
     header.add_history(f"updated ephemeris header with flown kernel {used} at {utc_iso(now)}")
 
