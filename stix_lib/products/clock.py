@@ -1,0 +1,55 @@
+"""On-board time (OBT float seconds) -> UTC, for product naming, splitting and headers.
+
+:class:`SpiceClock` converts with the Solar Orbiter clock kernels (L1 needs it). Without kernels
+:class:`NominalClock` maps OBT seconds onto UTC from 2000-01-01T00:00:00 without drift or leap
+seconds (a few minutes off); it only serves where a rough date is enough, i.e. choosing the
+energy channel table of an L0 file when no kernels are available.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from stix_lib.spice.kernels import SpiceKernels
+from stix_lib.time.scet import SCETime, scet_from_float
+
+NOMINAL_EPOCH = np.datetime64("2000-01-01T00:00:00", "ns")
+
+
+class ObtClock(Protocol):
+    """OBT -> UTC conversion."""
+
+    def to_datetime64(self, obt: npt.ArrayLike) -> npt.NDArray[np.datetime64]:
+        """UTC ``datetime64[ns]`` of OBT float seconds."""
+        ...  # pragma: no cover - protocol
+
+
+def _scet(obt: npt.ArrayLike) -> SCETime:
+    return SCETime(*scet_from_float(obt))
+
+
+class SpiceClock:
+    """OBT -> UTC with SPICE (kernels loaded on demand)."""
+
+    def __init__(self, kernels: SpiceKernels) -> None:
+        self.kernels = kernels
+
+    def to_datetime64(self, obt: npt.ArrayLike) -> npt.NDArray[np.datetime64]:
+        """UTC ``datetime64[ns]`` of OBT float seconds."""
+        return self.kernels.scet_to_datetime64(_scet(obt))
+
+    def to_iso(self, obt: npt.ArrayLike) -> npt.NDArray[np.str_]:
+        """ISO UTC strings with milliseconds (SPICE ``et2utc``)."""
+        return self.kernels.scet_to_utc_iso(_scet(obt), 3)
+
+
+class NominalClock:
+    """OBT seconds counted from 2000-01-01T00:00:00 UTC (no drift, no leap seconds)."""
+
+    def to_datetime64(self, obt: npt.ArrayLike) -> npt.NDArray[np.datetime64]:
+        """Nominal UTC ``datetime64[ns]``."""
+        nanos = np.rint(np.asarray(obt, dtype=np.float64) * 1e9).astype(np.int64)
+        return NOMINAL_EPOCH + nanos.astype("timedelta64[ns]")

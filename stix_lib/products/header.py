@@ -1,0 +1,214 @@
+"""Primary-header keywords of L0 and L1 products.
+
+Order (L1; L0 leaves out the SOOP and SPICE blocks and uses OBT strings for the dates)::
+
+    SIMPLE BITPIX NAXIS EXTEND
+    FILENAME RAW_FILE PARENT DATE LEVEL ORIGIN CREATOR VERS_SW VERS_CFG VERSION
+    OBSRVTRY TELESCOP INSTRUME STYPE SSTYPE SSID SCI_RID SCI_TCC      (common, stix_lib.lb.header)
+    DATAMIN DATAMAX BUNIT XPOSURE XPOMAX
+    OBS_MODE OBS_TYPE OBS_ID SOOPNAME SOOPTYPE TARGET                  (L1, SOOP provider)
+    OBT_BEG OBT_END TIMESYS DATE-OBS DATE-BEG DATE-AVG DATE-END
+    SPICE_MK [SPICE_ER] RSUN_ARC ... DATE_SUN                          (L1, spice_fits_keywords)
+    TRIG_SCA                                                           (when triggers were descaled)
+    CHECKSUM DATASUM, HISTORY
+
+Everything here is a function of the product content (and of the software/configuration
+versions), so rewriting a file with the same rows gives the same header apart from ``DATE``,
+``CHECKSUM``, ``DATASUM`` and ``VERS_SW``. ``RAW_FILE`` and ``PARENT`` are the sorted distinct
+values of the CONTROL columns ``raw_file`` and ``parent``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from stix_lib.lb.header import common_header
+from stix_lib.products.model import Product
+from stix_lib.time.scet import scet_from_float, scet_to_string
+
+Card = tuple[str, Any, str]
+
+#: SOOP/observation keywords of L1 headers, in order, with their comments.
+SOOP_KEYWORDS: tuple[tuple[str, str], ...] = (
+    ("OBS_MODE", "Observation mode"),
+    ("OBS_TYPE", "Encoded version of OBS_MODE"),
+    ("OBS_ID", "Unique ID of the individual observation"),
+    ("SOOPNAME", "Name of the SOOP campaign the data belong to"),
+    ("SOOPTYPE", "Campaign ID(s) the data belong to"),
+    ("TARGET", "Type of target from planning"),
+)
+
+#: Descaling factor of quick-look triggers compressed with scheme (0, 0, 7).
+QL_TRIGGER_FACTOR = 30
+
+_COUNT_COLUMNS = {"lightcurve": "counts", "background": "counts", "calibration": "counts", "spectra": "spectra"}
+
+
+class SoopKeywordProvider(Protocol):
+    """Source of the SOOP keywords of L1 headers (implemented by the SOOP manager)."""
+
+    def keywords(self, utc_start: Any, utc_end: Any) -> list[Card]:
+        """``OBS_MODE, OBS_TYPE, OBS_ID, SOOPNAME, SOOPTYPE, TARGET`` for a UTC time range."""
+        ...  # pragma: no cover - protocol
+
+
+class NoSoopKeywords:
+    """Default provider: every SOOP keyword is ``"none"``."""
+
+    def keywords(self, utc_start: Any, utc_end: Any) -> list[Card]:
+        """``(key, "none", comment)`` for each SOOP keyword."""
+        return [(key, "none", comment) for key, comment in SOOP_KEYWORDS]
+
+
+def soop_cards(provider: SoopKeywordProvider | None, utc_start: Any, utc_end: Any) -> list[Card]:
+    """The six SOOP cards in their fixed order (missing ones ``"none"``; keys case-insensitive)."""
+    given = {}
+    if provider is not None:
+        for key, value, comment in provider.keywords(utc_start, utc_end):
+            given[str(key).upper()] = (value, comment)
+    out = []
+    for key, comment in SOOP_KEYWORDS:
+        value, their_comment = given.get(key, ("none", comment))
+        out.append((key, "none" if value in (None, "") else value, their_comment or comment))
+    return out
+
+
+def obt_string(seconds: float) -> str:
+    """OBT float seconds as ``cccccccccc:fffff``."""
+    coarse, fine = scet_from_float(seconds)
+    return str(scet_to_string(coarse, fine))
+
+
+def _sorted_values(product: Product, column: str) -> list[str]:
+    if column not in product.control:
+        return []
+    values = np.asarray(product.control[column]).astype(str)
+    return sorted({v for v in values.tolist() if v})
+
+
+def data_range_cards(product: Product, *, nan_as_empty: bool = False) -> list[Card]:
+    """``DATAMIN``, ``DATAMAX``, ``BUNIT``, ``XPOSURE``, ``XPOMAX``."""
+    column = _COUNT_COLUMNS.get(product.spec.kind)
+    low: float | str = 0.0
+    high: float | str = 0.0
+    unit = " "
+    if column and column in product.data and len(product.data):
+        values = np.asarray(product.data[column], dtype=np.float64)
+        low, high, unit = float(np.nanmin(values)), float(np.nanmax(values)), "counts"
+    exposure = product.timedel_seconds
+    xmin = float(exposure.min()) if len(exposure) else 0.0
+    xmax = float(exposure.max()) if len(exposure) else 0.0
+    if nan_as_empty:
+        low, high = ("" if isinstance(v, float) and np.isnan(v) else v for v in (low, high))
+    return [
+        ("DATAMIN", low, "Minimum valid physical value"),
+        ("DATAMAX", high, "Maximum valid physical value"),
+        ("BUNIT", unit, "Unit of the physical values"),
+        ("XPOSURE", xmin, "[s] Shortest exposure (integration) time"),
+        ("XPOMAX", xmax, "[s] Longest exposure (integration) time"),
+    ]
+
+
+def descaled_trigger_factor(product: Product) -> int | None:
+    """The trigger descaling factor when some triggers were compressed with (0, 0, 7)."""
+    for name in ("compression_scheme_triggers_skm",):
+        if name in product.control and len(product.control):
+            skm = np.asarray(product.control[name]).reshape(len(product.control), -1)
+            if np.any(np.all(skm == (0, 0, 7), axis=1)):
+                return QL_TRIGGER_FACTOR
+    return None
+
+
+def _base_cards(product: Product, *, filename: str, version: int, vers_cfg: str, date: str | None) -> list[Card]:
+    spec = product.spec
+    return common_header(
+        filename=filename,
+        level=product.level,
+        service_type=spec.service_type,
+        service_subtype=spec.service_subtype,
+        ssid=spec.ssid,
+        version=version,
+        raw_files=_sorted_values(product, "raw_file"),
+        parents=_sorted_values(product, "parent"),
+        vers_cfg=vers_cfg,
+        date=date,
+    )
+
+
+def _extra_cards(product: Product) -> tuple[list[Card], list[str]]:
+    factor = descaled_trigger_factor(product)
+    if factor is None:
+        return [], []
+    return [("TRIG_SCA", factor, "Descaling factor of the triggers")], [f"trigger descaled with {factor}"]
+
+
+def _trim(cards: Sequence[Card]) -> list[Card]:
+    """Drop comments that would not fit next to long string values."""
+    return [
+        (key, value, "" if isinstance(value, str) and len(value) + len(comment) > 60 else comment)
+        for key, value, comment in cards
+    ]
+
+
+def l0_primary_cards(
+    product: Product, *, filename: str, version: int, vers_cfg: str = "", date: str | None = None
+) -> tuple[list[Card], list[str]]:
+    """Primary-header cards and HISTORY lines of an L0 file."""
+    start, end = product.obt_range
+    middle = start + (end - start) / 2.0
+    cards = _base_cards(product, filename=filename, version=version, vers_cfg=vers_cfg, date=date)
+    cards += data_range_cards(product)
+    cards += [
+        ("OBT_BEG", start, "Start of acquisition time in OBT"),
+        ("OBT_END", end, "End of acquisition time in OBT"),
+        ("TIMESYS", "OBT", "System used for time keywords"),
+        ("DATE-OBS", obt_string(start), "Start of acquisition time in OBT"),
+        ("DATE-BEG", obt_string(start), "Start of acquisition time in OBT"),
+        ("DATE-AVG", obt_string(middle), "Centre of acquisition time in OBT"),
+        ("DATE-END", obt_string(end), "End of acquisition time in OBT"),
+    ]
+    extra, history = _extra_cards(product)
+    return _trim(cards + extra), [*history, "Processed by stix_lib L0"]
+
+
+def l1_primary_cards(
+    product: Product,
+    *,
+    filename: str,
+    version: int,
+    utc: Sequence[str],
+    spice_cards: Sequence[Card],
+    soop: Sequence[Card],
+    vers_cfg: str = "",
+    date: str | None = None,
+) -> tuple[list[Card], list[str]]:
+    """Primary-header cards and HISTORY lines of an L1 file.
+
+    Parameters
+    ----------
+    utc
+        ISO UTC strings of the start, centre and end of the product.
+    spice_cards
+        From :func:`stix_lib.spice.spice_fits_keywords`.
+    soop
+        From :func:`soop_cards`.
+    """
+    start, end = product.obt_range
+    cards = _base_cards(product, filename=filename, version=version, vers_cfg=vers_cfg, date=date)
+    cards += data_range_cards(product, nan_as_empty=True)
+    cards += list(soop)
+    cards += [
+        ("OBT_BEG", start, "Start of acquisition time in OBT"),
+        ("OBT_END", end, "End of acquisition time in OBT"),
+        ("TIMESYS", "UTC", "System used for time keywords"),
+        ("DATE-OBS", utc[0], "Start of acquisition time in UTC"),
+        ("DATE-BEG", utc[0], "Start of acquisition time in UTC"),
+        ("DATE-AVG", utc[1], "Centre of acquisition time in UTC"),
+        ("DATE-END", utc[2], "End of acquisition time in UTC"),
+    ]
+    cards += list(spice_cards)
+    extra, history = _extra_cards(product)
+    return _trim(cards + extra), [*history, "Processed by stix_lib L1"]

@@ -1,0 +1,154 @@
+"""L0 energy calibration spectra (21/6/41, type ``cal``, name ``energy``, version 3).
+
+Control per packet: ``integration_time`` (NIX00122), ``quiet_time`` (NIX00123), ``live_time``
+(NIX00124), ``average_temperature`` (NIX00125), all **raw** with their calibration id in the
+meta (L1 converts them); detector/pixel masks, ``subspectrum_mask`` (NIX00160, LSB first), the
+counts compression scheme, ``num_samples`` (NIX00159) and per sub-spectrum ``i`` (0..7)
+``subspec_num_points`` = NIXD(0129 + 3i) + 1, ``subspec_num_summed_channel`` = NIXD(0130 + 3i) + 1,
+``subspec_lowest_channel`` = NIXD(0131 + 3i); ``num_channels`` = points of the enabled
+sub-spectra.
+
+Timing: the accumulation lasts NIX00122 **seconds** (the IDB calibration says 0.1 s, which is
+wrong by a factor 10); its centre is ``SCET(NIX00445) + duration / 2``. Packets of one
+accumulation share that time and form one DATA row (the control row of its first packet).
+
+Counts: structure ``j`` of a packet holds NIX00146 points for detector NIXD0155, pixel NIXD0156
+and sub-spectrum NIXD0157 (0-based). Points of one (time, detector, pixel, sub-spectrum) are
+numbered in stream order across structures; point ``q`` covers the native ADC channels
+``[lowest + q * summed, lowest + (q + 1) * summed)`` and its counts are spread evenly over
+them (proportional re-binning onto the 1024 channels; channels beyond 1023 are dropped). The
+variance is re-binned the same way. Deviation from the reference implementation, which takes the
+channel *starts* as bin *edges* and so loses the last point of every sub-spectrum (and all of a
+one-point sub-spectrum).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from stix_lib.products.l0.common import COMP_ERR, bits_lsb_first, check_counts, provenance_columns, skm, skm_meta
+from stix_lib.products.l0.packets import PacketBatch, ramp
+from stix_lib.products.model import bin_centres, control_base, time_keys
+from stix_lib.products.table import ColumnTable
+
+NUM_DETECTORS, NUM_PIXELS, NUM_CHANNELS, NUM_SUBSPECTRA = 32, 12, 1024, 8
+
+_RAW_CONTROL = (
+    ("integration_time", "NIX00122", np.uint32),
+    ("quiet_time", "NIX00123", np.uint16),
+    ("live_time", "NIX00124", np.uint32),
+    ("average_temperature", "NIX00125", np.uint16),
+)
+
+
+def _subspectra(batch: PacketBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    points = np.stack([batch.scalar(f"NIXD0{129 + 3 * i}") for i in range(NUM_SUBSPECTRA)], axis=1) + 1
+    summed = np.stack([batch.scalar(f"NIXD0{130 + 3 * i}") for i in range(NUM_SUBSPECTRA)], axis=1) + 1
+    lowest = np.stack([batch.scalar(f"NIXD0{131 + 3 * i}") for i in range(NUM_SUBSPECTRA)], axis=1)
+    return points.astype(np.int64), summed.astype(np.int64), lowest.astype(np.int64)
+
+
+def check_calibration(batch: PacketBatch) -> dict[int, str]:
+    """Packets whose structures do not match NIX00159/NIX00146 or name impossible ids."""
+    structures = batch.scalar("NIX00159").astype(np.int64)
+    bad = check_counts(batch, {name: structures for name in ("NIXD0155", "NIXD0156", "NIXD0157", "NIX00146")})
+    if bad:
+        return bad
+    run, _ = ramp(structures)
+    total = np.bincount(run, weights=batch.values("NIX00146"), minlength=len(batch)).astype(np.int64)
+    bad.update(check_counts(batch, {"NIX00158": total}))
+    enabled = bits_lsb_first(batch.scalar("NIX00160"), NUM_SUBSPECTRA).astype(bool)
+    sub = batch.values("NIXD0157").astype(np.int64)
+    wrong = (
+        (batch.values("NIXD0155") >= NUM_DETECTORS) | (batch.values("NIXD0156") >= NUM_PIXELS) | (sub >= NUM_SUBSPECTRA)
+    )
+    wrong |= ~enabled[run, np.minimum(sub, NUM_SUBSPECTRA - 1)]
+    for p in np.unique(run[wrong]).tolist():
+        bad.setdefault(
+            int(p), "calibration structure names a detector, pixel or disabled sub-spectrum that does not exist"
+        )
+    return bad
+
+
+def _control(batch: PacketBatch) -> ColumnTable:
+    control = ColumnTable()
+    control.add("scet_coarse", batch.scalar("NIX00445").astype(np.uint32), meta={"NIXS": "NIX00445"})
+    control.add("scet_fine", np.zeros(len(batch), dtype=np.uint32))
+    for column, nix, dtype in _RAW_CONTROL[:1]:
+        control.add(column, batch.scalar(nix).astype(dtype), meta=_raw_meta(batch, nix))
+    provenance_columns(control, batch)
+    for column, nix, dtype in _RAW_CONTROL[1:]:
+        control.add(column, batch.scalar(nix).astype(dtype), meta=_raw_meta(batch, nix))
+    control.add(
+        "detector_mask", bits_lsb_first(batch.scalar("NIX00407"), 32), meta={"NIXS": "NIX00407", "PCF_CURTX": None}
+    )
+    control.add(
+        "pixel_mask", bits_lsb_first(batch.scalar("NIXD0407"), 12), meta={"NIXS": "NIXD0407", "PCF_CURTX": None}
+    )
+    mask = bits_lsb_first(batch.scalar("NIX00160"), NUM_SUBSPECTRA)
+    control.add("subspectrum_mask", mask, meta={"NIXS": "NIX00160", "PCF_CURTX": None})
+    control.add("compression_scheme_counts_skm", skm(batch, "NIX00158"), meta=skm_meta(batch, "NIX00158"))
+    control.add("num_samples", batch.scalar("NIX00159").astype(np.uint16), meta={"NIXS": "NIX00159"})
+    points, summed, lowest = _subspectra(batch)
+    control.add("subspec_num_points", points.astype(np.uint16))
+    control.add("subspec_num_summed_channel", summed.astype(np.uint16))
+    control.add("subspec_lowest_channel", lowest.astype(np.uint16))
+    control.add("num_channels", (points * mask).sum(axis=1).astype(np.int64))
+    return control
+
+
+def _raw_meta(batch: PacketBatch, nix: str) -> dict:
+    info = batch.idb.get_parameter(nix)
+    return {"NIXS": nix, "PCF_CURTX": info.calibration_id if info is not None else None}
+
+
+def build_calibration(batch: PacketBatch) -> tuple[ColumnTable, ColumnTable]:
+    """Control and data of calibration spectra (one row per accumulation)."""
+    control = _control(batch)
+    seconds = np.asarray(batch.engineering("NIX00122", batch.scalar("NIX00122")), dtype=np.float64) * 10.0
+    duration_cs = np.rint(seconds * 100.0).astype(np.int64)
+    packet_time = bin_centres(control_base(control), np.zeros(len(batch)), duration_cs)
+    _, first, row_of_packet = np.unique(time_keys(packet_time), return_index=True, return_inverse=True)
+    rows = len(first)
+
+    structures = batch.scalar("NIX00159").astype(np.int64)
+    s_packet, _ = ramp(structures)
+    det = batch.values("NIXD0155").astype(np.int64)
+    pix = batch.values("NIXD0156").astype(np.int64)
+    sub = batch.values("NIXD0157").astype(np.int64)
+    npts = batch.values("NIX00146").astype(np.int64)
+    s_row = row_of_packet[s_packet]
+    group = ((s_row * NUM_DETECTORS + det) * NUM_PIXELS + pix) * NUM_SUBSPECTRA + sub
+    order = np.argsort(group, kind="stable")
+    before = np.cumsum(npts[order]) - npts[order]
+    starts = np.r_[True, group[order][1:] != group[order][:-1]]
+    group_first = np.maximum.accumulate(np.where(starts, np.arange(len(order)), 0))
+    offset = np.empty(len(order), dtype=np.int64)
+    offset[order] = before - before[group_first]
+
+    v_struct, q = ramp(npts)
+    values = batch.decompressed["NIX00158"].values.astype(np.float64)
+    variance = batch.decompressed["NIX00158"].variance
+    points, summed, lowest = _subspectra(batch)
+    v_packet = s_packet[v_struct]
+    v_sub = sub[v_struct]
+    width = summed[v_packet, v_sub]
+    first_channel = lowest[v_packet, v_sub] + (offset[v_struct] + q) * width
+    c_value, c_pos = ramp(width)
+    channel = first_channel[c_value] + c_pos
+    inside = channel < NUM_CHANNELS
+    c_value, channel = c_value[inside], channel[inside]
+    s = v_struct[c_value]
+    flat = ((s_row[s] * NUM_DETECTORS + det[s]) * NUM_PIXELS + pix[s]) * NUM_CHANNELS + channel
+    size = rows * NUM_DETECTORS * NUM_PIXELS * NUM_CHANNELS
+    shape = (rows, NUM_DETECTORS, NUM_PIXELS, NUM_CHANNELS)
+    counts = np.bincount(flat, weights=values[c_value] / width[c_value], minlength=size).reshape(shape)
+    counts_var = np.bincount(flat, weights=variance[c_value] / width[c_value], minlength=size).reshape(shape)
+
+    data = ColumnTable()
+    data.add("time", packet_time[first])
+    data.add("timedel", duration_cs[first], unit="cs")
+    data.add("counts", counts, unit="ct", meta={"NIXS": "NIX00158"})
+    data.add("counts_comp_err", np.sqrt(counts_var).astype(np.float32), unit="ct", description=COMP_ERR)
+    data.add("control_index", first.astype(np.int64))
+    return control, data

@@ -1,0 +1,171 @@
+"""Decoded packets of one LB product, grouped by IDB version, with their provenance.
+
+:func:`decode_lb_product` decodes every packet of an LB product with the IDB valid at its own
+time, decompresses the compressed parameters and returns one :class:`PacketBatch` per IDB
+version (in packet-time order of the versions). A packet that cannot be decoded or decompressed
+is reported as a :class:`~stix_lib.tm.errors.PacketError` (raw file and packet id from the LB
+CONTROL) and left out; the other packets are not affected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from stix_lib.decode.batch import decode_packets
+from stix_lib.decode.decoder import DecodedPackets
+from stix_lib.decode.engineering import calibrate
+from stix_lib.decode.skm import DecompressedParameter, decompress_packets
+from stix_lib.idb.database import IDB
+from stix_lib.idb.history import version_key
+from stix_lib.idb.manager import IDBManager
+from stix_lib.lb.product import LBProduct
+from stix_lib.tm.errors import PacketError
+
+
+def ramp(counts: npt.ArrayLike) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """For items grouped in runs of ``counts``: (run number, position within the run) per item."""
+    counts = np.asarray(counts, dtype=np.int64)
+    total = int(counts.sum())
+    run = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+    starts = np.cumsum(counts) - counts
+    return run, np.arange(total, dtype=np.int64) - np.repeat(starts, counts)
+
+
+@dataclass
+class PacketBatch:
+    """Decoded packets of one type decoded with one IDB version.
+
+    Attributes
+    ----------
+    decoded
+        Raw parameter values (flat per parameter, with per-packet offsets).
+    decompressed
+        Decompressed values of the compressed parameters (aligned with the raw flat values).
+    idb
+        The IDB used.
+    headers
+        CCSDS/PUS headers of the packets (one per packet, same order).
+    raw_file, packet
+        Provenance: telemetry file name and packet id of each packet.
+    """
+
+    decoded: DecodedPackets
+    decompressed: dict[str, DecompressedParameter]
+    idb: IDB
+    headers: np.ndarray
+    raw_file: npt.NDArray[np.str_]
+    packet: npt.NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return len(self.decoded)
+
+    @property
+    def version(self) -> str:
+        """IDB version label."""
+        return self.decoded.layout.idb_version
+
+    def has(self, name: str) -> bool:
+        """True when the layout has parameter ``name``."""
+        return name in self.decoded.values
+
+    def values(self, name: str) -> np.ndarray:
+        """Flat raw values of ``name`` (all packets, stream order)."""
+        return self.decoded.values[name]
+
+    def counts(self, name: str) -> npt.NDArray[np.int64]:
+        """Number of values of ``name`` per packet (zeros when the layout lacks it)."""
+        if name not in self.decoded.values:
+            return np.zeros(len(self), dtype=np.int64)
+        return self.decoded.counts(name)
+
+    def scalar(self, name: str, default: int | None = None) -> np.ndarray:
+        """One value per packet; ``default`` when the layout lacks the parameter."""
+        if name not in self.decoded.values and default is not None:
+            return np.full(len(self), default, dtype=np.int64)
+        return self.decoded.scalar(name)
+
+    def last(self, name: str) -> np.ndarray:
+        """The last value of ``name`` in each packet (packets without one get 0)."""
+        counts = self.counts(name)
+        ends = np.cumsum(counts) - 1
+        out = np.zeros(len(self), dtype=np.int64)
+        have = counts > 0
+        out[have] = self.values(name)[ends[have]]
+        return out
+
+    def engineering(self, name: str, raw: np.ndarray | None = None) -> np.ndarray:
+        """Calibrated values of ``name`` with this batch's IDB (float64 for numeric calibrations)."""
+        return calibrate(self.idb, name, self.values(name) if raw is None else raw).values
+
+    def header_times(self) -> npt.NDArray[np.float64]:
+        """Packet header time of each packet (OBT seconds)."""
+        return self.headers["scet_coarse"].astype(np.float64) + self.headers["scet_fine"].astype(np.float64) / 65535.0
+
+    def subset(self, keep: npt.ArrayLike) -> PacketBatch:
+        """The batch restricted to packets where ``keep`` is true."""
+        keep = np.asarray(keep, dtype=bool)
+        values: dict[str, np.ndarray] = {}
+        offsets: dict[str, np.ndarray] = {}
+        decompressed: dict[str, DecompressedParameter] = {}
+        for name, flat in self.decoded.values.items():
+            counts = self.decoded.counts(name)
+            mask = np.repeat(keep, counts)
+            values[name] = flat[mask]
+            off = np.zeros(int(keep.sum()) + 1, dtype=np.int64)
+            np.cumsum(counts[keep], out=off[1:])
+            offsets[name] = off
+            if name in self.decompressed:
+                part = self.decompressed[name]
+                decompressed[name] = DecompressedParameter(part.values[mask], part.variance[mask], part.skm[keep])
+        decoded = DecodedPackets(
+            layout=self.decoded.layout,
+            indices=self.decoded.indices[keep],
+            values=values,
+            offsets=offsets,
+            leftover_bits=self.decoded.leftover_bits[keep] if len(self.decoded.leftover_bits) else np.zeros(0),
+        )
+        return PacketBatch(decoded, decompressed, self.idb, self.headers[keep], self.raw_file[keep], self.packet[keep])
+
+    def errors(self, reasons: dict[int, str]) -> list[PacketError]:
+        """:class:`PacketError` records for packet positions of this batch."""
+        return [
+            PacketError(str(self.raw_file[p]), int(self.packet[p]), reason) for p, reason in sorted(reasons.items())
+        ]
+
+
+def decode_lb_product(lb: LBProduct, idb_manager: IDBManager) -> tuple[list[PacketBatch], list[PacketError]]:
+    """Decode and decompress the packets of an LB product (see the module docstring).
+
+    Returns
+    -------
+    batches, errors
+        One batch per IDB version (oldest version first) and the packets that were left out.
+    """
+    result = decode_packets(lb.data, idb_manager)
+    errors = [
+        PacketError(str(lb.raw_file[e.packet_id]), int(lb.packet[e.packet_id]), e.reason)
+        for e in result.errors
+        if e.packet_id is not None
+    ]
+    batches = []
+    for key in sorted(result.groups, key=lambda k: version_key(k[3])):
+        decoded = result.groups[key]
+        rows = decoded.indices
+        idb = idb_manager.get_idb(key[3])
+        try:
+            decompressed, failed = decompress_packets(decoded)
+        except ValueError as exc:
+            errors.extend(PacketError(str(lb.raw_file[r]), int(lb.packet[r]), str(exc)) for r in rows.tolist())
+            continue
+        batch = PacketBatch(decoded, decompressed, idb, lb.headers[rows], lb.raw_file[rows], lb.packet[rows])
+        if failed:
+            errors.extend(batch.errors(failed))
+            keep = np.ones(len(batch), dtype=bool)
+            keep[list(failed)] = False
+            batch = batch.subset(keep)
+        if len(batch):
+            batches.append(batch)
+    return batches, errors

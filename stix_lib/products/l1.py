@@ -1,0 +1,148 @@
+"""L0 -> L1: raw -> engineering values per IDB validity period, calibration-spectra unit fixes.
+
+The L1 product is a copy of the L0 product with level ``L1`` and CONTROL ``parent`` set to the
+complete name of the L0 file. Then:
+
+1. **Engineering values.** Columns whose meta carries a calibration id (``PCF_CURTX``, a string)
+   and a parameter name (``NIXS``) hold raw values. The IDB validity periods come from the
+   product's IDB_VERSIONS table: versions sorted by their first packet time, each valid until
+   the next one starts, the first from the beginning of time and the last without end. Rows of
+   each period (CONTROL rows by their base time, DATA rows by their bin time) are converted
+   with that version's calibration of the parameter (:func:`stix_lib.decode.calibrate`:
+   polynomials, curves, texts, degC -> K). The result column gets the calibration's unit and loses
+   ``PCF_CURTX``. Text calibrations become strings (or booleans for True/False texts); a value
+   without text keeps its raw number, written as text. A calibration that fails leaves the column
+   raw and is reported.
+2. **Calibration spectra (21/6/41).** The IDB calibrations of three control columns are wrong
+   (reference pipeline issue #432) and are corrected after step 1: ``integration_time`` x 10
+   (seconds), ``live_time`` / 100 (uint32, ms), ``quiet_time`` / 1e5 (us).
+
+Splitting per UTC day and writing are done by :mod:`stix_lib.products.writer`.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+
+import numpy as np
+
+from stix_lib.decode.engineering import CalibrationError, calibrate
+from stix_lib.idb.manager import IDBManager
+from stix_lib.products.model import Product, control_base
+from stix_lib.products.naming import complete_name
+from stix_lib.products.table import ColumnTable
+
+log = logging.getLogger(__name__)
+
+
+def idb_periods(idb_versions: dict[str, tuple[float, float]]) -> list[tuple[str, float, float]]:
+    """``(version, start, end)`` validity periods (see the module docstring)."""
+    items = sorted(idb_versions.items(), key=lambda item: (item[1][0], item[0]))
+    periods = []
+    for number, (version, (start, _)) in enumerate(items):
+        begin = -np.inf if number == 0 else start
+        end = items[number + 1][1][0] if number + 1 < len(items) else np.inf
+        periods.append((version, float(begin), float(end)))
+    return periods
+
+
+def _combine(pieces: list[tuple[np.ndarray, np.ndarray]], shape: tuple[int, ...]) -> np.ndarray:
+    """Assemble converted pieces ``(row mask, values)`` into one column."""
+    kinds = {values.dtype.kind for _, values in pieces}
+    if kinds == {"b"}:
+        out = np.zeros(shape, dtype=bool)
+    elif kinds & {"U", "S", "O"}:
+        texts = [
+            (rows, np.asarray([str(v) for v in values.ravel()], dtype=str).reshape(values.shape))
+            for rows, values in pieces
+        ]
+        width = max((t.dtype.itemsize // 4 for _, t in texts), default=1)
+        out = np.zeros(shape, dtype=f"U{max(width, 1)}")
+        for rows, text in texts:
+            out[rows] = text
+        return out
+    else:
+        out = np.zeros(shape, dtype=np.float64)
+    for rows, values in pieces:
+        out[rows] = values
+    return out
+
+
+def calibrate_table(
+    table: ColumnTable, times: np.ndarray, periods: list[tuple[str, float, float]], idb_manager: IDBManager
+) -> list[str]:
+    """Convert the raw calibrated columns of ``table`` in place; returns warnings."""
+    warnings: list[str] = []
+    for name, column in table.columns():
+        curtx, nix = column.meta.get("PCF_CURTX"), column.meta.get("NIXS")
+        if not isinstance(curtx, str) or not isinstance(nix, str):
+            continue
+        values = column.values
+        pieces: list[tuple[np.ndarray, np.ndarray]] = []
+        unit = column.unit
+        try:
+            for version, start, end in periods:
+                rows = (times >= start) & (times < end)
+                if not rows.any():
+                    continue
+                result = calibrate(idb_manager.get_idb(version), nix, values[rows])
+                pieces.append((rows, np.asarray(result.values)))
+                if result.kind != "raw":
+                    unit = result.unit
+        except (CalibrationError, ValueError) as exc:
+            warnings.append(f"column {name} ({nix}) kept raw: {exc}")
+            continue
+        if not pieces:
+            continue
+        column.values = _combine(pieces, values.shape)
+        column.unit = unit if column.values.dtype.kind == "f" else None
+        column.meta = {k: v for k, v in column.meta.items() if k != "PCF_CURTX"}
+    return warnings
+
+
+def _calibration_fixes(control: ColumnTable) -> None:
+    if "integration_time" in control:
+        control.replace_values("integration_time", np.asarray(control["integration_time"], dtype=np.float64) * 10.0)
+        control.column("integration_time").unit = "s"
+    if "live_time" in control:
+        live = np.rint(np.asarray(control["live_time"], dtype=np.float64) / 100.0)
+        control.replace_values("live_time", live.astype(np.uint32))
+        control.column("live_time").unit = "ms"
+    if "quiet_time" in control:
+        control.replace_values("quiet_time", np.asarray(control["quiet_time"], dtype=np.float64) / 1e5)
+        control.column("quiet_time").unit = "us"
+
+
+def level0_to_level1(product: Product, *, parent: str, idb_manager: IDBManager) -> tuple[Product, list[str]]:
+    """Convert an L0 product to L1 (see the module docstring).
+
+    Parameters
+    ----------
+    product
+        The L0 product (e.g. read from its file).
+    parent
+        The L0 file name (its complete twin is recorded).
+    idb_manager
+        Source of the IDB versions named by the product.
+
+    Returns
+    -------
+    product, warnings
+        The L1 product (not yet split per UTC day) and conversion warnings.
+    """
+    control = product.control.copy()
+    data = product.data.copy()
+    parent_name = complete_name(parent)
+    control.replace_values("parent", np.full(len(control), parent_name, dtype=f"U{max(len(parent_name), 1)}"))
+    l1 = Product(product.spec, "L1", control, data, copy.deepcopy(product.idb_versions))
+    periods = idb_periods(l1.idb_versions)
+    if not periods:
+        return l1, ["no IDB_VERSIONS: raw columns left unconverted"]
+    warnings = calibrate_table(l1.control, control_base(l1.control), periods, idb_manager)
+    warnings += calibrate_table(l1.data, l1.time, periods, idb_manager)
+    if product.spec.kind == "calibration":
+        _calibration_fixes(l1.control)
+    for text in warnings:
+        log.warning("%s: %s", parent, text)
+    return l1, warnings

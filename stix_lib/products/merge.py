@@ -1,0 +1,92 @@
+"""Combining products (newest wins) and splitting them into daily parts.
+
+:func:`combine` stacks a newer and an older product of the same kind: rows with the same merge
+key (time rounded to centiseconds, plus the product's ``merge_columns``) are kept once, from the
+newer product; the result is in canonical order (:meth:`Product.canonical`), so it depends only on
+the set of rows and on which side is newer, not on the order rows arrived in. IDB version ranges
+are united.
+
+:func:`split_by_scet_day` (L0) and :func:`split_by_utc_day` (L1) cut a product into per-day parts
+by the time of each DATA row; every part keeps only the control rows it uses and the full IDB
+version table.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import numpy.typing as npt
+
+from stix_lib.products.model import Product, merge_idb_versions
+from stix_lib.products.naming import SECONDS_PER_DAY
+from stix_lib.products.table import ColumnTable
+
+
+def _first_of_each_key(keys: list[np.ndarray]) -> npt.NDArray[np.intp]:
+    """Row numbers (key-sorted) of the first row of every distinct key (stable: lowest row wins)."""
+    count = len(keys[0])
+    if not count:
+        return np.zeros(0, dtype=np.intp)
+    order = np.lexsort(tuple(reversed(keys)))
+    new_group = np.zeros(count, dtype=bool)
+    new_group[0] = True
+    for key in keys:
+        sorted_key = key[order]
+        if sorted_key.ndim > 1:
+            differs = np.any(sorted_key[1:] != sorted_key[:-1], axis=tuple(range(1, sorted_key.ndim)))
+        else:
+            differs = sorted_key[1:] != sorted_key[:-1]
+        new_group[1:] |= differs
+    return order[new_group]
+
+
+def deduplicate(product: Product) -> Product:
+    """Keep the first row of every merge key; canonical order."""
+    return product.with_rows(_first_of_each_key(product.merge_keys()))
+
+
+def combine(newer: Product, older: Product) -> Product:
+    """Merge ``older`` into ``newer``: newest row wins for equal keys (see the module docstring).
+
+    Raises
+    ------
+    ValueError
+        If the products are of different kinds or levels.
+    """
+    if newer.spec.key != older.spec.key or newer.level != older.level:
+        raise ValueError(f"cannot combine {newer.spec.key} {newer.level} with {older.spec.key} {older.level}")
+    offset = int(np.max(newer.control["index"])) + 1 if len(newer.control) else 0
+    old_control = older.control.copy()
+    old_data = older.data.copy()
+    old_control.replace_values("index", np.asarray(old_control["index"], dtype=np.int64) + offset)
+    old_data.replace_values("control_index", np.asarray(old_data["control_index"], dtype=np.int64) + offset)
+    stacked = Product(
+        newer.spec,
+        newer.level,
+        ColumnTable.concatenate([newer.control, old_control]),
+        ColumnTable.concatenate([newer.data, old_data]),
+        merge_idb_versions(newer.idb_versions, older.idb_versions),
+    )
+    return deduplicate(stacked)
+
+
+def _parts(product: Product, labels: np.ndarray) -> list[tuple[object, Product]]:
+    out = []
+    for label in np.unique(labels).tolist():
+        out.append((label, product.with_rows(np.flatnonzero(labels == label))))
+    return out
+
+
+def split_by_scet_day(product: Product) -> list[tuple[int, Product]]:
+    """Per SCET day (``floor(time / 86400)``) of each DATA row: ``(day, part)``."""
+    days = np.floor(product.time / SECONDS_PER_DAY).astype(np.int64)
+    return [(int(day), part) for day, part in _parts(product, days)]
+
+
+def split_by_utc_day(product: Product, utc: npt.ArrayLike) -> list[tuple[date, Product]]:
+    """Per UTC calendar day of each DATA row (``utc``: datetime64 of the bin centres)."""
+    days = np.asarray(utc, dtype="datetime64[ns]").astype("datetime64[D]")
+    return [
+        (day if isinstance(day, date) else date.fromisoformat(str(day)), part) for day, part in _parts(product, days)
+    ]

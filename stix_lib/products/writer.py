@@ -1,0 +1,223 @@
+"""Write L0/L1 products into the archive: daily split, merge with existing files, atomic write.
+
+For every daily part of a product (SCET day at L0, UTC day at L1):
+
+1. under an exclusive lock of the target folder (``.products.lock``), left-over temporary files
+   of killed writers are removed;
+2. the existing file is read: the incomplete name (``…_V02U.fits``) and/or its complete twin
+   (``…_V02.fits``); when both exist the incomplete one is the newer;
+3. the new part is merged into it, **newest wins** on equal merge keys
+   (:func:`stix_lib.products.merge.combine`);
+4. if the merged content equals the existing content nothing is written; otherwise the result
+   is written atomically to the incomplete name (the complete twin is left as it is; publishing
+   handles it).
+
+The header is computed from the merged content (:mod:`stix_lib.products.header`); the energy
+table comes from STIX-CONF for the product's start date; L1 adds SPICE and SOOP keywords.
+A file that exists but cannot be read is not overwritten: that part fails with
+:class:`~stix_lib.products.fits_io.ProductFileError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from stix_lib.conf.energy_channels import EnergyChannelError, ScienceEnergyChannels, energy_bands
+from stix_lib.lb.fits_io import remove_stale_partials, write_atomic
+from stix_lib.products.clock import NominalClock, ObtClock, SpiceClock
+from stix_lib.products.fits_io import product_bytes, read_product
+from stix_lib.products.header import NoSoopKeywords, SoopKeywordProvider, l0_primary_cards, l1_primary_cards, soop_cards
+from stix_lib.products.merge import combine, split_by_scet_day, split_by_utc_day
+from stix_lib.products.model import Product
+from stix_lib.products.naming import (
+    complete_name,
+    l0_directory,
+    l0_file_name,
+    l1_directory,
+    l1_file_name,
+)
+from stix_lib.spice.fits_keywords import spice_fits_keywords
+from stix_lib.spice.kernels import SpiceKernels
+from stix_lib.time.scet import SCETime, scet_from_float
+
+log = logging.getLogger(__name__)
+
+LOCK_FILE = ".products.lock"
+
+
+class ProductWriteError(Exception):
+    """A product part could not be written (the message says which and why)."""
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """Outcome for one daily file.
+
+    Attributes
+    ----------
+    path
+        The file (incomplete name for daily products).
+    written
+        False when the merged content equalled the existing file (nothing written).
+    rows
+        DATA rows in the file after the merge.
+    """
+
+    path: Path
+    written: bool
+    rows: int
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Exclusive lock serialising read-merge-write of product files in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / LOCK_FILE, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@dataclass
+class ProductWriter:
+    """Writes L0 and L1 products into a FITS archive.
+
+    Parameters
+    ----------
+    archive
+        Archive root (``<archive>/L0``, ``<archive>/L1``).
+    processing_version
+        Configured processing version (``Settings.processing_version``).
+    vers_cfg
+        STIX-CONF version for ``VERS_CFG``.
+    energy_channels
+        STIX-CONF energy channel tables (required for products with an ENERGIES extension).
+    kernels
+        SPICE kernels (required for L1; used at L0 for the energy-table date when given).
+    soop
+        SOOP keyword provider for L1 headers (default: every keyword ``"none"``).
+    date
+        Fixed ``DATE`` keyword (tests); default the current time.
+    """
+
+    archive: Path
+    processing_version: int = 2
+    vers_cfg: str = ""
+    energy_channels: ScienceEnergyChannels | None = None
+    kernels: SpiceKernels | None = None
+    soop: SoopKeywordProvider | None = None
+    date: str | None = None
+
+    # -- clocks and energies ------------------------------------------------------------------
+    @property
+    def clock(self) -> ObtClock:
+        """SPICE clock when kernels are given, else the nominal clock."""
+        return SpiceClock(self.kernels) if self.kernels is not None else NominalClock()
+
+    def energies(self, product: Product) -> tuple[np.ndarray, np.ndarray] | None:
+        """ENERGIES bands of a product (``None`` for products without energy information).
+
+        Raises
+        ------
+        ProductWriteError
+            Without STIX-CONF, or when it has no channel table for the product's date.
+        """
+        kind = product.spec.energies
+        if kind is None:
+            return None
+        if self.energy_channels is None:
+            raise ProductWriteError("STIX-CONF energy channels are needed for the ENERGIES extension")
+        start, _ = product.obt_range
+        when = self.clock.to_datetime64(np.array([start]))[0]
+        try:
+            table = self.energy_channels.table_for(when)
+            mask = product.control["energy_bin_edge_mask"][0] if kind == "edges" else None
+            return energy_bands(table, mask)
+        except (EnergyChannelError, KeyError, IndexError) as exc:
+            raise ProductWriteError(f"energy channels for {when}: {exc}") from exc
+
+    # -- L0 -------------------------------------------------------------------------------------
+    def write_l0(self, product: Product) -> list[WriteResult]:
+        """Split an L0 product per SCET day and merge each day into its file."""
+        version = product.spec.effective_version(self.processing_version)
+        folder = l0_directory(self.archive, product.spec)
+        results = []
+        for day, part in split_by_scet_day(product):
+            name = l0_file_name(product.spec, day, version)
+            results.append(self._merge_write(part, folder / name, lambda p, n, v=version: self._l0_bytes(p, n, v)))
+        return results
+
+    def _l0_bytes(self, product: Product, filename: str, version: int) -> bytes:
+        cards, history = l0_primary_cards(
+            product, filename=filename, version=version, vers_cfg=self.vers_cfg, date=self.date
+        )
+        return product_bytes(product, cards, history, self.energies(product))
+
+    # -- L1 -------------------------------------------------------------------------------------
+    def write_l1(self, product: Product) -> list[WriteResult]:
+        """Split an L1 product per UTC day and merge each day into its file.
+
+        Raises
+        ------
+        ProductWriteError
+            Without SPICE kernels (UTC is needed for the split and the header).
+        """
+        if self.kernels is None:
+            raise ProductWriteError("L1 products need SPICE kernels (UTC day split and header)")
+        clock = SpiceClock(self.kernels)
+        version = product.spec.effective_version(self.processing_version)
+        results = []
+        for day, part in split_by_utc_day(product, clock.to_datetime64(product.time)):
+            folder = l1_directory(self.archive, product.spec, day)
+            name = l1_file_name(product.spec, day, version)
+            results.append(
+                self._merge_write(part, folder / name, lambda p, n, v=version, c=clock: self._l1_bytes(p, n, v, c))
+            )
+        return results
+
+    def _l1_bytes(self, product: Product, filename: str, version: int, clock: SpiceClock) -> bytes:
+        start, end = product.obt_range
+        middle = start + (end - start) / 2.0
+        utc = clock.to_iso(np.array([start, middle, end]))
+        start_scet = SCETime(*scet_from_float(start))
+        middle_scet = SCETime(*scet_from_float(middle))
+        spice = spice_fits_keywords(self.kernels, start_scet, middle_scet)  # type: ignore[arg-type]
+        soop = soop_cards(self.soop if self.soop is not None else NoSoopKeywords(), utc[0], utc[2])
+        cards, history = l1_primary_cards(
+            product,
+            filename=filename,
+            version=version,
+            utc=[str(u) for u in utc],
+            spice_cards=spice,
+            soop=soop,
+            vers_cfg=self.vers_cfg,
+            date=self.date,
+        )
+        return product_bytes(product, cards, history, self.energies(product))
+
+    # -- merge + write ----------------------------------------------------------------------------
+    def _merge_write(self, part: Product, path: Path, serialise: Callable[[Product, str], bytes]) -> WriteResult:
+        folder = path.parent
+        twin = folder / complete_name(path.name)
+        with folder_lock(folder):
+            remove_stale_partials(path)
+            existing = None
+            for candidate in (twin, path) if twin != path else (path,):
+                if candidate.exists():
+                    found = read_product(candidate)
+                    existing = found if existing is None else combine(found, existing)
+            merged = part if existing is None else combine(part, existing)
+            if existing is not None and merged.same_content(existing):
+                return WriteResult(path, False, len(existing))
+            write_atomic(serialise(merged, path.name), path)
+        log.debug("wrote %s (%d rows)", path, len(merged))
+        return WriteResult(path, True, len(merged))

@@ -1,0 +1,79 @@
+"""Fixtures of the product tests (real IDBs, STIX-CONF snapshot and 2020 SPICE kernels)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from stix_lib.conf.energy_channels import ScienceEnergyChannels
+from stix_lib.idb import IDBManager
+from stix_lib.products.writer import ProductWriter
+from stix_lib.spice import SpiceKernels
+
+FIXED_DATE = "2026-01-01T00:00:00.000"
+
+
+@pytest.fixture(autouse=True)
+def _sunpy_sandbox(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep sunpy/matplotlib (imported by stixpy) out of the home directory."""
+    root = tmp_path_factory.getbasetemp() / "sunpy-sandbox"
+    for name in ("SUNPY_CONFIGDIR", "SUNPY_DOWNLOADDIR", "MPLCONFIGDIR"):
+        monkeypatch.setenv(name, str(root / name.lower()))
+    os.makedirs(root, exist_ok=True)
+
+
+@pytest.fixture(scope="session")
+def idb_manager(reference_data: Path) -> IDBManager:
+    """The real IDBs (2.26.32-35) with the on-board version history."""
+    return IDBManager(reference_data / "idb")
+
+
+@pytest.fixture(scope="session")
+def energy_channels(reference_data: Path) -> ScienceEnergyChannels:
+    """Energy channel tables of the STIX-CONF snapshot."""
+    return ScienceEnergyChannels(reference_data / "stix-conf")
+
+
+@pytest.fixture(scope="session")
+def kernels(reference_data: Path, tmp_path_factory: pytest.TempPathFactory) -> SpiceKernels:
+    """The real 2020 kernels, meta kernels rewritten into a temporary folder."""
+    return SpiceKernels(reference_data / "spice" / "kernels", work_dir=tmp_path_factory.mktemp("spice-mk"))
+
+
+@pytest.fixture
+def writer(tmp_path: Path, energy_channels: ScienceEnergyChannels, kernels: SpiceKernels) -> ProductWriter:
+    """A product writer into ``tmp_path/archive`` with a fixed DATE."""
+    return ProductWriter(
+        tmp_path / "archive",
+        vers_cfg="v0.1.10",
+        energy_channels=energy_channels,
+        kernels=kernels,
+        date=FIXED_DATE,
+    )
+
+
+@pytest.fixture(scope="session")
+def moc_lb(reference_data: Path, idb_manager: IDBManager, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """LB files of moc_test (16 real quick-look packets), by (service, subtype, ssid)."""
+    from stix_lib.lb import read_lb, tm_to_lb
+
+    archive = tmp_path_factory.mktemp("moc-lb")
+    result = tm_to_lb(reference_data / "tm" / "moc_test.PktTmRaw.xml", archive, idb_manager, date=FIXED_DATE)
+    assert not result.errors
+    return {read_lb(path).key: path for path in result.written}
+
+
+@pytest.fixture(scope="session")
+def moc_l0(moc_lb: dict, idb_manager: IDBManager) -> dict:
+    """L0 products built from the moc_test LB files, by (service, subtype, ssid)."""
+    from stix_lib.lb import read_lb
+    from stix_lib.products.l0 import build_l0
+
+    out = {}
+    for key, path in moc_lb.items():
+        build = build_l0(read_lb(path), idb_manager, parent=path.name)
+        assert not build.errors
+        out[key] = build.product
+    return out

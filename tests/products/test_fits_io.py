@@ -1,0 +1,101 @@
+"""FITS layout of L0 products, lossless read back, serialized column metadata, atomic writes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from stix_lib.products.fits_io import ProductFileError, min_uint_dtype, read_product
+from stix_lib.products.writer import ProductWriter
+
+
+@pytest.mark.parametrize("key", [(21, 6, 30), (21, 6, 31), (21, 6, 32), (21, 6, 33), (21, 6, 34), (21, 6, 41), (21, 6, 43)])
+def test_l0_round_trip_is_lossless(moc_l0: dict, writer: ProductWriter, key) -> None:
+    product = moc_l0[key]
+    (result,) = writer.write_l0(product)
+    back = read_product(result.path)
+    assert back.same_content(product)
+    assert np.array_equal(back.time, product.time)  # bit-identical bin centres
+
+
+def test_l0_light_curve_layout(moc_l0: dict, writer: ProductWriter) -> None:
+    (result,) = writer.write_l0(moc_l0[(21, 6, 30)])
+    assert result.path.name == "solo_L0_stix-ql-lightcurve_0628128000_V02U.fits"
+    with fits.open(result.path) as hdul:
+        assert [h.name for h in hdul] == ["PRIMARY", "CONTROL", "DATA", "IDB_VERSIONS", "ENERGIES"]
+        header = hdul[0].header
+        assert header["LEVEL"] == "L0" and header["TIMESYS"] == "OBT"
+        assert header["OBT_BEG"] == pytest.approx(628185012 + 52455 / 65535)  # packet time
+        assert header["DATE-OBS"] == "0628185012:52455"
+        assert header["PARENT"] == "solo_LB_stix-21-6-30_0628128000_V02.fits"
+        assert header["RAW_FILE"] == "moc_test.PktTmRaw.xml"
+        assert header["XPOSURE"] == 4.0 and header["BUNIT"] == "counts"
+        data = hdul["DATA"]
+        assert data.columns["time"].format == "J" and data.columns["time"].bzero == 2**31
+        assert data.columns["time"].unit == "cs"
+        assert data.data["time"][:3].tolist() == [200, 600, 1000]
+        assert data.data["timedel"][:3].tolist() == [400, 400, 400]
+        assert hdul["ENERGIES"].data["e_low"].tolist() == [4, 10, 15, 25, 50]
+        assert hdul["IDB_VERSIONS"].data["version"].tolist() == ["2.26.32"]
+        comments = "\n".join(str(c) for c in data.header["COMMENT"])
+        assert "--BEGIN-ASTROPY-SERIALIZED-COLUMNS--" in comments and "NIX00274" in comments
+
+
+def test_column_metadata_survives(moc_l0: dict, writer: ProductWriter) -> None:
+    (result,) = writer.write_l0(moc_l0[(21, 6, 41)])
+    back = read_product(result.path)
+    assert back.control.column("integration_time").meta == {"NIXS": "NIX00122", "PCF_CURTX": "CIX01171TM"}
+    assert back.control.column("detector_mask").meta == {"NIXS": "NIX00407", "PCF_CURTX": None}
+    assert back.data.column("counts_comp_err").description == "Error due only to integer compression"
+
+
+def test_min_uint() -> None:
+    assert min_uint_dtype(np.array([0.0, 255.0])) == np.uint8
+    assert min_uint_dtype(np.array([256])) == np.uint16
+    assert min_uint_dtype(np.array([70000.0])) == np.uint32
+    assert min_uint_dtype(np.array([0.5])) is None
+    assert min_uint_dtype(np.array([-1])) is None
+
+
+def test_killed_writer_leaves_no_partial_file(moc_l0: dict, writer: ProductWriter, monkeypatch) -> None:
+    """A crash while writing leaves the previous file untouched and no temporary file behind."""
+    (first,) = writer.write_l0(moc_l0[(21, 6, 43)])
+    before = first.path.read_bytes()
+
+    def boom(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fsync", boom)
+    changed = moc_l0[(21, 6, 43)].with_rows([1])
+    changed.data.replace_values("pald", changed.data["pald"] + 1)
+    with pytest.raises(KeyboardInterrupt):
+        writer.write_l0(changed)
+    assert first.path.read_bytes() == before
+    assert sorted(p.name for p in first.path.parent.iterdir()) == [".products.lock", first.path.name]
+
+
+def test_stale_partial_files_are_removed(moc_l0: dict, writer: ProductWriter) -> None:
+    (first,) = writer.write_l0(moc_l0[(21, 6, 43)])
+    stale = first.path.parent / f".{first.path.name}.abc.partial"
+    stale.write_bytes(b"half a file")
+    writer.write_l0(moc_l0[(21, 6, 43)])
+    assert not stale.exists()
+
+
+def test_unreadable_existing_file_is_not_overwritten(moc_l0: dict, writer: ProductWriter) -> None:
+    (first,) = writer.write_l0(moc_l0[(21, 6, 43)])
+    first.path.write_bytes(b"garbage")
+    with pytest.raises(ProductFileError):
+        writer.write_l0(moc_l0[(21, 6, 43)])
+    assert first.path.read_bytes() == b"garbage"
+
+
+def test_read_rejects_non_products(tmp_path: Path) -> None:
+    path = tmp_path / "x.fits"
+    fits.HDUList([fits.PrimaryHDU()]).writeto(path)
+    with pytest.raises(ProductFileError):
+        read_product(path)
