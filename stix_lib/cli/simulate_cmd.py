@@ -77,11 +77,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     idb_dir = Path(args.idb_dir or settings.idb_dir)
     try:
         if args.from_reference is not None:
-            try:
-                from stix_lib.simulate.reference import encode_reference
-            except ImportError:
-                print("stix-pipeline simulate: --from-reference is not available yet", file=sys.stderr)
-                return EXIT_USAGE
+            from stix_lib.simulate.reference import encode_reference
 
             result = encode_reference(Path(args.from_reference), Path(args.out), idb_dir)
             print(f"wrote {len(result.tm_files)} TM file(s) under {Path(args.out) / 'tm'}")

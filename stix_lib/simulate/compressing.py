@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import numpy.typing as npt
 
-from stix_lib.decode.compression import CompressionError, compress, max_value
+from stix_lib.decode.compression import CompressionError, compress, decompress, max_value
 from stix_lib.decode.skm import SKM_GROUPS, compression_sources
 
 Scheme = tuple[int, int, int]
@@ -87,3 +88,43 @@ def compress_packet_values(
         codes = compress(np.asarray(values, dtype=np.int64), s, k, m)
         out[name] = np.asarray(codes).astype(np.int64).ravel().tolist()
     return out
+
+
+def representable_values(scheme: Scheme) -> np.ndarray:
+    """Every value a code of ``scheme`` decompresses to (ascending, magnitudes of unsigned codes)."""
+    s, k, m = scheme
+    codes = np.arange(min(1 << (k + m), 128 if s else 256), dtype=np.int64)
+    return np.unique(decompress(codes, 0, k, m)[0].astype(np.int64))
+
+
+def representable_parts(values: npt.ArrayLike, scheme: Scheme, max_parts: int = 8) -> list[np.ndarray]:
+    """Split non-negative integers into sums of values that ``scheme`` represents exactly.
+
+    Greedy: each part takes the largest representable value not above what is left. A value that
+    is already representable needs one part; the others (e.g. sums of several decompressed
+    values, as in re-binned calibration spectra) need more.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        ``parts[0] + parts[1] + ... == values``; each part compresses and decompresses exactly.
+
+    Raises
+    ------
+    CompressionError
+        For negative values, or values needing more than ``max_parts`` parts.
+    """
+    rest = np.asarray(values, dtype=np.int64).copy()
+    if np.any(rest < 0):
+        raise CompressionError("representable_parts needs non-negative values")
+    table = representable_values(scheme)
+    parts = []
+    while True:
+        index = np.searchsorted(table, rest, side="right") - 1
+        part = table[np.clip(index, 0, None)]
+        parts.append(part)
+        rest = rest - part
+        if not rest.any():
+            return parts
+        if len(parts) >= max_parts:
+            raise CompressionError(f"values need more than {max_parts} representable parts in scheme {scheme}")

@@ -246,3 +246,35 @@ def samples_per_packet(
     if packet_size(layout, build(n)) > max_bytes:
         raise ValueError("packet size is not affine in the number of samples")
     return int(n)
+
+
+def repeater_capacity_bits(
+    layout: PacketLayout, header: Mapping[str, Sequence[int]], repeater: str, *, max_bytes: int = MAX_PACKET_BYTES
+) -> int:
+    """Bits left for the repetitions of ``repeater`` in a packet with ``header`` values."""
+    return (max_bytes - packet_size(layout, {**header, repeater: [0]})) * 8
+
+
+def split_elements(
+    fixed_bits: int,
+    elements: Sequence[tuple[Mapping[str, Sequence[int]], int]],
+    capacity_bits: int,
+) -> list[list[Mapping[str, Sequence[int]]]]:
+    """Chunk ``(values, bits)`` elements so that ``fixed_bits`` plus a chunk fits ``capacity_bits``.
+
+    Used to split one substructure (a time bin) whose inner repetitions (count entries, energy
+    groups, samples) do not fit one packet into several substructures; every chunk gets at least
+    one element, an empty input gives one empty chunk.
+    """
+    chunks: list[list[Mapping[str, Sequence[int]]]] = []
+    current: list[Mapping[str, Sequence[int]]] = []
+    used = fixed_bits
+    for values, bits in elements:
+        if current and used + bits > capacity_bits:
+            chunks.append(current)
+            current, used = [], fixed_bits
+        current.append(values)
+        used += bits
+    if current or not chunks:
+        chunks.append(current)
+    return chunks

@@ -21,7 +21,7 @@ decoder derives as (0,4,4).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,15 +30,16 @@ from stix_lib.decode.compression import max_value
 from stix_lib.decode.layout import PacketKey, PacketLayout
 from stix_lib.simulate.compressing import compress_packet_values, scheme_for
 from stix_lib.simulate.context import SimulationContext
-from stix_lib.simulate.layout_tools import find_node, has_parameter, measure_bits, packet_size
+from stix_lib.simulate.layout_tools import find_node, has_parameter, measure_bits
 from stix_lib.simulate.packets import (
-    MAX_PACKET_BYTES,
     PacketSpec,
     Values,
     as_group,
     merge_values,
     pack_items,
+    repeater_capacity_bits,
     samples_per_packet,
+    split_elements,
 )
 from stix_lib.simulate.physics import BASE_CADENCE
 from stix_lib.simulate.timebase import scet_to_utc
@@ -170,28 +171,6 @@ def _emit(
     return as_group(specs)
 
 
-def _split_elements(
-    fixed_bits: int, elements: Sequence[tuple[Mapping[str, Sequence[int]], int]], capacity_bits: int
-) -> list[list[Mapping[str, Sequence[int]]]]:
-    """Chunk elements (values, bits) so that fixed_bits + chunk bits <= capacity_bits."""
-    chunks: list[list[Mapping[str, Sequence[int]]]] = []
-    current: list[Mapping[str, Sequence[int]]] = []
-    used = fixed_bits
-    for values, bits in elements:
-        if current and used + bits > capacity_bits:
-            chunks.append(current)
-            current, used = [], fixed_bits
-        current.append(values)
-        used += bits
-    if current or not chunks:
-        chunks.append(current)
-    return chunks
-
-
-def _capacity_bits(layout: PacketLayout, header: Values, repeater: str) -> int:
-    return (MAX_PACKET_BYTES - packet_size(layout, {**header, repeater: [0]})) * 8
-
-
 def raw_pixel_data(ctx: SimulationContext, plan: RequestPlan, start: float, bins: int, width: float) -> tuple:
     """X-ray raw pixel data (21/6/20): one count entry per non-empty (detector, pixel, channel)."""
     key = PacketKey(21, 6, 20)
@@ -200,7 +179,7 @@ def raw_pixel_data(ctx: SimulationContext, plan: RequestPlan, start: float, bins
     layout = ctx.layout(key, at)
     header = _common(20, rid, psc, ctx.scet(start), {"NIXD0007": [0], "NIXD0008": [0], "NIXD0009": [0]})
     node = find_node(layout, "NIX00403")
-    capacity = _capacity_bits(layout, header, "NIX00403")
+    capacity = repeater_capacity_bits(layout, header, "NIX00403")
     items = []
     for b in range(bins):
         t0 = start + b * width
@@ -231,7 +210,7 @@ def raw_pixel_data(ctx: SimulationContext, plan: RequestPlan, start: float, bins
             for d, p, c, v, k in zip(det, pix, chan, values, codes, strict=True)
         ]
         fixed_bits = measure_bits(node.children, {**fixed, "NIX00406": [0]})
-        for chunk in _split_elements(fixed_bits, entries, capacity):
+        for chunk in split_elements(fixed_bits, entries, capacity):
             items.append(merge_values(fixed, {"NIX00406": [len(chunk)]}, *chunk))
     packets = pack_items(layout, header, "NIX00403", items)
     specs = _emit(ctx, key, packets, at, "sci-xray-rpd", (psc, rid))
@@ -267,7 +246,7 @@ def _pixel_data(
     header = _common(ssid, rid, psc, ctx.scet(start), {})
     header.update(compress_packet_values(ssid, version, {}, schemes))
     node = find_node(layout, "NIX00403")
-    capacity = _capacity_bits(layout, header, "NIX00403")
+    capacity = repeater_capacity_bits(layout, header, "NIX00403")
     items = []
     for b in range(bins):
         t0 = start + b * width
@@ -291,7 +270,7 @@ def _pixel_data(
                 ({"NIXD0016": [lo], "NIXD0017": [hi], "NIX00259": [len(codes)], "NIX00260": codes}, 32 + 8 * len(codes))
             )
         fixed_bits = measure_bits(node.children, {**fixed, "NIX00258": [0]})
-        for chunk in _split_elements(fixed_bits, groups, capacity):
+        for chunk in split_elements(fixed_bits, groups, capacity):
             items.append(merge_values(fixed, {"NIX00258": [len(chunk)]}, *chunk))
     packets = pack_items(layout, header, "NIX00403", items)
     specs = _emit(ctx, key, packets, at, product, (psc, rid))
@@ -397,7 +376,7 @@ def spectrogram(ctx: SimulationContext, plan: RequestPlan, start: float, bins: i
     header = _common(24, rid, psc, ctx.scet(start), {})
     header.update(compress_packet_values(24, version, {}, schemes))
     node = find_node(layout, "NIX00403")
-    capacity = _capacity_bits(layout, header, "NIX00403")
+    capacity = repeater_capacity_bits(layout, header, "NIX00403")
     items = []
     runs: list[list[tuple]] = []
     for sample in samples:
@@ -428,7 +407,7 @@ def spectrogram(ctx: SimulationContext, plan: RequestPlan, start: float, bins: i
         elements = [(values, sample_bits) for values, _ in elements]
         closing = {"NIX00269": [int(round(width * 10))]}
         fixed_bits = measure_bits(node.children, {**fixed, "NIX00089": [0], **closing})
-        for chunk in _split_elements(fixed_bits, elements, capacity):
+        for chunk in split_elements(fixed_bits, elements, capacity):
             items.append(merge_values(fixed, {"NIX00089": [len(chunk)]}, *chunk, closing))
     packets = pack_items(layout, header, "NIX00403", items)
     specs = _emit(ctx, key, packets, at, "sci-xray-spec", (psc, rid))

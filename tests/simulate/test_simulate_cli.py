@@ -84,6 +84,15 @@ def test_unusable_options(
     assert status == 2 and message in err
 
 
+def test_from_reference_needs_products(tmp_path: Path, idb_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    status, _, err = run_cli(
+        capsys, "simulate", "--from-reference", str(empty), "--out", str(tmp_path / "out"), "--idb-dir", str(idb_dir)
+    )
+    assert status == 2 and "no STIXCore L1 products" in err
+
+
 @pytest.mark.parametrize("args", [["--corrupt", "1.5"], ["--files", "0"], ["--seed", "-1"], ["--scenario", "storm"]])
 def test_argument_validation(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
     with pytest.raises(SystemExit) as info:
