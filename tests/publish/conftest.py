@@ -69,3 +69,75 @@ def clean_spice():
     spiceypy.kclear()
     yield
     spiceypy.kclear()
+
+
+@dataclass
+class SftpServer:
+    """A real OpenSSH server on 127.0.0.1 with the SFTP subsystem, and a pinned known_hosts file."""
+
+    server: object
+    known_hosts: Path
+
+    def endpoint(self, known_hosts: Path | None = None):
+        """The SFTP account (current user, generated key, pinned host key)."""
+        from stix_lib.transfer.rsync import SSHEndpoint
+
+        return SSHEndpoint(
+            host="127.0.0.1",
+            user=self.server.user,
+            key_file=self.server.client_key,
+            known_hosts_file=known_hosts or self.known_hosts,
+            port=self.server.port,
+            connect_timeout=10,
+        )
+
+
+def _sftp_answers(endpoint) -> bool:
+    import paramiko
+
+    client = paramiko.SSHClient()
+    client.load_host_keys(str(endpoint.known_hosts_file))
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    try:
+        client.connect(
+            "127.0.0.1", port=endpoint.port, username=endpoint.user, key_filename=str(endpoint.key_file),
+            allow_agent=False, look_for_keys=False, timeout=10,
+        )  # fmt: skip
+        client.open_sftp().close()
+        return True
+    except (paramiko.SSHException, OSError):
+        return False
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="module")
+def sftp_server(tmp_path_factory: pytest.TempPathFactory):
+    """OpenSSH ``sshd`` (``stix_ops.localservices.SshServer``) with ``Subsystem sftp internal-sftp`` added.
+
+    SshServer's config has no SFTP subsystem; sshd re-reads its config on SIGHUP (it re-executes
+    itself), so the line is appended and the server reloaded, then we wait until SFTP answers.
+    """
+    import os
+    import signal
+    import tempfile
+    import time
+
+    from stix_ops.localservices import SshServer
+
+    server = SshServer(Path(tempfile.mkdtemp(prefix="stix-sshd-publish-"))).start()
+    try:
+        config = server.root / "sshd_config"
+        config.write_text(config.read_text() + "Subsystem sftp internal-sftp\n")
+        os.kill(server.process.pid, signal.SIGHUP)
+        known_hosts = tmp_path_factory.mktemp("sftp-client") / "known_hosts"
+        known_hosts.write_text(server.known_hosts_line())
+        result = SftpServer(server, known_hosts)
+        deadline = time.monotonic() + 60
+        while not _sftp_answers(result.endpoint()):
+            if time.monotonic() > deadline or server.process.poll() is not None:
+                raise RuntimeError(f"sshd did not offer SFTP after the reload: {server.log_tail()}")
+            time.sleep(0.2)
+        yield result
+    finally:
+        server.stop()

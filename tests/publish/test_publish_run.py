@@ -84,9 +84,10 @@ def test_fits_incomplete_switch_over(folders, engine, kernel_dir: Path, clean_sp
     future = days_ago(-30)
     for day in ("20200505", "20200506", "20200507"):
         write_product(folders.fits / day, f"solo_L1_stix-ql-lightcurve_{day}_V02U.fits", counts=(1.0,))
+    seconds_since_2000 = future.timestamp() - 946684800.0  # on-board time (SCET epoch 2000-01-01)
     write_product(
-        folders.fits / "future", "solo_L0_stix-ql-lightcurve_0999999999_V02U.fits", spice_mk=None,
-        begin=None, obt_begin=(future - days_ago(0)).total_seconds() + days_ago(0).timestamp() - 946684800.0,
+        folders.fits / "future", "solo_L0_stix-ql-lightcurve_0999999999_V02U.fits",
+        spice_mk=None, begin=None, obt_begin=seconds_since_2000,
     )  # fmt: skip
 
     first = _run(folders, engine, kernels=kernels)
