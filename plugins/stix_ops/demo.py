@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,9 +26,11 @@ BUILD = REPO / "build"
 DEMO_ROOT = BUILD / "demo"
 SUMMARY_FILE = BUILD / "demo-summary.json"
 #: DAGs the demo drives, in pipeline order; later stages are added as they exist.
-DEMO_DAGS = ("stix_tm_ingest",)
+DEMO_DAGS = ("stix_spice_sync", "stix_conf_sync", "stix_tm_ingest", "stix_tm_staging", "stix_fits_nas_sync")
 #: A name shaped like the SOC's EDDS batch-request files.
 DEMO_TM_NAME = "solo_BatchRequest.PktTmRaw.SOL.0.2019.331.10.00.00.000.DEMO@2019.331.10.00.01.000.1.xml"
+#: STIX-CONF tags of the demo's upstream repository (oldest first); an untagged commit follows them.
+DEMO_CONF_TAGS = ("v0.1.8", "v0.1.9", "v0.1.10")
 
 
 def demo_env(root: Path, reference: Path) -> dict[str, str]:
@@ -38,16 +41,68 @@ def demo_env(root: Path, reference: Path) -> dict[str, str]:
         "STIX_IDB_DIR": str(reference / "idb"),
         "STIX_TM_SOURCE": str(root / "soc-exchange"),
         "STIX_TM_SOURCE_LOCAL": "true",
+        "STIX_FROM_SOC_SOURCE": str(root / "soc-from_soc"),
+        "STIX_FROM_SOC_SOURCE_LOCAL": "true",
+        "STIX_CONF_REPO_URL": str(root / "upstream" / "STIX-CONF"),
         "STIX_STAGING_DELAY": "0",
     }
 
 
+def build_kernel_zips(target: Path, work: Path) -> list[Path]:
+    """SOC-style kernel deliveries covering the demo telemetry (2019-11-27), from ``stix_lib.kernels``."""
+    from stix_lib.kernels import build_kernel_set
+
+    manifest = build_kernel_set(work, "2019-11-01", "2020-01-31", "2019-12-01", make_zips=True, zip_dir=target)
+    return list(manifest.zips)
+
+
+def build_conf_repo(target: Path, snapshot: Path, tags: tuple[str, ...] = DEMO_CONF_TAGS) -> None:
+    """A STIX-CONF-like git repository from the snapshot: one commit per tag, then an untagged commit."""
+    shutil.copytree(snapshot, target)
+    for path in [target, *target.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)  # the shared snapshot is read-only
+    identity = {"GIT_AUTHOR_NAME": "STIX demo", "GIT_AUTHOR_EMAIL": "demo@localhost",
+                "GIT_COMMITTER_NAME": "STIX demo", "GIT_COMMITTER_EMAIL": "demo@localhost"}  # fmt: skip
+
+    def git(*args: str, day: int = 1) -> None:
+        stamp = f"2024-01-{day:02d}T12:00:00+00:00"  # increasing dates: rev-list --tags orders by them
+        env = {**os.environ, **identity, "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
+        subprocess.run(["git", *args], cwd=target, env=env, check=True, capture_output=True, timeout=60)
+
+    git("init", "-q", "-b", "main")
+    readme = target / "README.md"
+    for day, tag in enumerate([*tags, None], start=1):
+        if day > 1:
+            readme.write_text(readme.read_text() + f"\n{tag or 'unreleased change'}\n")
+        git("add", "-A", day=day)
+        git("commit", "-q", "-m", f"release {tag}" if tag else "work in progress", day=day)
+        if tag:
+            git("tag", tag, day=day)
+
+
 def prepare_data(root: Path, reference: Path) -> list[Path]:
-    """Lay out the demo's SOC exchange with telemetry; return the files placed there."""
+    """Lay out the demo's data folders, SOC exchange (telemetry, kernel zips), STIX-CONF upstream.
+
+    Returns
+    -------
+    list of Path
+        The TM files placed in the exchange.
+    """
+    from stix_lib.settings import load_settings
+
+    # the installation step of a real deployment: the data folders exist (an absent FITS archive is
+    # refused by the NAS sync as "not mounted")
+    load_settings(environ=demo_env(root, reference)).ensure_folders()
     exchange = root / "soc-exchange"
     exchange.mkdir(parents=True, exist_ok=True)
     target = exchange / DEMO_TM_NAME
     shutil.copyfile(reference / "tm" / "moc_test.PktTmRaw.xml", target)
+    from_soc = root / "soc-from_soc"
+    if not any(from_soc.glob("spice/*.zip")):
+        build_kernel_zips(from_soc / "spice", root / "kernel-build")
+    upstream = root / "upstream" / "STIX-CONF"
+    if not upstream.exists():
+        build_conf_repo(upstream, reference / "stix-conf")
     return [target]
 
 
@@ -76,8 +131,22 @@ def summarize(stack: LocalStack, settings_env: dict[str, str]) -> dict[str, Any]
         "products": products,
         "product_paths": _product_paths(settings.fits_archive_dir),
         "published": 0,
+        "spice": _spice_summary(settings, engine),
+        "stix_conf": _conf_summary(settings, engine),
         "errors": errors,
     }
+
+
+def _spice_summary(settings: Any, engine: Any) -> dict[str, Any]:
+    from stix_lib.spice_sync import meta_kernel_names, unzipped
+
+    return {"zips_unzipped": sorted(unzipped(engine)), **meta_kernel_names(settings.spice_dir)}
+
+
+def _conf_summary(settings: Any, engine: Any) -> dict[str, Any]:
+    from stix_lib.conf_sync import current_conf_version, recorded_versions
+
+    return {"version": current_conf_version(settings.conf_dir), "recorded": [v for v, _ in recorded_versions(engine)]}
 
 
 def _error_states():
@@ -102,6 +171,9 @@ def print_summary(summary: dict[str, Any], summary_file: Path, elapsed: float) -
     for run in summary["dag_runs"]:
         print(f"  {run['state']:<8} {run['dag_id']:<28} {run['run_id']}")
     print(f"TM files by state: {summary['tm_files']}")
+    spice = summary.get("spice") or {}
+    print(f"SPICE zips unzipped: {len(spice.get('zips_unzipped', []))}; flown MK {spice.get('flown_mk')}")
+    print(f"STIX-CONF version: {(summary.get('stix_conf') or {}).get('version')}")
     print("Products per level:")
     for level, count in summary["products"].items():
         print(f"  {level:<5} {count}")

@@ -19,9 +19,18 @@ def test_demo_runs_pipeline_under_real_scheduler(tmp_path, reference_data, monke
     summary = json.loads(summary_file.read_text())
     assert set(summary) >= {"dag_runs", "products", "published", "errors"}
     assert summary["errors"] == []
-    manual = [r for r in summary["dag_runs"] if r["dag_id"] == "stix_tm_ingest" and r["run_id"].startswith("manual")]
-    assert [r["state"] for r in manual] == ["success"]
-    assert summary["tm_files"] == {"incoming": 1}
-    incoming = tmp_path / "demo" / "data" / "SOLSOC" / "from_edds" / "tm" / "incoming" / demo.DEMO_TM_NAME
-    assert incoming.read_bytes() == (reference_data / "tm" / "moc_test.PktTmRaw.xml").read_bytes()
+    for dag_id in demo.DEMO_DAGS:
+        manual = [r for r in summary["dag_runs"] if r["dag_id"] == dag_id and r["run_id"].startswith("manual")]
+        assert [r["state"] for r in manual] == ["success"], dag_id
+    assert summary["tm_files"] == {"staged": 1}
+    data = tmp_path / "demo" / "data"
+    tm = data / "SOLSOC" / "from_edds" / "tm"
+    original = (reference_data / "tm" / "moc_test.PktTmRaw.xml").read_bytes()
+    assert (tm / "processing" / demo.DEMO_TM_NAME).read_bytes() == original
+    assert not (tm / "incoming" / demo.DEMO_TM_NAME).exists()
+    spice = summary["spice"]
+    assert len(spice["zips_unzipped"]) == 2 and spice["flown_mk"].endswith("_20191201_001.tm")
+    assert (data / "spice" / "mk" / spice["flown_mk"]).is_file()
+    assert summary["stix_conf"] == {"version": demo.DEMO_CONF_TAGS[-1], "recorded": [demo.DEMO_CONF_TAGS[-1]]}
+    assert (data / "STIX-CONF" / "VERSION.TXT").read_text() == demo.DEMO_CONF_TAGS[-1] + "\n"
     assert "=== STIX pipeline demo summary ===" in capsys.readouterr().out

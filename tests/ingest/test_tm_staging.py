@@ -187,6 +187,8 @@ def test_release_is_idempotent_and_never_overwrites(settings, local_exchange, tm
 
 def test_built_kernel_deliveries_hold_back_then_release(settings, local_exchange, tm_bytes, tmp_path, monkeypatch):
     """Kernel sets from ``stix_lib.kernels`` delivered as SOC zips: flown until 11-26 holds, until 11-28 releases."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
     from stix_lib.db import ledger
     from stix_lib.db.schema import TMState
     from stix_lib.kernels import build_kernel_set
@@ -196,9 +198,11 @@ def test_built_kernel_deliveries_hold_back_then_release(settings, local_exchange
     from stix_ops.sensors.staging import TMReleaseSensor
 
     monkeypatch.setenv("STIX_STAGING_DELAY", "2d")
+    sensor = TMReleaseSensor(task_id="wait", timeout=60)
+    with pytest.raises(AirflowSkipException, match="nothing to wait for"):  # no incoming file at all
+        sensor.poke({})
     cfg, engine = _ingest([NAME], tm_bytes, local_exchange)  # data of 2019-11-27 (synthetic SCLK: ~15:35-17:13 UTC)
     deliveries = local_exchange / "from_soc" / "spice"
-    sensor = TMReleaseSensor(task_id="wait", timeout=60)
 
     first = build_kernel_set(tmp_path / "set1", "2019-11-20", "2019-12-31", "2019-11-26", make_zips=True,
                              zip_dir=deliveries)  # fmt: skip

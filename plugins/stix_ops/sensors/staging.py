@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
+from airflow.sdk.exceptions import AirflowSkipException
 
 
 class TMReleaseSensor(BaseSensorOperator):
@@ -44,6 +45,8 @@ class TMReleaseSensor(BaseSensorOperator):
             for item in releases:
                 self.log.info("releasable: %s (%s: %s)", item.name, item.reason, item.detail)
             return PokeReturnValue(is_done=True, xcom_value=[item.name for item in releases])
+        if not held:
+            raise AirflowSkipException("no incoming TM file: nothing to wait for")
         self.log.info(
             "%d incoming file(s) held back (staging delay %s, flown coverage %s)",
             len(held),
