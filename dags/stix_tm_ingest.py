@@ -1,4 +1,13 @@
-"""Pull new telemetry from the SOC exchange every 15 minutes (runbook cron C1)."""
+"""Pull new telemetry from the SOC exchange every 15 minutes (runbook cron C1).
+
+`rsync` of `*PktTmRaw*.xml` from `tm_source` on the SOC exchange host (SSH connection `stix_soc`:
+key authentication, pinned host key, strict checking) into a private pull folder; each new file
+is read to its end (on-board time range from the packet headers) and only then renamed into
+`incoming/` and ledgered `incoming`. Files not valid telemetry go to `quarantine/` with a
+`.reason` file (ledger `quarantined`); files still being written at the source are left for the
+next run. The ledger decides what is new: nothing is pulled twice. New files emit
+`stix_tm_incoming` (→ `stix_tm_staging`); with nothing new the task is skipped.
+"""
 
 from __future__ import annotations
 

@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+from spiceypy.utils.exceptions import SpiceyError
 from sqlalchemy import Engine, select
 
 from stix_lib.db.ledger import file_sha256
@@ -98,7 +99,7 @@ def load_coverage(spice_dir: Path, work_dir: Path | None = None) -> FlownCoverag
         return None
     try:
         return flown_coverage(SpiceKernels(Path(spice_dir), work_dir))
-    except SpiceKernelError as exc:
+    except (SpiceKernelError, SpiceyError, ValueError, OSError) as exc:  # never blocks the age rule
         log.warning("SPICE kernels of %s not usable (%s): releasing by age only", spice_dir, exc)
         return None
 
