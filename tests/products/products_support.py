@@ -100,14 +100,20 @@ def hk_packet(
     seed: int = 0,
     values: Mapping[str, int] | None = None,
 ) -> bytes:
-    """An encoder-made housekeeping packet (3/25/ssid) with random raw values."""
-    layout = get_layout(idb_manager.get_idb(version), 3, 25, ssid)
+    """An encoder-made housekeeping packet (3/25/ssid) with random raw values (valid texts)."""
+    idb = idb_manager.get_idb(version)
+    layout = get_layout(idb, 3, 25, ssid)
     rng = np.random.default_rng(seed)
     raw: dict[str, int] = {}
     for field in layout.fields:  # type: ignore[union-attr]
         if field.name.startswith("NIXG") or field.name == "NIX00020":
             continue
-        raw[field.name] = int(rng.integers(0, 1 << min(field.width, 12)))
+        info = idb.get_parameter(field.name)
+        if info is not None and info.category == "S" and info.calibration_id:
+            choices = [int(r.low) for r in idb.get_textual_calibration(info.calibration_id) if r.low < 1 << field.width]
+            raw[field.name] = int(rng.choice(choices)) if choices else 0
+        else:
+            raw[field.name] = int(rng.integers(0, 1 << min(field.width, 12)))
     raw.update(values or {})
     return encode_packet(layout, raw, coarse=coarse, fine=fine, sequence_count=sequence_count)
 

@@ -13,7 +13,9 @@ from stix_lib.products.fits_io import ProductFileError, min_uint_dtype, read_pro
 from stix_lib.products.writer import ProductWriter
 
 
-@pytest.mark.parametrize("key", [(21, 6, 30), (21, 6, 31), (21, 6, 32), (21, 6, 33), (21, 6, 34), (21, 6, 41), (21, 6, 43)])
+@pytest.mark.parametrize(
+    "key", [(21, 6, 30), (21, 6, 31), (21, 6, 32), (21, 6, 33), (21, 6, 34), (21, 6, 41), (21, 6, 43)]
+)
 def test_l0_round_trip_is_lossless(moc_l0: dict, writer: ProductWriter, key) -> None:
     product = moc_l0[key]
     (result,) = writer.write_l0(product)

@@ -24,8 +24,16 @@ from stix_lib.products.naming import (
     [
         ((3, 25, 1), "solo_L0_stix-hk-mini_0647913600_V02U.fits", "solo_L1_stix-hk-mini_20200616_V02U.fits"),
         ((3, 25, 2), "solo_L0_stix-hk-maxi_0647913600_V02U.fits", "solo_L1_stix-hk-maxi_20200616_V02U.fits"),
-        ((21, 6, 30), "solo_L0_stix-ql-lightcurve_0647913600_V02U.fits", "solo_L1_stix-ql-lightcurve_20200616_V02U.fits"),
-        ((21, 6, 31), "solo_L0_stix-ql-background_0647913600_V02U.fits", "solo_L1_stix-ql-background_20200616_V02U.fits"),
+        (
+            (21, 6, 30),
+            "solo_L0_stix-ql-lightcurve_0647913600_V02U.fits",
+            "solo_L1_stix-ql-lightcurve_20200616_V02U.fits",
+        ),
+        (
+            (21, 6, 31),
+            "solo_L0_stix-ql-background_0647913600_V02U.fits",
+            "solo_L1_stix-ql-background_20200616_V02U.fits",
+        ),
         ((21, 6, 32), "solo_L0_stix-ql-spectra_0647913600_V02U.fits", "solo_L1_stix-ql-spectra_20200616_V02U.fits"),
         ((21, 6, 33), "solo_L0_stix-ql-variance_0647913600_V02U.fits", "solo_L1_stix-ql-variance_20200616_V02U.fits"),
         ((21, 6, 34), "solo_L0_stix-ql-flareflag_0647913600_V02U.fits", "solo_L1_stix-ql-flareflag_20200616_V02U.fits"),

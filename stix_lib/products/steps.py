@@ -1,0 +1,115 @@
+"""One processing step per input file: LB file -> L0 files, L0 file -> L1 files.
+
+Both steps take a whole input file (the LB file of a packet type and day, the L0 daily file),
+build the product from it and merge it into the daily output files; because the input holds
+everything known so far for its day, the newest-wins merge reproduces the same output whatever
+the delivery order or batching of the telemetry was. Problems are returned, never raised (except
+programming errors): a bad packet is listed in ``packet_errors``; a product that cannot be built
+or written is listed in ``file_errors``; a packet type without products is a ``warning``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stix_lib.conf.energy_channels import EnergyChannelError
+from stix_lib.idb.manager import IDBManager
+from stix_lib.lb.fits_io import LBFileError, read_lb
+from stix_lib.products.catalogue import NoProductError
+from stix_lib.products.fits_io import ProductFileError, read_product
+from stix_lib.products.l0 import ProductBuildError, build_l0
+from stix_lib.products.l1 import level0_to_level1
+from stix_lib.products.writer import ProductWriteError, ProductWriter, WriteResult
+from stix_lib.spice.errors import SpiceKernelError
+from stix_lib.tm.errors import PacketError
+
+log = logging.getLogger(__name__)
+
+_WRITE_ERRORS = (ProductWriteError, ProductFileError, EnergyChannelError, SpiceKernelError, OSError, ValueError)
+
+
+@dataclass
+class StepResult:
+    """Outcome of one step for one input file.
+
+    Attributes
+    ----------
+    source
+        The input file.
+    written
+        Output files created or changed.
+    unchanged
+        Output files whose content already held everything (not rewritten).
+    packet_errors
+        Packets left out (decoding, decompression, inconsistent parameter counts).
+    warnings
+        Non-fatal notes (no product for a packet type, calibrations kept raw, ...).
+    file_errors
+        Failures that cost a whole product or output file.
+    """
+
+    source: Path
+    written: list[Path] = field(default_factory=list)
+    unchanged: list[Path] = field(default_factory=list)
+    packet_errors: list[PacketError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    file_errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True without packet or file errors."""
+        return not self.packet_errors and not self.file_errors
+
+    def add(self, results: list[WriteResult]) -> None:
+        """Record write results."""
+        for result in results:
+            (self.written if result.written else self.unchanged).append(result.path)
+
+
+def lb_to_l0(lb_path: Path, idb_manager: IDBManager, writer: ProductWriter) -> StepResult:
+    """Build the L0 product of an LB file and merge it into the daily L0 files."""
+    result = StepResult(Path(lb_path))
+    try:
+        lb = read_lb(lb_path)
+    except LBFileError as exc:
+        result.file_errors.append(str(exc))
+        return result
+    try:
+        build = build_l0(lb, idb_manager, parent=Path(lb_path).name)
+    except NoProductError as exc:
+        result.warnings.append(f"{Path(lb_path).name}: {exc}")
+        return result
+    except ProductBuildError as exc:
+        result.file_errors.append(f"{Path(lb_path).name}: {exc}")
+        return result
+    result.packet_errors.extend(build.errors)
+    result.warnings.extend(build.notes)
+    if build.product is None:
+        return result
+    try:
+        result.add(writer.write_l0(build.product))
+    except _WRITE_ERRORS as exc:
+        result.file_errors.append(f"{Path(lb_path).name} -> L0: {exc}")
+    return result
+
+
+def l0_to_l1(l0_path: Path, idb_manager: IDBManager, writer: ProductWriter) -> StepResult:
+    """Convert an L0 daily file to L1 and merge it into the UTC-daily L1 files."""
+    result = StepResult(Path(l0_path))
+    try:
+        product = read_product(l0_path)
+    except ProductFileError as exc:
+        result.file_errors.append(str(exc))
+        return result
+    if product.level != "L0":
+        result.file_errors.append(f"{l0_path}: level {product.level}, expected L0")
+        return result
+    try:
+        l1, warnings = level0_to_level1(product, parent=Path(l0_path).name, idb_manager=idb_manager)
+        result.warnings.extend(warnings)
+        result.add(writer.write_l1(l1))
+    except _WRITE_ERRORS as exc:
+        result.file_errors.append(f"{Path(l0_path).name} -> L1: {exc}")
+    return result
