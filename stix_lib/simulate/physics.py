@@ -39,7 +39,7 @@ QL_BAND_EDGES = (1, 7, 12, 17, 23, 31)
 #: Base cadence of the model (s): the quick-look light-curve integration.
 BASE_CADENCE = 4.0
 #: Observed counts per 4 s above which the rate control regime goes up.
-RCR_UP_COUNTS = 2.0e5
+RCR_UP_COUNTS = 1.0e5
 #: Fraction of the threshold below which the regime goes down.
 RCR_DOWN_FRACTION = 0.4
 #: Largest simulated RCR state.
@@ -129,7 +129,7 @@ class Flare:
     peak: float
     rise: float = 240.0
     decay: float = 900.0
-    thermal_peak: float = 3.0e6
+    thermal_peak: float = 5.0e6
     temperature: float = 1.7
     nonthermal_peak: float = 4.0e4
     gamma: float = 3.5

@@ -102,7 +102,8 @@ def test_light_curve_shows_the_flare_and_rate_control(flare_run: SimulationResul
     assert quiet == pytest.approx([270, 45, 65, 990, 1600], rel=0.15)
     peak = int(round(flare_run.manifest["flare"]["peak"] / 4))
     assert lc[peak - 20 : peak + 20, 1].max() > 20 * quiet[1]
-    assert rcr.max() >= 1 and rcr[:300].max() == 0 and rcr[-100:].max() == 0
+    assert rcr.max() == 2 and rcr[:300].max() == 0 and rcr[-100:].max() == 0
+    assert np.count_nonzero(np.diff(rcr)) == 4  # 0 -> 1 (attenuator in) -> 2 -> 1 -> 0
     assert np.all(rcr[np.argmax(lc[:, 1])] >= 1)
 
 
