@@ -57,7 +57,7 @@ HELP = "publish products to ESA SOAR: select, finish U files, deliver atomically
 log = logging.getLogger(__name__)
 
 #: Hosts that mean "deliver into a local folder".
-LOCAL_HOSTS = {"", "localhost", "127.0.0.1", "::1"}
+LOCAL_HOSTS = {"", "localhost"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

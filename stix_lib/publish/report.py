@@ -165,8 +165,7 @@ class PublishReport:
         if self.warnings:
             lines.append(f"WARNINGS: {len(self.warnings)}")
             lines += [f"  {warning}" for warning in self.warnings]
-            lines.append("")
-        return "\n".join(lines)
+        return "\n".join(lines).rstrip("\n") + "\n"
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly summary (for XCom and ``--json``)."""

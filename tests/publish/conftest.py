@@ -141,3 +141,81 @@ def sftp_server(tmp_path_factory: pytest.TempPathFactory):
         yield result
     finally:
         server.stop()
+
+
+@dataclass
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives."""
+
+    host: str
+    port: int
+    envelopes: list
+
+
+@pytest.fixture
+def smtp_sink():
+    """aiosmtpd's threaded controller on a free loopback port."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    received: list = []
+
+    class Keep:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd hook name
+            received.append(envelope)
+            return "250 Message accepted for delivery"
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    controller = Controller(Keep(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield SmtpSink("127.0.0.1", port, received)
+    finally:
+        controller.stop()
+
+
+@dataclass
+class RidApiServer:
+    """A local RID API answering every window with the same CSV; records the request paths."""
+
+    url: str
+    requests: list
+    status: list  # [HTTP status to answer]
+
+
+@pytest.fixture
+def rid_api_server():
+    """http.server in a thread on 127.0.0.1 serving one RID LUT row for any window."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from stix_lib.ridlut.table import COLUMNS
+
+    body = (",".join(COLUMNS) + "\n" + "900,42,2026-01-01T10:00:00,600,xray-cpd,big flare,imaging,,IOR9,api\n").encode()
+    requests: list = []
+    status = [200]
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server API
+            requests.append(self.path)
+            self.send_response(status[0])
+            self.send_header("Content-Type", "text/csv")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield RidApiServer(f"http://127.0.0.1:{server.server_address[1]}/api/bsd/info/", requests, status)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
