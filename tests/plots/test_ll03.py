@@ -195,3 +195,15 @@ def test_gate_uses_the_given_history(lc_copy: Path, tmp_path: Path) -> None:
     assert call["in_path"] == lc_copy
     assert call["in_created"] == datetime(2022, 3, 22, 11, 14, 37, 818000, tzinfo=UTC)
     assert call["out_path"] == ll03_paths(tmp_path, DAY, 2)[0]
+
+
+def test_comp_err_input_gives_the_same_plot(settings, lc_copy: Path, tmp_path: Path) -> None:
+    from stix_lib.validate import rename_v01_error_columns
+
+    from_v01 = LL03Step(settings).render(lc_copy)[0].read_bytes()
+    renamed = tmp_path / "renamed" / LC
+    renamed.parent.mkdir()
+    shutil.copyfile(lc_copy, renamed)
+    assert sorted(rename_v01_error_columns(renamed)) == ["counts_err", "triggers_err"]
+    other = LL03Step(settings.replace(fits_archive_dir=tmp_path / "other")).render(renamed)[0]
+    assert other.read_bytes() == from_v01
