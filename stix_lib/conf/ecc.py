@@ -52,8 +52,8 @@ class PostEccConfig:
     min_gain
         Lowest allowed corrected gain (channels per keV).
     ignore_max_gain_prime, ignore_min_gain_prime, ignore_min_gain
-        ``(detector, pixel)`` pairs (0-based detector as written in the file) exempt from the
-        respective check.
+        ``(detector, pixel)`` pairs exempt from the respective check; detectors are numbered 1–32
+        and pixels 0–11, as in the post-fit table (``[30, 5]`` is detector 30, pixel 5).
     """
 
     max_gain_prime: float = 1.4
