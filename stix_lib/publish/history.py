@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import quote
 
 from sqlalchemy import Engine, func, select
 
@@ -511,7 +512,9 @@ def import_stixcore_history(engine: Engine, sqlite_file: Path) -> int:
     int
         Number of rows imported.
     """
-    source = sqlite3.connect(f"file:{Path(sqlite_file).resolve()}?mode=ro", uri=True)
+    if not Path(sqlite_file).is_file():
+        raise FileNotFoundError(f"STIXCore history {sqlite_file} does not exist")
+    source = sqlite3.connect(f"file:{quote(str(Path(sqlite_file).resolve()))}?mode=ro", uri=True)
     try:
         records = source.execute(
             "SELECT name, path, version, p_date, m_date, esaname, modified_esaname, result FROM published ORDER BY id"
