@@ -217,7 +217,7 @@ def raw_pixel_data(ctx: SimulationContext, plan: RequestPlan, start: float, bins
     return specs, RequestInfo("sci-xray-rpd", 20, rid, psc, start, start + bins * width, len(specs))
 
 
-def _pixel_data(
+def pixel_data(
     ctx: SimulationContext,
     plan: RequestPlan,
     ssid: int,

@@ -53,11 +53,11 @@ from stix_lib.simulate.science import (
     RequestInfo,
     RequestPlan,
     aspect_burst,
+    pixel_data,
     raw_pixel_data,
     spectrogram,
     visibilities,
 )
-from stix_lib.simulate.science import _pixel_data as pixel_data
 from stix_lib.simulate.timebase import FINE_PER_SECOND, as_datetime64, scet_to_utc, utc_to_scet
 
 SCENARIOS = ("quiet", "flare", "bsd", "all")
