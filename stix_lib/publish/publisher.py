@@ -234,10 +234,13 @@ class Publisher:
             return self._decide(source, path, final, conflict, rows)
         except Exception as exc:  # noqa: BLE001 - recorded, retried next run
             log.exception("publishing %s failed", source)
-            failed = self.history.fail(row.id, f"{type(exc).__name__}: {exc}")
-            return FileOutcome(
-                source, final.name, Outcome.ERROR, reason=f"{type(exc).__name__}: {exc}", attempt=failed.attempts
-            )
+            reason = f"{type(exc).__name__}: {exc}"
+            try:
+                attempt = self.history.fail(row.id, reason).attempts
+            except Exception:  # noqa: BLE001 - the row stays pending: retried next run all the same
+                log.exception("could not record the failure of %s", source)
+                attempt = row.attempts + 1
+            return FileOutcome(source, final.name, Outcome.ERROR, reason=reason, attempt=attempt)
 
     def _decide(
         self, source: Path, path: Path, final: ProductName, conflict: PublishConflict, rows: list[HistoryRow]
