@@ -6,8 +6,14 @@ Rules (``error`` fails the product, ``info`` is only reported):
 * every reference column must exist with the same logical dtype (``dtype``: TFORM letter plus
   TZERO, so ``J`` and ``J``+``TZERO=2**31`` differ) and the same unit (``unit``: compared as
   astropy units, so ``count`` equals ``ct``; unparsable units compare as text);
+* a different width of the same integer kind (``uint8`` vs ``uint16``) is info (``int-width``):
+  STIXCore stores counts, triggers and similar columns in the smallest unsigned type that holds
+  the values, so the width follows the data; signed vs unsigned, integer vs float, bool vs
+  integer remain errors;
 * repeat counts / ``TDIM`` differences are info (they follow the data: number of energies,
   pixels, detectors of a request);
+* the documented changes since the V01 references (:data:`KNOWN_V01_CHANGES`, e.g. the L1 unit
+  fixes of the calibration spectra) are info (``expected-change``);
 * every primary keyword of the reference must be present (``missing-keyword``); extra keywords
   are info;
 * the V01 references name error columns ``<x>_err``; current products use ``<x>_comp_err``
@@ -26,6 +32,21 @@ ERR_SUFFIX = "_err"
 COMP_ERR_SUFFIX = "_comp_err"
 #: Checksum keywords are bookkeeping; they are still required (the references carry them).
 _BLANK_UNITS = {"", "none"}
+_UNSIGNED = {"uint8", "uint16", "uint32", "uint64"}
+_SIGNED = {"int8", "int16", "int32", "int64"}
+
+#: Column changes between the V01 references and current products that are expected, keyed by
+#: ``(descriptor, HDU, column)``: ``{"unit": (V01, now), "dtype": (V01, now)}`` plus the reason.
+KNOWN_V01_CHANGES: dict[tuple[str, str, str], dict[str, tuple[str, str] | str]] = {
+    ("cal-energy", "CONTROL", "quiet_time"): {
+        "unit": ("s", "us"),
+        "reason": "L1 unit fix of the calibration spectra: quiet time in microseconds (STIXCore #432)",
+    },
+    ("cal-energy", "CONTROL", "live_time"): {
+        "dtype": ("float64", "uint32"),
+        "reason": "L1 unit fix of the calibration spectra: live time as integer milliseconds (STIXCore #432)",
+    },
+}
 
 
 def _units_equal(a: str, b: str) -> bool:
@@ -47,22 +68,37 @@ def _renamed(name: str) -> str | None:
     return None
 
 
-def _compare_column(report: FileReport, hdu: str, ref: ColumnLayout, col: ColumnLayout) -> None:
+def _same_integer_kind(a: str, b: str) -> bool:
+    return (a in _UNSIGNED and b in _UNSIGNED) or (a in _SIGNED and b in _SIGNED)
+
+
+def _compare_column(
+    report: FileReport, hdu: str, ref: ColumnLayout, col: ColumnLayout, descriptor: str | None = None
+) -> None:
     where = f"{hdu}.{col.name}"
+    known = KNOWN_V01_CHANGES.get((descriptor or "", hdu, ref.name), {})
     if ref.dtype != col.dtype:
-        report.error(
-            "dtype",
-            f"{where}: dtype {col.dtype} (TFORM {col.tform}) differs from reference {ref.dtype} (TFORM {ref.tform})",
-        )
-    elif ref.code != "A" and (ref.repeat != col.repeat or ref.dim != col.dim):
+        what = f"{where}: dtype {col.dtype} (TFORM {col.tform}) differs from reference {ref.dtype} (TFORM {ref.tform})"
+        if known.get("dtype") == (ref.dtype, col.dtype):
+            report.info("expected-change", f"{what}: {known['reason']}")
+        elif _same_integer_kind(ref.dtype, col.dtype):
+            report.info("int-width", f"{what} (integer width follows the data)")
+        else:
+            report.error("dtype", what)
+    if ref.dtype == col.dtype and ref.code != "A" and (ref.repeat != col.repeat or ref.dim != col.dim):
         mine = " ".join(filter(None, (col.tform, col.dim)))
         theirs = " ".join(filter(None, (ref.tform, ref.dim)))
         report.info("shape", f"{where}: shape {mine} vs reference {theirs} (data dependent)")
     if not _units_equal(ref.unit, col.unit):
-        report.error("unit", f"{where}: unit {col.unit or '(none)'!r} differs from reference {ref.unit or '(none)'!r}")
+        what = f"{where}: unit {col.unit or '(none)'!r} differs from reference {ref.unit or '(none)'!r}"
+        expected = known.get("unit")
+        if isinstance(expected, tuple) and _units_equal(expected[0], ref.unit) and _units_equal(expected[1], col.unit):
+            report.info("expected-change", f"{what}: {known['reason']}")
+        else:
+            report.error("unit", what)
 
 
-def _compare_hdu(report: FileReport, ref: HduLayout, hdu: HduLayout) -> None:
+def _compare_hdu(report: FileReport, ref: HduLayout, hdu: HduLayout, descriptor: str | None) -> None:
     names = {c.name for c in hdu.columns}
     matched: set[str] = set()
     for ref_col in ref.columns:
@@ -77,13 +113,18 @@ def _compare_hdu(report: FileReport, ref: HduLayout, hdu: HduLayout) -> None:
                 "expected-rename", f"{ref.name}: reference column {ref_col.name!r} is {col.name!r} (V01 rename)"
             )
         matched.add(col.name)
-        _compare_column(report, ref.name, ref_col, col)
+        _compare_column(report, ref.name, ref_col, col, descriptor)
     for extra in sorted(names - matched):
         report.info("extra-column", f"{hdu.name}: extra column {extra!r}")
 
 
-def compare_layouts(report: FileReport, product: ProductLayout, reference: ProductLayout) -> None:
-    """Add the layout differences of ``product`` against ``reference`` to ``report``."""
+def compare_layouts(
+    report: FileReport, product: ProductLayout, reference: ProductLayout, descriptor: str | None = None
+) -> None:
+    """Add the layout differences of ``product`` against ``reference`` to ``report``.
+
+    ``descriptor`` (``cal-energy`` …) selects the :data:`KNOWN_V01_CHANGES` that apply.
+    """
     for ref_hdu in reference.hdus:
         hdu = product.hdu(ref_hdu.name)
         if hdu is None:
@@ -92,7 +133,7 @@ def compare_layouts(report: FileReport, product: ProductLayout, reference: Produ
         if hdu.kind != ref_hdu.kind:
             report.error("hdu-kind", f"HDU {hdu.name} is a {hdu.kind}, reference a {ref_hdu.kind}")
             continue
-        _compare_hdu(report, ref_hdu, hdu)
+        _compare_hdu(report, ref_hdu, hdu, descriptor)
     ref_names = reference.hdu_names
     extra_hdus = [name for name in product.hdu_names if name not in ref_names]
     for name in extra_hdus:

@@ -80,7 +80,7 @@ class ProductValidator:
             report.error("no-reference", f"no {level} {descriptor} reference product in {self.reference_dir}")
         else:
             report.reference = reference
-            compare_layouts(report, layout, self._reference_layout(reference))
+            compare_layouts(report, layout, self._reference_layout(reference), descriptor)
         if self.use_stixpy:
             expected = self._reference_class(reference) if reference is not None else None
             check_with_stixpy(report, path, descriptor, expected)

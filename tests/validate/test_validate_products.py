@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from astropy.io import fits
 
@@ -208,3 +209,35 @@ def test_cli_text_json_and_exit_codes(
 
     assert main(["validate", "--reference", str(tmp_path / "none"), str(good)]) == 2
     assert "does not exist" in capsys.readouterr().out
+
+
+def test_integer_width_and_known_v01_changes_are_info(reference_dir: Path, tmp_path: Path) -> None:
+    layout_only = ProductValidator(reference_dir, use_stixpy=False)
+    path = _copy(reference_dir, FLAREFLAG, tmp_path / "width")
+
+    def narrower(cols, data):
+        values = np.clip(data["control_index"], 0, 255).astype(np.uint8)
+        wider = np.asarray(data["timedel"], dtype=np.uint64)
+        cols.del_col("control_index")
+        cols.del_col("timedel")
+        cols.add_col(fits.Column(name="control_index", format="B", array=values))
+        cols.add_col(fits.Column(name="timedel", format="K", bzero=2**63, unit="cs", array=wider))
+        return cols
+
+    _rewrite_data(path, narrower)
+    report = layout_only.validate(path)
+    assert report.ok, report.as_text()
+    widths = sorted(f.message for f in report.infos if f.code == "int-width")
+    assert len(widths) == 1 and widths[0].startswith(
+        "DATA.timedel: dtype uint64 (TFORM K) differs from reference uint32"
+    )
+
+    cal = _copy(reference_dir, CAL, tmp_path / "cal")
+    with fits.open(cal, mode="update") as hdul:
+        hdul["CONTROL"].columns.change_unit("quiet_time", "us")
+        hdul["CONTROL"].columns.change_unit("average_temperature", "deg_C")
+    report = layout_only.validate(cal)
+    assert [f.code for f in report.errors] == ["unit"]  # the temperature unit is no known change
+    assert "CONTROL.average_temperature" in report.errors[0].message
+    (change,) = [f.message for f in report.infos if f.code == "expected-change"]
+    assert change.startswith("CONTROL.quiet_time: unit 'us' differs from reference 's': L1 unit fix")
