@@ -46,6 +46,34 @@ def deduplicate(product: Product) -> Product:
     return product.with_rows(_first_of_each_key(product.merge_keys()))
 
 
+def _row_bytes(table: ColumnTable, skip: str) -> np.ndarray:
+    """One opaque byte row per table row (all columns but ``skip``), for equality tests."""
+    parts = []
+    for name, column in table.columns():
+        if name == skip:
+            continue
+        values = np.ascontiguousarray(column.values)
+        parts.append(values.reshape(len(values), -1).view(np.uint8).reshape(len(values), -1))
+    return np.hstack(parts) if parts else np.zeros((len(table), 0), dtype=np.uint8)
+
+
+def merge_identical_control(product: Product) -> Product:
+    """Map DATA rows of identical CONTROL rows (e.g. one packet known from two files) to one row."""
+    control = product.control
+    if len(control) < 2:
+        return product
+    _, first, inverse = np.unique(_row_bytes(control, "index"), axis=0, return_index=True, return_inverse=True)
+    if len(first) == len(control):
+        return product
+    index = np.asarray(control["index"], dtype=np.int64)
+    target = index[first[inverse.ravel()]]
+    remap = np.full(int(index.max()) + 1, -1, dtype=np.int64)
+    remap[index] = target
+    data = product.data.copy()
+    data.replace_values("control_index", remap[np.asarray(data["control_index"], dtype=np.int64)])
+    return Product(product.spec, product.level, control, data, dict(product.idb_versions))
+
+
 def combine(newer: Product, older: Product) -> Product:
     """Merge ``older`` into ``newer``: newest row wins for equal keys (see the module docstring).
 
@@ -68,7 +96,7 @@ def combine(newer: Product, older: Product) -> Product:
         ColumnTable.concatenate([newer.data, old_data]),
         merge_idb_versions(newer.idb_versions, older.idb_versions),
     )
-    return deduplicate(stacked)
+    return deduplicate(merge_identical_control(stacked))
 
 
 def _parts(product: Product, labels: np.ndarray) -> list[tuple[object, Product]]:

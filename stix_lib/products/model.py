@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import astropy.units as u
 import numpy as np
 import numpy.typing as npt
 
@@ -148,7 +149,7 @@ def _tables_equal(a: ColumnTable, b: ColumnTable) -> bool:
         return False
     for name in a.names:
         ca, cb = a.column(name), b.column(name)
-        if (ca.unit or None) != (cb.unit or None) or ca.meta != cb.meta:
+        if not same_unit(ca.unit, cb.unit) or ca.meta != cb.meta:
             return False
         va, vb = ca.values, cb.values
         if va.dtype.kind in "US" or vb.dtype.kind in "US":
@@ -157,6 +158,18 @@ def _tables_equal(a: ColumnTable, b: ColumnTable) -> bool:
         elif va.shape != vb.shape or not np.array_equal(va, vb, equal_nan=va.dtype.kind == "f"):
             return False
     return True
+
+
+def same_unit(a: str | None, b: str | None) -> bool:
+    """True when two unit strings mean the same unit (``%`` and ``0.01``, ``ct`` and ``count``)."""
+    if (a or None) == (b or None):
+        return True
+    if not a or not b:
+        return False
+    try:
+        return u.Unit(a, parse_strict="silent") == u.Unit(b, parse_strict="silent")
+    except (ValueError, TypeError):
+        return False
 
 
 def merge_idb_versions(*versions: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:

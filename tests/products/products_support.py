@@ -133,3 +133,47 @@ def write_tm_xml(path: Path, packets: Iterable[bytes], first_id: int = 1) -> Pat
         + "\n</PktRawResponse>\n</Response>\n</ns2:ResponsePart>\n"
     )
     return path
+
+
+def ql_stream(
+    templates: Sequence[Template],
+    start: int,
+    hours: float,
+    *,
+    ssids: Iterable[int] = (30, 31, 32, 33, 34, 43),
+    seed: int = 1,
+    cadence: int = 1260,
+) -> list[bytes]:
+    """Quick-look packets from ``start`` (OBT s) for ``hours``, one per type and ``cadence`` seconds.
+
+    Counts/triggers get random compressed codes so that products are not all zero.
+    """
+    rng = np.random.default_rng(seed)
+    by_ssid = {t.key[2]: t for t in templates if t.key[:2] == (21, 6)}
+    packets = []
+    for number in range(int(hours * 3600 // cadence)):
+        for ssid in ssids:
+            template = by_ssid[ssid]
+            changes: dict[str, Sequence[int] | int] = {}
+            for name in ("NIX00272", "NIX00274", "NIX00278", "NIX00281", *(f"NIX00{n}" for n in range(452, 485))):
+                if name in template.values:
+                    changes[name] = rng.integers(0, 200, len(template.values[name])).tolist()
+            shift = start + number * cadence - template.values.get("NIX00445", [template.coarse])[0]
+            packets.append(retimed(template, int(shift), sequence_count=number % 16384, changes=changes))
+    return packets
+
+
+def hk_stream(idb_manager: IDBManager, start: int, hours: float, *, cadence: int = 300, ssid: int = 2) -> list[bytes]:
+    """Housekeeping packets every ``cadence`` seconds (IDB version valid at each time)."""
+    return [
+        hk_packet(
+            idb_manager,
+            ssid,
+            start + i * cadence,
+            (37 * i) % 65535,
+            version=idb_manager.version_for(start + i * cadence),
+            seed=i,
+            sequence_count=i % 16384,
+        )
+        for i in range(int(hours * 3600 // cadence))
+    ]

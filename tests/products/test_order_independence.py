@@ -1,0 +1,95 @@
+"""Delivery order and batching do not change the products (apart from DATE/CHECKSUM/DATASUM/VERS_SW)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from astropy.io.fits import FITSDiff
+from conftest import FIXED_DATE
+from products_support import DAY_2020_05_06, hk_stream, moc_templates, ql_stream, write_tm_xml
+
+from stix_lib.pipeline import Pipeline
+from stix_lib.products.writer import ProductWriter
+
+IGNORED = ["DATE", "CHECKSUM", "DATASUM", "VERS_SW"]
+
+
+@pytest.fixture(scope="module")
+def deliveries(reference_data: Path, idb_manager, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Three TM files over two SCET days and a UTC midnight; the third re-delivers packets of the first."""
+    templates = moc_templates(reference_data, idb_manager)
+    start = DAY_2020_05_06 - 3 * 3600
+    ql = ql_stream(templates, start, 6.0)
+    hk = hk_stream(idb_manager, start, 6.0, cadence=900)
+    cal = [p for p in templates if p.key == (21, 6, 41)][:2]
+    from products_support import retimed
+
+    cal_packets = [retimed(t, start + 1800 - t.values["NIX00445"][0]) for t in cal]
+    folder = tmp_path_factory.mktemp("deliveries")
+    first = ql[::2] + hk[: len(hk) // 2]
+    second = ql[1::2] + cal_packets
+    third = ql[:10] + hk[len(hk) // 2 :]  # re-delivery of the first 10 QL packets, plus new HK
+    return [
+        write_tm_xml(folder / "A.PktTmRaw.xml", first),
+        write_tm_xml(folder / "B.PktTmRaw.xml", second),
+        write_tm_xml(folder / "C.PktTmRaw.xml", third),
+    ]
+
+
+def _pipeline(archive: Path, idb_manager, energy_channels, kernels) -> Pipeline:
+    writer = ProductWriter(archive, vers_cfg="v0.1.10", energy_channels=energy_channels, kernels=kernels)
+    return Pipeline(writer, idb_manager, date=FIXED_DATE)
+
+
+def _files(archive: Path) -> dict[str, Path]:
+    return {str(p.relative_to(archive)): p for p in sorted(archive.rglob("*.fits"))}
+
+
+def _assert_same_archives(left: Path, right: Path) -> None:
+    a, b = _files(left), _files(right)
+    assert sorted(a) == sorted(b)
+    for name in a:
+        diff = FITSDiff(str(a[name]), str(b[name]), ignore_keywords=IGNORED, ignore_comments=["CHECKSUM", "DATASUM"])
+        assert diff.identical, f"{name}:\n{diff.report()}"
+
+
+def test_one_at_a_time_batch_and_shuffled_give_identical_files(
+    deliveries, tmp_path: Path, idb_manager, energy_channels, kernels
+) -> None:
+    one_by_one = tmp_path / "one"
+    pipeline = _pipeline(one_by_one, idb_manager, energy_channels, kernels)
+    reports = [pipeline.process_tm(tm) for tm in deliveries]
+    assert all(r.status == "ok" for r in reports), [r.to_dict() for r in reports]
+
+    batch = tmp_path / "batch"
+    run = _pipeline(batch, idb_manager, energy_channels, kernels).run(deliveries)
+    assert run.ok, run.to_dict()
+
+    shuffled = tmp_path / "shuffled"
+    pipeline = _pipeline(shuffled, idb_manager, energy_channels, kernels)
+    for tm in (deliveries[2], deliveries[0], deliveries[1]):
+        assert pipeline.process_tm(tm).status == "ok"
+
+    shuffled_batch = tmp_path / "shuffled-batch"
+    assert _pipeline(shuffled_batch, idb_manager, energy_channels, kernels).run(deliveries[::-1]).ok
+
+    files = _files(one_by_one)
+    levels = {name.split("/")[0] for name in files}
+    assert levels == {"LB", "L0", "L1"}
+    assert sum(name.startswith("L1/2020/05/05") for name in files) >= 7
+    assert sum(name.startswith("L1/2020/05/06") for name in files) >= 7
+    for other in (batch, shuffled, shuffled_batch):
+        _assert_same_archives(one_by_one, other)
+
+
+def test_rerun_changes_nothing(deliveries, tmp_path: Path, idb_manager, energy_channels, kernels) -> None:
+    archive = tmp_path / "archive"
+    pipeline = _pipeline(archive, idb_manager, energy_channels, kernels)
+    first = pipeline.run(deliveries)
+    assert first.ok
+    stamps = {name: p.stat().st_mtime_ns for name, p in _files(archive).items()}
+    again = pipeline.run(deliveries)
+    assert again.ok
+    assert all(not report.produced.get(level) for report in again.files for level in ("LB", "L0", "L1"))
+    assert {name: p.stat().st_mtime_ns for name, p in _files(archive).items()} == stamps
