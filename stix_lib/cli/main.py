@@ -21,6 +21,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "db_cmd",
     "inspect_cmd",
     "kernels_cmd",
+    "process_cmd",
     "publish_cmd",
     "simulate_cmd",
     "validate_cmd",
