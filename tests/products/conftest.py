@@ -77,3 +77,27 @@ def moc_l0(moc_lb: dict, idb_manager: IDBManager) -> dict:
         assert not build.errors
         out[key] = build.product
     return out
+
+
+@pytest.fixture(scope="session")
+def our_files(moc_lb: dict, idb_manager, energy_channels, kernels, tmp_path_factory) -> dict[str, dict[str, Path]]:
+    """Our L0 and L1 file of every reference type (QL/cal from moc_test, HK maxi from encoded packets).
+
+    Returns ``{"L0": {descriptor: path}, "L1": {descriptor: path}}``.
+    """
+    from products_support import DAY_2020_05_06, hk_stream, write_tm_xml
+
+    from stix_lib.lb import tm_to_lb
+    from stix_lib.products.steps import l0_to_l1, lb_to_l0
+
+    archive = tmp_path_factory.mktemp("layout-archive")
+    writer = ProductWriter(archive, energy_channels=energy_channels, kernels=kernels)
+    tm = write_tm_xml(archive / "hk.PktTmRaw.xml", hk_stream(idb_manager, DAY_2020_05_06 + 600, 1.0))
+    lb_files = list(moc_lb.values()) + tm_to_lb(tm, archive, idb_manager).written
+    out: dict[str, dict[str, Path]] = {"L0": {}, "L1": {}}
+    for lb in lb_files:
+        for l0 in lb_to_l0(lb, idb_manager, writer).written:
+            out["L0"][l0.name.split("_")[2].removeprefix("stix-")] = l0
+            for l1 in l0_to_l1(l0, idb_manager, writer).written:
+                out["L1"][l1.name.split("_")[2].removeprefix("stix-")] = l1
+    return out
