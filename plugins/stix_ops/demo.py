@@ -27,8 +27,14 @@ DEMO_ROOT = BUILD / "demo"
 SUMMARY_FILE = BUILD / "demo-summary.json"
 #: DAGs the demo drives, in pipeline order; later stages are added as they exist.
 DEMO_DAGS = ("stix_spice_sync", "stix_conf_sync", "stix_tm_ingest", "stix_tm_staging", "stix_fits_nas_sync")
-#: A name shaped like the SOC's EDDS batch-request files.
-DEMO_TM_NAME = "solo_BatchRequest.PktTmRaw.SOL.0.2019.331.10.00.00.000.DEMO@2019.331.10.00.01.000.1.xml"
+#: The simulated day: quiet background, a flare, science requests (``--scenario all``).
+DEMO_DAY = "2024-05-14T00:00:00"
+DEMO_SCENARIO = "all"
+DEMO_SEED = 20240514
+#: The day arrives in this many SOC deliveries.
+DEMO_FILES = 4
+#: Kernel deliveries: predicted orbit/attitude for two months, flown kernels up to this date.
+DEMO_KERNELS = ("2024-05-01", "2024-06-30", "2024-05-20")
 #: STIX-CONF tags of the demo's upstream repository (oldest first); an untagged commit follows them.
 DEMO_CONF_TAGS = ("v0.1.8", "v0.1.9", "v0.1.10")
 
@@ -49,11 +55,29 @@ def demo_env(root: Path, reference: Path) -> dict[str, str]:
 
 
 def build_kernel_zips(target: Path, work: Path) -> list[Path]:
-    """SOC-style kernel deliveries covering the demo telemetry (2019-11-27), from ``stix_lib.kernels``."""
+    """SOC-style kernel deliveries covering the demo day, from ``stix_lib.kernels``."""
     from stix_lib.kernels import build_kernel_set
 
-    manifest = build_kernel_set(work, "2019-11-01", "2020-01-31", "2019-12-01", make_zips=True, zip_dir=target)
+    start, end, flown_until = DEMO_KERNELS
+    manifest = build_kernel_set(work, start, end, flown_until, make_zips=True, zip_dir=target)
     return list(manifest.zips)
+
+
+def simulate_telemetry(exchange: Path, work: Path, idb_dir: Path) -> list[Path]:
+    """Simulate the demo day with ``stix_lib.simulate`` and place its XML files in the SOC exchange."""
+    from stix_lib.simulate import SimulationConfig, simulate
+
+    config = SimulationConfig(
+        start=DEMO_DAY, duration=86400.0, out_dir=work, idb_dir=idb_dir,
+        scenario=DEMO_SCENARIO, seed=DEMO_SEED, files=DEMO_FILES,
+    )  # fmt: skip
+    result = simulate(config)
+    placed = []
+    for path in result.files:
+        target = exchange / Path(path).name
+        shutil.copyfile(path, target)
+        placed.append(target)
+    return placed
 
 
 def build_conf_repo(target: Path, snapshot: Path, tags: tuple[str, ...] = DEMO_CONF_TAGS) -> None:
@@ -95,15 +119,16 @@ def prepare_data(root: Path, reference: Path) -> list[Path]:
     load_settings(environ=demo_env(root, reference)).ensure_folders()
     exchange = root / "soc-exchange"
     exchange.mkdir(parents=True, exist_ok=True)
-    target = exchange / DEMO_TM_NAME
-    shutil.copyfile(reference / "tm" / "moc_test.PktTmRaw.xml", target)
+    placed = sorted(exchange.glob("*PktTmRaw*.xml")) or simulate_telemetry(
+        exchange, root / "simulated", reference / "idb"
+    )
     from_soc = root / "soc-from_soc"
     if not any(from_soc.glob("spice/*.zip")):
         build_kernel_zips(from_soc / "spice", root / "kernel-build")
     upstream = root / "upstream" / "STIX-CONF"
     if not upstream.exists():
         build_conf_repo(upstream, reference / "stix-conf")
-    return [target]
+    return placed
 
 
 def summarize(stack: LocalStack, settings_env: dict[str, str]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
 
 def test_demo_runs_pipeline_under_real_scheduler(tmp_path, reference_data, monkeypatch, capsys):
+    """Simulated day + kernel zips + STIX-CONF repo flow through the DAGs under the real scheduler."""
     from stix_ops import demo
 
     monkeypatch.setenv("STIX_REFERENCE_DATA", str(reference_data))
@@ -22,14 +23,17 @@ def test_demo_runs_pipeline_under_real_scheduler(tmp_path, reference_data, monke
     for dag_id in demo.DEMO_DAGS:
         manual = [r for r in summary["dag_runs"] if r["dag_id"] == dag_id and r["run_id"].startswith("manual")]
         assert [r["state"] for r in manual] == ["success"], dag_id
-    assert summary["tm_files"] == {"staged": 1}
+    assert summary["tm_files"] == {"staged": demo.DEMO_FILES}
     data = tmp_path / "demo" / "data"
     tm = data / "SOLSOC" / "from_edds" / "tm"
-    original = (reference_data / "tm" / "moc_test.PktTmRaw.xml").read_bytes()
-    assert (tm / "processing" / demo.DEMO_TM_NAME).read_bytes() == original
-    assert not (tm / "incoming" / demo.DEMO_TM_NAME).exists()
+    exchange = sorted((tmp_path / "demo" / "soc-exchange").glob("*PktTmRaw*.xml"))
+    assert len(exchange) == demo.DEMO_FILES
+    for delivered in exchange:  # simulated deliveries went through ingest and staging unchanged
+        assert (tm / "processing" / delivered.name).read_bytes() == delivered.read_bytes()
+        assert not (tm / "incoming" / delivered.name).exists()
     spice = summary["spice"]
-    assert len(spice["zips_unzipped"]) == 2 and spice["flown_mk"].endswith("_20191201_001.tm")
+    flown_date = demo.DEMO_KERNELS[2].replace("-", "")
+    assert len(spice["zips_unzipped"]) == 2 and spice["flown_mk"].endswith(f"_{flown_date}_001.tm")
     assert (data / "spice" / "mk" / spice["flown_mk"]).is_file()
     assert summary["stix_conf"] == {"version": demo.DEMO_CONF_TAGS[-1], "recorded": [demo.DEMO_CONF_TAGS[-1]]}
     assert (data / "STIX-CONF" / "VERSION.TXT").read_text() == demo.DEMO_CONF_TAGS[-1] + "\n"
