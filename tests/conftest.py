@@ -114,3 +114,16 @@ def soc_connection(ssh_server, monkeypatch: pytest.MonkeyPatch) -> dict:
     }
     monkeypatch.setenv("AIRFLOW_CONN_STIX_SOC", json.dumps(conn))
     return conn
+
+
+@pytest.fixture
+def smtp_sink(monkeypatch: pytest.MonkeyPatch):
+    """A real SMTP server on loopback, wired as Airflow's ``smtp_default`` and the alert settings."""
+    from stix_ops.localservices import SmtpSink
+
+    sink = SmtpSink().start()
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", sink.connection_json())
+    monkeypatch.setenv("STIX_ALERT_TO", "stix-ops@example.org")
+    monkeypatch.setenv("STIX_ALERT_FROM", "stix-pipeline@example.org")
+    yield sink
+    sink.stop()

@@ -222,6 +222,7 @@ class SshServer:
                     "StrictModes no",
                     f"AllowUsers {self.user}",
                     "PrintMotd no",
+                    "Subsystem sftp internal-sftp",
                     "LogLevel VERBOSE",
                     "",
                 ]
@@ -263,3 +264,65 @@ class SshServer:
                 os.killpg(self.process.pid, 9)
                 self.process.wait(timeout=10)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@dataclass
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it receives.
+
+    Attributes
+    ----------
+    port
+        TCP port (free by default).
+    messages
+        Received messages, parsed (``email.message.EmailMessage``), in arrival order.
+    envelopes
+        The SMTP envelopes as received (``mail_from``, ``rcpt_tos``, raw ``content``).
+    """
+
+    port: int = field(default_factory=free_port)
+    messages: list = field(default_factory=list)
+    envelopes: list = field(default_factory=list)
+    host: str = "127.0.0.1"
+    _controller: object | None = None
+
+    def start(self) -> SmtpSink:
+        """Start the server thread."""
+        from email import message_from_bytes, policy
+
+        from aiosmtpd.controller import Controller
+
+        sink = self
+
+        class _Handler:
+            async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd API
+                message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+                sink.envelopes.append(envelope)
+                sink.messages.append(message)
+                return "250 OK"
+
+        self._controller = Controller(_Handler(), hostname=self.host, port=self.port)
+        self._controller.start()
+        return self
+
+    def connection_json(self) -> str:
+        """An Airflow ``smtp`` connection (JSON) pointing at this server, without TLS."""
+        import json
+
+        return json.dumps(
+            {"conn_type": "smtp", "host": "127.0.0.1", "port": self.port,
+             "extra": {"disable_tls": True, "disable_ssl": True, "timeout": 10, "retry_limit": 1}}
+        )  # fmt: skip
+
+    def wait_for(self, count: int, timeout: float = 30.0) -> list:
+        """Wait until at least ``count`` messages arrived; return all messages."""
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return list(self.messages)
+
+    def stop(self) -> None:
+        """Stop the server thread."""
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None

@@ -113,13 +113,7 @@ def _sftp_answers(endpoint) -> bool:
 
 @pytest.fixture(scope="module")
 def sftp_server(tmp_path_factory: pytest.TempPathFactory):
-    """OpenSSH ``sshd`` (``stix_ops.localservices.SshServer``) with ``Subsystem sftp internal-sftp`` added.
-
-    SshServer's config has no SFTP subsystem; sshd re-reads its config on SIGHUP (it re-executes
-    itself), so the line is appended and the server reloaded, then we wait until SFTP answers.
-    """
-    import os
-    import signal
+    """OpenSSH ``sshd`` (``stix_ops.localservices.SshServer``, SFTP subsystem on); waits until SFTP answers."""
     import tempfile
     import time
 
@@ -127,9 +121,6 @@ def sftp_server(tmp_path_factory: pytest.TempPathFactory):
 
     server = SshServer(Path(tempfile.mkdtemp(prefix="stix-sshd-publish-"))).start()
     try:
-        config = server.root / "sshd_config"
-        config.write_text(config.read_text() + "Subsystem sftp internal-sftp\n")
-        os.kill(server.process.pid, signal.SIGHUP)
         known_hosts = tmp_path_factory.mktemp("sftp-client") / "known_hosts"
         known_hosts.write_text(server.known_hosts_line())
         result = SftpServer(server, known_hosts)
@@ -141,40 +132,6 @@ def sftp_server(tmp_path_factory: pytest.TempPathFactory):
         yield result
     finally:
         server.stop()
-
-
-@dataclass
-class SmtpSink:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives."""
-
-    host: str
-    port: int
-    envelopes: list
-
-
-@pytest.fixture
-def smtp_sink():
-    """aiosmtpd's threaded controller on a free loopback port."""
-    import socket
-
-    from aiosmtpd.controller import Controller
-
-    received: list = []
-
-    class Keep:
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd hook name
-            received.append(envelope)
-            return "250 Message accepted for delivery"
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    controller = Controller(Keep(), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield SmtpSink("127.0.0.1", port, received)
-    finally:
-        controller.stop()
 
 
 @dataclass
