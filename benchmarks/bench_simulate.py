@@ -9,7 +9,7 @@ Each run simulates 2021-08-01 (one day, IDB 2.26.35) into a fresh temporary fold
 spectra, flare flag, TM status, the daily calibration accumulation; scenario ``flare`` adds the
 flare, RCR changes and the flare-list entry but no science requests) and writes the XML file and
 the manifest. Target: under 30 s per simulated day. The figures go to stdout only (Markdown);
-``benchmarks/RESULTS.md`` is maintained separately.
+The figures are printed and written to the ``simulate`` section of ``benchmarks/RESULTS.md``.
 """
 
 from __future__ import annotations
@@ -55,15 +55,16 @@ def main(argv: list[str] | None = None) -> int:
 
     idb_dir = args.data / "idb"
     scenarios = [args.scenario] + (["all"] if args.with_bsd else [])
-    print("# Simulator benchmark\n")
-    print(f"- command: `.venv/bin/python benchmarks/bench_simulate.py {' '.join(argv or sys.argv[1:])}`".rstrip())
-    print(
+    lines = ["## Simulator: one day of telemetry", ""]
+    command = f".venv/bin/python benchmarks/bench_simulate.py {' '.join(argv or sys.argv[1:])}".rstrip()
+    lines.append(f"- command: `{command}`")
+    lines.append(
         f"- machine: {platform.machine()}, {os.cpu_count()} CPUs (shared), Python {platform.python_version()}, "
         f"numpy {numpy.__version__}, stix_lib {stix_lib.__version__}"
     )
-    print(f"- simulated: 2021-08-01, one day, best of {args.repeat} runs, one process\n")
-    print("| scenario | packets | MB of XML | wall s | CPU s | target (< 30 s/day) |")
-    print("|---|---:|---:|---:|---:|---|")
+    lines.append(f"- simulated: 2021-08-01, one day, best of {args.repeat} runs, one process")
+    lines += ["", "| scenario | packets | MB of XML | wall s | CPU s | target (< 30 s/day) |"]
+    lines.append("|---|---:|---:|---:|---:|---|")
     status = 0
     for scenario in scenarios:
         runs = [run_once(idb_dir, scenario, seed) for seed in range(args.repeat)]
@@ -72,9 +73,14 @@ def main(argv: list[str] | None = None) -> int:
         if scenario != "all" and not met:
             status = 1
         target = ("met" if met else "MISSED") if scenario != "all" else "(not a target)"
-        print(f"| {scenario} | {packets} | {size / 1e6:.1f} | {wall:.2f} | {cpu:.2f} | {target} |")
+        lines.append(f"| {scenario} | {packets} | {size / 1e6:.1f} | {wall:.2f} | {cpu:.2f} | {target} |")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\n- peak memory (max RSS of the benchmark process): {peak:.0f} MB")
+    lines += ["", f"- peak memory (max RSS of the benchmark process): {peak:.0f} MB"]
+    print("\n".join(lines))
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from results_file import write_section
+
+    write_section("simulate", "\n".join(lines))
     return status
 
 
