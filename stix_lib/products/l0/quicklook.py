@@ -14,7 +14,8 @@ Compressed values come decompressed with their variance; ``*_comp_err`` columns 
 Light-curve/background counts arrive energy-major per packet (``n_energies`` blocks of
 ``n_samples`` values) and become rows ``(sample, energy)``. Quick-look spectra arrive as one
 entry per detector and sample; entries of one sample time form one DATA row of 32 detectors
-(ordered by detector id; detectors without an entry keep zero counts and triggers).
+(ordered by detector id; detectors without an entry keep zero counts and triggers, a detector
+given twice for one sample keeps its first entry).
 """
 
 from __future__ import annotations
@@ -215,17 +216,20 @@ def build_spectra(batch: PacketBatch) -> tuple[ColumnTable, ColumnTable]:
     entry_time = bin_centres(base[packet], n_int, cs[packet])
     _, first, row = np.unique(time_keys(entry_time), return_index=True, return_inverse=True)
     rows = len(first)
+    row = row.ravel()
+    _, keep = np.unique(row * 32 + detector, return_index=True)  # first entry of a (sample, detector)
+    at = (row[keep], detector[keep])
     counts = np.zeros((rows, 32, 32), dtype=np.float64)
     counts_var = np.zeros_like(counts)
     for channel, name in enumerate(SPECTRA_CHANNELS):
         values, variance = _decompressed(batch, name)
-        counts[row, detector, channel] = values
-        counts_var[row, detector, channel] = variance
+        counts[(*at, channel)] = values[keep]
+        counts_var[(*at, channel)] = variance[keep]
     trig, trig_var = _triggers(batch, "NIX00484", packet, np.ones(len(batch), dtype=np.int64), cs)
     triggers = np.zeros((rows, 32), dtype=np.float64)
     triggers_var = np.zeros_like(triggers)
-    triggers[row, detector] = trig
-    triggers_var[row, detector] = trig_var
+    triggers[at] = trig[keep]
+    triggers_var[at] = trig_var[keep]
 
     row_packet = packet[first]
     data = ColumnTable()
