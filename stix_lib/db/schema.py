@@ -129,3 +129,42 @@ published = Table(
 """SOAR publishing history: one row per complete product name offered to SOAR."""
 
 Index("ix_published_p_date", published.c.p_date)
+
+monitor_samples = Table(
+    "monitor_samples",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sampled_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("staged", Integer, nullable=False),  # ledger: TM files staged, not yet processed
+    Column("active_tasks", Integer, nullable=False),  # queued + running task instances (REST API)
+    Column("backlog", Integer, nullable=False),  # staged + active_tasks: the value the window rule watches
+    Column("failed", Integer, nullable=False, default=0),  # ledger: TM files in state failed (information)
+    Column("health", Text, nullable=False, default="{}"),  # JSON {component: status} from /monitor/health
+    Column("run_id", String(250), nullable=False, default=""),
+)
+"""Backlog samples of the pipeline monitor (one per monitor run; old rows pruned)."""
+
+monitor_incidents = Table(
+    "monitor_incidents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(255), nullable=False, index=True),  # e.g. backlog_stuck, unhealthy:scheduler
+    Column("kind", String(40), nullable=False),  # backlog_stuck | run_overdue | component_unhealthy | airflow_api
+    Column("summary", Text, nullable=False),
+    Column("details", Text, nullable=False, default="{}"),  # JSON, latest observation
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("alert_sent_at", DateTime(timezone=True)),  # NULL: alert mail still to send
+    Column("recovery_sent_at", DateTime(timezone=True)),  # NULL after resolution: recovery mail still to send
+    Column("notes", Text),  # why a mail was not sent (e.g. resolved before its alert went out)
+)
+"""Incidents of the pipeline monitor: one row per incident, at most one open row per key."""
+
+Index(
+    "uq_monitor_incidents_open_key",
+    monitor_incidents.c.key,
+    unique=True,
+    sqlite_where=monitor_incidents.c.resolved_at.is_(None),
+    postgresql_where=monitor_incidents.c.resolved_at.is_(None),
+)
