@@ -24,6 +24,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "process_cmd",
     "publish_cmd",
     "simulate_cmd",
+    "status_cmd",
     "validate_cmd",
 )
 
