@@ -5,7 +5,8 @@ Each monitor pass produces *findings* (a problem seen now, identified by a stabl
 *checked kinds* (the checks that could be evaluated this time). :func:`reconcile` then
 
 * opens an incident for a finding whose key has no open incident (state *open*, alert due);
-* refreshes an open incident that is still found (no new mail);
+* refreshes an open incident that is still found (``last_seen_at`` and ``details``; the summary
+  stays as opened, so alert and recovery mail subjects match; no new mail);
 * resolves an open incident whose kind was checked and which was not found (recovery due);
 * leaves open incidents of kinds that could not be checked alone (e.g. the backlog rule while the
   REST API is unreachable, or while the window has too few samples): no evidence, no change.
@@ -148,7 +149,7 @@ def reconcile(engine: Engine, findings: Iterable[Finding], checked_kinds: Iterab
                 conn.execute(
                     monitor_incidents.update()
                     .where(monitor_incidents.c.id == open_rows[key].id)
-                    .values(last_seen_at=now, summary=finding.summary, details=details)
+                    .values(last_seen_at=now, details=details)  # summary kept: mails of one incident share it
                 )
             else:
                 conn.execute(
