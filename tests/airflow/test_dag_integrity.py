@@ -13,6 +13,7 @@ DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
 #: DAGs meant to be replayed with `airflow backfill create` may use catchup.
 BACKFILL_DAGS: set[str] = set()
 EXPECTED_DAGS = {"stix_tm_ingest", "stix_tm_staging", "stix_spice_sync", "stix_conf_sync", "stix_fits_nas_sync"}
+EXPECTED_DAGS.add("stix_soar_publish")
 
 
 def test_no_import_errors(dagbag):
@@ -72,3 +73,67 @@ def test_policy(dagbag):
             if isinstance(task, BaseSensorOperator) and task.timeout >= 7 * 24 * 3600:
                 problems.append(f"{where}: sensor without an explicit timeout")
     assert problems == []
+
+
+# -- monitoring: timeouts everywhere, exactly one failure mail, the monitor DAG -------------------
+EXPECTED_DAGS.add("stix_pipeline_monitor")
+
+
+def test_every_run_and_task_is_bounded(dagbag):
+    """dagrun_timeout on every DAG, execution_timeout on every task, sensors give up within the run."""
+    from datetime import timedelta
+
+    from airflow.sdk import BaseSensorOperator
+
+    problems = []
+    for dag in _dags(dagbag):
+        run_limit = dag.dagrun_timeout
+        if run_limit is None:
+            problems.append(f"{dag.dag_id}: no dagrun_timeout")
+        for task in dag.tasks:
+            where = f"{dag.dag_id}.{task.task_id}"
+            if task.execution_timeout is None:
+                problems.append(f"{where}: no execution_timeout")
+            elif run_limit is not None and task.execution_timeout > run_limit:
+                problems.append(
+                    f"{where}: execution_timeout {task.execution_timeout} exceeds dagrun_timeout {run_limit}"
+                )
+            if isinstance(task, BaseSensorOperator) and run_limit is not None:
+                if timedelta(seconds=task.timeout) > run_limit:
+                    problems.append(f"{where}: sensor timeout {task.timeout} s exceeds dagrun_timeout {run_limit}")
+    assert problems == []
+
+
+def test_exactly_one_failure_mail_per_task(dagbag):
+    """One FailureEmailNotifier per task, no Airflow default mail (no ``email``), no DAG-level or retry mail."""
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+    from stix_ops.notifiers import FailureEmailNotifier
+
+    def as_list(callbacks):
+        return callbacks if isinstance(callbacks, list) else [callbacks] if callbacks else []
+
+    mailers = (FailureEmailNotifier, SmtpNotifier)
+    problems = []
+    for dag in _dags(dagbag):
+        if any(isinstance(cb, mailers) for cb in as_list(dag.on_failure_callback)):
+            problems.append(f"{dag.dag_id}: DAG-level failure mail would duplicate the task mail")
+        for task in dag.tasks:
+            where = f"{dag.dag_id}.{task.task_id}"
+            count = sum(isinstance(cb, FailureEmailNotifier) for cb in as_list(task.on_failure_callback))
+            if count != 1:
+                problems.append(f"{where}: {count} FailureEmailNotifier callbacks (want exactly 1)")
+            if any(isinstance(cb, mailers) for cb in as_list(task.on_retry_callback)):
+                problems.append(f"{where}: mails on retry")
+            if task.email:
+                problems.append(f"{where}: `email` set, Airflow would send its own failure/retry mails")
+    assert problems == []
+
+
+def test_monitor_dag_schedule_and_deadline(dagbag):
+    dag = dagbag.get_dag("stix_pipeline_monitor")
+    assert dag.timetable.expression == "*/15 * * * *"
+    assert dag.max_active_runs == 1 and dag.catchup is False
+    deadlines = dag.deadline if isinstance(dag.deadline, list) else [dag.deadline]
+    assert [d.callback.path for d in deadlines] == ["stix_ops.notifiers.deadline_missed_mail"]
+    assert all(d.interval < dag.dagrun_timeout for d in deadlines)
