@@ -1,0 +1,53 @@
+"""Publish products to ESA's SOAR (runbook cron C6, STIXCore `publish.py --update_rid_lut`).
+
+Daily at 05:00 UTC, or by hand from the trigger form: every `publish.py` option is a Param (empty
+= the setting, resolved when the task runs), plus `dry_run`, `rid_lut_update` and `report_mail`.
+
+1. `refresh_rid_lut` — update the RID LUT from `rid_lut_update_url` (30 s per call, 3 attempts that
+   resume where the last stopped). A failure is a warning in the report while a local LUT with at
+   least one request exists; without one the task fails (Airflow retries), because delivered BSD
+   products would lack their request comments for good. Skipped in dry runs and with `skip`
+   (`publish` runs after a skipped refresh, not after a failed one).
+2. `publish` — `stix_lib.publish`: select, finish `U` files, deliver atomically (`.part` + rename),
+   record in the pipeline DB, one run at a time. Local copy when the target host is empty or
+   `localhost`, else SFTP with the `stix_soar` SSH connection (key, pinned host key, strict). XCom:
+   the report (E/I/S/P counts, outcomes). Emits `stix_soar_published` (→ `stix_fits_nas_sync`) when
+   files were delivered. Errors (E > 0) fail the task at the end, without retry: failed copies stay
+   pending and the next run offers them again; a failed run emits no asset event.
+3. `report_mail` — teardown, so it reports failed runs too (`ERROR-report`) without deciding the
+   run's state: the report to `alert_to` through `smtp_default`, every run like STIXCore's
+   `report_mail_send` (`report_mail` Param: `always`, `activity`, `never`); none for dry runs.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import DAG, CronTriggerTimetable, TriggerRule
+
+from stix_ops.defaults import START_DATE, default_args, tags
+from stix_ops.operators.publish import (
+    PublishReportMailOperator,
+    RidLutRefreshOperator,
+    SoarPublishOperator,
+    publish_params,
+)
+
+with DAG(
+    dag_id="stix_soar_publish",
+    description="publish products to ESA SOAR: RID LUT refresh, atomic delivery, history, report mail",
+    schedule=CronTriggerTimetable("0 5 * * *", timezone="UTC"),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(hours=8),
+    default_args=default_args(execution_timeout=timedelta(minutes=30)),
+    params=publish_params(),
+    tags=tags("publish", "soar"),
+    doc_md=__doc__,
+):
+    refresh = RidLutRefreshOperator(task_id="refresh_rid_lut")
+    publish = SoarPublishOperator(
+        task_id="publish", trigger_rule=TriggerRule.NONE_FAILED, execution_timeout=timedelta(hours=6)
+    )
+    refresh >> publish >> PublishReportMailOperator(task_id="report_mail").as_teardown()

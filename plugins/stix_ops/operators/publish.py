@@ -1,0 +1,625 @@
+"""SOAR publishing operators (``stix_soar_publish``): RID LUT refresh, the publishing run, the report mail.
+
+Thin adapters around :mod:`stix_lib.publish` and :mod:`stix_lib.ridlut`; the trigger-form Params
+mirror ``stix-pipeline publish`` (:mod:`stix_lib.cli.publish_cmd`).
+
+* **Params** (:func:`publish_params`): a ``None`` default means "from the settings", resolved when
+  the task runs (:func:`resolve_run`), never at parse time.
+* **Transport**: the target host (``target_host`` Param, else the ``soar_host`` setting) empty or
+  ``localhost`` → :class:`~stix_lib.publish.LocalTransport`; any other host →
+  :class:`~stix_lib.publish.SftpTransport` with the :class:`~stix_lib.transfer.rsync.SSHEndpoint` of
+  the Airflow SSH connection ``soar_conn_id`` (:class:`~stix_ops.hooks.ssh.RsyncSSHHook`: key from
+  ``key_file``/``private_key``, host key pinned by ``host_key``/``known_hosts``,
+  ``no_host_key_check`` refused). The library's own paramiko client then enforces the pin
+  (``RejectPolicy``, unknown or changed keys are never added) and uploads atomically
+  (``.<name>.part`` + ``posix-rename``). The provider's ``SFTPHook``/``SSHHook`` are not used: they
+  hand out an already connected client whose host-key policy follows the connection's
+  ``no_host_key_check`` (accepting unknown hosts unless told otherwise), while the library's
+  transport owns connect/close, strict checking and stale ``.part`` clean-up itself.
+* **Asset**: the publish task emits :data:`~stix_ops.assets.SOAR_PUBLISHED` through the alias
+  :data:`SOAR_PUBLISHING` only when it delivered something (a run that delivered nothing wakes
+  nobody). Airflow records asset events of *successful* task instances only: a run with errors
+  fails and emits none; the NAS mirror picks the archive changes up on its 6-hourly schedule.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import AssetAlias, BaseOperator, Param
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from stix_ops.assets import SOAR_PUBLISHED
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from stix_lib.publish import PublishOptions, PublishReport, Transport
+    from stix_lib.settings import Settings
+    from stix_lib.spice.kernels import SpiceKernels
+
+#: Alias through which the publish task emits :data:`~stix_ops.assets.SOAR_PUBLISHED` conditionally.
+SOAR_PUBLISHING = AssetAlias(name="stix_soar_publishing")
+
+#: Hosts that mean "deliver into a local folder" (as ``stix-pipeline publish``).
+LOCAL_HOSTS = frozenset({"", "localhost"})
+#: ``stix_lib.publish.selection.DEFAULT_LEVELS`` / ``DEFAULT_PRODUCTS`` (STIXCore code defaults),
+#: spelled out so that parsing the DAG does not import the publishing library (a test keeps them equal).
+DEFAULT_LEVELS = "L0, L1, L2, ANC, LL03, CAL"
+DEFAULT_PRODUCTS = "ql,hk,sci,asp,cal"
+
+#: Seconds one RID API call may take.
+RID_API_TIMEOUT = 30.0
+#: Update attempts per task try (each resumes from the newest stored request).
+RID_API_ATTEMPTS = 3
+#: Seconds between two attempts.
+RID_API_RETRY_PAUSE = 20.0
+
+#: Values of the ``rid_lut_update`` Param.
+RID_LUT_MODES = ("update", "skip", "only")
+#: Values of the ``report_mail`` Param.
+REPORT_MAIL_MODES = ("always", "activity", "never")
+#: Delivered names listed in an asset event (the rest is counted).
+EVENT_FILES_MAX = 500
+
+_DURATION = r"^\s*[0-9]*\.?[0-9]+\s*(s|sec|min|m|h|d|w)?\s*$"
+_LIST = r"^\s*(\*|[A-Za-z0-9]+(\s*,\s*[A-Za-z0-9]+)*)\s*$"
+_VERSIONS = r"^\s*(\*|[Vv]?[0-9]+(\s*,\s*[Vv]?[0-9]+)*)\s*$"
+_PATH = ["null", "string"]
+
+
+def _spec() -> dict[str, dict[str, Any]]:
+    """Default, JSON schema and description of every Param (the order of the trigger form)."""
+    settings_default = "empty: the setting"
+    return {
+        "fits_dir": {
+            "default": None, "type": _PATH,
+            "description": f"-f/--fits_dir: archive root to scan ({settings_default} fits_archive_dir)",
+        },
+        "target_dir": {
+            "default": None, "type": _PATH,
+            "description": f"-t/--target_dir: delivery folder, local or on the target host ({settings_default} "
+            "soar_target_dir)",
+        },
+        "target_host": {
+            "default": None, "type": _PATH,
+            "description": f"-T/--target_host: SOAR host; 'localhost' = local folder ({settings_default} soar_host; "
+            "empty soar_host = local). A remote host is reached over SFTP with the SSH connection of the "
+            "soar_conn_id setting (pinned host key)",
+        },
+        "same_esa_name_dir": {
+            "default": None, "type": _PATH,
+            "description": f"-s/--same_esa_name_dir: local folder for products that would need a third supplement "
+            f"({settings_default} soar_conflicts_dir)",
+        },
+        "rid_lut_file": {
+            "default": None, "type": _PATH,
+            "description": f"-r/--rid_lut_file: BSD request-id lookup table CSV ({settings_default} rid_lut_file)",
+        },
+        "rid_lut_update": {
+            "default": "update", "type": "string", "enum": list(RID_LUT_MODES),
+            "description": "--update_rid_lut[_only]: 'update' refreshes the RID LUT from the API before publishing "
+            "(a failed refresh is a warning when a usable local LUT exists), 'skip' uses the local LUT as it is, "
+            "'only' refreshes it and publishes nothing",
+        },
+        "rid_lut_update_url": {
+            "default": None, "type": _PATH, "pattern": r"^https?://\S+$",
+            "description": f"--rid_lut_update_url: RID API base URL, http(s) ({settings_default} rid_lut_update_url)",
+        },
+        "sort_files": {
+            "default": False, "type": "boolean",
+            "description": "--sort_files: process the selected files sorted by full path",
+        },
+        "blacklist_files": {
+            "default": None, "type": _PATH,
+            "description": "--blacklist_files: file with names never to publish, one per line (empty: none; an "
+            "unreadable file stops the run)",
+        },
+        "supplement_report": {
+            "default": None, "type": _PATH,
+            "description": "--supplement_report: tab-separated supplement report to append to (empty: "
+            "<data_root>/publish/supplement_report.csv)",
+        },
+        "waiting_period": {
+            "default": None, "type": _PATH, "pattern": _DURATION,
+            "description": f"-w/--waiting_period: minimum product age, e.g. 0s, 12h, 14d ({settings_default} "
+            "publish_waiting_period)",
+        },
+        "ll_waiting_period": {
+            "default": None, "type": _PATH, "pattern": _DURATION,
+            "description": f"--ll_waiting_period: minimum age of LL* products ({settings_default} "
+            "publish_ll_waiting_period)",
+        },
+        "future_guard": {
+            "default": None, "type": _PATH, "pattern": _DURATION,
+            "description": f"--future_guard: ignore products starting later than now + this ({settings_default} "
+            "publish_future_guard)",
+        },
+        "batch_size": {
+            "default": None, "type": ["null", "integer"], "minimum": -1,
+            "description": f"-n/--batch_size: maximum files per run, -1 = no limit ({settings_default} "
+            "publish_batch_size)",
+        },
+        "include_versions": {
+            "default": "*", "type": "string", "pattern": _VERSIONS,
+            "description": "-v/--include_versions: '*' or a comma list of versions like V01,2",
+        },
+        "include_levels": {
+            "default": DEFAULT_LEVELS, "type": "string", "pattern": _LIST,
+            "description": "-l/--include_levels: '*' or a comma list of levels (case-insensitive)",
+        },
+        "include_products": {
+            "default": DEFAULT_PRODUCTS, "type": "string", "pattern": _LIST,
+            "description": "-p/--include_products: '*' or a comma list of product groups (ql, hk, sci, asp, cal, …)",
+        },
+        "spice_file": {
+            "default": None, "type": _PATH,
+            "description": "-S/--spice_file: meta kernel for the ephemeris refresh of incomplete products (empty: "
+            "the latest flown meta kernel of the spice_dir setting)",
+        },
+        "dry_run": {
+            "default": False, "type": "boolean",
+            "description": "--dry-run: list what would be delivered; change, record, connect and mail nothing",
+        },
+        "report_mail": {
+            "default": "always", "type": "string", "enum": list(REPORT_MAIL_MODES),
+            "description": "report mail to the alert_to setting: 'always' (STIXCore report_mail_send: one mail per "
+            "run, the all-zero mail is the daily sign of life), 'activity' (only when a file was published, "
+            "supplemented, ignored or failed, or there are warnings), 'never'. Dry runs send none",
+        },
+    }  # fmt: skip
+
+
+#: Trigger-form sections of the Params.
+_SECTIONS = {
+    "Archive and selection": (
+        "fits_dir", "include_levels", "include_products", "include_versions", "waiting_period",
+        "ll_waiting_period", "future_guard", "batch_size", "sort_files", "blacklist_files", "spice_file",
+    ),
+    "Delivery": ("target_host", "target_dir", "same_esa_name_dir", "supplement_report"),
+    "RID LUT": ("rid_lut_update", "rid_lut_file", "rid_lut_update_url"),
+    "Run": ("dry_run", "report_mail"),
+}  # fmt: skip
+
+
+def publish_params() -> dict[str, Param]:
+    """The Params of ``stix_soar_publish`` (trigger form, in sections), validated by their JSON schema."""
+    section_of = {name: section for section, names in _SECTIONS.items() for name in names}
+    params = {}
+    for name, spec in _spec().items():
+        schema = dict(spec)
+        default, description = schema.pop("default"), schema.pop("description")
+        params[name] = Param(default, description=description, title=name, section=section_of[name], **schema)
+    return params
+
+
+def param_defaults() -> dict[str, Any]:
+    """Every Param's default (what a scheduled run gets)."""
+    return {name: spec["default"] for name, spec in _spec().items()}
+
+
+def _text(params: Mapping[str, Any], name: str) -> str | None:
+    value = params.get(name, param_defaults()[name])
+    return None if value is None or not str(value).strip() else str(value).strip()
+
+
+@dataclass(frozen=True)
+class PublishRun:
+    """One run's resolved settings.
+
+    Attributes
+    ----------
+    options
+        The library options.
+    target_dir
+        Delivery folder (local, or on ``target_host``).
+    target_host
+        Remote host, or None for a local folder.
+    rid_lut_file
+        The RID LUT.
+    spice_dir, meta_kernel
+        Kernels for the ephemeris refresh of incomplete products.
+    """
+
+    options: PublishOptions
+    target_dir: Path
+    target_host: str | None
+    rid_lut_file: Path
+    spice_dir: Path
+    meta_kernel: Path | None
+
+
+def rid_lut_file(params: Mapping[str, Any], settings: Settings) -> Path:
+    """The RID LUT of this run (``rid_lut_file`` Param, else the setting)."""
+    return Path(_text(params, "rid_lut_file") or settings.rid_lut_file)
+
+
+def resolve_run(params: Mapping[str, Any], settings: Settings, *, run_id: str = "") -> PublishRun:
+    """Resolve the Params against the settings (what ``stix-pipeline publish`` does with its options).
+
+    Parameters
+    ----------
+    params
+        The run's Params (missing names take their defaults).
+    settings
+        Pipeline settings.
+    run_id
+        Stored on the history rows.
+
+    Raises
+    ------
+    FileNotFoundError
+        The FITS folder does not exist.
+    OSError
+        The blacklist cannot be read.
+    ValueError
+        A duration or version list that cannot be parsed.
+    """
+    from stix_lib.publish import PublishOptions, SelectionFilters, read_blacklist
+    from stix_lib.settings import parse_duration
+
+    def get(name: str) -> Any:
+        return params.get(name, param_defaults()[name])
+
+    def duration(name: str, default: Any) -> Any:
+        text = _text(params, name)
+        return parse_duration(text) if text else default
+
+    fits_dir = Path(_text(params, "fits_dir") or settings.fits_archive_dir)
+    if not fits_dir.is_dir():
+        raise FileNotFoundError(f"FITS folder {fits_dir} does not exist")
+    blacklist = _text(params, "blacklist_files")
+    batch_size = get("batch_size")
+    options = PublishOptions(
+        fits_dir=fits_dir,
+        conflicts_dir=Path(_text(params, "same_esa_name_dir") or settings.soar_conflicts_dir),
+        waiting_period=duration("waiting_period", settings.publish_waiting_period),
+        ll_waiting_period=duration("ll_waiting_period", settings.publish_ll_waiting_period),
+        future_guard=duration("future_guard", settings.publish_future_guard),
+        batch_size=settings.publish_batch_size if batch_size is None else int(batch_size),
+        filters=SelectionFilters.from_strings(
+            _text(params, "include_levels") or "*",
+            _text(params, "include_products") or "*",
+            _text(params, "include_versions") or "*",
+        ),
+        sort_files=bool(get("sort_files")),
+        blacklist=read_blacklist(Path(blacklist)) if blacklist else frozenset(),
+        supplement_report=Path(
+            _text(params, "supplement_report") or settings.data_root / "publish" / "supplement_report.csv"
+        ),
+        dry_run=bool(get("dry_run")),
+        run_id=run_id,
+    )
+    host = _text(params, "target_host")
+    host = settings.soar_host.strip() if host is None else host
+    spice_file = _text(params, "spice_file")
+    return PublishRun(
+        options=options,
+        target_dir=Path(_text(params, "target_dir") or settings.soar_target_dir),
+        target_host=None if host.lower() in LOCAL_HOSTS else host,
+        rid_lut_file=rid_lut_file(params, settings),
+        spice_dir=Path(settings.spice_dir),
+        meta_kernel=Path(spice_file) if spice_file else None,
+    )
+
+
+@contextmanager
+def soar_transport(run: PublishRun, settings: Settings) -> Iterator[Transport]:
+    """The run's transport (not yet connected; :func:`stix_lib.publish.publish` opens and closes it).
+
+    Local folder when ``run.target_host`` is None, else SFTP with the endpoint of the SSH connection
+    ``settings.soar_conn_id`` (key and pinned host key files exist until the block ends).
+
+    Raises
+    ------
+    stix_lib.transfer.sshkeys.SSHConfigError
+        The connection has no key or no pinned host key, disables host-key checking, or names another host.
+    """
+    from stix_lib.publish import LocalTransport, SftpTransport
+    from stix_ops.hooks.ssh import RsyncSSHHook
+
+    if run.target_host is None:
+        yield LocalTransport(run.target_dir)
+        return
+    timeout = int(settings.ssh_connect_timeout.total_seconds())
+    with RsyncSSHHook(settings.soar_conn_id, connect_timeout=timeout, host=run.target_host).endpoint() as ssh:
+        yield SftpTransport(ssh, str(run.target_dir), io_timeout=settings.transfer_io_timeout.total_seconds())
+
+
+def _read_only_engine(url: str) -> Engine | None:
+    """The pipeline database for a dry run: neither created nor migrated (None without a history)."""
+    from sqlalchemy import inspect
+    from sqlalchemy.engine import make_url
+
+    from stix_lib.db import connect
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and (not parsed.database or not Path(parsed.database).exists()):
+        return None
+    engine = connect(url, migrate_schema=False)
+    return engine if inspect(engine).has_table("published") else None
+
+
+def run_publish(
+    params: Mapping[str, Any], settings: Settings, *, run_id: str = "", warnings: list[str] | None = None
+) -> PublishReport:
+    """One publishing run with the given Params: what the ``publish`` task executes.
+
+    Parameters
+    ----------
+    params
+        The run's Params (missing names take their defaults).
+    settings
+        Pipeline settings.
+    run_id
+        Stored on the history rows.
+    warnings
+        Earlier problems for the report (a failed RID LUT refresh).
+
+    Raises
+    ------
+    stix_lib.publish.PublishLockedError, stix_lib.publish.TransportError
+        Another run is active; the target cannot be reached (nothing was claimed).
+    OSError, ValueError
+        See :func:`resolve_run` and :func:`soar_transport`.
+    """
+    from stix_lib.publish import flown_kernels, publish
+    from stix_lib.ridlut import RidLut, RidLutError
+    from stix_ops.config import pipeline_db_url, pipeline_engine
+
+    run = resolve_run(params, settings, run_id=run_id)
+    warnings = list(warnings or [])
+    engine = _read_only_engine(pipeline_db_url(settings)) if run.options.dry_run else pipeline_engine(settings)
+    rid_lut = None
+    try:
+        rid_lut = RidLut.read(run.rid_lut_file)
+    except (OSError, RidLutError) as exc:
+        warnings.append(f"no RID LUT ({exc}): BSD request comments are left out")
+
+    def kernels() -> SpiceKernels:
+        return flown_kernels(run.spice_dir, meta_kernel=run.meta_kernel).load()
+
+    with soar_transport(run, settings) as transport:
+        return publish(run.options, engine, transport, rid_lut=rid_lut, kernels=kernels, warnings=warnings)
+
+
+def refresh_rid_lut(
+    path: Path,
+    url: str,
+    *,
+    attempts: int | None = None,
+    pause: float | None = None,
+    timeout: float | None = None,
+) -> dict[str, Any]:
+    """Refresh the RID LUT from the API, up to ``attempts`` times; decide whether a failure is fatal.
+
+    Every attempt resumes from the newest request already stored, so a retry fetches only what is
+    missing. When the API still fails, publishing goes on with the local LUT if it holds at least one
+    request (it then lacks at most the newest requests, whose products are rarely out of their waiting
+    period): the error is returned as a warning for the report. Without a usable local LUT the
+    delivered BSD products would lack their request comments for good, so the refresh fails instead.
+
+    Parameters
+    ----------
+    path
+        The LUT file.
+    url
+        RID API base URL.
+    attempts, pause, timeout
+        Attempts, seconds between them, seconds per API call (default :data:`RID_API_ATTEMPTS`,
+        :data:`RID_API_RETRY_PAUSE`, :data:`RID_API_TIMEOUT`).
+
+    Returns
+    -------
+    dict
+        ``lut_file``, ``calls``, ``added``, ``replaced``, ``rows``, ``attempts`` and ``error``
+        (the last API error, None when the refresh succeeded).
+
+    Raises
+    ------
+    RuntimeError
+        The API failed and there is no usable local LUT.
+    ValueError
+        ``url`` is not http(s).
+    """
+    from stix_lib.ridlut import RidLut, RidLutError, update_rid_lut
+
+    attempts = max(1, RID_API_ATTEMPTS if attempts is None else attempts)
+    pause = RID_API_RETRY_PAUSE if pause is None else pause
+    timeout = RID_API_TIMEOUT if timeout is None else timeout
+    calls = added = replaced = 0
+    attempt = 0
+    while True:
+        attempt += 1
+        result = update_rid_lut(path, url, timeout=timeout)
+        calls, added, replaced = calls + len(result.urls), added + result.added_rows, replaced + result.replaced_rows
+        if result.error is None or attempt >= attempts:
+            break
+        time.sleep(pause)
+    try:
+        rows = len(RidLut.read(path))
+    except (OSError, RidLutError):
+        rows = 0
+    if result.error and rows == 0:
+        raise RuntimeError(f"RID LUT refresh failed and {path} holds no request to publish with: {result.error}")
+    return {
+        "lut_file": str(path),
+        "calls": calls,
+        "added": added,
+        "replaced": replaced,
+        "rows": rows,
+        "attempts": attempt,
+        "error": result.error,
+    }
+
+
+class RidLutRefreshOperator(BaseOperator):
+    """Refresh the RID LUT from ``rid_lut_update_url`` (:func:`refresh_rid_lut`).
+
+    Skipped when the ``rid_lut_update`` Param is ``skip`` and in dry runs (a dry run changes
+    nothing). A failed refresh is a warning carried into the report when a usable local LUT exists,
+    else the task fails (and is retried by Airflow).
+    """
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        """Refresh and return what was fetched (``error`` set when the API failed)."""
+        from stix_ops.config import get_settings
+
+        params = context["params"]
+        mode = params.get("rid_lut_update", "update")
+        if mode == "skip":
+            raise AirflowSkipException("rid_lut_update=skip: the local RID LUT is used as it is")
+        if params.get("dry_run"):
+            raise AirflowSkipException("dry run: the RID LUT is not updated")
+        settings = get_settings()
+        path = rid_lut_file(params, settings)
+        url = _text(params, "rid_lut_update_url") or settings.rid_lut_update_url
+        try:
+            result = refresh_rid_lut(path, url)
+        except ValueError as exc:
+            raise AirflowFailException(str(exc)) from exc
+        if result["error"]:
+            self.log.warning("%s; publishing with the local LUT (%d requests)", result["error"], result["rows"])
+        self.log.info(
+            "RID LUT %s: %d API call(s), %d new and %d replaced row(s), %d rows",
+            path, result["calls"], result["added"], result["replaced"], result["rows"],
+        )  # fmt: skip
+        return result
+
+
+class SoarPublishOperator(BaseOperator):
+    """Run one SOAR publishing run (:func:`run_publish`) and return its report summary.
+
+    The XCom (``return_value``) is :meth:`stix_lib.publish.PublishReport.as_dict` plus the mail's
+    ``subject`` and ``body``; it is pushed before the task fails, so the report mail still has it.
+    Emits :data:`~stix_ops.assets.SOAR_PUBLISHED` (through :data:`SOAR_PUBLISHING`) when files
+    were delivered. Outcomes:
+
+    * errors (E > 0: a copy failed, or a product would need a third supplement) → the task fails
+      at the end without retry; failed copies stay pending and the next run offers them again;
+    * target unreachable, another run active → the task fails and Airflow retries it (nothing was
+      claimed);
+    * host key not matching the pin, bad Params or settings → the task fails without retry;
+    * ``rid_lut_update=only`` → skipped.
+
+    Parameters
+    ----------
+    refresh_task_id
+        The RID LUT refresh task (its warning goes into the report).
+    """
+
+    def __init__(self, *, refresh_task_id: str = "refresh_rid_lut", **kwargs: Any) -> None:
+        kwargs.setdefault("outlets", [SOAR_PUBLISHING])
+        super().__init__(**kwargs)
+        self.refresh_task_id = refresh_task_id
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        """Publish, log every outcome, announce deliveries, fail on errors."""
+        from stix_lib.publish import HostKeyRejected, Outcome, PublishLockedError, TransportError
+        from stix_lib.transfer.sshkeys import SSHConfigError
+        from stix_ops.config import get_settings
+
+        params = context["params"]
+        if params.get("rid_lut_update") == "only":
+            raise AirflowSkipException("rid_lut_update=only: the RID LUT was refreshed, nothing is published")
+        warnings: list[str] = []
+        refresh = context["ti"].xcom_pull(task_ids=self.refresh_task_id)
+        if refresh and refresh.get("error"):
+            warnings.append(f"{refresh['error']} (published with the local RID LUT, {refresh['rows']} rows)")
+        if params.get("dry_run") and params.get("rid_lut_update", "update") == "update":
+            warnings.append("dry run: RID LUT not updated")
+        try:
+            report = run_publish(params, get_settings(), run_id=context["run_id"], warnings=warnings)
+        except (HostKeyRejected, SSHConfigError) as exc:
+            raise AirflowFailException(f"SOAR target refused: {exc}") from exc
+        except (PublishLockedError, TransportError):
+            raise
+        except (OSError, ValueError) as exc:
+            raise AirflowFailException(f"cannot publish with these Params/settings: {exc}") from exc
+
+        verb = "would be " if report.dry_run else ""
+        for outcome in report.outcomes:
+            level = self.log.error if outcome.outcome is Outcome.ERROR else self.log.info
+            level("%-12s %s%s", outcome.outcome.value.upper(), verb, outcome.line())
+        for warning in report.warnings:
+            self.log.warning("%s", warning)
+        self.log.info("%s%s (target %s)", "DRY RUN: " if report.dry_run else "", report.subject(), report.target)
+
+        summary = {**report.as_dict(), "subject": report.subject(), "body": report.body()}
+        delivered = [o.delivered_name for o in report.delivered if o.delivered_name]
+        if delivered and not report.dry_run:
+            context["outlet_events"][SOAR_PUBLISHING].add(
+                SOAR_PUBLISHED,
+                extra={
+                    "counts": report.counts,
+                    "files": delivered[:EVENT_FILES_MAX],
+                    "more_files": max(0, len(delivered) - EVENT_FILES_MAX),
+                    "target": report.target,
+                },
+            )
+        failed = report.of(Outcome.ERROR)
+        if failed:
+            context["ti"].xcom_push(key="return_value", value=summary)
+            names = "; ".join(o.line() for o in failed[:20]) + (" …" if len(failed) > 20 else "")
+            raise AirflowFailException(
+                f"{len(failed)} of {len(report.outcomes)} file(s) failed (failed copies are offered again by the "
+                f"next run): {names}"
+            )
+        return summary
+
+
+class PublishReportMailOperator(BaseOperator):
+    """Mail the publishing report through the SMTP provider (connection ``smtp_conn_id``, to ``alert_to``).
+
+    Runs as a teardown of the publishing task, so it also reports failed runs (STIXCore's
+    ``ERROR-report``) without deciding the DAG run's state. The ``report_mail`` Param chooses
+    ``always`` (default, STIXCore's ``report_mail_send``), ``activity`` or ``never``. Skipped when
+    there is no report (publishing did not run), for dry runs, and without recipients. The plain-text
+    report (:meth:`~stix_lib.publish.PublishReport.subject` and ``body``, as in
+    :func:`stix_lib.publish.build_report_message`) is sent as preformatted HTML, the body type of
+    the SMTP hook.
+
+    Parameters
+    ----------
+    report_task_id
+        The publishing task.
+    """
+
+    def __init__(self, *, report_task_id: str = "publish", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.report_task_id = report_task_id
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        """Send the mail; return subject and recipients."""
+        from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+        from stix_ops.config import get_settings
+
+        params = context["params"]
+        summary = context["ti"].xcom_pull(task_ids=self.report_task_id)
+        if not summary:
+            raise AirflowSkipException("no publishing report: the publish task did not run to its end")
+        if summary.get("dry_run"):
+            raise AirflowSkipException("dry run: no report mail")
+        mode = params.get("report_mail", "always")
+        if mode == "never":
+            raise AirflowSkipException("report_mail=never")
+        if mode == "activity" and not any(summary["counts"].values()) and not summary["warnings"]:
+            raise AirflowSkipException("report_mail=activity and nothing happened")
+        settings = get_settings()
+        recipients = list(settings.alert_to)
+        if not recipients:
+            raise AirflowSkipException("no report recipients: set alert_to (STIX_ALERT_TO)")
+        body = f"<pre>{html.escape(summary['body'])}</pre>"
+        with SmtpHook(smtp_conn_id=settings.smtp_conn_id) as hook:
+            hook.send_email_smtp(
+                to=recipients, subject=summary["subject"], html_content=body, from_email=settings.alert_from
+            )
+        self.log.info("report mail %r sent to %s", summary["subject"], ", ".join(recipients))
+        return {"subject": summary["subject"], "to": recipients}
