@@ -253,7 +253,8 @@ def run_check(
                 incidents.Finding(
                     "backlog_stuck",
                     "backlog_stuck",
-                    f"pipeline stuck? backlog {window[-1].backlog} not decreasing for {str(report.window.span)}",
+                    f"pipeline stuck? backlog {window[-1].backlog} not decreasing for "
+                    f"{report.window.span.total_seconds() / 3600:.1f} h",
                     {
                         "rule": f"{settings.monitor_window_samples} samples spanning >= {span}, non-zero, "
                         "never decreasing",
