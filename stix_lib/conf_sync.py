@@ -29,8 +29,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
+from stix_lib.atomic import atomic_write_text
 from stix_lib.db.schema import conf_versions
-from stix_lib.transfer.localmove import atomic_write_text
 
 log = logging.getLogger(__name__)
 

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
+from stix_lib.atomic import atomic_move
 from stix_lib.db.ledger import file_sha256
 from stix_lib.db.schema import TMState, tm_files
 from stix_lib.quarantine import quarantine_file
@@ -36,7 +37,6 @@ from stix_lib.settings import Settings
 from stix_lib.tm.errors import TelemetryFileError
 from stix_lib.tm.obt_range import ObtRange, read_obt_range
 from stix_lib.transfer import rsync
-from stix_lib.transfer.localmove import atomic_move
 
 log = logging.getLogger(__name__)
 

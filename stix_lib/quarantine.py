@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from stix_lib.transfer.localmove import atomic_move, atomic_write_text
+from stix_lib.atomic import atomic_move, atomic_write_text
 
 REASON_SUFFIX = ".reason"
 

@@ -36,12 +36,12 @@ from pathlib import Path, PurePosixPath
 
 from sqlalchemy import Engine, select
 
+from stix_lib.atomic import atomic_move
 from stix_lib.db.ledger import file_sha256
 from stix_lib.db.schema import spice_zips
 from stix_lib.settings import Settings
 from stix_lib.spice.meta_kernels import find_meta_kernels
 from stix_lib.transfer import rsync
-from stix_lib.transfer.localmove import atomic_move
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ A ledger row in state ``incoming`` is released when either
   covered, as in ``covers``). Without any flown meta kernel only the age rule applies.
 
 Releasing renames the file into ``processing/`` (``os.replace``, or copy + rename + unlink across
-filesystems, :func:`stix_lib.transfer.localmove.atomic_move`) and then marks the row ``staged``
+filesystems, :func:`stix_lib.atomic.atomic_move`) and then marks the row ``staged``
 with its new path. It is idempotent: a file found already in ``processing/`` with the ledger's
 checksum (a run that died between the rename and the ledger update) is just marked. A different
 file of the same name already in ``processing/`` puts the incoming one into quarantine; a file
@@ -29,6 +29,7 @@ import numpy as np
 from spiceypy.utils.exceptions import SpiceyError
 from sqlalchemy import Engine, select
 
+from stix_lib.atomic import atomic_move
 from stix_lib.db.ledger import file_sha256
 from stix_lib.db.schema import TMState, tm_files
 from stix_lib.quarantine import quarantine_file
@@ -37,7 +38,6 @@ from stix_lib.spice import FlownCoverage, SpiceKernelError, SpiceKernels, flown_
 from stix_lib.time.scet import SCETime
 from stix_lib.tm.errors import TelemetryFileError
 from stix_lib.tm.obt_range import read_obt_range
-from stix_lib.transfer.localmove import atomic_move
 
 log = logging.getLogger(__name__)
 

@@ -31,9 +31,10 @@ from typing import Any
 
 import numpy as np
 
+from stix_lib.atomic import atomic_write_bytes
 from stix_lib.kernels import attitude, frames
 from stix_lib.kernels.ck import CkSegment, write_ck
-from stix_lib.kernels.files import write_bytes_atomic, write_text_atomic
+from stix_lib.kernels.files import write_text_atomic
 from stix_lib.kernels.leapseconds import LeapSeconds, packaged_leapseconds_path
 from stix_lib.kernels.metakernel import meta_kernel_text
 from stix_lib.kernels.naming import KernelNames, spice_utc
@@ -314,7 +315,7 @@ def build_kernel_set(
     log.info("building kernel set %s .. %s (flown until %s) in %s", first, last, flown, root)
 
     # text kernels
-    write_bytes_atomic(root / names.lsk, lsk_source.read_bytes())
+    atomic_write_bytes(root / names.lsk, lsk_source.read_bytes())
     write_text_atomic(root / names.pck, pck_text(_title("Sun and Earth constants (IAU).", names.pck)))
     write_text_atomic(
         root / names.sc_fk, frames.spacecraft_fk_text(_title("Solar Orbiter and STIX frames.", names.sc_fk))

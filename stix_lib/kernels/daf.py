@@ -15,7 +15,7 @@ from pathlib import Path
 
 import spiceypy
 
-from stix_lib.kernels.files import atomic_path
+from stix_lib.atomic import atomic_path
 
 #: Longest internal file name of a DAF.
 MAX_INTERNAL_NAME = 60

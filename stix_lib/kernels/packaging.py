@@ -16,7 +16,7 @@ import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from stix_lib.kernels.files import atomic_path
+from stix_lib.atomic import atomic_path
 
 #: Timestamp written into every zip entry.
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)

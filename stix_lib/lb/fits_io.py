@@ -13,14 +13,13 @@ from __future__ import annotations
 import binascii
 import contextlib
 import fcntl
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
 
+from stix_lib.atomic import atomic_write_bytes, remove_stale_temps
 from stix_lib.lb.fits_writer import TableColumn, TableHDU, fits_bytes
 from stix_lib.lb.header import lb_primary_cards
 from stix_lib.lb.product import LBProduct
@@ -44,7 +43,6 @@ HEADER_COLUMNS: tuple[str, ...] = (
     "scet_fine",
 )
 
-_PARTIAL_SUFFIX = ".partial"
 
 
 class LBFileError(Exception):
@@ -98,28 +96,6 @@ def lb_file_bytes(product: LBProduct, filename: str, *, version: int, vers_cfg: 
     )
     tables = [TableHDU("CONTROL", control_columns(product)), TableHDU("DATA", data_columns(product))]
     return fits_bytes(cards, tables, history)
-
-
-def write_atomic(content: bytes, path: Path) -> None:
-    """Write ``content`` to a temporary file next to ``path``, fsync it, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=_PARTIAL_SUFFIX, dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(content)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def remove_stale_partials(path: Path) -> None:
-    """Delete temporary files of ``path`` left behind by killed writers (call under the lock)."""
-    for stale in path.parent.glob(f".{path.name}.*{_PARTIAL_SUFFIX}"):
-        stale.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -191,3 +167,13 @@ def write_lb(
     """Write ``product`` (already merged and in canonical order) atomically to ``path``."""
     product.check_lengths()
     write_atomic(lb_file_bytes(product, path.name, version=version, vers_cfg=vers_cfg, date=date), path)
+
+
+def write_atomic(content: bytes, path: Path) -> None:
+    """Write ``content`` to ``path`` atomically (see :mod:`stix_lib.atomic`)."""
+    atomic_write_bytes(path, content)
+
+
+def remove_stale_partials(path: Path) -> None:
+    """Delete temporary files of ``path`` left behind by killed writers (call under the lock)."""
+    remove_stale_temps(path)

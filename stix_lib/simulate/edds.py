@@ -23,13 +23,13 @@ File names follow the SOC pattern
 
 from __future__ import annotations
 
-import os
 import struct
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from stix_lib.atomic import atomic_write_text
 
 #: Length of the SCOS-2000 ground header.
 GROUND_HEADER_BYTES = 76
@@ -127,26 +127,6 @@ def xml_text(elements: Iterable[tuple[int, bytes]]) -> str:
         parts.append(f"    <Packet>{raw.hex()}</Packet>\n</PktRawResponseElement>\n")
     parts.append(_XML_TAIL)
     return "".join(parts)
-
-
-def atomic_write_text(path: Path, text: str, mode: int = 0o644) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename.
-
-    The file gets permissions ``mode`` (temporary files are created private).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def write_xml(path: Path, elements: Sequence[tuple[int, bytes]]) -> None:

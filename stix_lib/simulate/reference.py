@@ -26,12 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
+from stix_lib.atomic import atomic_write_text
 from stix_lib.idb.manager import IDBManager
 from stix_lib.kernels.builder import KernelSetOptions, build_kernel_set
 from stix_lib.kernels.leapseconds import LeapSeconds, packaged_leapseconds_path
 from stix_lib.kernels.sclk import ClockPair
 from stix_lib.simulate.catalogue import packet_types
-from stix_lib.simulate.edds import atomic_write_text, ground_header, soc_file_name, write_xml
+from stix_lib.simulate.edds import ground_header, soc_file_name, write_xml
 from stix_lib.simulate.packets import PacketFactory, PacketSpec
 from stix_lib.simulate.reference_io import ReferenceProduct, product_name, read_product, to_scet
 from stix_lib.simulate.reference_quicklook import ENCODERS

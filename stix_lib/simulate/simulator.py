@@ -30,13 +30,13 @@ from typing import Any
 
 import numpy as np
 
+from stix_lib.atomic import atomic_write_text
 from stix_lib.decode.layout import PacketKey
 from stix_lib.idb.manager import IDBManager
 from stix_lib.simulate.calibration_spectra import calibration_packets
 from stix_lib.simulate.catalogue import packet_types
 from stix_lib.simulate.context import SimulationContext
 from stix_lib.simulate.delivery import DeliveryOptions, EncodedPacket, deliver
-from stix_lib.simulate.edds import atomic_write_text
 from stix_lib.simulate.housekeeping import housekeeping_packets
 from stix_lib.simulate.layout_tools import packet_size
 from stix_lib.simulate.packets import PacketFactory, PacketSpec

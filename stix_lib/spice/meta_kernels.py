@@ -14,12 +14,12 @@ continuation marker). Only ``\\begindata`` blocks are touched; the original is n
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+
+from stix_lib.atomic import atomic_write_text
 
 FLOWN_PATTERN = "solo_ANC_soc-flown-mk_*.tm"
 PREDICTED_PATTERN = "solo_ANC_soc-pred-mk_*.tm"
@@ -100,19 +100,6 @@ def rewritten_meta_kernel_text(text: str, kernel_dir: Path) -> str:
         return match[1] + _PATH_VALUES.sub(values, match[2])
 
     return _DATA_BLOCK.sub(block, text)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
 
 
 def rewrite_meta_kernel(mk_path: Path, kernel_dir: Path, work_dir: Path) -> Path:

@@ -90,7 +90,7 @@ def test_connection_host_must_agree_with_nas_host(ssh_server, monkeypatch):
 
 
 def test_atomic_move_across_filesystems(tmp_path):
-    from stix_lib.transfer.localmove import atomic_move
+    from stix_lib.atomic import atomic_move
 
     other = Path("/dev/shm")
     if not other.is_dir() or os.stat(other).st_dev == os.stat(tmp_path).st_dev:

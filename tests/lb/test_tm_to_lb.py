@@ -11,6 +11,7 @@ import pytest
 from astropy.io import fits
 from astropy.table import Table
 
+from stix_lib import atomic
 from stix_lib.decode import get_layout
 from stix_lib.decode.encoder import encode_packet
 from stix_lib.idb import IDBManager
@@ -245,7 +246,7 @@ def test_killed_writer_leaves_no_partial_file(
         assert Path(src).stat().st_size > 0
         raise KeyboardInterrupt("killed")
 
-    monkeypatch.setattr(fits_io.os, "replace", killed)
+    monkeypatch.setattr(atomic.os, "replace", killed)
     with pytest.raises(KeyboardInterrupt):
         tm_to_lb(tm, archive, manager)
     assert [p for p in archive.rglob("*") if p.is_file() and p.name != ".lb.lock"] == []

@@ -1,0 +1,125 @@
+"""Atomic file output: a reader sees the old file or the complete new one, never a partial file.
+
+Every writer of the pipeline goes through these functions. New content is written to a hidden
+temporary file in the target's folder (``.<name>.<random>.partial``), flushed to disk and renamed
+onto the target with :func:`os.replace`. A killed process leaves at most such a hidden temporary
+file, which :func:`remove_stale_temps` deletes and which no product glob matches.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+TEMP_SUFFIX = ".partial"
+
+
+def _temp_name(target: Path) -> Path:
+    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
+    os.close(handle)
+    return Path(name)
+
+
+def fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries (the rename itself) to disk."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError:  # some filesystems do not support fsync on directories
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def atomic_path(target: Path, mode: int = 0o644) -> Iterator[Path]:
+    """Yield a not-yet-existing temporary path next to ``target``; rename it onto ``target`` on success.
+
+    For writers that create the file themselves (SPICE ``spkopn``/``ckopn`` refuse existing files,
+    ``zipfile``, matplotlib). On an exception the temporary file is removed and ``target`` is left
+    as it was.
+
+    Parameters
+    ----------
+    target
+        Final path; its folder is created if needed.
+    mode
+        Permissions of the final file.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = _temp_name(target)
+    temp.unlink()
+    try:
+        yield temp
+        with temp.open("rb+") as handle:
+            os.fsync(handle.fileno())
+        os.chmod(temp, mode)
+        os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def atomic_write_bytes(target: Path, data: bytes, mode: int = 0o644) -> Path:
+    """Write ``data`` to ``target`` atomically; return ``target``."""
+    with atomic_path(target, mode) as temp:
+        temp.write_bytes(data)
+    return Path(target)
+
+
+def atomic_write_text(target: Path, text: str, mode: int = 0o644) -> Path:
+    """Write ``text`` (UTF-8, ``\\n`` line ends) to ``target`` atomically; return ``target``."""
+    return atomic_write_bytes(target, text.encode("utf-8"), mode)
+
+
+def atomic_move(source: Path, target: Path) -> Path:
+    """Move ``source`` to ``target`` so that ``target`` appears complete or not at all.
+
+    On one filesystem this is a single :func:`os.replace`. Across filesystems the data is copied to
+    a temporary file in the target folder, flushed, renamed onto ``target``, and only then is
+    ``source`` removed (a crash in between leaves both copies, never a partial one).
+
+    Returns
+    -------
+    pathlib.Path
+        ``target``.
+    """
+    source, target = Path(source), Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(source, target)
+        return target
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+    temp = _temp_name(target)
+    try:
+        with temp.open("wb") as out, source.open("rb") as src:
+            shutil.copyfileobj(src, out, 1 << 20)
+            out.flush()
+            os.fsync(out.fileno())
+        shutil.copystat(source, temp)
+        os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
+    fsync_dir(target.parent)
+    source.unlink()
+    return target
+
+
+def remove_stale_temps(target: Path) -> int:
+    """Delete temporary files of ``target`` left behind by killed writers; return how many.
+
+    Call it only while holding whatever lock serializes the writers of ``target``.
+    """
+    target = Path(target)
+    removed = 0
+    for stale in target.parent.glob(f".{target.name}.*{TEMP_SUFFIX}"):
+        stale.unlink(missing_ok=True)
+        removed += 1
+    return removed
