@@ -7,7 +7,7 @@ asset              producer                    event extra / consumers
 ``TM_STAGED``      ``stix_tm_staging``         ``files``, ``reasons``: released to ``processing/``
 ``SPICE_KERNELS``  ``stix_spice_sync``         ``flown_mk``, ``predicted_mk``, ``zips`` → staging
 ``FITS_L1``        (L1 processing, to come)    → ``stix_fits_nas_sync``
-``SOAR_PUBLISHED`` (SOAR publishing, to come)  → ``stix_fits_nas_sync``
+``SOAR_PUBLISHED`` (``stix_soar_publish``)     → ``stix_fits_nas_sync``
 =================  ==========================  =========================================================
 """
 
