@@ -76,6 +76,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-r", "--rid_lut_file", type=Path, help="science request LUT (accepted, not used yet)")
     parser.add_argument("--update_rid_lut", action="store_true", help="update the request LUT (accepted, not used yet)")
     parser.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    parser.add_argument(
+        "-w", "--workers", type=int, default=1, help="processes for LB -> L0 -> L1 (packet types in parallel)"
+    )
 
 
 def _configure_logging(args: argparse.Namespace) -> None:
@@ -203,6 +206,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if last >= Level.L2:
         pipeline.l2_hook = _l2_hook(settings, fits_dir, soop, pipeline.writer.kernels)
     pipeline.progress = _progress_factory(sys.stderr.isatty())
+    pipeline.workers = max(1, args.workers)
     try:
         report = pipeline.run(inputs, start_level=first, end_level=last)
         aborted = None

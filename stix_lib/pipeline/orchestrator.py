@@ -21,7 +21,9 @@ be built or written costs that product; a telemetry file that cannot be read at 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
@@ -31,9 +33,9 @@ from stix_lib.conf.energy_channels import ScienceEnergyChannels
 from stix_lib.idb.manager import IDBManager
 from stix_lib.lb.convert import tm_to_lb
 from stix_lib.pipeline.report import FileReport, RunReport
+from stix_lib.pipeline.stream import ProductStream, feed, input_group, stream_order
 from stix_lib.products.header import SoopKeywordProvider
 from stix_lib.products.naming import parse_product_name
-from stix_lib.products.steps import StepResult, l0_to_l1, lb_to_l0
 from stix_lib.products.writer import ProductWriter
 from stix_lib.settings import Settings
 from stix_lib.spice.kernels import SpiceKernels
@@ -45,6 +47,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 L2Hook = Callable[[Path], list[Path]]
 Progress = Callable[[Iterable[T], str], Iterable[T]]
+
+#: Inputs per parallel task (consecutive days of one packet type), see ``Pipeline.workers``.
+PARALLEL_CHUNK = 8
 
 #: ``VERS_CFG`` when STIX-CONF has no ``VERSION.TXT``.
 UNKNOWN_CONF_VERSION = "unknown"
@@ -72,6 +77,22 @@ class PipelineAborted(RuntimeError):
     def __init__(self, message: str, report: FileReport) -> None:
         super().__init__(message)
         self.report = report
+
+    def __reduce__(self):  # picklable across worker processes
+        return (PipelineAborted, (str(self), self.report))
+
+
+#: The pipeline of a worker process (set by the pool initializer in that process only).
+_WORKER_PIPELINE: list[Pipeline] = []
+
+
+def _adopt(pipeline: Pipeline) -> None:
+    _WORKER_PIPELINE[:] = [pipeline]
+
+
+def _stream_in_worker(files: list[Path], end: Level, kind: str) -> list[FileReport]:
+    pipeline = _WORKER_PIPELINE[0]
+    return pipeline._stream_group(files, end, kind, progress=False)
 
 
 def read_conf_version(conf_dir: Path) -> str:
@@ -128,6 +149,9 @@ class Pipeline:
         Wraps iterations (e.g. a progress bar): ``progress(items, description)``.
     date
         Fixed ``DATE`` keyword of LB files (tests).
+    workers
+        Processes for the LB -> L0 -> L1 stream of :meth:`run`: packet types are independent
+        (different files), so with ``workers > 1`` they are processed in parallel (fork).
     """
 
     writer: ProductWriter
@@ -136,6 +160,7 @@ class Pipeline:
     stop_on_error: bool = False
     progress: Progress = field(default=_identity)
     date: str | None = None
+    workers: int = 1
 
     @property
     def archive(self) -> Path:
@@ -175,13 +200,6 @@ class Pipeline:
         if self.stop_on_error and (report.unusable or report.packet_errors or report.file_errors):
             raise PipelineAborted(f"stopping on error while processing {report.source}", report)
 
-    def _record(self, report: FileReport, level: str, step: StepResult) -> None:
-        report.add_files(level, step.written, step.unchanged)
-        report.add_packet_errors(level, step.packet_errors)
-        report.warnings.extend(step.warnings)
-        report.file_errors.extend(step.file_errors)
-        self._stop(report)
-
     def tm_to_lb(self, tm_file: Path, report: FileReport) -> list[Path]:
         """TM -> LB for one file; returns the LB files it touched (written or unchanged)."""
         try:
@@ -204,18 +222,6 @@ class Pipeline:
         self._stop(report)
         return [*result.written, *result.unchanged]
 
-    def lb_to_l0(self, lb_file: Path, report: FileReport) -> list[Path]:
-        """LB -> L0 for one LB file; returns the L0 files it touched."""
-        step = lb_to_l0(Path(lb_file), self.idb_manager, self.writer)
-        self._record(report, "L0", step)
-        return [*step.written, *step.unchanged]
-
-    def l0_to_l1(self, l0_file: Path, report: FileReport) -> tuple[list[Path], list[Path]]:
-        """L0 -> L1 for one L0 file; returns (changed, unchanged) L1 files."""
-        step = l0_to_l1(Path(l0_file), self.idb_manager, self.writer)
-        self._record(report, "L1", step)
-        return step.written, step.unchanged
-
     def l1_to_l2(self, l1_file: Path, report: FileReport) -> list[Path]:
         """Run the L2 hook for an L1 ``cal-energy`` file (other files: nothing to do)."""
         if self.l2_hook is None or not _is_cal_energy(Path(l1_file)):
@@ -230,24 +236,57 @@ class Pipeline:
         return written
 
     # -- drivers ---------------------------------------------------------------------------------
+    def _stream(self, end: Level) -> ProductStream:
+        return ProductStream(
+            self.writer,
+            self.idb_manager,
+            make_l1=end >= Level.L1,
+            l2_hook=self.l1_to_l2 if end >= Level.L2 else None,
+            on_report=self._stop,
+        )
+
     def process_tm(self, tm_file: Path, *, end_level: Level | str = Level.L2) -> FileReport:
         """One telemetry file through every level up to ``end_level``."""
         end = _end(end_level)
         report = FileReport(str(tm_file))
         lb_files = self.tm_to_lb(Path(tm_file), report)
-        if end < Level.L0:
-            return report
-        l0_files = _unique(p for lb in lb_files for p in self.lb_to_l0(lb, report))
-        if end < Level.L1:
-            return report
-        changed: list[Path] = []
-        for l0 in l0_files:
-            written, _ = self.l0_to_l1(l0, report)
-            changed += written
-        if end >= Level.L2:
-            for l1 in _unique(changed):
-                self.l1_to_l2(l1, report)
+        if end >= Level.L0:
+            stream = self._stream(end)
+            feed(stream, [(p, report) for p in stream_order(lb_files)], stream.add_lb)
         return report
+
+    def _stream_group(self, files: Sequence[Path], end: Level, kind: str, progress: bool) -> list[FileReport]:
+        """Stream one ordered list of LB (``kind="lb"``) or L0 (``"l0"``) files; their reports."""
+        stream = self._stream(end)
+        items = [(p, FileReport(str(p))) for p in files]
+        add = stream.add_lb if kind == "lb" else stream.add_l0_file
+        label = "LB -> L0/L1" if kind == "lb" else "L0 -> L1"
+        feed(stream, self.progress(items, label) if progress else items, add)
+        return [report for _, report in items]
+
+    def _stream_files(self, files: Sequence[Path], end: Level, kind: str) -> list[FileReport]:
+        """Stream inputs per packet type; with ``workers > 1`` in parallel processes.
+
+        In parallel, every type's inputs (in day order) are cut into runs of
+        :data:`PARALLEL_CHUNK` files; runs are independent tasks. Two runs may both contribute to
+        the daily file at their border: the folder lock serialises the two merges, and the
+        newest-wins merge gives the same content in either order.
+        """
+        ordered = stream_order(list(files))
+        chunks: list[list[Path]] = []
+        for path in ordered:
+            if chunks and input_group(chunks[-1][-1]) == input_group(path) and len(chunks[-1]) < PARALLEL_CHUNK:
+                chunks[-1].append(path)
+            else:
+                chunks.append([path])
+        if self.workers <= 1 or len(chunks) < 2:
+            return self._stream_group(ordered, end, kind, progress=True)
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_adopt, initargs=(self,)) as pool:
+            futures = [pool.submit(_stream_in_worker, chunk, end, kind) for chunk in chunks]
+            for _ in self.progress(as_completed(futures), f"{kind.upper()} runs"):
+                pass
+            return [report for future in futures for report in future.result()]
 
     def run(
         self, inputs: Sequence[Path], *, start_level: Level | str = Level.TM, end_level: Level | str = Level.L2
@@ -273,31 +312,15 @@ class Pipeline:
                 touched += self.tm_to_lb(tm, report)
             files, start = _unique(touched), Level.LB
         if start == Level.LB and end >= Level.L0:
-            files = self._stage(run, files, "LB -> L0", self.lb_to_l0)
-            start = Level.L0
-        if start == Level.L0 and end >= Level.L1:
-            changed: list[Path] = []
-
-            def step(path: Path, report: FileReport) -> list[Path]:
-                written, _ = self.l0_to_l1(path, report)
-                changed.extend(written)
-                return written
-
-            self._stage(run, files, "L0 -> L1", step)
-            files, start = _unique(changed), Level.L1
-        if start == Level.L1 and end >= Level.L2:
-            self._stage(run, [f for f in files if _is_cal_energy(f)], "L1 -> L2", self.l1_to_l2)
+            run.files.extend(self._stream_files(files, end, "lb"))
+        elif start == Level.L0 and end >= Level.L1:
+            run.files.extend(self._stream_files(files, end, "l0"))
+        elif start == Level.L1 and end >= Level.L2:
+            for path in self.progress([f for f in files if _is_cal_energy(f)], "L1 -> L2"):
+                report = FileReport(str(path))
+                run.files.append(report)
+                self.l1_to_l2(path, report)
         return run
-
-    def _stage(
-        self, run: RunReport, files: Sequence[Path], description: str, step: Callable[[Path, FileReport], list[Path]]
-    ) -> list[Path]:
-        out: list[Path] = []
-        for path in self.progress(list(files), description):
-            report = FileReport(str(path))
-            run.files.append(report)
-            out += step(path, report)
-        return _unique(out)
 
 
 def _end(level: Level | str) -> Level:

@@ -45,6 +45,25 @@ class SpiceClock:
         """ISO UTC strings with milliseconds (SPICE ``et2utc``)."""
         return self.kernels.scet_to_utc_iso(_scet(obt), 3)
 
+    def utc_days(self, obt: npt.ArrayLike) -> npt.NDArray[np.datetime64]:
+        """UTC calendar day (``datetime64[D]``) of each OBT value.
+
+        Only the first and last time and the OBT of each UTC midnight in between are converted
+        with SPICE (the clock is monotonic), so long products cost a few SPICE calls, not one
+        per row.
+        """
+        times = np.asarray(obt, dtype=np.float64)
+        if not times.size:
+            return np.zeros(0, dtype="datetime64[D]")
+        ends = self.to_datetime64(np.array([times.min(), times.max()])).astype("datetime64[D]")
+        first, last = ends[0], ends[1]
+        if first == last:
+            return np.full(times.shape, first)
+        midnights = np.arange(first + 1, last + 1).astype("datetime64[ns]")
+        boundaries = self.kernels.datetime64_to_scet(midnights)
+        obt_midnights = np.asarray(boundaries.as_float(), dtype=np.float64)  # float form, as the times
+        return first + np.searchsorted(obt_midnights, times, side="right").astype("timedelta64[D]")
+
 
 class NominalClock:
     """OBT seconds counted from 2000-01-01T00:00:00 UTC (no drift, no leap seconds)."""

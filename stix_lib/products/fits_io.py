@@ -2,15 +2,17 @@
 
 HDUs: ``PRIMARY`` (header only), ``CONTROL``, ``DATA``, ``IDB_VERSIONS`` (``version``,
 ``obt_start``/``obt_end`` [s]) and, for products with energy information, ``ENERGIES``
-(``channel`` uint8, ``e_low``/``e_high`` float32 [keV]). Tables are written by astropy, which
-serialises each column's unit, description and ``meta`` (``NIXS``, ``PCF_CURTX``) into the
-``--BEGIN-ASTROPY-SERIALIZED-COLUMNS--`` comment block of the extension header; reading with
-astropy restores them, so the L1 step can find the raw columns it must calibrate.
+(``channel`` uint8, ``e_low``/``e_high`` float32 [keV]). Each column's unit, description and
+``meta`` (``NIXS``, ``PCF_CURTX``) are stored the way astropy stores them (the
+``--BEGIN-ASTROPY-SERIALIZED-COLUMNS--`` comment block of the extension header), so astropy,
+stixpy and :func:`read_product` get them back; the L1 step relies on it to find raw columns.
+Files are serialised by :mod:`stix_lib.products.fits_writer` and read by
+:mod:`stix_lib.products.fits_reader` (astropy for layouts it does not handle).
 
 Storage conventions (the in-memory model is :mod:`stix_lib.products.model`):
 
 * DATA ``time`` is stored as uint32 centiseconds relative to ``OBT_BEG`` (start of the first bin),
-  ``timedel`` as uint32 centiseconds; unsigned integers use ``TZERO`` (astropy's convention);
+  ``timedel`` as uint32 centiseconds; unsigned integers use ``TZERO``;
 * a few columns are stored in the smallest unsigned integer type that holds their values, as the
   reference products do (``index``/``control_index`` of quick-look products, triggers, variance,
   calibration counts); this is a function of the values only;
@@ -21,20 +23,17 @@ Files are written atomically (temporary file in the target folder, ``fsync``, ``
 
 from __future__ import annotations
 
-import io
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from astropy.io import fits
-from astropy.table import Column as AstropyColumn
-from astropy.table import Table, meta
-from astropy.utils.exceptions import AstropyWarning
 
 from stix_lib.lb.fits_io import write_atomic
 from stix_lib.products.catalogue import NoProductError, product_spec
+from stix_lib.products.fits_reader import TableData, UnsupportedLayout, read_fits_tables, serialized_columns
+from stix_lib.products.fits_writer import WriteColumn, bintable_bytes, primary_bytes
 from stix_lib.products.model import Product, control_base, snap_times
 from stix_lib.products.table import Column, ColumnTable
 
@@ -88,72 +87,32 @@ def _storage_values(kind: str, table: str, name: str, values: np.ndarray) -> np.
     return values
 
 
-def _astropy_table(product_kind: str, name: str, table: ColumnTable, overrides: dict[str, np.ndarray]) -> Table:
-    columns = []
+def _write_columns(kind: str, name: str, table: ColumnTable, overrides: dict[str, np.ndarray]) -> list[WriteColumn]:
+    out = []
     for col_name, column in table.columns():
         values = overrides.get(col_name)
         if values is None:
-            values = _storage_values(product_kind, name, col_name, column.values)
+            values = _storage_values(kind, name, col_name, column.values)
         unit = "cs" if name == "data" and col_name in ("time", "timedel") else column.unit
-        columns.append(
-            AstropyColumn(
-                data=values,
-                name=col_name,
-                unit=unit or None,
-                description=column.description,
-                meta=dict(column.meta),
-            )
-        )
-    return Table(columns, copy=False)
+        out.append(WriteColumn(col_name, np.asarray(values), unit, column.description, dict(column.meta)))
+    return out
 
 
-def serialized_column_comments(table: Table) -> list[str]:
-    """COMMENT lines carrying the columns' meta and descriptions (astropy's serialized-columns block).
-
-    Astropy reads this block back into ``Column.meta``/``description``; lines are cut into
-    70-character pieces continued with a trailing backslash, as astropy writes them.
-    """
-    if not any(col.info.meta or col.info.description for col in table.itercols()):
-        return []
-    encoded = Table(table.columns, meta={"__serialized_columns__": {}}, copy=False)
-    lines = ["--BEGIN-ASTROPY-SERIALIZED-COLUMNS--"]
-    for line in meta.get_yaml_from_table(encoded):
-        pieces = [line[i : i + 70] for i in range(0, len(line), 70)] or [""]
-        lines.extend(piece + "\\" for piece in pieces[:-1])
-        lines.append(pieces[-1])
-    lines.append("--END-ASTROPY-SERIALIZED-COLUMNS--")
-    return lines
-
-
-def _table_hdu(table: Table, extname: str) -> fits.BinTableHDU:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", AstropyWarning)
-        hdu = fits.table_to_hdu(table)
-    hdu.name = extname
-    for line in serialized_column_comments(table):
-        hdu.header.add_comment(line)
-    return hdu
-
-
-def _idb_table(idb_versions: dict[str, tuple[float, float]]) -> Table:
+def _idb_columns(idb_versions: dict[str, tuple[float, float]]) -> list[WriteColumn]:
     items = sorted(idb_versions.items(), key=lambda item: (item[1][0], item[0]))
-    return Table(
-        [
-            AstropyColumn(np.array([v for v, _ in items], dtype=str) if items else np.zeros(0, "U7"), name="version"),
-            AstropyColumn(np.array([r[0] for _, r in items], dtype=np.float64), name="obt_start", unit="s"),
-            AstropyColumn(np.array([r[1] for _, r in items], dtype=np.float64), name="obt_end", unit="s"),
-        ]
-    )
+    return [
+        WriteColumn("version", np.array([v for v, _ in items], dtype=str) if items else np.zeros(0, "U7")),
+        WriteColumn("obt_start", np.array([r[0] for _, r in items], dtype=np.float64), "s"),
+        WriteColumn("obt_end", np.array([r[1] for _, r in items], dtype=np.float64), "s"),
+    ]
 
 
-def _energies_table(e_low: np.ndarray, e_high: np.ndarray) -> Table:
-    return Table(
-        [
-            AstropyColumn(np.arange(len(e_low), dtype=np.uint8), name="channel"),
-            AstropyColumn(np.asarray(e_low, dtype=np.float32), name="e_low", unit="keV"),
-            AstropyColumn(np.asarray(e_high, dtype=np.float32), name="e_high", unit="keV"),
-        ]
-    )
+def _energy_columns(e_low: np.ndarray, e_high: np.ndarray) -> list[WriteColumn]:
+    return [
+        WriteColumn("channel", np.arange(len(e_low), dtype=np.uint8)),
+        WriteColumn("e_low", np.asarray(e_low, dtype=np.float32), "keV"),
+        WriteColumn("e_high", np.asarray(e_high, dtype=np.float32), "keV"),
+    ]
 
 
 def product_bytes(
@@ -161,37 +120,32 @@ def product_bytes(
     cards: Sequence[tuple[str, Any, str]],
     history: Sequence[str],
     energies: tuple[np.ndarray, np.ndarray] | None,
+    cache: dict | None = None,
 ) -> bytes:
-    """Serialise a product (rows in canonical order) with the given primary cards."""
+    """Serialise a product (rows in canonical order) with the given primary cards.
+
+    ``cache``: a dict the caller keeps between calls to reuse column-metadata YAML.
+    """
     if not len(product.data):
         raise ValueError("cannot write a product without data rows")
     start, _ = product.obt_range
     relative = np.rint((product.time - start) * 100.0)
     if relative.min() < 0:
         raise ValueError("DATA times before OBT_BEG")
-    header = fits.Header()
-    for key, value, comment in cards:
-        header.append(fits.Card(key, value, comment), end=True)
-    for line in history:
-        header.add_history(line)
     kind = product.spec.kind
     data_overrides = {
         "time": relative.astype(np.uint32),
         "timedel": np.asarray(product.data["timedel"]).astype(np.uint32),
     }
-    hdus: list[fits.PrimaryHDU | fits.BinTableHDU] = [
-        fits.PrimaryHDU(header=header),
-        _table_hdu(_astropy_table(kind, "control", product.control, {}), "CONTROL"),
-        _table_hdu(_astropy_table(kind, "data", product.data, data_overrides), "DATA"),
-        _table_hdu(_idb_table(product.idb_versions), "IDB_VERSIONS"),
+    parts = [
+        primary_bytes(cards, history),
+        bintable_bytes("CONTROL", _write_columns(kind, "control", product.control, {}), cache),
+        bintable_bytes("DATA", _write_columns(kind, "data", product.data, data_overrides), cache),
+        bintable_bytes("IDB_VERSIONS", _idb_columns(product.idb_versions), cache),
     ]
     if energies is not None:
-        hdus.append(_table_hdu(_energies_table(*energies), "ENERGIES"))
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", AstropyWarning)
-        fits.HDUList(hdus).writeto(buffer, checksum=True)
-    return buffer.getvalue()
+        parts.append(bintable_bytes("ENERGIES", _energy_columns(*energies), cache))
+    return b"".join(parts)
 
 
 def write_product(
@@ -205,24 +159,60 @@ def write_product(
     write_atomic(product_bytes(product, cards, history, energies), path)
 
 
-def _column_from_astropy(column: AstropyColumn) -> Column:
-    values = np.asarray(column)
-    if values.dtype.kind == "S":
-        values = np.char.decode(values, "ascii")
-    values = values.astype(values.dtype.newbyteorder("="))
-    unit = column.unit.to_string() if column.unit is not None else None
-    return Column(values, unit or None, dict(column.meta), column.description)
+def serialized_column_info(header: fits.Header) -> dict[str, dict[str, Any]]:
+    """Column name -> ``{"meta": ..., "description": ...}`` from an astropy header."""
+    return serialized_columns([str(c) for c in header.get("COMMENT", [])])
+
+
+def _table_from(data: TableData, cache: dict | None = None) -> ColumnTable:
+    info = serialized_columns(data.comments, cache)
+    table = ColumnTable()
+    for name, values in data.columns.items():
+        extra = info.get(name, {})
+        table.set(
+            name,
+            Column(np.array(values), data.units.get(name), dict(extra.get("meta") or {}), extra.get("description")),
+        )
+    return table
+
+
+def _read_fast(path: Path, cache: dict | None) -> tuple[dict[str, Any], ColumnTable, ColumnTable, ColumnTable]:
+    primary, tables = read_fits_tables(path)
+    return (
+        primary,
+        _table_from(tables["CONTROL"], cache),
+        _table_from(tables["DATA"], cache),
+        _table_from(tables["IDB_VERSIONS"], cache),
+    )
+
+
+def _read_astropy(path: Path) -> tuple[dict[str, Any], ColumnTable, ColumnTable, ColumnTable]:
+    with fits.open(path, memmap=False) as hdul:
+        primary = {
+            key: hdul[0].header[key] for key in ("LEVEL", "STYPE", "SSTYPE", "SSID", "OBT_BEG") if key in hdul[0].header
+        }
+        return primary, _read_table(hdul["CONTROL"]), _read_table(hdul["DATA"]), _read_table(hdul["IDB_VERSIONS"])
 
 
 def _read_table(hdu: fits.BinTableHDU) -> ColumnTable:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", AstropyWarning)
-        table = Table.read(hdu)
-    return ColumnTable({name: _column_from_astropy(table[name]) for name in table.colnames})
+    info = serialized_column_info(hdu.header)
+    records = hdu.data
+    table = ColumnTable()
+    for column in hdu.columns:
+        values = np.asarray(records[column.name]) if records is not None else np.zeros(0)
+        if values.dtype.kind == "S":
+            values = np.char.decode(values, "ascii")
+        values = values.astype(values.dtype.newbyteorder("="), copy=True)
+        extra = info.get(column.name, {})
+        unit = (column.unit or "").strip() or None
+        table.set(column.name, Column(values, unit, dict(extra.get("meta", {}) or {}), extra.get("description")))
+    return table
 
 
-def read_product(path: Path) -> Product:
+def read_product(path: Path, cache: dict | None = None) -> Product:
     """Read an L0/L1 product file back into a :class:`Product`.
+
+    ``cache``: a dict the caller keeps between calls to reuse parsed column metadata.
 
     Raises
     ------
@@ -230,21 +220,20 @@ def read_product(path: Path) -> Product:
         Unreadable file, missing HDUs or columns, or not a product of :mod:`~stix_lib.products`.
     """
     try:
-        with fits.open(path, memmap=False) as hdul:
-            header = hdul[0].header
-            level = str(header["LEVEL"]).strip()
-            ssid_value = header.get("SSID", "")
-            spec = product_spec(
-                int(header["STYPE"]), int(header["SSTYPE"]), None if ssid_value in ("", None) else int(ssid_value)
-            )
-            start = float(header["OBT_BEG"])
-            control = _read_table(hdul["CONTROL"])
-            data = _read_table(hdul["DATA"])
-            idb_rows = hdul["IDB_VERSIONS"].data
-            idb_versions = {
-                str(v).strip(): (float(a), float(b))
-                for v, a, b in zip(idb_rows["version"], idb_rows["obt_start"], idb_rows["obt_end"], strict=True)
-            }
+        try:
+            header, control, data, idb = _read_fast(path, cache)
+        except UnsupportedLayout:
+            header, control, data, idb = _read_astropy(path)
+        level = str(header["LEVEL"]).strip()
+        ssid_value = header.get("SSID", "")
+        spec = product_spec(
+            int(header["STYPE"]), int(header["SSTYPE"]), None if ssid_value in ("", None) else int(ssid_value)
+        )
+        start = float(header["OBT_BEG"])
+        idb_versions = {
+            str(v).strip(): (float(a), float(b))
+            for v, a, b in zip(idb["version"], idb["obt_start"], idb["obt_end"], strict=True)
+        }
     except (OSError, KeyError, ValueError, TypeError, IndexError, NoProductError) as exc:
         raise ProductFileError(f"{path}: cannot read product file: {exc}") from exc
     if level not in ("L0", "L1"):

@@ -146,11 +146,18 @@ def _extra_cards(product: Product) -> tuple[list[Card], list[str]]:
 
 
 def _trim(cards: Sequence[Card]) -> list[Card]:
-    """Drop comments that would not fit next to long string values."""
-    return [
-        (key, value, "" if isinstance(value, str) and len(value) + len(comment) > 60 else comment)
-        for key, value, comment in cards
-    ]
+    """Shorten comments to what fits on the card; drop them next to long string values."""
+    out = []
+    for key, value, comment in cards:
+        if isinstance(value, str):
+            if len(value) + len(comment) > 60:
+                comment = ""
+            width = max(len(value.replace("'", "''")) + 2, 10)
+        else:
+            width = 20
+        room = 80 - 10 - width - 3
+        out.append((key, value, comment[: max(room, 0)]))
+    return out
 
 
 def l0_primary_cards(

@@ -74,6 +74,18 @@ def merge_identical_control(product: Product) -> Product:
     return Product(product.spec, product.level, control, data, dict(product.idb_versions))
 
 
+def _control_times_overlap(a: Product, b: Product) -> bool:
+    """True when some CONTROL rows of ``a`` and ``b`` share their base time (possible duplicates)."""
+
+    def keys(product: Product) -> np.ndarray:
+        control = product.control
+        return np.asarray(control["scet_coarse"], dtype=np.int64) * 65536 + np.asarray(
+            control["scet_fine"], dtype=np.int64
+        )
+
+    return bool(np.intersect1d(keys(a), keys(b)).size)
+
+
 def combine(newer: Product, older: Product) -> Product:
     """Merge ``older`` into ``newer``: newest row wins for equal keys (see the module docstring).
 
@@ -96,14 +108,23 @@ def combine(newer: Product, older: Product) -> Product:
         ColumnTable.concatenate([newer.data, old_data]),
         merge_idb_versions(newer.idb_versions, older.idb_versions),
     )
-    return deduplicate(merge_identical_control(stacked))
+    if _control_times_overlap(newer, older):
+        stacked = merge_identical_control(stacked)
+    return deduplicate(stacked)
 
 
 def _parts(product: Product, labels: np.ndarray) -> list[tuple[object, Product]]:
-    out = []
-    for label in np.unique(labels).tolist():
-        out.append((label, product.with_rows(np.flatnonzero(labels == label))))
-    return out
+    if not len(labels):
+        return []
+    if labels[0] == labels[-1] and np.all(labels == labels[0]):
+        return [(labels[:1].tolist()[0], product)]
+    if np.all(labels[1:] >= labels[:-1]):  # rows in time order: one slice per label
+        bounds = np.r_[0, np.flatnonzero(labels[1:] != labels[:-1]) + 1, len(labels)]
+        return [
+            (labels[a : a + 1].tolist()[0], product.with_rows(np.arange(a, b)))
+            for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)
+        ]
+    return [(label, product.with_rows(np.flatnonzero(labels == label))) for label in np.unique(labels).tolist()]
 
 
 def split_by_scet_day(product: Product) -> list[tuple[int, Product]]:
@@ -113,8 +134,8 @@ def split_by_scet_day(product: Product) -> list[tuple[int, Product]]:
 
 
 def split_by_utc_day(product: Product, utc: npt.ArrayLike) -> list[tuple[date, Product]]:
-    """Per UTC calendar day of each DATA row (``utc``: datetime64 of the bin centres)."""
-    days = np.asarray(utc, dtype="datetime64[ns]").astype("datetime64[D]")
+    """Per UTC calendar day of each DATA row (``utc``: datetime64 of the bin centres, or their days)."""
+    days = np.asarray(utc).astype("datetime64[D]")
     return [
         (day if isinstance(day, date) else date.fromisoformat(str(day)), part) for day, part in _parts(product, days)
     ]

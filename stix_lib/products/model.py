@@ -119,15 +119,17 @@ class Product:
         data = self.data.take(np.asarray(rows, dtype=np.intp))
         old = np.asarray(data["control_index"], dtype=np.int64)
         index = np.asarray(self.control["index"], dtype=np.int64)
-        position = {int(v): i for i, v in enumerate(index.tolist())}
         lookup = np.full(int(index.max()) + 1 if len(index) else 1, -1, dtype=np.int64)
         lookup[index] = np.arange(len(index))
         if len(old) and (old.max() >= len(lookup) or np.any(lookup[old] < 0)):
-            missing = sorted(set(old.tolist()) - set(position))
+            missing = sorted(set(old.tolist()) - set(index.tolist()))
             raise ValueError(f"DATA refers to control rows {missing[:5]} that do not exist")
         control_rows = lookup[old] if len(old) else np.zeros(0, dtype=np.int64)
-        used, first = np.unique(control_rows, return_index=True)
-        used_in_order = used[np.argsort(first, kind="stable")]
+        if len(control_rows) and np.all(control_rows[1:] >= control_rows[:-1]):  # usual: sorted already
+            used_in_order = control_rows[np.r_[True, control_rows[1:] != control_rows[:-1]]]
+        else:
+            used, first = np.unique(control_rows, return_index=True)
+            used_in_order = used[np.argsort(first, kind="stable")]
         renumber = np.full(len(index), -1, dtype=np.int64)
         renumber[used_in_order] = np.arange(len(used_in_order))
         control = self.control.take(used_in_order)

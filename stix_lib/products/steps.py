@@ -16,18 +16,21 @@ from pathlib import Path
 
 from stix_lib.conf.energy_channels import EnergyChannelError
 from stix_lib.idb.manager import IDBManager
-from stix_lib.lb.fits_io import LBFileError, read_lb
+from stix_lib.lb.fits_io import LBFileError
 from stix_lib.products.catalogue import NoProductError
-from stix_lib.products.fits_io import ProductFileError, read_product
+from stix_lib.products.fits_io import ProductFileError
 from stix_lib.products.l0 import ProductBuildError, build_l0
 from stix_lib.products.l1 import level0_to_level1
+from stix_lib.products.lb_reader import read_level_binary
+from stix_lib.products.model import Product
 from stix_lib.products.writer import ProductWriteError, ProductWriter, WriteResult
 from stix_lib.spice.errors import SpiceKernelError
 from stix_lib.tm.errors import PacketError
 
 log = logging.getLogger(__name__)
 
-_WRITE_ERRORS = (ProductWriteError, ProductFileError, EnergyChannelError, SpiceKernelError, OSError, ValueError)
+#: Exceptions that cost one product file (reported, processing goes on).
+WRITE_ERRORS = (ProductWriteError, ProductFileError, EnergyChannelError, SpiceKernelError, OSError, ValueError)
 
 
 @dataclass
@@ -68,29 +71,48 @@ class StepResult:
             (self.written if result.written else self.unchanged).append(result.path)
 
 
-def lb_to_l0(lb_path: Path, idb_manager: IDBManager, writer: ProductWriter) -> StepResult:
-    """Build the L0 product of an LB file and merge it into the daily L0 files."""
-    result = StepResult(Path(lb_path))
+def l0_product_of(lb_path: Path, idb_manager: IDBManager, result: StepResult) -> Product | None:
+    """Read an LB file and build its L0 product (``None`` when there is nothing to write).
+
+    Problems are recorded in ``result``.
+    """
     try:
-        lb = read_lb(lb_path)
+        lb = read_level_binary(lb_path)
     except LBFileError as exc:
         result.file_errors.append(str(exc))
-        return result
+        return None
     try:
         build = build_l0(lb, idb_manager, parent=Path(lb_path).name)
     except NoProductError as exc:
         result.warnings.append(f"{Path(lb_path).name}: {exc}")
-        return result
+        return None
     except ProductBuildError as exc:
         result.file_errors.append(f"{Path(lb_path).name}: {exc}")
-        return result
+        return None
     result.packet_errors.extend(build.errors)
     result.warnings.extend(build.notes)
-    if build.product is None:
+    return build.product
+
+
+def l1_product_of(l0: Product, l0_name: str, idb_manager: IDBManager, result: StepResult) -> Product | None:
+    """Convert an L0 product (the content of file ``l0_name``) to L1; problems go to ``result``."""
+    if l0.level != "L0":
+        result.file_errors.append(f"{l0_name}: level {l0.level}, expected L0")
+        return None
+    l1, warnings = level0_to_level1(l0, parent=l0_name, idb_manager=idb_manager)
+    result.warnings.extend(warnings)
+    return l1
+
+
+def lb_to_l0(lb_path: Path, idb_manager: IDBManager, writer: ProductWriter) -> StepResult:
+    """Build the L0 product of an LB file and merge it into the daily L0 files."""
+    result = StepResult(Path(lb_path))
+    product = l0_product_of(lb_path, idb_manager, result)
+    if product is None:
         return result
     try:
-        result.add(writer.write_l0(build.product))
-    except _WRITE_ERRORS as exc:
+        result.add(writer.write_l0(product))
+    except WRITE_ERRORS as exc:
         result.file_errors.append(f"{Path(lb_path).name} -> L0: {exc}")
     return result
 
@@ -99,17 +121,14 @@ def l0_to_l1(l0_path: Path, idb_manager: IDBManager, writer: ProductWriter) -> S
     """Convert an L0 daily file to L1 and merge it into the UTC-daily L1 files."""
     result = StepResult(Path(l0_path))
     try:
-        product = read_product(l0_path)
+        product = writer.read(l0_path)
     except ProductFileError as exc:
         result.file_errors.append(str(exc))
         return result
-    if product.level != "L0":
-        result.file_errors.append(f"{l0_path}: level {product.level}, expected L0")
-        return result
     try:
-        l1, warnings = level0_to_level1(product, parent=Path(l0_path).name, idb_manager=idb_manager)
-        result.warnings.extend(warnings)
-        result.add(writer.write_l1(l1))
-    except _WRITE_ERRORS as exc:
+        l1 = l1_product_of(product, Path(l0_path).name, idb_manager, result)
+        if l1 is not None:
+            result.add(writer.write_l1(l1))
+    except WRITE_ERRORS as exc:
         result.file_errors.append(f"{Path(l0_path).name} -> L1: {exc}")
     return result

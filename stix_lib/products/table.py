@@ -9,7 +9,6 @@ calibrate, ``PCF_CURTX`` (calibration id).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,8 +39,9 @@ class Column:
     description: str | None = None
 
     def with_values(self, values: np.ndarray) -> Column:
-        """Same unit/meta/description, other values."""
-        return Column(values, self.unit, copy.deepcopy(self.meta), self.description)
+        """Same unit/meta/description, other values (``meta`` copied one level deep; never
+        modify nested meta values in place)."""
+        return Column(values, self.unit, dict(self.meta), self.description)
 
 
 def _fill_like(column: Column, rows: int) -> np.ndarray:

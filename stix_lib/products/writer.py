@@ -23,8 +23,8 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -116,6 +116,13 @@ class ProductWriter:
     kernels: SpiceKernels | None = None
     soop: SoopKeywordProvider | None = None
     date: str | None = None
+    _yaml_cache: dict = field(default_factory=dict, repr=False, compare=False)
+    _read_cache: dict = field(default_factory=dict, repr=False, compare=False)
+    _cleaned: set = field(default_factory=set, repr=False, compare=False)
+
+    def read(self, path: Path) -> Product:
+        """Read a product file (reusing parsed column metadata across calls)."""
+        return read_product(path, self._read_cache)
 
     # -- clocks and energies ------------------------------------------------------------------
     @property
@@ -145,46 +152,51 @@ class ProductWriter:
         except (EnergyChannelError, KeyError, IndexError) as exc:
             raise ProductWriteError(f"energy channels for {when}: {exc}") from exc
 
-    # -- L0 -------------------------------------------------------------------------------------
-    def write_l0(self, product: Product) -> list[WriteResult]:
-        """Split an L0 product per SCET day and merge each day into its file."""
+    # -- daily targets --------------------------------------------------------------------------
+    def l0_targets(self, product: Product) -> list[tuple[Path, Product]]:
+        """Split an L0 product per SCET day: ``(daily file, part)``."""
         version = product.spec.effective_version(self.processing_version)
         folder = l0_directory(self.archive, product.spec)
-        results = []
-        for day, part in split_by_scet_day(product):
-            name = l0_file_name(product.spec, day, version)
-            results.append(self._merge_write(part, folder / name, lambda p, n, v=version: self._l0_bytes(p, n, v)))
-        return results
+        return [(folder / l0_file_name(product.spec, day, version), part) for day, part in split_by_scet_day(product)]
 
-    def _l0_bytes(self, product: Product, filename: str, version: int) -> bytes:
-        cards, history = l0_primary_cards(
-            product, filename=filename, version=version, vers_cfg=self.vers_cfg, date=self.date
-        )
-        return product_bytes(product, cards, history, self.energies(product))
-
-    # -- L1 -------------------------------------------------------------------------------------
-    def write_l1(self, product: Product) -> list[WriteResult]:
-        """Split an L1 product per UTC day and merge each day into its file.
+    def l1_targets(self, product: Product) -> list[tuple[Path, Product]]:
+        """Split an L1 product per UTC day: ``(daily file, part)``.
 
         Raises
         ------
         ProductWriteError
             Without SPICE kernels (UTC is needed for the split and the header).
         """
+        clock = self._spice_clock()
+        version = product.spec.effective_version(self.processing_version)
+        return [
+            (l1_directory(self.archive, product.spec, day) / l1_file_name(product.spec, day, version), part)
+            for day, part in split_by_utc_day(product, clock.utc_days(product.time))
+        ]
+
+    def write_l0(self, product: Product) -> list[WriteResult]:
+        """Split an L0 product per SCET day and merge each day into its file."""
+        return [self.merge_write(path, part)[0] for path, part in self.l0_targets(product)]
+
+    def write_l1(self, product: Product) -> list[WriteResult]:
+        """Split an L1 product per UTC day and merge each day into its file."""
+        return [self.merge_write(path, part)[0] for path, part in self.l1_targets(product)]
+
+    # -- serialisation --------------------------------------------------------------------------
+    def _spice_clock(self) -> SpiceClock:
         if self.kernels is None:
             raise ProductWriteError("L1 products need SPICE kernels (UTC day split and header)")
-        clock = SpiceClock(self.kernels)
-        version = product.spec.effective_version(self.processing_version)
-        results = []
-        for day, part in split_by_utc_day(product, clock.to_datetime64(product.time)):
-            folder = l1_directory(self.archive, product.spec, day)
-            name = l1_file_name(product.spec, day, version)
-            results.append(
-                self._merge_write(part, folder / name, lambda p, n, v=version, c=clock: self._l1_bytes(p, n, v, c))
-            )
-        return results
+        return SpiceClock(self.kernels)
 
-    def _l1_bytes(self, product: Product, filename: str, version: int, clock: SpiceClock) -> bytes:
+    def file_bytes(self, product: Product, filename: str) -> bytes:
+        """The complete FITS file of a product (L0 or L1 header by the product's level)."""
+        version = product.spec.effective_version(self.processing_version)
+        if product.level == "L0":
+            cards, history = l0_primary_cards(
+                product, filename=filename, version=version, vers_cfg=self.vers_cfg, date=self.date
+            )
+            return product_bytes(product, cards, history, self.energies(product), self._yaml_cache)
+        clock = self._spice_clock()
         start, end = product.obt_range
         middle = start + (end - start) / 2.0
         utc = clock.to_iso(np.array([start, middle, end]))
@@ -202,22 +214,31 @@ class ProductWriter:
             vers_cfg=self.vers_cfg,
             date=self.date,
         )
-        return product_bytes(product, cards, history, self.energies(product))
+        return product_bytes(product, cards, history, self.energies(product), self._yaml_cache)
 
     # -- merge + write ----------------------------------------------------------------------------
-    def _merge_write(self, part: Product, path: Path, serialise: Callable[[Product, str], bytes]) -> WriteResult:
+    def merge_write(self, path: Path, part: Product) -> tuple[WriteResult, Product]:
+        """Merge ``part`` into the daily file ``path`` (and its complete twin) and write it.
+
+        Returns
+        -------
+        result, merged
+            The write outcome and the file's content after the merge.
+        """
         folder = path.parent
         twin = folder / complete_name(path.name)
         with folder_lock(folder):
-            remove_stale_partials(path)
+            if path not in self._cleaned:  # left-overs of killed writers: once per file and writer
+                remove_stale_partials(path)
+                self._cleaned.add(path)
             existing = None
             for candidate in (twin, path) if twin != path else (path,):
                 if candidate.exists():
-                    found = read_product(candidate)
+                    found = self.read(candidate)
                     existing = found if existing is None else combine(found, existing)
             merged = part if existing is None else combine(part, existing)
             if existing is not None and merged.same_content(existing):
-                return WriteResult(path, False, len(existing))
-            write_atomic(serialise(merged, path.name), path)
+                return WriteResult(path, False, len(existing)), existing
+            write_atomic(self.file_bytes(merged, path.name), path)
         log.debug("wrote %s (%d rows)", path, len(merged))
-        return WriteResult(path, True, len(merged))
+        return WriteResult(path, True, len(merged)), merged

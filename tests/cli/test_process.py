@@ -30,7 +30,7 @@ def _process(capsys, *args: str) -> tuple[int, dict]:
 
 def test_moc_test_to_l1(env, capsys, tmp_path: Path) -> None:
     out_file = tmp_path / "produced.txt"
-    code, summary = _process(capsys, "-t", str(env["tm"]), "-f", str(env["fits"]), "-o", str(out_file))
+    code, summary = _process(capsys, "-t", str(env["tm"]), "-f", str(env["fits"]), "-o", str(out_file), "-w", "2")
     assert code == 0, summary
     written = summary["written"]
     assert (len(written["LB"]), len(written["L0"]), len(written["L1"]), len(written["L2"])) == (7, 7, 7, 0)

@@ -37,9 +37,9 @@ def deliveries(reference_data: Path, idb_manager, tmp_path_factory: pytest.TempP
     ]
 
 
-def _pipeline(archive: Path, idb_manager, energy_channels, kernels) -> Pipeline:
+def _pipeline(archive: Path, idb_manager, energy_channels, kernels, workers: int = 1) -> Pipeline:
     writer = ProductWriter(archive, vers_cfg="v0.1.10", energy_channels=energy_channels, kernels=kernels)
-    return Pipeline(writer, idb_manager, date=FIXED_DATE)
+    return Pipeline(writer, idb_manager, date=FIXED_DATE, workers=workers)
 
 
 def _files(archive: Path) -> dict[str, Path]:
@@ -55,7 +55,7 @@ def _assert_same_archives(left: Path, right: Path) -> None:
 
 
 def test_one_at_a_time_batch_and_shuffled_give_identical_files(
-    deliveries, tmp_path: Path, idb_manager, energy_channels, kernels
+    deliveries, tmp_path: Path, idb_manager, energy_channels, kernels, monkeypatch
 ) -> None:
     one_by_one = tmp_path / "one"
     pipeline = _pipeline(one_by_one, idb_manager, energy_channels, kernels)
@@ -74,12 +74,16 @@ def test_one_at_a_time_batch_and_shuffled_give_identical_files(
     shuffled_batch = tmp_path / "shuffled-batch"
     assert _pipeline(shuffled_batch, idb_manager, energy_channels, kernels).run(deliveries[::-1]).ok
 
+    parallel = tmp_path / "parallel"  # every LB file its own task: border files merged by two workers
+    monkeypatch.setattr("stix_lib.pipeline.orchestrator.PARALLEL_CHUNK", 1)
+    assert _pipeline(parallel, idb_manager, energy_channels, kernels, workers=2).run(deliveries).ok
+
     files = _files(one_by_one)
     levels = {name.split("/")[0] for name in files}
     assert levels == {"LB", "L0", "L1"}
     assert sum(name.startswith("L1/2020/05/05") for name in files) >= 7
     assert sum(name.startswith("L1/2020/05/06") for name in files) >= 7
-    for other in (batch, shuffled, shuffled_batch):
+    for other in (batch, shuffled, shuffled_batch, parallel):
         _assert_same_archives(one_by_one, other)
 
 

@@ -15,9 +15,10 @@ import numpy as np
 import numpy.typing as npt
 
 from stix_lib.decode.batch import decode_packets
+from stix_lib.decode.compression import CompressionError, check_scheme, decompress
 from stix_lib.decode.decoder import DecodedPackets
 from stix_lib.decode.engineering import calibrate
-from stix_lib.decode.skm import DecompressedParameter, decompress_packets
+from stix_lib.decode.skm import DecompressedParameter, compression_sources
 from stix_lib.idb.database import IDB
 from stix_lib.idb.history import version_key
 from stix_lib.idb.manager import IDBManager
@@ -136,6 +137,79 @@ class PacketBatch:
         ]
 
 
+def _scheme_table(s: int, k: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Decompressed value and variance of every code 0..255 valid in scheme ``(s, k, m)``.
+
+    Computed with :func:`stix_lib.decode.compression.decompress` itself; invalid codes map to 0.
+    Looking codes up in this table is much faster than decompressing them one array at a time.
+    """
+    codes = np.arange(256, dtype=np.int64)
+    magnitude = codes & 127 if s == 1 else codes
+    valid = magnitude < (1 << (k + m))
+    values = np.zeros(256, dtype=np.int64)
+    variance = np.zeros(256, dtype=np.float64)
+    decoded_values, decoded_variance = decompress(codes[valid], s, k, m)
+    values[valid] = decoded_values.astype(np.int64)
+    variance[valid] = decoded_variance
+    return values, variance
+
+
+def decompress_batch(decoded: DecodedPackets) -> tuple[dict[str, DecompressedParameter], dict[int, str]]:
+    """Decompress the compressed parameters of a batch, one call per scheme group and scheme.
+
+    Same result as :func:`stix_lib.decode.skm.decompress_packets` (schemes from the packets, the
+    SSID 21 / SSID 23 special rules, a packet with an invalid scheme or a code outside its scheme
+    is reported in ``failed``), but all parameters sharing a scheme source (e.g. the 32 spectra
+    channels) and all packets sharing a scheme are decompressed together through a 256-entry
+    table of that scheme (:func:`_scheme_table`).
+    """
+    key = decoded.layout.key
+    count = len(decoded)
+    failed: dict[int, str] = {}
+    out: dict[str, DecompressedParameter] = {}
+    groups: dict[tuple, list[str]] = {}
+    for name, source in compression_sources(key.ssid, decoded.layout.idb_version).items():
+        if name in decoded.values:
+            if any(p not in decoded.values for p in source.parameters):
+                raise ValueError(f"layout {tuple(key)} lacks the scheme parameters {source.parameters} of {name}")
+            groups.setdefault((source.parameters, source.adjust), []).append(name)
+    for (parameters, adjust), names in groups.items():
+        skm = np.stack([decoded.scalar(p).astype(np.int64) for p in parameters], axis=1).reshape(count, 3)
+        skm = skm + np.asarray(adjust, dtype=np.int64)
+        codes = np.concatenate([decoded.values[n].astype(np.int64) for n in names])
+        packet_of_value = np.concatenate([np.repeat(np.arange(count), decoded.counts(n)) for n in names])
+        values = np.zeros(len(codes), dtype=np.int64)
+        variance = np.zeros(len(codes), dtype=np.float64)
+        combos, inverse = np.unique(skm, axis=0, return_inverse=True)
+        inverse = inverse.ravel()
+        for number, (s, k, m) in enumerate(combos.tolist()):
+            packets = inverse == number
+            try:
+                check_scheme(s, k, m)
+            except CompressionError as exc:
+                for p in np.flatnonzero(packets).tolist():
+                    failed.setdefault(p, f"{names[0]}: {exc}")
+                continue
+            members = np.flatnonzero(packets[packet_of_value]) if len(combos) > 1 else np.arange(len(codes))
+            sub = codes[members]
+            magnitude = sub & 127 if s == 1 else sub
+            outside = (sub < 0) | (sub > 255) | (magnitude >= (1 << (k + m)))
+            if outside.any():
+                for p in np.unique(packet_of_value[members[outside]]).tolist():
+                    failed.setdefault(int(p), f"{names[0]}: compressed value outside its scheme")
+                members, sub = members[~outside], sub[~outside]
+            if len(members):
+                table_values, table_variance = _scheme_table(s, k, m)
+                values[members] = table_values[sub]
+                variance[members] = table_variance[sub]
+        start = 0
+        for name in names:
+            stop = start + len(decoded.values[name])
+            out[name] = DecompressedParameter(values=values[start:stop], variance=variance[start:stop], skm=skm)
+            start = stop
+    return out, failed
+
+
 def decode_lb_product(lb: LBProduct, idb_manager: IDBManager) -> tuple[list[PacketBatch], list[PacketError]]:
     """Decode and decompress the packets of an LB product (see the module docstring).
 
@@ -156,7 +230,7 @@ def decode_lb_product(lb: LBProduct, idb_manager: IDBManager) -> tuple[list[Pack
         rows = decoded.indices
         idb = idb_manager.get_idb(key[3])
         try:
-            decompressed, failed = decompress_packets(decoded)
+            decompressed, failed = decompress_batch(decoded)
         except ValueError as exc:
             errors.extend(PacketError(str(lb.raw_file[r]), int(lb.packet[r]), str(exc)) for r in rows.tolist())
             continue
