@@ -57,33 +57,31 @@ def _row_bytes(table: ColumnTable, skip: str) -> np.ndarray:
     return np.hstack(parts) if parts else np.zeros((len(table), 0), dtype=np.uint8)
 
 
-def merge_identical_control(product: Product) -> Product:
-    """Map DATA rows of identical CONTROL rows (e.g. one packet known from two files) to one row."""
+def _control_keys(control: ColumnTable) -> np.ndarray:
+    return np.asarray(control["scet_coarse"], dtype=np.int64) * 65536 + np.asarray(control["scet_fine"], dtype=np.int64)
+
+
+def merge_identical_control(product: Product, candidates: np.ndarray | None = None) -> Product:
+    """Map DATA rows of identical CONTROL rows (e.g. one packet known from two files) to one row.
+
+    ``candidates``: boolean mask of the control rows that may have twins (default all).
+    """
     control = product.control
-    if len(control) < 2:
+    rows = np.flatnonzero(candidates) if candidates is not None else np.arange(len(control))
+    if len(rows) < 2:
         return product
-    _, first, inverse = np.unique(_row_bytes(control, "index"), axis=0, return_index=True, return_inverse=True)
-    if len(first) == len(control):
+    matrix = _row_bytes(control.take(rows), "index")
+    seen: dict[bytes, int] = {}
+    twin_of = np.array([seen.setdefault(row.tobytes(), n) for n, row in enumerate(matrix)], dtype=np.int64)
+    if len(seen) == len(rows):
         return product
     index = np.asarray(control["index"], dtype=np.int64)
-    target = index[first[inverse.ravel()]]
     remap = np.full(int(index.max()) + 1, -1, dtype=np.int64)
-    remap[index] = target
+    remap[index] = index
+    remap[index[rows]] = index[rows[twin_of]]
     data = product.data.copy()
     data.replace_values("control_index", remap[np.asarray(data["control_index"], dtype=np.int64)])
     return Product(product.spec, product.level, control, data, dict(product.idb_versions))
-
-
-def _control_times_overlap(a: Product, b: Product) -> bool:
-    """True when some CONTROL rows of ``a`` and ``b`` share their base time (possible duplicates)."""
-
-    def keys(product: Product) -> np.ndarray:
-        control = product.control
-        return np.asarray(control["scet_coarse"], dtype=np.int64) * 65536 + np.asarray(
-            control["scet_fine"], dtype=np.int64
-        )
-
-    return bool(np.intersect1d(keys(a), keys(b)).size)
 
 
 def combine(newer: Product, older: Product) -> Product:
@@ -108,8 +106,9 @@ def combine(newer: Product, older: Product) -> Product:
         ColumnTable.concatenate([newer.data, old_data]),
         merge_idb_versions(newer.idb_versions, older.idb_versions),
     )
-    if _control_times_overlap(newer, older):
-        stacked = merge_identical_control(stacked)
+    shared = np.intersect1d(_control_keys(newer.control), _control_keys(older.control))
+    if shared.size:  # the same packet may be known from both: only those rows can be twins
+        stacked = merge_identical_control(stacked, np.isin(_control_keys(stacked.control), shared))
     return deduplicate(stacked)
 
 
