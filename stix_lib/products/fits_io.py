@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from astropy.io import fits
 
-from stix_lib.lb.fits_io import write_atomic
+from stix_lib.atomic import atomic_write_bytes
 from stix_lib.products.catalogue import NoProductError, product_spec
 from stix_lib.products.fits_reader import TableData, UnsupportedLayout, read_fits_tables, serialized_columns
 from stix_lib.products.fits_writer import WriteColumn, bintable_bytes, primary_bytes
@@ -156,7 +156,7 @@ def write_product(
     energies: tuple[np.ndarray, np.ndarray] | None,
 ) -> None:
     """Write ``product`` atomically to ``path``."""
-    write_atomic(product_bytes(product, cards, history, energies), path)
+    atomic_write_bytes(path, product_bytes(product, cards, history, energies))
 
 
 def serialized_column_info(header: fits.Header) -> dict[str, dict[str, Any]]:

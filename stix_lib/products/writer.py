@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from stix_lib.atomic import atomic_write_bytes, remove_stale_temps
 from stix_lib.conf.energy_channels import EnergyChannelError, ScienceEnergyChannels, energy_bands
-from stix_lib.lb.fits_io import remove_stale_partials, write_atomic
 from stix_lib.products.clock import NominalClock, ObtClock, SpiceClock
 from stix_lib.products.fits_io import product_bytes, read_product
 from stix_lib.products.header import NoSoopKeywords, SoopKeywordProvider, l0_primary_cards, l1_primary_cards, soop_cards
@@ -229,7 +229,7 @@ class ProductWriter:
         twin = folder / complete_name(path.name)
         with folder_lock(folder):
             if path not in self._cleaned:  # left-overs of killed writers: once per file and writer
-                remove_stale_partials(path)
+                remove_stale_temps(path)
                 self._cleaned.add(path)
             existing = None
             for candidate in (twin, path) if twin != path else (path,):
@@ -239,6 +239,6 @@ class ProductWriter:
             merged = part if existing is None else combine(part, existing)
             if existing is not None and merged.same_content(existing):
                 return WriteResult(path, False, len(existing)), existing
-            write_atomic(self.file_bytes(merged, path.name), path)
+            atomic_write_bytes(path, self.file_bytes(merged, path.name))
         log.debug("wrote %s (%d rows)", path, len(merged))
         return WriteResult(path, True, len(merged)), merged
