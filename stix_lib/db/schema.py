@@ -168,3 +168,17 @@ Index(
     sqlite_where=monitor_incidents.c.resolved_at.is_(None),
     postgresql_where=monitor_incidents.c.resolved_at.is_(None),
 )
+
+processing_reports = Table(
+    "processing_reports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tm_file", String(255), nullable=False, index=True),  # ledger name of the TM file
+    Column("run_id", String(250), nullable=False, default=""),
+    Column("status", String(20), nullable=False),  # ok | partial | failed | unusable
+    Column("produced", Integer, nullable=False, default=0),  # files written or changed, all levels
+    Column("errors", Integer, nullable=False, default=0),  # packet + file errors
+    Column("report", Text, nullable=False),  # JSON: produced files per level, warnings, errors
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+"""Per-TM-file processing reports (what each run produced from each file, and what failed)."""

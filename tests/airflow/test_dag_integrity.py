@@ -12,8 +12,15 @@ pytestmark = pytest.mark.airflow
 DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
 #: DAGs meant to be replayed with `airflow backfill create` may use catchup.
 BACKFILL_DAGS: set[str] = set()
-EXPECTED_DAGS = {"stix_tm_ingest", "stix_tm_staging", "stix_spice_sync", "stix_conf_sync", "stix_fits_nas_sync"}
-EXPECTED_DAGS.add("stix_soar_publish")
+EXPECTED_DAGS = {
+    "stix_tm_ingest",
+    "stix_tm_staging",
+    "stix_spice_sync",
+    "stix_conf_sync",
+    "stix_fits_nas_sync",
+    "stix_level_processing",
+    "stix_soar_publish",
+}
 
 
 def test_no_import_errors(dagbag):

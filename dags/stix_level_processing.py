@@ -1,0 +1,40 @@
+"""Process released telemetry: TM → LB per file, then LB → L0 → L1 → CAL per packet type.
+
+Replaces STIXCore's watchdog service. Runs whenever staging releases files (and by hand with the
+Params of `stix-pipeline process`). Every run picks up all staged or failed TM files that are not
+processed yet, so nothing depends on a watermark. One mapped task per TM file converts it to LB
+(an unusable file is quarantined with its reason); the LB files touched are grouped by packet type
+and each group runs in parallel to L1/CAL; writers of the same daily product file are serialized
+by a folder lock, so parallel runs never lose merged data. The last task stores a report per TM
+file in the pipeline database, the product lineage and the ledger states.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, task
+
+from stix_ops import processing
+from stix_ops.assets import FITS_L1, TM_STAGED
+from stix_ops.defaults import START_DATE, default_args, tags
+
+with DAG(
+    dag_id="stix_level_processing",
+    description="TM -> LB -> L0 -> L1 -> CAL for released telemetry; catch-up of anything not processed",
+    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 * * * *", timezone="UTC"), assets=[TM_STAGED]),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=4,
+    dagrun_timeout=timedelta(hours=6),
+    params=processing.PARAMS,
+    default_args=default_args(execution_timeout=timedelta(hours=2)),
+    tags=tags("processing"),
+    doc_md=__doc__,
+):
+    files = task(processing.select_inputs, task_id="select_inputs")()
+    lb = task(processing.tm_to_lb, task_id="tm_to_lb", map_index_template="{{ tm_file }}").expand(tm_file=files)
+    groups = task(processing.group_lb, task_id="group_lb", trigger_rule="all_done")(lb)
+    l1 = task(processing.lb_to_l1, task_id="lb_to_l1").expand(lb_files=groups)
+    summary = task(processing.record, task_id="record", outlets=[FITS_L1], trigger_rule="all_done")(lb, l1)
+    task(processing.check, task_id="check", retries=0)(summary)
