@@ -92,7 +92,8 @@ def our_files(moc_lb: dict, idb_manager, energy_channels, kernels, tmp_path_fact
 
     archive = tmp_path_factory.mktemp("layout-archive")
     writer = ProductWriter(archive, energy_channels=energy_channels, kernels=kernels)
-    tm = write_tm_xml(archive / "hk.PktTmRaw.xml", hk_stream(idb_manager, DAY_2020_05_06 + 600, 1.0))
+    hk = hk_stream(idb_manager, DAY_2020_05_06 + 600, 1.0) + hk_stream(idb_manager, DAY_2020_05_06 + 900, 0.5, ssid=1)
+    tm = write_tm_xml(archive / "hk.PktTmRaw.xml", hk)
     lb_files = list(moc_lb.values()) + tm_to_lb(tm, archive, idb_manager).written
     out: dict[str, dict[str, Path]] = {"L0": {}, "L1": {}}
     for lb in lb_files:

@@ -90,3 +90,21 @@ def test_conf_version(tmp_path: Path) -> None:
     assert read_conf_version(tmp_path) == "unknown"
     (tmp_path / "VERSION.TXT").write_text("v0.1.10\nmore\n")
     assert read_conf_version(tmp_path) == "v0.1.10"
+
+
+def test_generic_products_go_to_l1(pipeline: Pipeline, tmp_path: Path, idb_manager) -> None:
+    """Other services (here TC verification 1/7) become generic L0/L1 tables without the U marker."""
+    from products_support import DAY_2020_05_06, write_tm_xml
+
+    from stix_lib.decode import get_layout
+    from stix_lib.decode.encoder import encode_packet
+    from stix_lib.products.fits_io import read_product
+
+    layout = get_layout(idb_manager.get_idb("2.26.32"), 1, 7, None)
+    packets = [encode_packet(layout, {}, coarse=DAY_2020_05_06 + 3600 * i, sequence_count=i) for i in range(3)]
+    report = pipeline.process_tm(write_tm_xml(tmp_path / "tc.PktTmRaw.xml", packets))
+    assert report.status == "ok", report.to_dict()
+    (l1,) = [Path(p) for p in report.produced["L1"]]
+    assert l1.name == "solo_L1_stix-tc-verify-7_20200506_V02.fits"
+    assert l1.parent.name == "TC-VERIFY"
+    assert len(read_product(l1)) == 3
