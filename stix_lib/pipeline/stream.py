@@ -45,10 +45,9 @@ class _Pending:
     product: Product
     reports: list[FileReport] = field(default_factory=list)
 
-    def add(self, part: Product, report: FileReport) -> None:
+    def add(self, part: Product, reports: list[FileReport]) -> None:
         self.product = combine(part, self.product)
-        if report not in self.reports:
-            self.reports.append(report)
+        self.reports.extend(r for r in reports if r not in self.reports)
 
 
 def target_day(path: Path) -> int:
@@ -136,11 +135,10 @@ class ProductStream:
             step.file_errors.append(f"{step.source.name} -> {level}: {exc}")
             return
         for path, part in targets:
-            for report in reports:
-                if path in pending:
-                    pending[path].add(part, report)
-                else:
-                    pending[path] = _Pending(part, [report])
+            if path in pending:
+                pending[path].add(part, reports)
+            else:
+                pending[path] = _Pending(part, list(reports))
 
     def _to_l1(self, l0: Product, l0_name: str, reports: list[FileReport], step: StepResult) -> None:
         l1 = l1_product_of(l0, l0_name, self.idb_manager, step)
