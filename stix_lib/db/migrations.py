@@ -49,12 +49,17 @@ def _v30_processing_reports(conn: Connection) -> None:
     schema.processing_reports.create(conn, checkfirst=True)
 
 
+def _v40_processed_fits_products(conn: Connection) -> None:
+    schema.processed_fits_products.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "TM-file ledger, products and lineage", _v1_ledger_and_lineage),
     Migration(2, "SPICE zip ledger and STIX-CONF versions", _v2_spice_zips_and_conf_versions),
     Migration(10, "SOAR publishing history", _v10_soar_publish_history),
     Migration(20, "pipeline monitor: backlog samples and incidents", _v20_monitor_samples_and_incidents),
     Migration(30, "per-TM-file processing reports", _v30_processing_reports),
+    Migration(40, "daily products: processing history (processed_fits_products)", _v40_processed_fits_products),
 )
 
 

@@ -182,3 +182,27 @@ processing_reports = Table(
     Column("recorded_at", DateTime(timezone=True), nullable=False),
 )
 """Per-TM-file processing reports (what each run produced from each file, and what failed)."""
+
+processed_fits_products = Table(
+    "processed_fits_products",
+    metadata,
+    # the fields of STIXCore's ProcessingHistoryStorage table (operations spec §8.3)
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False),  # product name, e.g. lightcurve, ephemeris
+    Column("level", String(20), nullable=False),  # output level, e.g. LL03, ANC
+    Column("type", String(20), nullable=False),  # product type, e.g. ql, asp
+    Column("version", Integer, nullable=False),  # output processing version
+    Column("fits_in_path", Text, nullable=False),  # input path, file name in its complete form (no U)
+    Column("fits_out_path", Text, nullable=False),  # output written
+    Column("p_date", DateTime(timezone=True), nullable=False),  # when it was processed (UTC)
+)
+"""Processing history of the daily products: an output is up to date when made after its input's DATE."""
+
+Index(
+    "processed_fits_products_idx",
+    processed_fits_products.c.name,
+    processed_fits_products.c.level,
+    processed_fits_products.c.type,
+    processed_fits_products.c.version,
+    processed_fits_products.c.fits_in_path,
+)
