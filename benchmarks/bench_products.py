@@ -121,6 +121,7 @@ def child(scenario: str, tm_files: list[Path], workers: int, data: Path) -> dict
             Path(tmp) / "archive", energy_channels=ScienceEnergyChannels(data / "stix-conf"), kernels=kernels
         )
         pipeline = Pipeline(writer, IDBManager(data / "idb"), workers=workers)
+        load = os.getloadavg()[0]
         peak = [0.0]
         stop = threading.Event()
         sampler = threading.Thread(target=_sample_pss, args=(stop, peak), daemon=True)
@@ -143,6 +144,7 @@ def child(scenario: str, tm_files: list[Path], workers: int, data: Path) -> dict
             "peak_pss_mb": peak[0] / 2**20,
             "maxrss_main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "maxrss_worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+            "load": load,
         }
 
 
@@ -176,6 +178,8 @@ def markdown(results: list[dict], command: str) -> str:
         "4 files); `ql10k` = 10,000 service-21 packets of consecutive days from 2020-05-01 (5 files)",
         "- each run: fresh process, fresh archive, real 2020 SPICE kernels; best wall time of the runs; "
         "peak memory = largest PSS sum of the process tree (100 ms sampling)",
+        f"- load average (1 min) before the measurements: {results[0]['load']:.2f} "
+        "(the 2 cores are shared: figures vary with the other work)",
         "",
         "| scenario | workers | packets | LB / L0 / L1 files | wall s | packets/s | peak PSS MB "
         "| max RSS main / worker MB |",
