@@ -1,0 +1,49 @@
+"""Reprocess all telemetry of one UTC day into a separate archive and processing version.
+
+The runbook's manual reprocessing, one day per run, made for backfills after a version bump:
+
+    airflow backfill create --dag-id stix_reprocess --from-date 2024-03-01 --to-date 2024-03-31 \
+        --dag-run-conf '{"version": 3}' --max-active-runs 4
+
+(UI: DAG page → Trigger → Backfill.) The scheduler starts no run of a paused DAG, backfill runs
+included: unpause it for a reprocessing campaign (the backfill form's *Unpause* box, or `airflow dags
+unpause stix_reprocess`) and pause it again afterwards. Catchup is off: unpaused, the schedule only
+adds one run per new day (at its midnight, with little telemetry yet).
+
+* **Day**: the logical date's UTC date (cron runs have `data_interval_start == data_interval_end ==
+  logical_date`), or the `day` Param.
+* **Telemetry of the day**: ledger TM files `staged` or `processed` whose OBT range overlaps the
+  day, converted to OBT with SPICE (nominal clock without kernels). A file spanning midnight is
+  processed by both days' runs; merging makes that idempotent.
+* **Output**: `version` (default `processing_version + 1`) into `fits_dir` (default
+  `<data_root>/reprocess/V<version>`); the ledger and the live archive are not touched.
+
+1. `plan` — OBT window, TM files, resolved options (XCom); `dry_run` stops after it.
+2. `reprocess` — TM → LB → L0 → L1 (→ L2) into the output; file errors or missing TM files fail
+   the run at the end (no retry), packet errors are reported.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import DAG, CronTriggerTimetable
+
+from stix_ops.defaults import START_DATE, default_args, tags
+from stix_ops.operators.reprocess import ReprocessDayOperator, ReprocessPlanOperator, reprocess_params
+
+with DAG(
+    dag_id="stix_reprocess",
+    description="reprocess one UTC day of telemetry into a separate archive and version (for backfills)",
+    schedule=CronTriggerTimetable("0 0 * * *", timezone="UTC"),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(hours=4),
+    default_args=default_args(execution_timeout=timedelta(minutes=15)),
+    params=reprocess_params(),
+    tags=tags("processing", "reprocess"),
+    doc_md=__doc__,
+):
+    plan = ReprocessPlanOperator(task_id="plan")
+    plan >> ReprocessDayOperator(task_id="reprocess", plan_task_id="plan", execution_timeout=timedelta(hours=3))

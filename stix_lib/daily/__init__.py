@@ -1,0 +1,26 @@
+"""Daily products (runbook cron C7, STIXCore ``pipeline_daily.py``): LL03 plots and the ANC aspect gate.
+
+* :mod:`~stix_lib.daily.history` — the processing history in the pipeline database
+  (``processed_fits_products``), an implementation of :class:`stix_lib.plots.ProcessingHistory`;
+* :mod:`~stix_lib.daily.ll03` — which days a run looks at and the LL03 step over their latest
+  L1 ``ql-lightcurve`` files;
+* :mod:`~stix_lib.daily.aspect` — the ANC aspect product's IDL requirement and input gates.
+"""
+
+from stix_lib.daily.aspect import IDL_NOT_CONFIGURED, aspect_due, aspect_inputs, idl_missing
+from stix_lib.daily.history import DatabaseHistory
+from stix_lib.daily.ll03 import DEFAULT_DAYS_BACK, LL03Result, lightcurve_inputs, plot_days, run_day, run_ll03
+
+__all__ = [
+    "DEFAULT_DAYS_BACK",
+    "IDL_NOT_CONFIGURED",
+    "DatabaseHistory",
+    "LL03Result",
+    "aspect_due",
+    "aspect_inputs",
+    "idl_missing",
+    "lightcurve_inputs",
+    "plot_days",
+    "run_day",
+    "run_ll03",
+]
