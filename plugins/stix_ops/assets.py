@@ -8,6 +8,7 @@ asset              producer                    event extra / consumers
 ``SPICE_KERNELS``  ``stix_spice_sync``         ``flown_mk``, ``predicted_mk``, ``zips`` → staging
 ``FITS_L1``        (L1 processing, to come)    → ``stix_fits_nas_sync``
 ``SOAR_PUBLISHED`` (``stix_soar_publish``)     → ``stix_fits_nas_sync``
+``LL03``           ``stix_daily_products``     ``files``: LL03 plots written (SVG names), ``more_files``
 =================  ==========================  =========================================================
 """
 
@@ -20,3 +21,4 @@ TM_STAGED = Asset(name="stix_tm_staged", uri="stix://tm/staged")
 SPICE_KERNELS = Asset(name="stix_spice_kernels", uri="stix://spice/kernels")
 FITS_L1 = Asset(name="stix_fits_l1", uri="stix://fits/l1")
 SOAR_PUBLISHED = Asset(name="stix_soar_published", uri="stix://soar/published")
+LL03 = Asset(name="stix_ll03", uri="stix://fits/ll03")

@@ -144,3 +144,15 @@ def test_monitor_dag_schedule_and_deadline(dagbag):
     deadlines = dag.deadline if isinstance(dag.deadline, list) else [dag.deadline]
     assert [d.callback.path for d in deadlines] == ["stix_ops.notifiers.deadline_missed_mail"]
     assert all(d.interval < dag.dagrun_timeout for d in deadlines)
+
+
+# -- daily products and reprocessing (catchup off: stix_reprocess is replayed with `airflow backfill create`,
+# which does not need catchup) --------------------------------------------------------------------------------
+EXPECTED_DAGS.update({"stix_daily_products", "stix_reprocess"})
+
+
+def test_daily_and_reprocess_schedules(dagbag):
+    expected = {"stix_daily_products": "0 8 * * *", "stix_reprocess": "0 0 * * *"}
+    for dag_id, cron in expected.items():
+        dag = dagbag.get_dag(dag_id)
+        assert (dag.timetable.expression, str(dag.timetable.timezone), dag.catchup) == (cron, "UTC", False)

@@ -1,0 +1,40 @@
+"""Daily products (runbook cron C7, STIXCore `pipeline_daily.py`): LL03 plots and the ANC aspect product.
+
+Daily at 08:00 UTC. The run's data interval has zero length (Airflow 3 cron timetable), so the days
+are computed explicitly: run day D = the logical date's UTC date, data days D - `days_back` … D - 1
+(Param, default 40: past the 30-day age gate, with margin; 0 = the whole archive).
+
+1. `ll03_plots` — for each data day the latest-version L1 `ql-lightcurve` file is plotted (SVG +
+   PNG preview in `LL03/YYYY/MM/DD/QL/`) when its day is complete (≥ 21540 4-s bins) or its data
+   are more than 30 days old, it was created more than 1 s ago, and the processing history
+   (pipeline DB, `processed_fits_products`) has no plot made after its `DATE`: a re-run makes
+   nothing new, a rewritten input is plotted again. Emits `stix_ll03` when plots were written.
+   Inputs that cannot be plotted fail the task at the end (no retry).
+2. `anc_aspect` — needs STX-GSW in a licensed IDL: while the `idl_gsw_path` setting is empty the
+   task logs one line and is skipped; no substitute product is made.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import DAG, CronTriggerTimetable
+
+from stix_ops.defaults import START_DATE, default_args, tags
+from stix_ops.operators.daily import AspectANCOperator, LL03PlotsOperator, daily_params
+
+with DAG(
+    dag_id="stix_daily_products",
+    description="daily products: LL03 quick-look light-curve plots, ANC aspect (IDL)",
+    schedule=CronTriggerTimetable("0 8 * * *", timezone="UTC"),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(hours=4),
+    default_args=default_args(execution_timeout=timedelta(hours=2)),
+    params=daily_params(),
+    tags=tags("daily", "products"),
+    doc_md=__doc__,
+):
+    LL03PlotsOperator(task_id="ll03_plots")
+    AspectANCOperator(task_id="anc_aspect", execution_timeout=timedelta(minutes=10))

@@ -1,0 +1,138 @@
+"""Daily-product operators (``stix_daily_products``): LL03 light-curve plots, ANC aspect gate.
+
+Thin adapters around :mod:`stix_lib.daily`. The processing history is the pipeline database's
+``processed_fits_products`` table (:class:`stix_lib.daily.DatabaseHistory`). The LL03 task emits
+:data:`~stix_ops.assets.LL03` through the alias :data:`LL03_PLOTTING` only when it wrote plots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import AssetAlias, BaseOperator, Param
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from stix_ops.assets import LL03
+
+if TYPE_CHECKING:
+    from stix_lib.settings import Settings
+
+#: Alias through which the LL03 task emits :data:`~stix_ops.assets.LL03` conditionally.
+LL03_PLOTTING = AssetAlias(name="stix_ll03_plotting")
+#: ``stix_lib.daily.DEFAULT_DAYS_BACK``, spelled out so that parsing the DAG does not import the library.
+DEFAULT_DAYS_BACK = 40
+#: Plot names listed in an asset event (the rest is counted).
+EVENT_FILES_MAX = 200
+
+
+def daily_params() -> dict[str, Param]:
+    """The trigger-form Params of ``stix_daily_products``: ``days_back`` and ``fits_dir``."""
+    return {
+        "days_back": Param(
+            DEFAULT_DAYS_BACK, type="integer", minimum=0,
+            description="data days looked at: the run day - days_back ... the day before the run day "
+            "(the run day is the logical date's UTC date); 0 = the whole archive",
+        ),
+        "fits_dir": Param(
+            None, type=["null", "string"],
+            description="archive read (L1) and written (LL03); empty: the fits_archive_dir setting",
+        ),
+    }  # fmt: skip
+
+
+def _params(context: Mapping[str, Any]) -> Mapping[str, Any]:
+    return context.get("params") or {}
+
+
+def _settings(context: Mapping[str, Any]) -> Settings:
+    from stix_ops.config import get_settings
+
+    settings = get_settings()
+    fits_dir = _params(context).get("fits_dir")
+    return settings.replace(fits_archive_dir=Path(fits_dir)) if fits_dir else settings
+
+
+def _days(context: Mapping[str, Any]) -> tuple[str, list[Any] | None]:
+    """Run day (logical date's UTC date; a manual run without logical date: its ``run_after``) and data days."""
+    from stix_lib.daily import plot_days, run_day
+
+    day = run_day(context.get("logical_date") or context["dag_run"].run_after)
+    return day.isoformat(), plot_days(day, int(_params(context).get("days_back", DEFAULT_DAYS_BACK)))
+
+
+class LL03PlotsOperator(BaseOperator):
+    """LL03 plots of the complete days in the window (:func:`stix_lib.daily.run_ll03`, gates of §8.4).
+
+    Returns the pass summary (XCom). Inputs that cannot be plotted fail the task at the end
+    without retry, after every other plot was made.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("outlets", [LL03_PLOTTING])
+        super().__init__(**kwargs)
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        """Plot what is due."""
+        from stix_lib.daily import DatabaseHistory, run_ll03
+        from stix_ops.config import pipeline_engine
+
+        settings = _settings(context)
+        run_day, days = _days(context)
+        window = "whole archive" if days is None else f"{days[0]} .. {days[-1]}"
+        result = run_ll03(settings, DatabaseHistory(pipeline_engine(settings)), days)
+        for reason in result.skipped:
+            self.log.info("not due: %s", reason)
+        self.log.info(
+            "LL03 (run day %s, data days %s): %d input(s), %d plot file(s) written, %d error(s)",
+            run_day, window, result.inputs, len(result.written), len(result.errors),
+        )  # fmt: skip
+        summary = {"run_day": run_day, "window": window, **result.as_dict()}
+        plots = [Path(p).name for p in result.written if p.endswith(".svg")]
+        if plots:
+            context["outlet_events"][LL03_PLOTTING].add(
+                LL03, extra={"files": plots[:EVENT_FILES_MAX], "more_files": max(0, len(plots) - EVENT_FILES_MAX)}
+            )
+        if result.errors:
+            context["ti"].xcom_push(key="summary", value=summary)
+            raise AirflowFailException(f"{len(result.errors)} LL03 input(s) failed: " + "; ".join(result.errors[:5]))
+        return summary
+
+
+class AspectANCOperator(BaseOperator):
+    """The ANC aspect product: skipped with one log line while no IDL bridge is configured.
+
+    With ``idl_gsw_path`` set, the HK inputs that pass STIXCore's gates are listed; since this
+    deployment has no IDL runner, due inputs fail the task (without retry) instead of producing a
+    substitute product.
+    """
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        """Skip, or name the due inputs."""
+        from stix_lib.daily import aspect_due, aspect_inputs, idl_missing
+
+        settings = _settings(context)
+        reason = idl_missing(settings)
+        if reason:
+            raise AirflowSkipException(reason)
+        from stix_lib.daily import DatabaseHistory
+        from stix_lib.spice.meta_kernels import find_meta_kernels, meta_kernel_date
+        from stix_ops.config import pipeline_engine
+
+        _, days = _days(context)
+        flown = find_meta_kernels(Path(settings.spice_dir)).flown  # type: ignore[arg-type]
+        flown_date = meta_kernel_date(flown) if flown else None
+        history = DatabaseHistory(pipeline_engine(settings))
+        due = []
+        for path in aspect_inputs(Path(settings.fits_archive_dir), days):  # type: ignore[arg-type]
+            ok, why = aspect_due(path, flown_date, history)
+            self.log.info("%s", why)
+            if ok:
+                due.append(path.name)
+        if due:
+            raise AirflowFailException(
+                f"{len(due)} HK file(s) due for the ANC aspect product, but this deployment has no IDL aspect "
+                f"runner for idl_gsw_path={settings.idl_gsw_path}: {', '.join(due[:10])}"
+            )
+        return {"due": due}
