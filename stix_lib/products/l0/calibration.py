@@ -126,24 +126,34 @@ def build_calibration(batch: PacketBatch) -> tuple[ColumnTable, ColumnTable]:
     offset = np.empty(len(order), dtype=np.int64)
     offset[order] = before - before[group_first]
 
-    v_struct, q = ramp(npts)
     values = batch.decompressed["NIX00158"].values.astype(np.float64)
     variance = batch.decompressed["NIX00158"].variance
     points, summed, lowest = _subspectra(batch)
-    v_packet = s_packet[v_struct]
-    v_sub = sub[v_struct]
-    width = summed[v_packet, v_sub]
-    first_channel = lowest[v_packet, v_sub] + (offset[v_struct] + q) * width
-    c_value, c_pos = ramp(width)
-    channel = first_channel[c_value] + c_pos
-    inside = channel < NUM_CHANNELS
-    c_value, channel = c_value[inside], channel[inside]
-    s = v_struct[c_value]
-    flat = ((s_row[s] * NUM_DETECTORS + det[s]) * NUM_PIXELS + pix[s]) * NUM_CHANNELS + channel
+    # per structure: where its pixel spectrum starts in the flat output, its grid and first point
+    s_width = summed[s_packet, sub]
+    s_channel = lowest[s_packet, sub] + offset * s_width
+    s_base = ((s_row * NUM_DETECTORS + det) * NUM_PIXELS + pix) * NUM_CHANNELS
+    v_struct = np.repeat(np.arange(len(npts)), npts)
+    q = np.arange(len(v_struct)) - np.repeat(np.cumsum(npts) - npts, npts)
     size = rows * NUM_DETECTORS * NUM_PIXELS * NUM_CHANNELS
     shape = (rows, NUM_DETECTORS, NUM_PIXELS, NUM_CHANNELS)
-    counts = np.bincount(flat, weights=values[c_value] / width[c_value], minlength=size).reshape(shape)
-    counts_var = np.bincount(flat, weights=variance[c_value] / width[c_value], minlength=size).reshape(shape)
+    if np.all(s_width == 1):  # full-resolution grids: one channel per point
+        channel = s_channel[v_struct] + q
+        inside = channel < NUM_CHANNELS
+        flat = s_base[v_struct][inside] + channel[inside]
+        weights, weights_var = values[inside], variance[inside]
+    else:  # summed grids: spread each point evenly over its channels
+        width = s_width[v_struct]
+        first_channel = s_channel[v_struct] + q * width
+        c_value, c_pos = ramp(width)
+        channel = first_channel[c_value] + c_pos
+        inside = channel < NUM_CHANNELS
+        c_value, channel = c_value[inside], channel[inside]
+        flat = s_base[v_struct[c_value]] + channel
+        weights = values[c_value] / width[c_value]
+        weights_var = variance[c_value] / width[c_value]
+    counts = np.bincount(flat, weights=weights, minlength=size).reshape(shape)
+    counts_var = np.bincount(flat, weights=weights_var, minlength=size).reshape(shape)
 
     data = ColumnTable()
     data.add("time", packet_time[first])
