@@ -31,7 +31,7 @@ from stix_lib.decode.engineering import CalibrationError, calibrate
 from stix_lib.idb.manager import IDBManager
 from stix_lib.products.model import Product, control_base
 from stix_lib.products.naming import complete_name
-from stix_lib.products.table import ColumnTable
+from stix_lib.products.table import Column, ColumnTable
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +72,12 @@ def _combine(pieces: list[tuple[np.ndarray, np.ndarray]], shape: tuple[int, ...]
 def calibrate_table(
     table: ColumnTable, times: np.ndarray, periods: list[tuple[str, float, float]], idb_manager: IDBManager
 ) -> list[str]:
-    """Convert the raw calibrated columns of ``table`` in place; returns warnings."""
+    """Replace the raw calibrated columns of ``table`` by engineering values; returns warnings.
+
+    Columns are replaced, never modified, so tables sharing column objects are not affected.
+    """
     warnings: list[str] = []
-    for name, column in table.columns():
+    for name, column in list(table.columns()):
         curtx, nix = column.meta.get("PCF_CURTX"), column.meta.get("NIXS")
         if not isinstance(curtx, str) or not isinstance(nix, str):
             continue
@@ -95,9 +98,9 @@ def calibrate_table(
             continue
         if not pieces:
             continue
-        column.values = _combine(pieces, values.shape)
-        column.unit = unit if column.values.dtype.kind == "f" else None
-        column.meta = {k: v for k, v in column.meta.items() if k != "PCF_CURTX"}
+        converted = _combine(pieces, values.shape)
+        meta = {k: v for k, v in column.meta.items() if k != "PCF_CURTX"}
+        table.set(name, Column(converted, unit if converted.dtype.kind == "f" else None, meta, column.description))
     return warnings
 
 
@@ -131,8 +134,8 @@ def level0_to_level1(product: Product, *, parent: str, idb_manager: IDBManager) 
     product, warnings
         The L1 product (not yet split per UTC day) and conversion warnings.
     """
-    control = product.control.copy()
-    data = product.data.copy()
+    control = product.control.shallow_copy()
+    data = product.data.shallow_copy()
     parent_name = complete_name(parent)
     control.replace_values("parent", np.full(len(control), parent_name, dtype=f"U{max(len(parent_name), 1)}"))
     l1 = Product(product.spec, "L1", control, data, copy.deepcopy(product.idb_versions))

@@ -79,7 +79,7 @@ def merge_identical_control(product: Product, candidates: np.ndarray | None = No
     remap = np.full(int(index.max()) + 1, -1, dtype=np.int64)
     remap[index] = index
     remap[index[rows]] = index[rows[twin_of]]
-    data = product.data.copy()
+    data = product.data.shallow_copy()
     data.replace_values("control_index", remap[np.asarray(data["control_index"], dtype=np.int64)])
     return Product(product.spec, product.level, control, data, dict(product.idb_versions))
 
@@ -95,8 +95,8 @@ def combine(newer: Product, older: Product) -> Product:
     if newer.spec.key != older.spec.key or newer.level != older.level:
         raise ValueError(f"cannot combine {newer.spec.key} {newer.level} with {older.spec.key} {older.level}")
     offset = int(np.max(newer.control["index"])) + 1 if len(newer.control) else 0
-    old_control = older.control.copy()
-    old_data = older.data.copy()
+    old_control = older.control.shallow_copy()
+    old_data = older.data.shallow_copy()
     old_control.replace_values("index", np.asarray(old_control["index"], dtype=np.int64) + offset)
     old_data.replace_values("control_index", np.asarray(old_data["control_index"], dtype=np.int64) + offset)
     stacked = Product(

@@ -147,6 +147,12 @@ class ColumnTable:
         """A deep copy."""
         return ColumnTable({n: c.with_values(c.values.copy()) for n, c in self._columns.items()})
 
+    def shallow_copy(self) -> ColumnTable:
+        """A new table sharing the column objects (replace columns with :meth:`set`, never modify them)."""
+        out = ColumnTable()
+        out._columns = dict(self._columns)
+        return out
+
     @staticmethod
     def concatenate(tables: Sequence[ColumnTable]) -> ColumnTable:
         """Stack tables row-wise.

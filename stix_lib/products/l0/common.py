@@ -138,8 +138,8 @@ def assemble(
     for control, data in parts:
         if not len(data):
             continue
-        control = control.copy()
-        data = data.copy()
+        control = control.shallow_copy()
+        data = data.shallow_copy()
         control.replace_values("index", np.asarray(control["index"], dtype=np.int64) + offset)
         data.replace_values("control_index", np.asarray(data["control_index"], dtype=np.int64) + offset)
         offset += len(control)
