@@ -4,17 +4,23 @@ Two ways to drive it:
 
 * :meth:`Pipeline.process_tm` takes **one** telemetry file through every level (what an event
   task does per delivered file) and returns its :class:`~stix_lib.pipeline.report.FileReport`;
-* :meth:`Pipeline.run` processes a set of inputs **level by level** (all TM files to LB, then all
-  touched LB files to L0, ...), as the manual CLI does; every step input gets a report.
+* :meth:`Pipeline.run` processes a set of inputs level by level (all TM files to LB, then the
+  touched LB files to L0 and L1, ...), as the manual CLI does; every step input gets a report.
 
-Each step works on whole files: an LB file (everything known for a packet type and SCET day)
-becomes L0, an L0 daily file becomes L1, an L1 ``cal-energy`` file is handed to the L2 hook
-(``callable(l1_path) -> list[Path]``, the CAL energy calibration). Steps downstream of LB also
-run for inputs that did not change (their writers detect "nothing new" and leave the files
-alone), so re-running after an interruption completes what was missing; the L2 hook only runs
-for L1 files that changed. A packet that cannot be used costs that packet; a product that cannot
-be built or written costs that product; a telemetry file that cannot be read at all is reported
-``unusable`` and nothing is produced from it. With ``stop_on_error`` the first problem raises
+TM -> LB is :func:`stix_lib.lb.tm_to_lb` per telemetry file, in the given order (delivery order
+decides between differing packets with the same key). From LB on, inputs are whole files (an LB
+file holds everything known for a packet type and SCET day) streamed per packet type in day
+order through :class:`~stix_lib.pipeline.stream.ProductStream`: every daily L0/L1 file a run
+touches is merged (newest wins) and written once, each flushed L0 file is converted to L1 from its
+merged content, and the L2 hook (``callable(l1_path) -> list[Path]``, the CAL energy calibration)
+runs for L1 ``cal-energy`` files that changed. LB inputs that did not change are processed too
+(the writers detect "nothing new" and leave files alone), so re-running after an interruption
+completes what was missing. With ``workers > 1`` runs of days of one packet type are processed
+in parallel processes (fork); files two of them touch are serialised by the writer's folder lock.
+
+A packet that cannot be used costs that packet; a product that cannot be built or written costs
+that product; a telemetry file that cannot be read at all is reported ``unusable`` and nothing is
+produced from it (the caller quarantines it). With ``stop_on_error`` the first problem raises
 :class:`PipelineAborted` (carrying the report so far).
 """
 
