@@ -61,12 +61,12 @@ def backfilled(reference_data: Path):
         ledger_tm(engine, path, TMState.PROCESSED if index % 2 else TMState.STAGED)
     engine.dispose()
 
-    config = StackConfig(home=root / "airflow-home")
+    config = StackConfig(home=root / "airflow-home", parallelism=4)
     config.extra_env = {**env, "AIRFLOW__CORE__DAGS_FOLDER": str(dags)}
     stack = LocalStack(config)
     try:
         stack.prepare()
-        stack.start()
+        stack.start(components=("api-server", "scheduler", "dag-processor"))  # no deferrable tasks: no triggerer
         stack.wait_healthy()
         stack.wait_for_dags([DAG_ID])
         stack.airflow(
