@@ -37,4 +37,4 @@ with DAG(
     groups = task(processing.group_lb, task_id="group_lb", trigger_rule="all_done")(lb)
     l1 = task(processing.lb_to_l1, task_id="lb_to_l1").expand(lb_files=groups)
     summary = task(processing.record, task_id="record", outlets=[FITS_L1], trigger_rule="all_done")(lb, l1)
-    task(processing.check, task_id="check", retries=0)(summary)
+    task(processing.check, task_id="check")(summary)

@@ -26,7 +26,17 @@ BUILD = REPO / "build"
 DEMO_ROOT = BUILD / "demo"
 SUMMARY_FILE = BUILD / "demo-summary.json"
 #: DAGs the demo drives, in pipeline order; later stages are added as they exist.
-DEMO_DAGS = ("stix_spice_sync", "stix_conf_sync", "stix_tm_ingest", "stix_tm_staging", "stix_fits_nas_sync")
+#: Each is triggered by hand once the previous one and everything it set off (asset-scheduled runs,
+#: e.g. stix_level_processing after staging) has finished, so the chain runs in pipeline order.
+DEMO_DAGS = (
+    "stix_spice_sync",
+    "stix_conf_sync",
+    "stix_tm_ingest",
+    "stix_tm_staging",
+    "stix_level_processing",
+    "stix_soar_publish",
+    "stix_fits_nas_sync",
+)
 #: The simulated day: quiet background, a flare, science requests (``--scenario all``).
 DEMO_DAY = "2024-05-14T00:00:00"
 DEMO_SCENARIO = "all"
@@ -51,6 +61,9 @@ def demo_env(root: Path, reference: Path) -> dict[str, str]:
         "STIX_FROM_SOC_SOURCE_LOCAL": "true",
         "STIX_CONF_REPO_URL": str(root / "upstream" / "STIX-CONF"),
         "STIX_STAGING_DELAY": "0",
+        "STIX_PUBLISH_WAITING_PERIOD": "0",
+        # no data-center API offline: refreshing fails at once and the shipped local LUT is used
+        "STIX_RID_LUT_UPDATE_URL": "http://127.0.0.1:1/api/bsd/info/",
     }
 
 
@@ -104,6 +117,16 @@ def build_conf_repo(target: Path, snapshot: Path, tags: tuple[str, ...] = DEMO_C
             git("tag", tag, day=day)
 
 
+def write_rid_lut(path: Path) -> None:
+    """A local request-id table for the demo's science requests (the data-center API is offline)."""
+    from stix_lib.atomic import atomic_write_text
+    from stix_lib.ridlut.table import COLUMNS
+
+    if not path.exists():
+        row = ["1", "0", "2024-05-14T00:00:00", "86400", "xray-cpd", "demo flare", "imaging", "", "", "demo"]
+        atomic_write_text(path, ",".join(COLUMNS) + "\n" + ",".join(row) + "\n")
+
+
 def prepare_data(root: Path, reference: Path) -> list[Path]:
     """Lay out the demo's data folders, SOC exchange (telemetry, kernel zips), STIX-CONF upstream.
 
@@ -125,6 +148,7 @@ def prepare_data(root: Path, reference: Path) -> list[Path]:
     from_soc = root / "soc-from_soc"
     if not any(from_soc.glob("spice/*.zip")):
         build_kernel_zips(from_soc / "spice", root / "kernel-build")
+    write_rid_lut(load_settings(environ=demo_env(root, reference)).rid_lut_file)
     upstream = root / "upstream" / "STIX-CONF"
     if not upstream.exists():
         build_conf_repo(upstream, reference / "stix-conf")
@@ -155,7 +179,7 @@ def summarize(stack: LocalStack, settings_env: dict[str, str]) -> dict[str, Any]
         "tm_files": ledger.count_by_state(engine),
         "products": products,
         "product_paths": _product_paths(settings.fits_archive_dir),
-        "published": 0,
+        "published": _published_count(engine),
         "spice": _spice_summary(settings, engine),
         "stix_conf": _conf_summary(settings, engine),
         "errors": errors,
@@ -172,6 +196,15 @@ def _conf_summary(settings: Any, engine: Any) -> dict[str, Any]:
     from stix_lib.conf_sync import current_conf_version, recorded_versions
 
     return {"version": current_conf_version(settings.conf_dir), "recorded": [v for v, _ in recorded_versions(engine)]}
+
+
+def _published_count(engine: Any) -> int:
+    from sqlalchemy import func, select
+
+    from stix_lib.db.schema import published
+
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).where(published.c.status == "done")).scalar_one())
 
 
 def _error_states():
@@ -232,12 +265,11 @@ def run_demo(root: Path = DEMO_ROOT, summary_file: Path = SUMMARY_FILE) -> int:
         stack.start()
         stack.wait_healthy()
         stack.wait_for_dags(DEMO_DAGS)
-        run_ids = {}
         for dag_id in DEMO_DAGS:
             stack.unpause(dag_id)
-            run_ids[dag_id] = stack.trigger(dag_id)
-            print(f"triggered {dag_id}: {run_ids[dag_id]}")
-        stack.wait_until_idle(run_ids)
+            run_id = stack.trigger(dag_id)
+            print(f"triggered {dag_id}: {run_id}", flush=True)
+            stack.wait_until_idle({dag_id: run_id}, settle=4.0)
         summary = summarize(stack, env)
     summary_file.parent.mkdir(parents=True, exist_ok=True)
     tmp = summary_file.with_suffix(".json.tmp")
