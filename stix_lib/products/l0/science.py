@@ -1,0 +1,235 @@
+"""Science X-ray requests (21/6/20 rpd, 21 cpd, 22 scpd): packets of one request -> time bins.
+
+Processing spec §4.5.4. :func:`decode_xray_request` turns the decoded, decompressed packets of
+one complete request (a :class:`~stix_lib.products.l0.packets.PacketBatch`) into the request's
+CONTROL values and one DATA row per time bin:
+
+* substructures (``NIX00403`` repeater) carry the bin start relative to the request time stamp
+  (``NIX00404``, or ``NIX00441`` before IDB 2.26.35, engineering seconds), ``rcr`` (NIX00401),
+  the integration time (NIX00405, engineering seconds), the detector mask (NIX00407, LSB =
+  detector 0), the pixel masks (NIXD0407) and 16 triggers (rpd: NIX00408..423 raw; cpd/scpd:
+  NIX00242..257 decompressed);
+* a bin too large for one packet is split over several substructures with the same start; they
+  are combined into one bin (counts added, the other fields from the first substructure);
+* counts: rpd one entry per (pixel NIXD0158, detector NIXD0153, channel NIXD0154, count
+  NIX00065); cpd/scpd energy groups (NIXD0016 low / NIXD0017 high, NIX00259 values NIX00260,
+  detector-major over the detectors of the mask, then pixel set). cpd pixel sets are single-pixel
+  masks (pixel = log2 of the mask), scpd pixel sets index the summed pixel sets. Counts are
+  ``(T, 32, 12, 32)`` (time, detector, pixel or pixel set, channel); a group spanning several
+  channels is stored at its low channel and ``energy_bin_edge_mask`` marks ``low`` and ``high+1``;
+* ``time`` = stamp + start + integration / 2 (OBT seconds), ``timedel`` = integration
+  (centiseconds); for rpd the engineering start and integration are truncated to whole seconds
+  as STIXCore does (spec §9, quirk 8), so the reference products are reproduced;
+* ``DATAWARN`` when the trigger compression scheme differs between packets (cpd/scpd).
+
+This module is not yet wired into the catalogue, the L0/L1 writers or the pipeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from stix_lib.products.l0.common import bits_lsb_first, skm
+from stix_lib.products.l0.packets import PacketBatch, ramp
+
+#: Science X-ray SSIDs handled here.
+XRAY_SSIDS = {20: "xray-rpd", 21: "xray-cpd", 22: "xray-scpd"}
+
+#: COMMENT of STIXCore when trigger schemes differ within a request.
+MULTIPLE_SCHEMES = "Multiple compression schemes detected, trigger values maybe incorrect"
+
+
+@dataclass
+class XrayRequest:
+    """One science X-ray request decoded to time bins.
+
+    Attributes
+    ----------
+    ssid
+        20, 21 or 22.
+    control
+        Request values: ``tc_packet_id_ref``, ``tc_packet_seq_control``, ``request_id``,
+        ``time_stamp`` (OBT seconds), ``num_substructures`` (per packet) and for cpd/scpd
+        ``compression_scheme_counts_skm`` / ``compression_scheme_triggers_skm`` (first packet).
+    time, timedel
+        Bin centres (OBT seconds) and widths (centiseconds), sorted by time.
+    rcr, pixel_masks, detector_masks, triggers, counts
+        Per bin; ``pixel_masks`` is ``(T, 12)`` for rpd/cpd and ``(T, n_sets, 12)`` for scpd.
+    num_pixel_sets, num_energy_groups
+        Per bin (cpd/scpd; zeros for rpd).
+    triggers_var, counts_var
+        Compression variances (zeros for rpd).
+    energy_bin_edge_mask
+        33 edge flags of the channels used.
+    datawarn
+        Trigger compression schemes differ between packets.
+    comments
+        COMMENT lines for the primary header.
+    """
+
+    ssid: int
+    control: dict[str, np.ndarray | int | float]
+    time: npt.NDArray[np.float64]
+    timedel: npt.NDArray[np.int64]
+    rcr: npt.NDArray[np.int64]
+    pixel_masks: npt.NDArray[np.uint8]
+    detector_masks: npt.NDArray[np.uint8]
+    triggers: npt.NDArray[np.int64]
+    triggers_var: npt.NDArray[np.float64]
+    counts: npt.NDArray[np.int64]
+    counts_var: npt.NDArray[np.float64]
+    num_pixel_sets: npt.NDArray[np.int64]
+    num_energy_groups: npt.NDArray[np.int64]
+    energy_bin_edge_mask: npt.NDArray[np.uint8]
+    datawarn: bool = False
+    comments: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        """Product name token (``xray-cpd`` ...)."""
+        return XRAY_SSIDS[self.ssid]
+
+
+def _first(values: np.ndarray, group: npt.NDArray[np.int64], size: int) -> np.ndarray:
+    """The first value of each group (``group`` sorted or not; groups numbered 0..size-1)."""
+    _, first = np.unique(group, return_index=True)
+    out = np.zeros((size, *values.shape[1:]), dtype=values.dtype)
+    out[group[first]] = values[first]
+    return out
+
+
+def decode_xray_request(batch: PacketBatch) -> XrayRequest:
+    """Time bins of one complete rpd/cpd/scpd request (see the module docstring).
+
+    Parameters
+    ----------
+    batch
+        All packets of the request, decoded with one IDB version, in sequence order.
+
+    Raises
+    ------
+    ValueError
+        The batch is not an rpd/cpd/scpd request or its repeater counts are inconsistent.
+    """
+    ssid = int(batch.decoded.layout.key.ssid)
+    if ssid not in XRAY_SSIDS:
+        raise ValueError(f"SSID {ssid} is not a science X-ray request (20, 21, 22)")
+    subs_per_packet = batch.counts("NIX00405")
+    n_sub = int(subs_per_packet.sum())
+    packet_of_sub = np.repeat(np.arange(len(batch)), subs_per_packet)
+    raw_stamp = batch.scalar("NIX00402").astype(np.int64)
+    stamp = (raw_stamp >> 16).astype(np.float64) + (raw_stamp & 0xFFFF).astype(np.float64) / 65535.0
+    delta_name = "NIX00404" if batch.has("NIX00404") else "NIX00441"
+    delta = np.asarray(batch.engineering(delta_name), dtype=np.float64)
+    integration = np.asarray(batch.engineering("NIX00405"), dtype=np.float64)
+    if ssid == 20:  # STIXCore casts rpd start and integration to integer seconds (spec §9, quirk 8)
+        delta, integration = np.trunc(delta), np.trunc(integration)
+    if len(delta) != n_sub or len(integration) != n_sub:
+        raise ValueError("substructure parameters differ in number")
+    start = stamp[packet_of_sub] + delta
+    start_key = np.rint(start * 1000.0).astype(np.int64)  # bins identified to the millisecond
+    bin_keys, bin_of_sub = np.unique(start_key, return_inverse=True)
+    bin_of_sub = bin_of_sub.ravel()
+    n_bins = len(bin_keys)
+
+    detector_bits = bits_lsb_first(batch.values("NIX00407"), 32)
+    rcr = batch.values("NIX00401").astype(np.int64)
+    counts = np.zeros((n_bins, 32, 12, 32), dtype=np.int64)
+    counts_var = np.zeros((n_bins, 32, 12, 32), dtype=np.float64)
+    edges = np.zeros(33, dtype=np.uint8)
+    num_sets = np.zeros(n_sub, dtype=np.int64)
+    num_groups = np.zeros(n_sub, dtype=np.int64)
+    control: dict[str, np.ndarray | int | float] = {
+        "tc_packet_id_ref": int(batch.scalar("NIX00001")[0]),
+        "tc_packet_seq_control": int(batch.scalar("NIX00002")[0]),
+        "request_id": int(batch.scalar("NIX00037")[0]),
+        "time_stamp": float(stamp[0]),
+        "num_substructures": subs_per_packet.astype(np.int64),
+    }
+    datawarn = False
+    if ssid == 20:
+        pixel_masks_sub = bits_lsb_first(batch.values("NIXD0407"), 12)
+        triggers_sub = np.stack([batch.values(f"NIX00{408 + g}") for g in range(16)], axis=1).astype(np.int64)
+        triggers_var_sub = np.zeros(triggers_sub.shape, dtype=np.float64)
+        entries = batch.values("NIX00406").astype(np.int64)
+        sub_of_entry = np.repeat(np.arange(n_sub), entries)
+        channel = batch.values("NIXD0154").astype(np.int64)
+        np.add.at(
+            counts,
+            (
+                bin_of_sub[sub_of_entry],
+                batch.values("NIXD0153").astype(np.int64),
+                batch.values("NIXD0158").astype(np.int64),
+                channel,
+            ),
+            batch.values("NIX00065").astype(np.int64),
+        )
+        used = np.unique(channel)
+        edges[used] = 1
+        edges[used + 1] = 1
+    else:
+        triggers_sub = np.stack([batch.decompressed[f"NIX00{242 + g}"].values for g in range(16)], axis=1)
+        triggers_var_sub = np.stack([batch.decompressed[f"NIX00{242 + g}"].variance for g in range(16)], axis=1)
+        trigger_skm = skm(batch, "NIX00242")
+        datawarn = bool(len(trigger_skm) and np.any(trigger_skm != trigger_skm[0]))
+        control["compression_scheme_counts_skm"] = skm(batch, "NIX00260")[0]
+        control["compression_scheme_triggers_skm"] = trigger_skm[0]
+        num_sets = batch.values("NIX00442").astype(np.int64)
+        set_masks = batch.values("NIXD0407").astype(np.int64)
+        set_start = np.cumsum(num_sets) - num_sets
+        num_groups = batch.values("NIX00258").astype(np.int64)
+        sub_of_group = np.repeat(np.arange(n_sub), num_groups)
+        per_group = batch.values("NIX00259").astype(np.int64)
+        group_of_value, position = ramp(per_group)
+        sub_of_value = sub_of_group[group_of_value]
+        sets_of_value = num_sets[sub_of_value]
+        if np.any(per_group != detector_bits.sum(axis=1)[sub_of_group] * num_sets[sub_of_group]):
+            raise ValueError("energy group sizes differ from detectors x pixel sets")
+        # detectors of each substructure's mask in ascending order come first
+        detector_order = np.argsort(1 - detector_bits, axis=1, kind="stable")
+        detector = detector_order[sub_of_value, position // sets_of_value]
+        set_index = position % sets_of_value
+        low = batch.values("NIXD0016").astype(np.int64)
+        high = batch.values("NIXD0017").astype(np.int64)
+        if ssid == 21:
+            single = set_masks[set_start[sub_of_value] + set_index]
+            pixel = np.log2(np.maximum(single, 1)).astype(np.int64)
+            pixel_masks_sub = np.zeros((n_sub, 12), dtype=np.uint8)
+            set_pixel = np.log2(np.maximum(set_masks, 1)).astype(np.int64)
+            pixel_masks_sub[np.repeat(np.arange(n_sub), num_sets), set_pixel] = 1
+        else:
+            pixel = set_index
+            width = int(num_sets.max()) if n_sub else 0
+            pixel_masks_sub = np.zeros((n_sub, width, 12), dtype=np.uint8)
+            sub_of_set, set_pos = ramp(num_sets)
+            pixel_masks_sub[sub_of_set, set_pos] = bits_lsb_first(set_masks, 12)
+        where = (bin_of_sub[sub_of_value], detector, pixel, low[group_of_value])
+        np.add.at(counts, where, batch.decompressed["NIX00260"].values.astype(np.int64))
+        np.add.at(counts_var, where, batch.decompressed["NIX00260"].variance)
+        edges[low] = 1
+        edges[high + 1] = 1
+
+    timedel = np.rint(_first(integration, bin_of_sub, n_bins) * 100.0).astype(np.int64)
+    groups_per_bin = np.zeros(n_bins, dtype=np.int64)
+    np.add.at(groups_per_bin, bin_of_sub, num_groups)
+    return XrayRequest(
+        ssid=ssid,
+        control=control,
+        time=_first(start, bin_of_sub, n_bins) + timedel / 200.0,
+        timedel=timedel,
+        rcr=_first(rcr, bin_of_sub, n_bins),
+        pixel_masks=_first(pixel_masks_sub, bin_of_sub, n_bins),
+        detector_masks=_first(detector_bits, bin_of_sub, n_bins),
+        triggers=_first(np.asarray(triggers_sub, dtype=np.int64), bin_of_sub, n_bins),
+        triggers_var=_first(np.asarray(triggers_var_sub, dtype=np.float64), bin_of_sub, n_bins),
+        counts=counts,
+        counts_var=counts_var,
+        num_pixel_sets=_first(num_sets, bin_of_sub, n_bins),
+        num_energy_groups=groups_per_bin,
+        energy_bin_edge_mask=edges,
+        datawarn=datawarn,
+        comments=[MULTIPLE_SCHEMES] if datawarn else [],
+    )
