@@ -129,6 +129,9 @@ def test_killed_mid_write_then_rerun_gives_the_undisturbed_result(day, tmp_path)
 
 
 def test_redelivered_file_changes_nothing(day, tmp_path):
+    from stix_lib.db import connect, ledger
+    from stix_lib.db.schema import TMState
+    from stix_lib.pipeline import tasks
     from stix_lib.pipeline.orchestrator import Pipeline
 
     settings, (first, _second) = day
@@ -137,15 +140,22 @@ def test_redelivered_file_changes_nothing(day, tmp_path):
     before = {name: (p.read_bytes(), p.stat().st_mtime_ns) for name, p in _products(archive).items()}
     assert before
 
-    redelivered = tmp_path / "again" / first.name
-    redelivered.parent.mkdir()
+    # the same file delivered again goes through the DAG's steps: TM -> LB, LB -> L1 per type, record
+    redelivered = settings.soc_processing_dir / first.name
     shutil.copyfile(first, redelivered)
-    run = Pipeline.from_settings(settings, fits_dir=archive).run([redelivered], end_level="L1")
+    engine = connect(settings.pipeline_db_url)
+    ledger.record_incoming(engine, redelivered)
+    ledger.set_state(engine, redelivered.name, TMState.STAGED, path=redelivered)
+    pipeline = Pipeline.from_settings(settings, fits_dir=archive)
+    tm_result = tasks.tm_to_lb_step(pipeline, settings, engine, str(redelivered))
+    groups = [tasks.lb_group_step(pipeline, group, end_level="L1") for group in tasks.lb_groups([tm_result])]
+    summary = tasks.record_step(engine, archive, [tm_result], groups, run_id="redelivery")
 
     after = {name: (p.read_bytes(), p.stat().st_mtime_ns) for name, p in _products(archive).items()}
     assert after.keys() == before.keys()
     assert [name for name in after if after[name] != before[name]] == []
-    assert all(r.status == "ok" for r in run.files), [r.to_dict() for r in run.files]
-    assert all(not paths for r in run.files for paths in r.produced.values())
-    assert any(paths for r in run.files for paths in r.unchanged.values())
+    assert summary["files"] == {first.name: "ok"} and summary["errors"] == 0
+    assert summary["written"] == {level: [] for level in summary["written"]}  # nothing new
+    assert tm_result["lb_files"] and all(r["status"] == "ok" for g in groups for r in g)
+    assert ledger.get(engine, first.name).state is TMState.PROCESSED
     assert not _leftovers(archive)
