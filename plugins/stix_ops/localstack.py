@@ -36,6 +36,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def worker_hostname() -> str:
+    """``[core] hostname_callable``: ``$STIX_WORKER_NAME`` when set (per Celery worker), else the FQDN."""
+    return os.environ.get("STIX_WORKER_NAME") or socket.getfqdn()
+
+
 class StackError(RuntimeError):
     """The stack did not start, or a DAG run could not be driven."""
 
@@ -56,6 +61,11 @@ class StackConfig:
         More environment for every component (``STIX_*`` settings, connections, Celery URLs).
     parallelism
         ``[core] parallelism`` (LocalExecutor pre-forks this many workers).
+    auth_manager
+        ``[core] auth_manager`` class path; empty: Airflow's default (SimpleAuthManager).
+    hostname_callable
+        ``[core] hostname_callable``; empty: Airflow's default. :func:`worker_hostname` names the
+        Celery workers in task instance records.
     """
 
     home: Path
@@ -63,6 +73,8 @@ class StackConfig:
     executor: str = "LocalExecutor"
     extra_env: dict[str, str] = field(default_factory=dict)
     parallelism: int = 8
+    auth_manager: str = ""
+    hostname_callable: str = ""
     api_port: int = field(default_factory=free_port)
     admin_password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
     jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))
@@ -119,6 +131,10 @@ class LocalStack:
                 "PATH": os.pathsep.join([str(self.bin_dir), env.get("PATH", "")]),
             }
         )
+        if c.auth_manager:
+            env["AIRFLOW__CORE__AUTH_MANAGER"] = c.auth_manager
+        if c.hostname_callable:
+            env["AIRFLOW__CORE__HOSTNAME_CALLABLE"] = c.hostname_callable
         env.update(c.extra_env)
         return env
 
@@ -150,15 +166,19 @@ class LocalStack:
         """Start the components (plus ``workers`` Celery workers) in their own process groups."""
         env = self.env()
         commands = {name: [name] for name in components}
+        envs = {name: env for name in components}
         for index in range(workers):
-            commands[f"worker{index + 1}"] = [
-                "celery", "worker", "--concurrency", "4", "--celery-hostname", f"stix-worker{index + 1}@%h",
+            name = f"worker{index + 1}"
+            commands[name] = [
+                "celery", "worker", "--concurrency", "4", "--celery-hostname", f"stix-{name}@%h",
+                "--skip-serve-logs",
             ]  # fmt: skip
+            envs[name] = {**env, "STIX_WORKER_NAME": f"stix-{name}"}
         for name, command in commands.items():
             log = (self.log_dir / f"{name}.log").open("ab")
             self.processes[name] = subprocess.Popen(
                 [str(self.bin_dir / "airflow"), *command],
-                env=env,
+                env=envs[name],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

@@ -1,0 +1,172 @@
+"""The production stack without Docker: PostgreSQL, Redis, CeleryExecutor, FAB, two workers.
+
+``python -m stix_ops.prodstack up``    start the stack over the demo data and keep it up until
+                                      Ctrl-C (prints URL and login)
+``python -m stix_ops.prodstack e2e``   the demo scenario (``stix_ops.demo``) on the stack: run the
+                                      demo DAGs in pipeline order, print the summary with the
+                                      workers that ran tasks, stop everything; exit 1 on errors
+
+The shape is the one of ``docker-compose.yaml``: PostgreSQL holds the Airflow metadata DB and the
+pipeline DB (connection ``stix_pipeline_db``), Redis is the Celery broker, the result backend is
+the metadata DB, every component shares one JWT secret, API secret key and execution-API URL, the
+FAB auth manager with an admin made by ``airflow users create``. PostgreSQL and Redis are the
+Debian servers, run privately by :mod:`stix_ops.localservices`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from stix_ops.localstack import REPO, LocalStack, StackConfig
+
+PROD_ROOT = REPO / "build" / "prodstack"
+EXECUTOR = "CeleryExecutor"
+AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+HOSTNAME_CALLABLE = "stix_ops.localstack.worker_hostname"
+WORKERS = 2
+METADATA_DB = "airflow"
+PIPELINE_DB = "stix_pipeline"
+
+
+class ProdStack:
+    """PostgreSQL + Redis + the Airflow components + ``workers`` Celery workers under ``root``."""
+
+    def __init__(self, root: Path, extra_env: dict[str, str] | None = None, workers: int = WORKERS) -> None:
+        self.root = root
+        self.extra_env = dict(extra_env or {})
+        self.workers = workers
+        self.postgres: Any = None
+        self.redis: Any = None
+        self.stack: LocalStack | None = None
+
+    def config(self) -> StackConfig:
+        """The Airflow configuration of the stack (services must be running)."""
+        pg, redis = self.postgres, self.redis
+        env = {
+            "AIRFLOW__CELERY__BROKER_URL": redis.url,
+            "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + pg.url(METADATA_DB, driver=False),
+            "AIRFLOW_CONN_STIX_PIPELINE_DB": pg.url(PIPELINE_DB, driver=False),
+            "STIX_PIPELINE_DB_URL": pg.url(PIPELINE_DB),
+            **self.extra_env,
+        }
+        return StackConfig(
+            home=self.root / "airflow-home",
+            sql_alchemy_conn=pg.url(METADATA_DB),
+            executor=EXECUTOR,
+            auth_manager=AUTH_MANAGER,
+            hostname_callable=HOSTNAME_CALLABLE,
+            extra_env=env,
+        )
+
+    def start(self) -> LocalStack:
+        """Start the services, migrate, create the admin, start Airflow; wait until healthy."""
+        from stix_ops.localservices import PostgresServer, RedisServer
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.postgres = PostgresServer(self.root / "postgres").start()
+        self.postgres.create_database(METADATA_DB)
+        self.postgres.create_database(PIPELINE_DB)
+        self.redis = RedisServer(self.root / "redis").start()
+        stack = self.stack = LocalStack(self.config())
+        stack.prepare()  # airflow db migrate (Airflow and FAB tables)
+        stack.airflow(
+            "users", "create", "--username", "admin", "--password", stack.config.admin_password,
+            "--role", "Admin", "--firstname", "STIX", "--lastname", "Admin", "--email", "admin@stix.invalid",
+        )  # fmt: skip
+        stack.start(workers=self.workers)
+        stack.wait_healthy(components=("scheduler", "dag_processor", "triggerer"))
+        return stack
+
+    def stop(self) -> None:
+        """Stop Airflow, then Redis and PostgreSQL."""
+        if self.stack is not None:
+            self.stack.stop()
+        if self.redis is not None:
+            self.redis.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+
+    def __enter__(self) -> ProdStack:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def task_hostnames(stack: LocalStack) -> dict[str, int]:
+    """Finished task instances per ``hostname`` (the worker that ran them), from the REST API."""
+    reply = stack.api("GET", "dags/~/dagRuns/~/taskInstances", params={"limit": 1000, "state": ["success", "failed"]})
+    counts: dict[str, int] = {}
+    for ti in reply["task_instances"]:
+        counts[ti.get("hostname") or ""] = counts.get(ti.get("hostname") or "", 0) + 1
+    return counts
+
+
+def run_scenario(root: Path, reference: Path) -> dict[str, Any]:
+    """The demo scenario on a fresh production stack under ``root``; return the demo summary + workers."""
+    from stix_ops import demo
+
+    shutil.rmtree(root, ignore_errors=True)
+    demo.prepare_data(root, reference)
+    env = demo.demo_env(root, reference)
+    with ProdStack(root, extra_env=env) as prod:
+        stack = prod.start()
+        print(f"Airflow home {stack.config.home}; logs in {stack.log_dir}", flush=True)
+        stack.wait_for_dags(demo.DEMO_DAGS)
+        for dag_id in demo.DEMO_DAGS:
+            stack.unpause(dag_id)
+            run_id = stack.trigger(dag_id)
+            print(f"triggered {dag_id}: {run_id}", flush=True)
+            stack.wait_until_idle({dag_id: run_id}, settle=4.0)
+        summary = demo.summarize(stack, {**env, "STIX_PIPELINE_DB_URL": prod.postgres.url(PIPELINE_DB)})
+        summary["workers"] = task_hostnames(stack)
+        summary["pipeline_db"] = "postgresql"
+    return summary
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line of the production stack."""
+    from stix_ops import demo
+
+    parser = argparse.ArgumentParser(prog="python -m stix_ops.prodstack", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["up", "e2e"])
+    parser.add_argument("--root", type=Path, default=PROD_ROOT)
+    args = parser.parse_args(argv)
+    reference = demo._reference()
+    if args.command == "e2e":
+        started = time.monotonic()
+        summary = run_scenario(args.root, reference)
+        summary_file = args.root.parent / "prodstack-summary.json"
+        summary_file.write_text(json.dumps(summary, indent=2))
+        demo.print_summary(summary, summary_file, time.monotonic() - started)
+        print(f"Task instances per worker: {summary['workers']}")
+        return 1 if summary["errors"] else 0
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    demo.prepare_data(args.root, reference)
+    with ProdStack(args.root, extra_env=demo.demo_env(args.root, reference)) as prod:
+        stack = prod.start()
+        print(f"\nAirflow UI: {stack.config.api_url}   login: admin / {stack.config.admin_password}")
+        print("Press Ctrl-C to stop.", flush=True)
+        try:
+            while True:
+                time.sleep(5)
+                stack._check_alive()
+        except KeyboardInterrupt:
+            print("stopping ...", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
