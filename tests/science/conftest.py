@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
+from stix_lib.conf.energy_channels import ScienceEnergyChannels
 from stix_lib.idb.manager import IDBManager
+from stix_lib.lb.convert import tms_to_lb
+from stix_lib.lb.fits_io import read_lb
+from stix_lib.lb.request_sequences import request_sequences
+from stix_lib.products.l0.packets import decode_lb_product
+from stix_lib.products.l0.science import XrayRequest, decode_xray_request
+from stix_lib.simulate.reference import encode_reference
+from stix_lib.simulate.reference_io import ReferenceProduct, read_product
+from stix_lib.spice import SpiceKernels
 
 
 @pytest.fixture(scope="session")
@@ -19,3 +29,45 @@ def idb_dir(reference_data: Path) -> Path:
 def idb_manager(idb_dir: Path) -> IDBManager:
     """IDB selection with the on-board version history."""
     return IDBManager(idb_dir)
+
+
+@pytest.fixture(scope="session")
+def kernels(reference_data: Path, tmp_path_factory: pytest.TempPathFactory) -> SpiceKernels:
+    """The real 2020 kernels, meta kernels rewritten into a temporary folder."""
+    return SpiceKernels(reference_data / "spice" / "kernels", work_dir=tmp_path_factory.mktemp("spice-mk"))
+
+
+@pytest.fixture(scope="session")
+def energy_channels(reference_data: Path) -> ScienceEnergyChannels:
+    """Energy channel tables of the STIX-CONF snapshot."""
+    return ScienceEnergyChannels(reference_data / "stix-conf")
+
+
+@pytest.fixture(scope="session")
+def references(reference_data: Path) -> dict[str, ReferenceProduct]:
+    """The reference rpd/cpd/scpd L1 products by name."""
+    paths = sorted((reference_data / "reference" / "l1").glob("solo_L1_stix-sci-xray-*pd_*.fits"))
+    return {p.name: p for p in map(read_product, paths)}
+
+
+@pytest.fixture(scope="session")
+def requests(
+    tmp_path_factory: pytest.TempPathFactory, references, idb_dir: Path, idb_manager: IDBManager
+) -> dict[int, XrayRequest]:
+    """The reference requests: L1 -> simulated TM -> LB -> complete sequences -> decoded request (by SSID)."""
+    source = tmp_path_factory.mktemp("xray-l1")
+    for product in references.values():
+        shutil.copy(product.path, source / product.path.name)
+    encoding = encode_reference(source, tmp_path_factory.mktemp("xray-tm"), idb_dir)
+    archive = tmp_path_factory.mktemp("xray-lb")
+    tms_to_lb(encoding.tm_files, archive, idb_manager)
+    out = {}
+    for path in sorted(archive.rglob("*.fits")):
+        lb = read_lb(path)
+        report = request_sequences(lb.headers["sequence_flag"], lb.headers["sequence_count"], lb.key)
+        assert report.incomplete == [] and len(report.complete) == 1
+        (batch,), errors = decode_lb_product(lb, idb_manager)
+        assert errors == []
+        request = decode_xray_request(batch)
+        out[request.ssid] = request
+    return out

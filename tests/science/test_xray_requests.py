@@ -2,51 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from stix_lib.idb.manager import IDBManager
-from stix_lib.lb.convert import tms_to_lb
-from stix_lib.lb.fits_io import read_lb
-from stix_lib.lb.request_sequences import request_sequences
-from stix_lib.products.l0.packets import decode_lb_product
-from stix_lib.products.l0.science import XrayRequest, decode_xray_request
-from stix_lib.simulate.reference import encode_reference
-from stix_lib.simulate.reference_io import ReferenceProduct, read_product
-
 TOTALS = {"sci-xray-rpd": 19086, "sci-xray-cpd": 19078, "sci-xray-scpd": 19079}
 SSIDS = {"sci-xray-rpd": 20, "sci-xray-cpd": 21, "sci-xray-scpd": 22}
-
-
-@pytest.fixture(scope="module")
-def references(reference_data: Path) -> dict[str, ReferenceProduct]:
-    paths = sorted((reference_data / "reference" / "l1").glob("solo_L1_stix-sci-xray-*pd_*.fits"))
-    return {p.name: p for p in map(read_product, paths)}
-
-
-@pytest.fixture(scope="module")
-def requests(
-    tmp_path_factory: pytest.TempPathFactory, references, idb_dir: Path, idb_manager: IDBManager
-) -> dict[int, XrayRequest]:
-    source = tmp_path_factory.mktemp("xray-l1")
-    for product in references.values():
-        shutil.copy(product.path, source / product.path.name)
-    encoding = encode_reference(source, tmp_path_factory.mktemp("xray-tm"), idb_dir)
-    archive = tmp_path_factory.mktemp("xray-lb")
-    tms_to_lb(encoding.tm_files, archive, idb_manager)
-    out = {}
-    for path in sorted(archive.rglob("*.fits")):
-        lb = read_lb(path)
-        report = request_sequences(lb.headers["sequence_flag"], lb.headers["sequence_count"], lb.key)
-        assert report.incomplete == [] and len(report.complete) == 1
-        (batch,), errors = decode_lb_product(lb, idb_manager)
-        assert errors == []
-        request = decode_xray_request(batch)
-        out[request.ssid] = request
-    return out
 
 
 @pytest.mark.parametrize("name", sorted(TOTALS))

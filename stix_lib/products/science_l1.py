@@ -1,0 +1,216 @@
+"""Per-request L1 files of science X-ray requests (rpd, cpd, scpd): names, layout, write-once.
+
+Processing spec §4.3 step 2 and §4.8. One file per request:
+``solo_L1_stix-sci-<name>_<YYYYMMDDTHHMMSS>-<YYYYMMDDTHHMMSS>_V<vv>_<rid:010d>-<psc:05d>.fits``
+(UTC start and end of the request) in ``L1/YYYY/MM/DD/SCI/`` (start date). HDUs ``PRIMARY``,
+``CONTROL`` (one row), ``DATA`` (one row per time bin; ``time``/``timedel`` in centiseconds,
+``time`` relative to ``OBT_BEG``, so stixpy adds it to ``DATE-OBS``), ``ENERGIES``.
+
+Time/count offset fix (§4.3 step 2, IDB < 2.26.36, more than one bin): a request taken at the
+minimum integration time (1 s before 2021-09-06T13:00 UTC, 0.5 s after) gets ``timedel[1:-1] =
+timedel[:-2]``, loses its first and last bin and HISTORY "Time and count arrays were shifted to fix
+offset"; otherwise COMMENT "Time and count offset not fixed as possibly summed on board".
+
+Science files are write-once: an existing file is never rewritten (:func:`write_xray_l1` returns
+``False``). Not yet wired into the pipeline; trigger descaling (``TRIG_SCA``) is not applied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+
+from stix_lib.atomic import atomic_path
+from stix_lib.conf.energy_channels import EnergyChannelTable
+from stix_lib.idb.history import version_key
+from stix_lib.products.clock import ObtClock
+from stix_lib.products.l0.science import XrayRequest
+
+SHIFTED = "Time and count arrays were shifted to fix offset"
+NOT_SHIFTED = "Time and count offset not fixed as possibly summed on board"
+_FIX_CHANGE = np.datetime64("2021-09-06T13:00:00")
+
+
+def fix_time_offset(request: XrayRequest, idb_version: str, start_utc: np.datetime64) -> tuple[XrayRequest, str, str]:
+    """Apply the BSD time/count offset fix; return the request, a HISTORY and a COMMENT line."""
+    if version_key(idb_version) >= version_key("2.26.36") or len(request.time) <= 1:
+        return request, "", ""
+    minimum = 100 if start_utc < _FIX_CHANGE else 50
+    if int(request.timedel.min()) != minimum:
+        return request, "", NOT_SHIFTED
+    timedel = request.timedel.copy()
+    timedel[1:-1] = timedel[:-2]
+    start = request.time - request.timedel / 200.0
+    keep = slice(1, -1)
+    fields = {
+        name: getattr(request, name)[keep]
+        for name in (
+            "rcr",
+            "pixel_masks",
+            "detector_masks",
+            "triggers",
+            "triggers_var",
+            "counts",
+            "counts_var",
+            "num_pixel_sets",
+            "num_energy_groups",
+        )
+    }
+    fixed = replace(request, time=start[keep] + timedel[keep] / 200.0, timedel=timedel[keep], **fields)
+    return fixed, SHIFTED, ""
+
+
+def _utc_name(value: np.datetime64) -> str:
+    return str(np.datetime64(value, "s")).replace("-", "").replace(":", "")
+
+
+def xray_l1_path(archive: Path, request: XrayRequest, clock: ObtClock, version: int) -> Path:
+    """Archive path of a request's L1 file (STIXCore name and folder)."""
+    begin = float(request.time[0] - request.timedel[0] / 200.0)
+    end = float(request.time[-1] + request.timedel[-1] / 200.0)
+    utc = clock.to_datetime64(np.array([begin, end]))
+    rid, psc = int(request.control["request_id"]), int(request.control["tc_packet_seq_control"])
+    name = (
+        f"solo_L1_stix-sci-{request.name}_{_utc_name(utc[0])}-{_utc_name(utc[1])}"
+        f"_V{version:02d}_{rid:010d}-{psc:05d}.fits"
+    )
+    day = str(np.datetime64(utc[0], "D")).split("-")
+    return archive / "L1" / day[0] / day[1] / day[2] / "SCI" / name
+
+
+def _table(columns: list[tuple[str, np.ndarray, str | None]], name: str) -> fits.BinTableHDU:
+    cols = []
+    for col, values, unit in columns:
+        values = np.asarray(values)
+        shape = values.shape[1:]
+        dim = None if len(shape) <= 1 else "(" + ",".join(str(s) for s in reversed(shape)) + ")"
+        fmt = f"{int(np.prod(shape)) if shape else 1}{_fits_code(values)}"
+        cols.append(fits.Column(name=col, format=fmt, unit=unit, dim=dim, array=values))
+    return fits.BinTableHDU.from_columns(cols, name=name)
+
+
+def _fits_code(values: np.ndarray) -> str:
+    kind, size = values.dtype.kind, values.dtype.itemsize
+    if kind == "U" or kind == "S":
+        return "A"
+    if kind == "f":
+        return "D" if size == 8 else "E"
+    if kind == "u" and size == 1:
+        return "B"
+    return {1: "I", 2: "I", 4: "J", 8: "K"}[size]
+
+
+def write_xray_l1(
+    archive: Path,
+    request: XrayRequest,
+    clock: ObtClock,
+    energies: EnergyChannelTable,
+    *,
+    idb_version: str,
+    version: int = 2,
+    parent: str = "",
+    raw_files: tuple[str, ...] = (),
+) -> tuple[Path, bool]:
+    """Write the L1 file of one request unless it exists (write-once).
+
+    Returns
+    -------
+    path, written
+        The file and whether it was written now (``False``: it existed and was left as it was).
+    """
+    begin0 = float(request.time[0] - request.timedel[0] / 200.0)
+    request, history, comment = fix_time_offset(request, idb_version, clock.to_datetime64(np.array([begin0]))[0])
+    path = xray_l1_path(archive, request, clock, version)
+    if path.exists():
+        return path, False
+    obt_beg = float(request.time[0] - request.timedel[0] / 200.0)
+    obt_end = float(request.time[-1] + request.timedel[-1] / 200.0)
+    utc = clock.to_datetime64(np.array([obt_beg, (obt_beg + obt_end) / 2.0, obt_end]))
+    iso = [str(np.datetime64(u, "ms")) for u in utc]
+    header = fits.Header()
+    for key, value in (
+        ("FILENAME", path.name),
+        ("RAW_FILE", ";".join(sorted(set(raw_files)))),
+        ("PARENT", parent),
+        ("LEVEL", "L1"),
+        ("ORIGIN", "STIX Team, FHNW"),
+        ("CREATOR", "stix_lib"),
+        ("VERSION", f"{version:02d}"),
+        ("OBSRVTRY", "Solar Orbiter"),
+        ("TELESCOP", "SOLO/STIX"),
+        ("INSTRUME", "STIX"),
+        ("STYPE", 21),
+        ("SSTYPE", 6),
+        ("SSID", request.ssid),
+        ("SCI_RID", f"{int(request.control['request_id']):010d}"),
+        ("SCI_TCC", f"{int(request.control['tc_packet_seq_control']):05d}"),
+        ("DATAMIN", int(request.counts.min())),
+        ("DATAMAX", int(request.counts.max())),
+        ("BUNIT", "counts"),
+        ("XPOSURE", float(request.timedel.min()) / 100.0),
+        ("XPOMAX", float(request.timedel.max()) / 100.0),
+        ("OBT_BEG", obt_beg),
+        ("OBT_END", obt_end),
+        ("TIMESYS", "UTC"),
+        ("DATE-OBS", iso[0]),
+        ("DATE-BEG", iso[0]),
+        ("DATE-AVG", iso[1]),
+        ("DATE-END", iso[2]),
+        ("COMPLETE", True),
+    ):
+        header[key] = value
+    if request.datawarn:
+        header["DATAWARN"] = 1
+    for line in [*request.comments, comment]:
+        if line:
+            header["COMMENT"] = line
+    if history:
+        header["HISTORY"] = history
+    header["HISTORY"] = "Processed by stix_lib L1"
+    control = request.control
+    control_columns: list[tuple[str, np.ndarray, str | None]] = [
+        ("tc_packet_id_ref", np.array([control["tc_packet_id_ref"]], dtype=np.uint16), None),
+        ("tc_packet_seq_control", np.array([control["tc_packet_seq_control"]], dtype=np.uint16), None),
+        ("request_id", np.array([control["request_id"]], dtype=np.uint32), None),
+        ("time_stamp", np.array([control["time_stamp"]], dtype=np.float64), "s"),
+        ("index", np.array([0], dtype=np.int64), None),
+        ("energy_bin_edge_mask", request.energy_bin_edge_mask.reshape(1, -1).astype(np.uint8), None),
+        ("parent", np.array([parent or " "]), None),
+    ]
+    for name in ("compression_scheme_counts_skm", "compression_scheme_triggers_skm"):
+        if name in control:
+            control_columns.append((name, np.asarray(control[name], dtype=np.uint8).reshape(1, 3), None))
+    n = len(request.time)
+    data_columns: list[tuple[str, np.ndarray, str | None]] = [
+        ("time", np.rint((request.time - obt_beg) * 100.0).astype(np.int64), "cs"),
+        ("timedel", request.timedel.astype(np.int64), "cs"),
+        ("rcr", request.rcr.astype(np.uint8), None),
+        ("pixel_masks", request.pixel_masks.astype(np.uint8), None),
+        ("detector_masks", request.detector_masks.astype(np.uint8), None),
+        ("num_pixel_sets", request.num_pixel_sets.astype(np.uint8), None),
+        ("num_energy_groups", request.num_energy_groups.astype(np.uint8), None),
+        ("triggers", request.triggers.astype(np.int64), None),
+        ("triggers_comp_err", np.sqrt(request.triggers_var).astype(np.float32), None),
+        ("counts", request.counts.astype(np.int64), "ct"),
+        ("counts_comp_err", np.sqrt(request.counts_var).astype(np.float32), "ct"),
+        ("control_index", np.zeros(n, dtype=np.int64), None),
+    ]
+    energy_columns: list[tuple[str, np.ndarray, str | None]] = [
+        ("channel", np.arange(32, dtype=np.uint8), None),
+        ("e_low", energies.e_lower.astype(np.float32), "keV"),
+        ("e_high", energies.e_upper.astype(np.float32), "keV"),
+    ]
+    hdul = fits.HDUList(
+        [
+            fits.PrimaryHDU(header=header),
+            _table(control_columns, "CONTROL"),
+            _table(data_columns, "DATA"),
+            _table(energy_columns, "ENERGIES"),
+        ]
+    )
+    with atomic_path(path) as temp:
+        hdul.writeto(temp, checksum=True)
+    return path, True

@@ -1,0 +1,66 @@
+"""Per-request L1 files of the re-encoded reference rpd/cpd/scpd requests: names, values, stixpy, write-once."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from stixpy.product import Product as StixpyProduct
+
+from stix_lib.conf.energy_channels import ScienceEnergyChannels
+from stix_lib.products.clock import SpiceClock
+from stix_lib.products.l0.science import XrayRequest
+from stix_lib.products.science_l1 import NOT_SHIFTED, write_xray_l1
+
+REFERENCE_NAMES = {
+    20: "solo_L1_stix-sci-xray-rpd_20200505T235959-20200506T000019_V01_0087031808-50882.fits",
+    21: "solo_L1_stix-sci-xray-cpd_20200505T235959-20200506T000019_V01_0087031809-50883.fits",
+    22: "solo_L1_stix-sci-xray-scpd_20200505T235959-20200506T000019_V01_0087031810-50884.fits",
+}
+TOTALS = {20: 19086, 21: 19078, 22: 19079}
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory, requests: dict[int, XrayRequest], kernels, energy_channels: ScienceEnergyChannels):
+    archive = tmp_path_factory.mktemp("archive")
+    clock = SpiceClock(kernels)
+    table = energy_channels.table_for("2020-05-06")
+    out = {}
+    for ssid, request in requests.items():
+        path, new = write_xray_l1(archive, request, clock, table, idb_version="2.26.32", version=1, parent="lb.fits")
+        assert new
+        out[ssid] = path
+    return archive, clock, table, out
+
+
+@pytest.mark.parametrize("ssid", [20, 21, 22])
+def test_l1_file_name_values_and_stixpy(ssid: int, written, reference_data: Path) -> None:
+    _, _, _, paths = written
+    path = paths[ssid]
+    assert path.name == REFERENCE_NAMES[ssid]
+    assert path.parent.parts[-5:] == ("L1", "2020", "05", "05", "SCI")
+    with fits.open(path) as hdul:
+        header = hdul[0].header
+        assert header["SCI_RID"] == path.name.split("_")[-1][:10]
+        assert header["SSID"] == ssid and header["LEVEL"] == "L1" and header["COMPLETE"]
+        assert NOT_SHIFTED in str(header.get("COMMENT", ""))  # 4 s bins: not at the minimum integration
+        assert int(hdul["DATA"].data["counts"].sum()) == TOTALS[ssid]
+    with fits.open(reference_data / "reference" / "l1" / REFERENCE_NAMES[ssid]) as ref:
+        assert np.array_equal(ref["DATA"].data["time"], fits.getdata(path, "DATA")["time"])
+        assert np.array_equal(ref["DATA"].data["triggers"], fits.getdata(path, "DATA")["triggers"])
+    product = StixpyProduct(path)
+    assert int(np.asarray(product.data["counts"]).sum()) == TOTALS[ssid]
+    rates, errors, times, timedel, energies = product.get_data()  # rates: ct / (keV s)
+    assert rates.shape[0] == len(times) == 5
+    assert np.all(np.isfinite(np.asarray(rates))) and float(np.asarray(rates).sum()) > 0
+
+
+def test_science_files_are_write_once(written, requests) -> None:
+    archive, clock, table, paths = written
+    before = os.stat(paths[21]).st_mtime_ns
+    path, new = write_xray_l1(archive, requests[21], clock, table, idb_version="2.26.32", version=1)
+    assert path == paths[21] and not new
+    assert os.stat(paths[21]).st_mtime_ns == before
