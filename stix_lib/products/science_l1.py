@@ -12,7 +12,11 @@ timedel[:-2]``, loses its first and last bin and HISTORY "Time and count arrays 
 offset"; otherwise COMMENT "Time and count offset not fixed as possibly summed on board".
 
 Science files are write-once: an existing file is never rewritten (:func:`write_xray_l1` returns
-``False``). Not yet wired into the pipeline; trigger descaling (``TRIG_SCA``) is not applied.
+``False``). Trigger descaling (§4.5.4/§4.5.5): cpd/scpd triggers compressed with (0, 0, 7) are
+descaled with the RID LUT factor of the request (blank -> 30; unknown or duplicate rid ->
+``ValueError``), one accumulator per trigger value (``n_groups`` = 1 when one of its detectors is in
+the mask, else 0) and ``n_int`` = integration in 0.1 s; header ``TRIG_SCA`` and HISTORY "trigger
+descaled with <factor>". Not yet wired into the pipeline.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from stix_lib.conf.energy_channels import EnergyChannelTable
 from stix_lib.idb.history import version_key
 from stix_lib.products.clock import ObtClock
 from stix_lib.products.l0.science import XrayRequest
+from stix_lib.products.l0.triggers import TRIGGER_GROUPS, is_scaled, unscale
+from stix_lib.ridlut.table import RidLut
 
 SHIFTED = "Time and count arrays were shifted to fix offset"
 NOT_SHIFTED = "Time and count offset not fixed as possibly summed on board"
@@ -61,6 +67,28 @@ def fix_time_offset(request: XrayRequest, idb_version: str, start_utc: np.dateti
     }
     fixed = replace(request, time=start[keep] + timedel[keep] / 200.0, timedel=timedel[keep], **fields)
     return fixed, SHIFTED, ""
+
+
+def descale_triggers(request: XrayRequest, rid_lut: RidLut | None) -> tuple[XrayRequest, int | None]:
+    """Descaled triggers of a cpd/scpd request compressed with (0, 0, 7), and the factor used.
+
+    Raises
+    ------
+    ValueError
+        Scaled triggers and no RID LUT, or the LUT has no single row for the request.
+    """
+    skm = request.control.get("compression_scheme_triggers_skm")
+    if request.ssid not in (21, 22) or skm is None or not bool(is_scaled(skm)[0]):
+        return request, None
+    rid = int(request.control["request_id"])
+    if rid_lut is None:
+        raise ValueError(f"can't get scaling factor for rid {rid}: no RID LUT")
+    factor = rid_lut.scaling_factor(rid)
+    groups = np.asarray(TRIGGER_GROUPS, dtype=np.int64) - 1
+    n_groups = request.detector_masks.astype(bool)[:, groups].any(axis=2).astype(np.int64)  # (T, 16)
+    n_int = (request.timedel / 10.0).reshape(-1, 1)
+    values, variance = unscale(request.triggers, n_groups=n_groups, n_int=n_int, factor=factor)
+    return replace(request, triggers=np.rint(values).astype(np.int64), triggers_var=variance), factor
 
 
 def _utc_name(value: np.datetime64) -> str:
@@ -113,6 +141,7 @@ def write_xray_l1(
     version: int = 2,
     parent: str = "",
     raw_files: tuple[str, ...] = (),
+    rid_lut: RidLut | None = None,
 ) -> tuple[Path, bool]:
     """Write the L1 file of one request unless it exists (write-once).
 
@@ -126,6 +155,7 @@ def write_xray_l1(
     path = xray_l1_path(archive, request, clock, version)
     if path.exists():
         return path, False
+    request, factor = descale_triggers(request, rid_lut)
     obt_beg = float(request.time[0] - request.timedel[0] / 200.0)
     obt_end = float(request.time[-1] + request.timedel[-1] / 200.0)
     utc = clock.to_datetime64(np.array([obt_beg, (obt_beg + obt_end) / 2.0, obt_end]))
@@ -162,6 +192,8 @@ def write_xray_l1(
         ("COMPLETE", True),
     ):
         header[key] = value
+    if factor is not None:
+        header["TRIG_SCA"] = (factor, "Descaling factor of the triggers")
     if request.datawarn:
         header["DATAWARN"] = 1
     for line in [*request.comments, comment]:
@@ -169,6 +201,8 @@ def write_xray_l1(
             header["COMMENT"] = line
     if history:
         header["HISTORY"] = history
+    if factor is not None:
+        header["HISTORY"] = f"trigger descaled with {factor}"
     header["HISTORY"] = "Processed by stix_lib L1"
     control = request.control
     control_columns: list[tuple[str, np.ndarray, str | None]] = [

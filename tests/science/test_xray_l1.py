@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,8 @@ from stixpy.product import Product as StixpyProduct
 from stix_lib.conf.energy_channels import ScienceEnergyChannels
 from stix_lib.products.clock import SpiceClock
 from stix_lib.products.l0.science import XrayRequest
-from stix_lib.products.science_l1 import NOT_SHIFTED, write_xray_l1
+from stix_lib.products.science_l1 import NOT_SHIFTED, descale_triggers, write_xray_l1
+from stix_lib.ridlut.table import RidLut
 
 REFERENCE_NAMES = {
     20: "solo_L1_stix-sci-xray-rpd_20200505T235959-20200506T000019_V01_0087031808-50882.fits",
@@ -64,3 +66,30 @@ def test_science_files_are_write_once(written, requests) -> None:
     path, new = write_xray_l1(archive, requests[21], clock, table, idb_version="2.26.32", version=1)
     assert path == paths[21] and not new
     assert os.stat(paths[21]).st_mtime_ns == before
+
+
+def test_scaled_triggers_are_descaled_with_the_rid_lut_factor(
+    tmp_path: Path, requests, kernels, energy_channels
+) -> None:
+    request = requests[21]
+    rid = int(request.control["request_id"])
+    scaled = replace(request, control={**request.control, "compression_scheme_triggers_skm": np.array([0, 0, 7])})
+    lut = RidLut([{"unique_id": str(rid), "scaling_factor": "5"}])
+    clock = SpiceClock(kernels)
+    table = energy_channels.table_for("2020-05-06")
+    with pytest.raises(ValueError, match="scaling factor"):
+        write_xray_l1(tmp_path / "none", scaled, clock, table, idb_version="2.26.32", rid_lut=None)
+    with pytest.raises(ValueError, match="not in"):
+        write_xray_l1(tmp_path / "other", scaled, clock, table, idb_version="2.26.32", rid_lut=RidLut([]))
+    path, new = write_xray_l1(tmp_path / "lut", scaled, clock, table, idb_version="2.26.32", rid_lut=lut)
+    assert new
+    with fits.open(path) as hdul:
+        assert hdul[0].header["TRIG_SCA"] == 5
+        assert "trigger descaled with 5" in str(hdul[0].header["HISTORY"])
+        triggers = hdul["DATA"].data["triggers"]
+        errors = hdul["DATA"].data["triggers_comp_err"]
+    # all 16 accumulators active, 4 s = 40 units of 0.1 s: T = T_s * 200 + 100, error 100
+    assert np.array_equal(triggers, request.triggers * 200 + 100)
+    assert np.allclose(errors, 100.0)
+    _, factor = descale_triggers(request, None)  # scheme not (0, 0, 7): unchanged, no factor
+    assert factor is None
