@@ -1,4 +1,7 @@
-"""Per-request L1 files of science X-ray requests (rpd, cpd, scpd): names, layout, write-once.
+"""Per-request L0/L1 files of science X-ray requests (rpd, cpd, scpd): names, layout, write-once.
+
+L0: ``solo_L0_stix-sci-<name>_<obt start coarse:010d>-<obt end coarse:010d>_V<vv>_<rid>-<psc>.fits``
+in ``L0/21/6/<ssid>/``, dates as OBT strings. L1 as follows.
 
 Processing spec §4.3 step 2 and §4.8. One file per request:
 ``solo_L1_stix-sci-<name>_<YYYYMMDDTHHMMSS>-<YYYYMMDDTHHMMSS>_V<vv>_<rid:010d>-<psc:05d>.fits``
@@ -31,6 +34,7 @@ from stix_lib.atomic import atomic_path
 from stix_lib.conf.energy_channels import EnergyChannelTable
 from stix_lib.idb.history import version_key
 from stix_lib.products.clock import ObtClock
+from stix_lib.products.header import obt_string
 from stix_lib.products.l0.science import XrayRequest
 from stix_lib.products.l0.triggers import TRIGGER_GROUPS, is_scaled, unscale
 from stix_lib.ridlut.table import RidLut
@@ -95,6 +99,15 @@ def _utc_name(value: np.datetime64) -> str:
     return str(np.datetime64(value, "s")).replace("-", "").replace(":", "")
 
 
+def xray_l0_path(archive: Path, request: XrayRequest, version: int) -> Path:
+    """Archive path of a request's L0 file: OBT coarse start-end, ``L0/21/6/<ssid>/``."""
+    begin = int(np.floor(request.time[0] - request.timedel[0] / 200.0))
+    end = int(np.floor(request.time[-1] + request.timedel[-1] / 200.0))
+    rid, psc = int(request.control["request_id"]), int(request.control["tc_packet_seq_control"])
+    name = f"solo_L0_stix-sci-{request.name}_{begin:010d}-{end:010d}_V{version:02d}_{rid:010d}-{psc:05d}.fits"
+    return archive / "L0" / "21" / "6" / str(request.ssid) / name
+
+
 def xray_l1_path(archive: Path, request: XrayRequest, clock: ObtClock, version: int) -> Path:
     """Archive path of a request's L1 file (STIXCore name and folder)."""
     begin = float(request.time[0] - request.timedel[0] / 200.0)
@@ -142,30 +155,44 @@ def write_xray_l1(
     parent: str = "",
     raw_files: tuple[str, ...] = (),
     rid_lut: RidLut | None = None,
+    level: str = "L1",
 ) -> tuple[Path, bool]:
-    """Write the L1 file of one request unless it exists (write-once).
+    """Write the L1 (or L0) file of one request unless it exists (write-once).
+
+    ``level="L0"``: OBT name and folder (:func:`xray_l0_path`), ``TIMESYS='OBT'`` with OBT strings
+    for the dates, no time/count offset fix (an L1 step).
 
     Returns
     -------
     path, written
         The file and whether it was written now (``False``: it existed and was left as it was).
     """
-    begin0 = float(request.time[0] - request.timedel[0] / 200.0)
-    request, history, comment = fix_time_offset(request, idb_version, clock.to_datetime64(np.array([begin0]))[0])
-    path = xray_l1_path(archive, request, clock, version)
+    if level not in ("L0", "L1"):
+        raise ValueError(f"level {level!r}: science files are written at L0 or L1")
+    history = comment = ""
+    if level == "L1":
+        begin0 = float(request.time[0] - request.timedel[0] / 200.0)
+        start_utc = clock.to_datetime64(np.array([begin0]))[0]
+        request, history, comment = fix_time_offset(request, idb_version, start_utc)
+        path = xray_l1_path(archive, request, clock, version)
+    else:
+        path = xray_l0_path(archive, request, version)
     if path.exists():
         return path, False
     request, factor = descale_triggers(request, rid_lut)
     obt_beg = float(request.time[0] - request.timedel[0] / 200.0)
     obt_end = float(request.time[-1] + request.timedel[-1] / 200.0)
     utc = clock.to_datetime64(np.array([obt_beg, (obt_beg + obt_end) / 2.0, obt_end]))
-    iso = [str(np.datetime64(u, "ms")) for u in utc]
+    if level == "L1":
+        iso = [str(np.datetime64(u, "ms")) for u in utc]
+    else:
+        iso = [obt_string(t) for t in (obt_beg, (obt_beg + obt_end) / 2.0, obt_end)]
     header = fits.Header()
     for key, value in (
         ("FILENAME", path.name),
         ("RAW_FILE", ";".join(sorted(set(raw_files)))),
         ("PARENT", parent),
-        ("LEVEL", "L1"),
+        ("LEVEL", level),
         ("ORIGIN", "STIX Team, FHNW"),
         ("CREATOR", "stix_lib"),
         ("VERSION", f"{version:02d}"),
@@ -184,7 +211,7 @@ def write_xray_l1(
         ("XPOMAX", float(request.timedel.max()) / 100.0),
         ("OBT_BEG", obt_beg),
         ("OBT_END", obt_end),
-        ("TIMESYS", "UTC"),
+        ("TIMESYS", "UTC" if level == "L1" else "OBT"),
         ("DATE-OBS", iso[0]),
         ("DATE-BEG", iso[0]),
         ("DATE-AVG", iso[1]),
@@ -203,7 +230,7 @@ def write_xray_l1(
         header["HISTORY"] = history
     if factor is not None:
         header["HISTORY"] = f"trigger descaled with {factor}"
-    header["HISTORY"] = "Processed by stix_lib L1"
+    header["HISTORY"] = f"Processed by stix_lib {level}"
     control = request.control
     control_columns: list[tuple[str, np.ndarray, str | None]] = [
         ("tc_packet_id_ref", np.array([control["tc_packet_id_ref"]], dtype=np.uint16), None),

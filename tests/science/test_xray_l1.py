@@ -93,3 +93,20 @@ def test_scaled_triggers_are_descaled_with_the_rid_lut_factor(
     assert np.allclose(errors, 100.0)
     _, factor = descale_triggers(request, None)  # scheme not (0, 0, 7): unchanged, no factor
     assert factor is None
+
+
+def test_l0_files_are_named_by_obt(tmp_path: Path, requests, kernels, energy_channels) -> None:
+    clock = SpiceClock(kernels)
+    table = energy_channels.table_for("2020-05-06")
+    for ssid, request in requests.items():
+        path, new = write_xray_l1(tmp_path, request, clock, table, idb_version="2.26.32", level="L0")
+        assert new and path.parent == tmp_path / "L0" / "21" / "6" / str(ssid)
+        rid, psc = int(request.control["request_id"]), int(request.control["tc_packet_seq_control"])
+        begin = int(request.time[0] - request.timedel[0] / 200.0)
+        assert path.name.startswith(f"solo_L0_stix-sci-{request.name}_{begin:010d}-")
+        assert path.name.endswith(f"_V02_{rid:010d}-{psc:05d}.fits")
+        with fits.open(path) as hdul:
+            assert hdul[0].header["LEVEL"] == "L0" and hdul[0].header["TIMESYS"] == "OBT"
+            assert hdul[0].header["DATE-OBS"].startswith(f"{begin:010d}:")
+            assert int(hdul["DATA"].data["counts"].sum()) == TOTALS[ssid]
+        assert write_xray_l1(tmp_path, request, clock, table, idb_version="2.26.32", level="L0") == (path, False)
