@@ -24,18 +24,22 @@ descaled with <factor>". Not yet wired into the pipeline.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
 
 from stix_lib.atomic import atomic_path
-from stix_lib.conf.energy_channels import EnergyChannelTable
+from stix_lib.conf.energy_channels import EnergyChannelTable, ScienceEnergyChannels
 from stix_lib.idb.history import version_key
+from stix_lib.idb.manager import IDBManager
+from stix_lib.lb.fits_io import read_lb
+from stix_lib.lb.request_sequences import request_sequences
 from stix_lib.products.clock import ObtClock
 from stix_lib.products.header import obt_string
-from stix_lib.products.l0.science import XrayRequest
+from stix_lib.products.l0.packets import decode_lb_product
+from stix_lib.products.l0.science import XRAY_SSIDS, XrayRequest, decode_xray_request
 from stix_lib.products.l0.triggers import TRIGGER_GROUPS, is_scaled, unscale
 from stix_lib.ridlut.table import RidLut
 
@@ -275,3 +279,80 @@ def write_xray_l1(
     with atomic_path(path) as temp:
         hdul.writeto(temp, checksum=True)
     return path, True
+
+
+@dataclass
+class XrayLBResult:
+    """What :func:`process_xray_lb` did with one LB file.
+
+    Attributes
+    ----------
+    written
+        Files written now (L0 and L1 of each complete request).
+    existing
+        Files that existed already (write-once: left as they were).
+    incomplete
+        One line per incomplete sequence (no product).
+    errors
+        Packets or requests left out, with the reason.
+    """
+
+    written: list[Path] = field(default_factory=list)
+    existing: list[Path] = field(default_factory=list)
+    incomplete: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def process_xray_lb(
+    lb_path: Path,
+    archive: Path,
+    idb_manager: IDBManager,
+    clock: ObtClock,
+    energy_channels: ScienceEnergyChannels,
+    *,
+    version: int = 2,
+    rid_lut: RidLut | None = None,
+) -> XrayLBResult:
+    """LB file of one rpd/cpd/scpd request -> L0 and L1 files of its complete sequences.
+
+    Incomplete sequences (:func:`stix_lib.lb.request_sequences.request_sequences`) yield no
+    product and are reported; a sequence whose packets need more than one IDB version, fail to
+    decode or cannot be combined is reported in ``errors``.
+    """
+    lb = read_lb(lb_path)
+    if lb.key[:2] != (21, 6) or lb.key[2] not in XRAY_SSIDS:
+        raise ValueError(f"{lb_path.name}: packet type {lb.key} is not an rpd/cpd/scpd request")
+    result = XrayLBResult()
+    report = request_sequences(lb.headers["sequence_flag"], lb.headers["sequence_count"], lb.key)
+    result.incomplete.extend(report.messages(lb_path.name))
+    for sequence in report.complete:
+        part = lb.take(np.asarray(sequence.rows, dtype=np.int64))
+        batches, errors = decode_lb_product(part, idb_manager)
+        result.errors.extend(f"{e.raw_file} packet {e.packet}: {e.reason}" for e in errors)
+        if errors or len(batches) != 1:
+            result.errors.append(f"{lb_path.name}: request rows {sequence.rows[0]}..{sequence.rows[-1]} skipped")
+            continue
+        (batch,) = batches
+        try:
+            request = decode_xray_request(batch)
+        except ValueError as exc:
+            result.errors.append(f"{lb_path.name}: {exc}")
+            continue
+        start = clock.to_datetime64(np.array([float(request.time[0])]))[0]
+        table = energy_channels.table_for(start)
+        raw_files = tuple(sorted(set(np.asarray(batch.raw_file, dtype=str).tolist())))
+        for level, parent in (("L0", lb_path.name), ("L1", xray_l0_path(archive, request, version).name)):
+            path, new = write_xray_l1(
+                archive,
+                request,
+                clock,
+                table,
+                idb_version=batch.version,
+                version=version,
+                parent=parent,
+                raw_files=raw_files,
+                rid_lut=rid_lut,
+                level=level,
+            )
+            (result.written if new else result.existing).append(path)
+    return result
