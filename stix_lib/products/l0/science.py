@@ -233,3 +233,112 @@ def decode_xray_request(batch: PacketBatch) -> XrayRequest:
         datawarn=datawarn,
         comments=[MULTIPLE_SCHEMES] if datawarn else [],
     )
+
+
+@dataclass
+class SpectrogramRequest:
+    """One spectrogram request (21/6/24) decoded to time bins (processing spec §4.5.4).
+
+    Attributes
+    ----------
+    control
+        ``tc_packet_id_ref``, ``tc_packet_seq_control``, ``request_id``, ``time_stamp`` (OBT s),
+        ``compression_scheme_counts_skm``, ``compression_scheme_triggers_skm`` (first packet),
+        ``detector_masks`` (32 flags of the first substructure).
+    time, timedel
+        Bin centres (OBT seconds) and widths (centiseconds).
+    rcr, pixel_masks, triggers, triggers_var, counts, counts_var
+        Per bin; counts are ``(T, E)`` over the energy bins of the request.
+    energy_bin_edge_mask
+        33 edge flags (``range(e_min, e_max + 2, step + 1)``).
+    datawarn, comments
+        Trigger compression schemes differ between packets.
+    """
+
+    control: dict[str, np.ndarray | int | float]
+    time: npt.NDArray[np.float64]
+    timedel: npt.NDArray[np.int64]
+    rcr: npt.NDArray[np.int64]
+    pixel_masks: npt.NDArray[np.uint8]
+    triggers: npt.NDArray[np.int64]
+    triggers_var: npt.NDArray[np.float64]
+    counts: npt.NDArray[np.int64]
+    counts_var: npt.NDArray[np.float64]
+    energy_bin_edge_mask: npt.NDArray[np.uint8]
+    datawarn: bool = False
+    comments: list[str] = field(default_factory=list)
+
+    ssid: int = 24
+    name: str = "xray-spec"
+
+
+def decode_spectrogram_request(batch: PacketBatch) -> SpectrogramRequest:
+    """Time bins of one complete spectrogram request.
+
+    Each substructure holds ``NIX00089`` samples (start ``NIX00404``/``NIX00441`` relative to the
+    request time stamp, trigger NIX00267, ``NIX00270`` counts NIX00268) and closes with the width
+    of its last sample (``NIX00269``): its time edges are the sample starts followed by the last
+    start + the closing width; ``timedel`` are their differences.
+
+    Raises
+    ------
+    ValueError
+        The batch is not a spectrogram or sample sizes differ.
+    """
+    if int(batch.decoded.layout.key.ssid) != 24:
+        raise ValueError("not a spectrogram request (SSID 24)")
+    subs_per_packet = batch.counts("NIX00089")
+    n_sub = int(subs_per_packet.sum())
+    packet_of_sub = np.repeat(np.arange(len(batch)), subs_per_packet)
+    raw_stamp = batch.scalar("NIX00402").astype(np.int64)
+    stamp = (raw_stamp >> 16).astype(np.float64) + (raw_stamp & 0xFFFF).astype(np.float64) / 65535.0
+    samples = batch.values("NIX00089").astype(np.int64)
+    sub_of_sample, position = ramp(samples)
+    delta_name = "NIX00404" if batch.has("NIX00404") else "NIX00441"
+    delta = np.asarray(batch.engineering(delta_name), dtype=np.float64)
+    closing = np.asarray(batch.engineering("NIX00269"), dtype=np.float64)
+    if len(delta) != len(sub_of_sample) or len(closing) != n_sub:
+        raise ValueError("spectrogram sample parameters differ in number")
+    last = position == samples[sub_of_sample] - 1
+    following = np.empty_like(delta)
+    following[:-1] = delta[1:]
+    following[last] = delta[last] + closing[sub_of_sample[last]]
+    start = stamp[packet_of_sub][sub_of_sample] + delta
+    timedel = np.rint((following - delta) * 100.0).astype(np.int64)
+    per_sample = batch.values("NIX00270").astype(np.int64)
+    if len(per_sample) and np.any(per_sample != per_sample[0]):
+        raise ValueError("spectrogram samples differ in number of energy bins")
+    n_energy = int(per_sample[0]) if len(per_sample) else 0
+    counts = batch.decompressed["NIX00268"].values.astype(np.int64).reshape(-1, n_energy)
+    counts_var = batch.decompressed["NIX00268"].variance.reshape(-1, n_energy)
+    e_min, e_max = batch.values("NIXD0442").astype(np.int64), batch.values("NIXD0443").astype(np.int64)
+    step = batch.values("NIXD0019").astype(np.int64) + 1
+    edges = np.zeros(33, dtype=np.uint8)
+    for low, high, width in set(zip(e_min.tolist(), e_max.tolist(), step.tolist(), strict=True)):
+        edges[np.arange(low, high + 2, width)] = 1
+    trigger_skm = skm(batch, "NIX00267")
+    datawarn = bool(len(trigger_skm) and np.any(trigger_skm != trigger_skm[0]))
+    order = np.argsort(start, kind="stable")
+    control: dict[str, np.ndarray | int | float] = {
+        "tc_packet_id_ref": int(batch.scalar("NIX00001")[0]),
+        "tc_packet_seq_control": int(batch.scalar("NIX00002")[0]),
+        "request_id": int(batch.scalar("NIX00037")[0]),
+        "time_stamp": float(stamp[0]),
+        "compression_scheme_counts_skm": skm(batch, "NIX00268")[0],
+        "compression_scheme_triggers_skm": trigger_skm[0],
+        "detector_masks": bits_lsb_first(batch.values("NIX00407")[:1], 32)[0],
+    }
+    return SpectrogramRequest(
+        control=control,
+        time=(start + timedel / 200.0)[order],
+        timedel=timedel[order],
+        rcr=batch.values("NIX00401").astype(np.int64)[sub_of_sample][order],
+        pixel_masks=bits_lsb_first(batch.values("NIXD0407"), 12)[sub_of_sample][order],
+        triggers=batch.decompressed["NIX00267"].values.astype(np.int64)[order],
+        triggers_var=batch.decompressed["NIX00267"].variance[order],
+        counts=counts[order],
+        counts_var=counts_var[order],
+        energy_bin_edge_mask=edges,
+        datawarn=datawarn,
+        comments=[MULTIPLE_SCHEMES] if datawarn else [],
+    )
