@@ -56,8 +56,7 @@ def fix_time_offset(request: XrayRequest, idb_version: str, start_utc: np.dateti
     if int(request.timedel.min()) != minimum:
         return request, "", NOT_SHIFTED
     timedel = request.timedel.copy()
-    timedel[1:-1] = timedel[:-2]
-    start = request.time - request.timedel / 200.0
+    timedel[1:-1] = timedel[:-2]  # as STIXCore: only timedel moves, the time column is kept
     keep = slice(1, -1)
     fields = {
         name: getattr(request, name)[keep]
@@ -73,7 +72,7 @@ def fix_time_offset(request: XrayRequest, idb_version: str, start_utc: np.dateti
             "num_energy_groups",
         )
     }
-    fixed = replace(request, time=start[keep] + timedel[keep] / 200.0, timedel=timedel[keep], **fields)
+    fixed = replace(request, time=request.time[keep], timedel=timedel[keep], **fields)
     return fixed, SHIFTED, ""
 
 
