@@ -342,3 +342,85 @@ def decode_spectrogram_request(batch: PacketBatch) -> SpectrogramRequest:
         datawarn=datawarn,
         comments=[MULTIPLE_SCHEMES] if datawarn else [],
     )
+
+
+@dataclass
+class AspectBurst:
+    """One aspect burst request (21/6/42) decoded to samples (processing spec §4.5.4).
+
+    Attributes
+    ----------
+    control
+        Per packet: ``scet_coarse``, ``scet_fine``, ``summing_value`` (NIX00088), ``samples``
+        (NIX00089), ``averaging_value`` (NIX00490, 1 when absent), ``request_id`` (NIX00037, 0
+        when absent), ``index``.
+    time
+        Sample starts: packet time + ``i * dt`` (OBT seconds), ``dt`` = summing * averaging / 1000 s.
+    timedel
+        ``dt`` per sample (seconds).
+    control_index
+        Packet of each sample.
+    cha_diode0, cha_diode1, chb_diode0, chb_diode1
+        Diode readings (NIX00090-00093, uint16).
+    """
+
+    control: dict[str, np.ndarray]
+    time: npt.NDArray[np.float64]
+    timedel: npt.NDArray[np.float64]
+    control_index: npt.NDArray[np.int64]
+    cha_diode0: npt.NDArray[np.uint16]
+    cha_diode1: npt.NDArray[np.uint16]
+    chb_diode0: npt.NDArray[np.uint16]
+    chb_diode1: npt.NDArray[np.uint16]
+
+    ssid: int = 42
+    name: str = "aspect-burst"
+
+    @property
+    def request_id(self) -> int:
+        """Request id of the burst (first packet)."""
+        return int(self.control["request_id"][0]) if len(self.control["request_id"]) else 0
+
+
+def decode_aspect_burst(batch: PacketBatch) -> AspectBurst | None:
+    """Samples of one aspect burst request; ``None`` when the packets hold no sample.
+
+    Raises
+    ------
+    ValueError
+        The batch is not an aspect burst or the sample counts do not match ``NIX00089``.
+    """
+    if int(batch.decoded.layout.key.ssid) != 42:
+        raise ValueError("not an aspect burst (SSID 42)")
+    samples = batch.scalar("NIX00089").astype(np.int64)
+    diodes = {
+        name: batch.values(f"NIX0009{i}")
+        for i, name in enumerate(("cha_diode0", "cha_diode1", "chb_diode0", "chb_diode1"))
+    }
+    if any(len(values) != int(samples.sum()) for values in diodes.values()):
+        raise ValueError("aspect samples differ from NIX00089")
+    if not int(samples.sum()):
+        return None
+    summing = batch.scalar("NIX00088").astype(np.int64)
+    averaging = batch.scalar("NIX00490", default=1).astype(np.int64)
+    coarse = batch.scalar("NIX00445").astype(np.int64)
+    fine = batch.scalar("NIX00446").astype(np.int64)
+    dt = summing * averaging / 1000.0
+    packet, position = ramp(samples)
+    base = coarse.astype(np.float64) + fine.astype(np.float64) / 65535.0
+    control = {
+        "scet_coarse": coarse,
+        "scet_fine": fine,
+        "summing_value": summing,
+        "samples": samples,
+        "averaging_value": averaging,
+        "request_id": batch.scalar("NIX00037", default=0).astype(np.int64),
+        "index": np.arange(len(batch), dtype=np.int64),
+    }
+    return AspectBurst(
+        control=control,
+        time=base[packet] + position * dt[packet],
+        timedel=dt[packet],
+        control_index=packet,
+        **{name: values.astype(np.uint16) for name, values in diodes.items()},
+    )
