@@ -424,3 +424,134 @@ def decode_aspect_burst(batch: PacketBatch) -> AspectBurst | None:
         control_index=packet,
         **{name: values.astype(np.uint16) for name, values in diodes.items()},
     )
+
+
+@dataclass
+class VisibilityRequest:
+    """One visibility request (21/6/23) decoded to time bins (processing spec §4.5.4).
+
+    Arrays are ``(T, E, D)`` (time, energy group, detector entry) for ``detector_id``, ``real``
+    and ``imaginary`` and ``(T, E)`` for ``flux``; STIXCore's reshape ``(T, n_det, -1)`` of the
+    flat (group-major) values mixes groups and detectors when a bin has several energy groups,
+    which is not repeated here.
+
+    Attributes
+    ----------
+    control
+        ``tc_packet_id_ref``, ``tc_packet_seq_control``, ``request_id``, ``time_stamp``,
+        ``compression_scheme_counts_skm`` (NIX00263), ``compression_scheme_triggers_skm``.
+    time, timedel
+        Bin centres (OBT s) and widths (cs).
+    rcr, pixel_masks, detector_masks, triggers, triggers_var
+        Per bin; ``pixel_masks`` ``(T, 5, 12)`` (NIXD0407, NIXD0444..0447).
+    flux, flux_var, detector_id, real, real_var, imaginary, imaginary_var
+        Per bin and energy group (and detector entry).
+    energy_bin_edge_mask
+        Union of ``low`` and ``high + 1`` of the energy groups.
+    """
+
+    control: dict[str, np.ndarray | int | float]
+    time: npt.NDArray[np.float64]
+    timedel: npt.NDArray[np.int64]
+    rcr: npt.NDArray[np.int64]
+    pixel_masks: npt.NDArray[np.uint8]
+    detector_masks: npt.NDArray[np.uint8]
+    triggers: npt.NDArray[np.int64]
+    triggers_var: npt.NDArray[np.float64]
+    flux: npt.NDArray[np.int64]
+    flux_var: npt.NDArray[np.float64]
+    detector_id: npt.NDArray[np.int64]
+    real: npt.NDArray[np.int64]
+    real_var: npt.NDArray[np.float64]
+    imaginary: npt.NDArray[np.int64]
+    imaginary_var: npt.NDArray[np.float64]
+    energy_bin_edge_mask: npt.NDArray[np.uint8]
+    datawarn: bool = False
+    comments: list[str] = field(default_factory=list)
+
+    ssid: int = 23
+    name: str = "xray-vis"
+
+
+def decode_visibility_request(batch: PacketBatch) -> VisibilityRequest:
+    """Time bins of one complete visibility request (one substructure per bin).
+
+    Raises
+    ------
+    ValueError
+        Not a visibility request, or energy groups / detector entries differ between bins.
+    """
+    if int(batch.decoded.layout.key.ssid) != 23:
+        raise ValueError("not a visibility request (SSID 23)")
+    subs_per_packet = batch.counts("NIX00405")
+    packet_of_sub = np.repeat(np.arange(len(batch)), subs_per_packet)
+    raw_stamp = batch.scalar("NIX00402").astype(np.int64)
+    stamp = (raw_stamp >> 16).astype(np.float64) + (raw_stamp & 0xFFFF).astype(np.float64) / 65535.0
+    delta_name = "NIX00404" if batch.has("NIX00404") else "NIX00441"
+    start = stamp[packet_of_sub] + np.asarray(batch.engineering(delta_name), dtype=np.float64)
+    timedel = np.rint(np.asarray(batch.engineering("NIX00405"), dtype=np.float64) * 100.0).astype(np.int64)
+    groups = batch.values("NIX00258").astype(np.int64)
+    entries = batch.values("NIX00262").astype(np.int64)
+    if len(groups) == 0 or np.any(groups != groups[0]) or np.any(entries != entries[0]):
+        raise ValueError("visibility bins differ in energy groups or detector entries")
+    n_sub, n_groups, n_det = len(groups), int(groups[0]), int(entries[0])
+    cube = (n_sub, n_groups, n_det)
+    order = np.argsort(start, kind="stable")
+    masks = np.stack(
+        [
+            bits_lsb_first(batch.values(name), 12)
+            for name in ("NIXD0407", "NIXD0444", "NIXD0445", "NIXD0446", "NIXD0447")
+        ],
+        axis=1,
+    )
+    trigger_skm = skm(batch, "NIX00242")
+    datawarn = bool(len(trigger_skm) and np.any(trigger_skm != trigger_skm[0]))
+    low = batch.values("NIXD0016").astype(np.int64)
+    high = batch.values("NIXD0017").astype(np.int64)
+    edges = np.zeros(33, dtype=np.uint8)
+    edges[low] = 1
+    edges[high + 1] = 1
+
+    def per_group(name: str) -> tuple[np.ndarray, np.ndarray]:
+        part = batch.decompressed[name]
+        return part.values.astype(np.int64).reshape(n_sub, n_groups)[order], part.variance.reshape(n_sub, n_groups)[
+            order
+        ]
+
+    def per_entry(name: str) -> tuple[np.ndarray, np.ndarray]:
+        part = batch.decompressed[name]
+        return part.values.astype(np.int64).reshape(cube)[order], part.variance.reshape(cube)[order]
+
+    flux, flux_var = per_group("NIX00261")
+    real, real_var = per_entry("NIX00263")
+    imaginary, imaginary_var = per_entry("NIX00264")
+    triggers = np.stack([batch.decompressed[f"NIX00{242 + g}"].values for g in range(16)], axis=1)
+    triggers_var = np.stack([batch.decompressed[f"NIX00{242 + g}"].variance for g in range(16)], axis=1)
+    control: dict[str, np.ndarray | int | float] = {
+        "tc_packet_id_ref": int(batch.scalar("NIX00001")[0]),
+        "tc_packet_seq_control": int(batch.scalar("NIX00002")[0]),
+        "request_id": int(batch.scalar("NIX00037")[0]),
+        "time_stamp": float(stamp[0]),
+        "compression_scheme_counts_skm": skm(batch, "NIX00263")[0],
+        "compression_scheme_triggers_skm": trigger_skm[0],
+    }
+    return VisibilityRequest(
+        control=control,
+        time=(start + timedel / 200.0)[order],
+        timedel=timedel[order],
+        rcr=batch.values("NIX00401").astype(np.int64)[order],
+        pixel_masks=masks[order],
+        detector_masks=bits_lsb_first(batch.values("NIX00407"), 32)[order],
+        triggers=triggers.astype(np.int64)[order],
+        triggers_var=triggers_var[order],
+        flux=flux,
+        flux_var=flux_var,
+        detector_id=batch.values("NIX00100").astype(np.int64).reshape(cube)[order],
+        real=real,
+        real_var=real_var,
+        imaginary=imaginary,
+        imaginary_var=imaginary_var,
+        energy_bin_edge_mask=edges,
+        datawarn=datawarn,
+        comments=[MULTIPLE_SCHEMES] if datawarn else [],
+    )
