@@ -97,3 +97,23 @@ def test_rerun_changes_nothing(deliveries, tmp_path: Path, idb_manager, energy_c
     assert again.ok
     assert all(not report.produced.get(level) for report in again.files for level in ("LB", "L0", "L1"))
     assert {name: p.stat().st_mtime_ns for name, p in _files(archive).items()} == stamps
+
+
+def test_parts_for_files_already_written_are_merged(deliveries, tmp_path: Path, idb_manager, energy_channels, kernels):
+    """Inputs streamed against day order (flushes too early) still give the same files."""
+    from stix_lib.pipeline.report import FileReport
+    from stix_lib.pipeline.stream import ProductStream, feed, stream_order
+
+    normal = tmp_path / "normal"
+    assert _pipeline(normal, idb_manager, energy_channels, kernels).run(deliveries).ok
+    lb_files = sorted((normal / "LB").rglob("*.fits"))
+    reverse = tmp_path / "reverse"
+    writer = ProductWriter(reverse, vers_cfg="v0.1.10", energy_channels=energy_channels, kernels=kernels)
+    for lb in lb_files:  # same LB content in the other archive
+        target = reverse / lb.relative_to(normal)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(lb.read_bytes())
+    stream = ProductStream(writer, idb_manager, make_l1=True)
+    backwards = list(reversed(stream_order([reverse / p.relative_to(normal) for p in lb_files])))
+    feed(stream, [(p, FileReport(str(p))) for p in backwards], stream.add_lb)
+    _assert_same_archives(normal, reverse)
