@@ -35,12 +35,15 @@ from stix_lib.conf.energy_channels import EnergyChannelTable, ScienceEnergyChann
 from stix_lib.idb.history import version_key
 from stix_lib.idb.manager import IDBManager
 from stix_lib.lb.fits_io import read_lb
+from stix_lib.lb.naming import parse_lb_file_name
 from stix_lib.lb.request_sequences import request_sequences
 from stix_lib.products.clock import ObtClock
 from stix_lib.products.header import obt_string
 from stix_lib.products.l0.packets import decode_lb_product
 from stix_lib.products.l0.science import XRAY_SSIDS, XrayRequest, decode_xray_request
 from stix_lib.products.l0.triggers import TRIGGER_GROUPS, is_scaled, unscale
+from stix_lib.products.steps import StepResult
+from stix_lib.products.writer import ProductWriter
 from stix_lib.ridlut.table import RidLut
 
 SHIFTED = "Time and count arrays were shifted to fix offset"
@@ -311,12 +314,13 @@ def process_xray_lb(
     *,
     version: int = 2,
     rid_lut: RidLut | None = None,
+    levels: tuple[str, ...] = ("L0", "L1"),
 ) -> XrayLBResult:
     """LB file of one rpd/cpd/scpd request -> L0 and L1 files of its complete sequences.
 
     Incomplete sequences (:func:`stix_lib.lb.request_sequences.request_sequences`) yield no
     product and are reported; a sequence whose packets need more than one IDB version, fail to
-    decode or cannot be combined is reported in ``errors``.
+    decode or cannot be combined is reported in ``errors``. ``levels`` selects the files written.
     """
     lb = read_lb(lb_path)
     if lb.key[:2] != (21, 6) or lb.key[2] not in XRAY_SSIDS:
@@ -341,6 +345,8 @@ def process_xray_lb(
         table = energy_channels.table_for(start)
         raw_files = tuple(sorted(set(np.asarray(batch.raw_file, dtype=str).tolist())))
         for level, parent in (("L0", lb_path.name), ("L1", xray_l0_path(archive, request, version).name)):
+            if level not in levels:
+                continue
             path, new = write_xray_l1(
                 archive,
                 request,
@@ -355,3 +361,42 @@ def process_xray_lb(
             )
             (result.written if new else result.existing).append(path)
     return result
+
+
+def is_xray_lb(lb_path: Path) -> bool:
+    """True for the LB file of an rpd/cpd/scpd request (by its name)."""
+    try:
+        parts = parse_lb_file_name(Path(lb_path).name)
+    except ValueError:
+        return False
+    return (parts["service_type"], parts["service_subtype"]) == (21, 6) and parts["ssid"] in XRAY_SSIDS
+
+
+def xray_lb_step(lb_path: Path, idb_manager: IDBManager, writer: ProductWriter, *, make_l1: bool) -> StepResult:
+    """:func:`process_xray_lb` as a pipeline step: L0 (and L1) files into the writer's archive.
+
+    Incomplete sequences are warnings (they complete when later packets arrive), problems of a
+    request are file errors; the version is ``max(2, configured version)``.
+    """
+    step = StepResult(Path(lb_path))
+    if writer.energy_channels is None:
+        step.file_errors.append(f"{Path(lb_path).name}: no science energy channels (STIX-CONF) configured")
+        return step
+    try:
+        result = process_xray_lb(
+            Path(lb_path),
+            writer.archive,
+            idb_manager,
+            writer.clock,
+            writer.energy_channels,
+            version=max(2, int(writer.processing_version)),
+            levels=("L0", "L1") if make_l1 else ("L0",),
+        )
+    except (ValueError, OSError) as exc:
+        step.file_errors.append(f"{Path(lb_path).name}: {exc}")
+        return step
+    step.written.extend(result.written)
+    step.unchanged.extend(result.existing)
+    step.warnings.extend(result.incomplete)
+    step.file_errors.extend(result.errors)
+    return step
