@@ -20,6 +20,7 @@ import json
 import shutil
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,9 @@ class ProdStack:
         from stix_ops.localservices import PostgresServer, RedisServer
 
         self.root.mkdir(parents=True, exist_ok=True)
-        self.postgres = PostgresServer(self.root / "postgres").start()
+        # its own directory outside ``root``: a root-run postgres must be able to enter it (pytest's
+        # basetemp is 0700); PostgresServer.stop removes it
+        self.postgres = PostgresServer(Path(tempfile.mkdtemp(prefix="stix-prodstack-pg-"))).start()
         self.postgres.create_database(METADATA_DB)
         self.postgres.create_database(PIPELINE_DB)
         self.redis = RedisServer(self.root / "redis").start()
@@ -125,9 +128,12 @@ def run_scenario(root: Path, reference: Path) -> dict[str, Any]:
             run_id = stack.trigger(dag_id)
             print(f"triggered {dag_id}: {run_id}", flush=True)
             stack.wait_until_idle({dag_id: run_id}, settle=4.0)
-        summary = demo.summarize(stack, {**env, "STIX_PIPELINE_DB_URL": prod.postgres.url(PIPELINE_DB)})
+        from stix_lib.db import connect
+
+        pipeline_url = prod.postgres.url(PIPELINE_DB)
+        summary = demo.summarize(stack, {**env, "STIX_PIPELINE_DB_URL": pipeline_url})
         summary["workers"] = task_hostnames(stack)
-        summary["pipeline_db"] = "postgresql"
+        summary["pipeline_db"] = connect(pipeline_url).dialect.name
     return summary
 
 
