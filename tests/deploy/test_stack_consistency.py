@@ -98,3 +98,10 @@ def test_data_root_is_set_in_both(compose_env, prod_env):
     assert compose_env["STIX_DATA_ROOT"] and prod_env["STIX_DATA_ROOT"]
     for name in ("AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "AIRFLOW__CORE__LOAD_EXAMPLES"):
         assert compose_env[name].lower() == prod_env[name].lower(), name
+
+
+def test_pinned_celery_works_with_the_celery_provider():
+    """celery 5.7 dropped ``celery.backends.database.retry``, which the provider's worker imports."""
+    from airflow.providers.celery.executors import celery_executor_utils
+
+    assert callable(celery_executor_utils.execute_workload)
