@@ -29,6 +29,11 @@ _PRODUCT = re.compile(
 )
 
 
+def is_incomplete_name(name: str) -> bool:
+    """Whether ``name`` carries the incomplete status ``U`` after its version (``_V02U.`` / ``_V02U_``)."""
+    return _INCOMPLETE.search(name) is not None
+
+
 def complete_name(name: str) -> str:
     """The complete (published) twin of a file name: ``_V02U.fits`` -> ``_V02.fits``."""
     return _INCOMPLETE.sub(r"_V\1\2", name, count=1)

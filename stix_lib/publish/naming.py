@@ -22,10 +22,13 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from stix_lib.products import naming as products_naming
+from stix_lib.products.naming import complete_name as complete_name  # re-exported for publish users
+from stix_lib.products.naming import is_incomplete_name
+
 #: Groups a file name into (prefix up to ``_V``, version digits, rest) ignoring the ``U`` status;
 #: used to find the versions of one product.
 VERSION_REGEX = re.compile(r"(.*_V)([0-9]+)U?([\._].*)")
-_INCOMPLETE = re.compile(r"_V(\d+)U([._])")
 _VERSION_TOKEN = re.compile(r"V(\d+)([A-Z]?)")
 #: File suffixes the publisher handles.
 SUFFIXES = (".fits", ".svg")
@@ -33,16 +36,6 @@ SUFFIXES = (".fits", ".svg")
 
 class ProductNameError(ValueError):
     """A file name that is not a STIX product name (fewer than five tokens, bad version token)."""
-
-
-def is_incomplete_name(name: str) -> bool:
-    """Whether ``name`` carries the incomplete status ``U`` after its version (``_V02U.`` / ``_V02U_``)."""
-    return _INCOMPLETE.search(name) is not None
-
-
-def complete_name(name: str) -> str:
-    """The complete name of a product: ``_V<nn>U`` → ``_V<nn>`` (other names unchanged)."""
-    return _INCOMPLETE.sub(r"_V\1\2", name, count=1)
 
 
 def incomplete_name(name: str) -> str:
@@ -53,10 +46,8 @@ def incomplete_name(name: str) -> str:
     ProductNameError
         If the name has no ``_V<nn>`` version token followed by ``.`` or ``_``.
     """
-    if is_incomplete_name(name):
-        return name
-    result, count = re.subn(r"_V(\d+)([._])", r"_V\1U\2", name, count=1)
-    if not count:
+    result = products_naming.incomplete_name(name)
+    if result == name and not is_incomplete_name(name):
         raise ProductNameError(f"{name!r} has no version token")
     return result
 
