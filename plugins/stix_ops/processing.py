@@ -126,6 +126,6 @@ def check(summary: dict[str, Any]) -> None:
     bad = {name: status for name, status in summary["files"].items() if status in ("failed", "unusable")}
     if bad:
         listing = ", ".join(f"{name} ({'quarantined' if s == 'unusable' else s})" for name, s in sorted(bad.items()))
-        from airflow.exceptions import AirflowFailException  # retrying would not change the verdict
+        from airflow.sdk.exceptions import AirflowFailException  # retrying would not change the verdict
 
         raise AirflowFailException(f"{len(bad)} TM file(s) not processed: {listing}; see processing_reports")
