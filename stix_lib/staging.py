@@ -36,6 +36,7 @@ from stix_lib.quarantine import quarantine_file
 from stix_lib.settings import Settings
 from stix_lib.spice import FlownCoverage, SpiceKernelError, SpiceKernels, flown_coverage
 from stix_lib.time.scet import SCETime
+from stix_lib.time.utc import as_utc
 from stix_lib.tm.errors import TelemetryFileError
 from stix_lib.tm.obt_range import read_obt_range
 
@@ -115,10 +116,6 @@ def describe_coverage(coverage: FlownCoverage | None) -> dict[str, str]:
     }
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def _obt_times(engine: Engine, row) -> SCETime | None:
     """The file's [start, end] OBT from the ledger, else read from the file (and stored)."""
     if row.obt_start is not None and row.obt_end is not None:
@@ -174,7 +171,7 @@ def plan_release(
     loaded: FlownCoverage | None = coverage if isinstance(coverage, FlownCoverage) else None
     want_spice = coverage is True
     for row in rows:
-        age = now - _aware(row.received_at)
+        age = now - as_utc(row.received_at)
         if age >= settings.staging_delay:
             detail = f"received {_fmt(age)} ago (staging delay {_fmt(settings.staging_delay)})"
             releases.append(Release(row.name, Path(row.path), row.sha256, AGE, detail))

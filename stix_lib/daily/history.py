@@ -20,11 +20,7 @@ from sqlalchemy import Engine, select
 
 from stix_lib.db.schema import processed_fits_products
 from stix_lib.plots.naming import complete_name
-
-
-def _aware(moment: datetime) -> datetime:
-    """Naive values are UTC (SQLite returns the stored UTC time without its zone)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+from stix_lib.time.utc import as_utc
 
 
 def history_path(path: Path | str) -> str:
@@ -70,8 +66,8 @@ class DatabaseHistory:
         )
         with self.engine.connect() as conn:
             dates = conn.execute(query).scalars().all()
-        created = _aware(in_created)
-        return any(_aware(p_date) > created for p_date in dates)
+        created = as_utc(in_created)
+        return any(as_utc(p_date) > created for p_date in dates)
 
     def record(
         self,
@@ -94,7 +90,7 @@ class DatabaseHistory:
                     version=int(version),
                     fits_in_path=history_path(in_path),
                     fits_out_path=str(out_path),
-                    p_date=_aware(p_date or datetime.now(UTC)),
+                    p_date=as_utc(p_date or datetime.now(UTC)),
                 )
             )
 
@@ -107,5 +103,5 @@ class DatabaseHistory:
         with self.engine.connect() as conn:
             found = [dict(row._mapping) for row in conn.execute(query)]
         for row in found:
-            row["p_date"] = _aware(row["p_date"])
+            row["p_date"] = as_utc(row["p_date"])
         return found

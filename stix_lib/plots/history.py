@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from stix_lib.time.utc import as_utc
+
 _SOURCE = re.compile(r"<dc:source>(?P<name>\S+) DATE=(?P<date>[^<]*)</dc:source>")
 
 
@@ -36,10 +38,6 @@ class ProcessingHistory(Protocol):
         ...
 
 
-def _as_utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def parse_fits_date(text: str) -> datetime:
     """A FITS ``DATE`` value (ISO, UTC, optional fraction) as an aware datetime.
 
@@ -48,7 +46,7 @@ def parse_fits_date(text: str) -> datetime:
     ValueError
         If the text is not an ISO date.
     """
-    return _as_utc(datetime.fromisoformat(str(text).strip().replace("Z", "")))
+    return as_utc(datetime.fromisoformat(str(text).strip().replace("Z", "")))
 
 
 def read_svg_source(path: Path) -> tuple[str, str] | None:
@@ -87,7 +85,7 @@ class OutputFileHistory:
         out_path = Path(out_path)
         if not out_path.is_file():
             return False
-        created = _as_utc(in_created)
+        created = as_utc(in_created)
         recorded = read_svg_source(out_path) if out_path.suffix.lower() == ".svg" else None
         if recorded is not None:
             from stix_lib.plots.naming import complete_name

@@ -25,6 +25,7 @@ from astropy.io import fits
 from stix_lib.plots.history import OutputFileHistory, ProcessingHistory, parse_fits_date
 from stix_lib.plots.lightcurve import LightCurveError, centre_day, load_lightcurve, write_plot
 from stix_lib.plots.naming import ll03_paths, newer_versions
+from stix_lib.time.utc import as_utc
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from stix_lib.settings import Settings
@@ -36,10 +37,6 @@ COMPLETE_DAY_BINS = 15 * 60 * 24 - 60
 MAX_DATA_AGE = timedelta(days=30)
 CADENCE = timedelta(seconds=1)
 PRODUCT_NAME, PRODUCT_LEVEL, PRODUCT_TYPE = "lightcurve", "LL03", "ql"
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def ll03_due(
@@ -84,7 +81,7 @@ def ll03_due(
         If the file is not a readable FITS light curve with ``DATE``/``DATE-END`` headers.
     """
     l1_path = Path(l1_path)
-    now = _aware(now)
+    now = as_utc(now)
     if latest_version_only:
         newer = newer_versions(l1_path)
         if newer:

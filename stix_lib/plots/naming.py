@@ -6,6 +6,8 @@ import re
 from datetime import date
 from pathlib import Path
 
+from stix_lib.products.naming import complete_name  # noqa: F401 - re-exported for plots users
+
 #: ``(prefix up to _V)(version)[U](rest)``: groups input files that differ only in version/status.
 VERSION_PATTERN = re.compile(r"^(.*_V)([0-9]+)U?([._].*)$")
 
@@ -26,11 +28,6 @@ def ll03_paths(archive_dir: Path, day: date, version: int) -> tuple[Path, Path]:
     folder = ll03_dir(archive_dir, day)
     stem = ll03_stem(day, version)
     return folder / f"{stem}.svg", folder / f"{stem}.png"
-
-
-def complete_name(name: str) -> str:
-    """File name without the incomplete marker ``U`` after the version (``_V02U.fits`` → ``_V02.fits``)."""
-    return re.sub(r"_V(\d+)U([._])", r"_V\1\2", name)
 
 
 def version_of(name: str) -> tuple[str, int] | None:
