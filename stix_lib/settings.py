@@ -165,6 +165,15 @@ class Settings:
         Directory of the external ECC energy-calibration programs; empty disables CAL.
     idl_gsw_path
         STX-GSW path for the IDL aspect bridge; empty disables the ANC aspect product.
+    idl_executable
+        Command of the IDL aspect bridge (split like a shell command line): it is run with the
+        batch's input JSON and the result JSON path appended, in a per-batch work directory,
+        with ``STIX_IDL_GSW_PATH`` set (protocol: :mod:`stix_lib.daily.idl_bridge`). Needed once
+        ``idl_gsw_path`` is set; without it due aspect inputs fail the daily task.
+    idl_batchsize
+        L1 ``hk-maxi`` files per IDL call (STIXCore ``[IDLBridge] batchsize``). Default 20.
+    idl_timeout
+        Longest run of one IDL call; a batch exceeding it fails (no product). Default 1 h.
     processing_version
         Product processing version written into file names (``_V02``).
     soc_ssh_conn_id, smtp_conn_id, pipeline_db_conn_id, soar_conn_id, nas_ssh_conn_id
@@ -225,6 +234,9 @@ class Settings:
 
     ecc_path: str = ""
     idl_gsw_path: str = ""
+    idl_executable: str = ""
+    idl_batchsize: int = 20
+    idl_timeout: timedelta = timedelta(hours=1)
     processing_version: int = 2
 
     soc_ssh_conn_id: str = "stix_soc"
