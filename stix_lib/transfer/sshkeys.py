@@ -20,6 +20,7 @@ import base64
 import binascii
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -92,6 +93,60 @@ def _private_file(folder: Path, name: str, content: str) -> Path:
     return path
 
 
+def check_private_key_file(path: Path, *, source: str = "SSH settings") -> None:
+    """Refuse a private key that is missing, not a regular file, or readable by others.
+
+    OpenSSH ignores such a key ("UNPROTECTED PRIVATE KEY FILE"); paramiko (SFTP) would use it. Both
+    transports get the same rule, checked before any connection is made.
+
+    Raises
+    ------
+    SSHConfigError
+        ``path`` does not exist, is not a regular file, or has group/other permission bits set.
+    """
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise SSHConfigError(f"{source}: key_file {path} does not exist or cannot be read: {exc}") from exc
+    if not stat.S_ISREG(mode):
+        raise SSHConfigError(f"{source}: key_file {path} is not a regular file")
+    if mode & 0o077:
+        raise SSHConfigError(
+            f"{source}: key_file {path} is accessible by group/others (mode {stat.S_IMODE(mode):04o}); "
+            f"run 'chmod 600 {path}'"
+        )
+
+
+def ssh_dir_problems(folder: Path, *, uid: int | None = None) -> list[str]:
+    """Permission problems of a mounted SSH secrets folder (keys + known_hosts), one line each.
+
+    Private keys (files whose text starts with ``-----BEGIN`` and names a ``PRIVATE KEY``) must be
+    owned by ``uid`` (default: the current user) with no group/other permission bits; no file may
+    be writable by group/others (a writable ``known_hosts`` would let anyone change the pinned host
+    keys). An empty result means the folder is fine.
+    """
+    uid = os.geteuid() if uid is None else uid
+    if not folder.is_dir():
+        return [f"{folder}: not a directory"]
+    problems = []
+    for path in sorted(p for p in folder.iterdir() if p.is_file()):
+        info = path.stat()
+        mode = stat.S_IMODE(info.st_mode)
+        try:
+            head = path.read_bytes()[:100]
+        except OSError as exc:
+            problems.append(f"{path}: cannot be read ({exc})")
+            continue
+        if head.startswith(b"-----BEGIN") and b"PRIVATE KEY" in head:
+            if mode & 0o077:
+                problems.append(f"{path}: private key accessible by group/others (mode {mode:04o}); chmod 600 it")
+            if info.st_uid != uid:
+                problems.append(f"{path}: private key owned by uid {info.st_uid}, not by the pipeline user {uid}")
+        elif mode & 0o022:
+            problems.append(f"{path}: writable by group/others (mode {mode:04o}); chmod go-w it")
+    return problems
+
+
 @contextmanager
 def ssh_endpoint(
     *,
@@ -145,8 +200,8 @@ def ssh_endpoint(
             "path); strict host-key checking is mandatory"
         )
     port = int(port or 22)
-    if key_file and not Path(key_file).is_file():
-        raise SSHConfigError(f"{source}: key_file {key_file} does not exist")
+    if key_file:
+        check_private_key_file(Path(key_file), source=source)
     pinned_line = ""
     if host_key:
         pinned_line = known_hosts_line(host, port, *parse_host_key(host_key, source=f"{source} host_key"))

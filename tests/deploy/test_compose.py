@@ -548,6 +548,8 @@ def test_init_service_setup(services):
     assert "python -m stix_lib.cli.main db" in script  # pipeline schema migrations
     assert "airflow users create" in script and "reset-password" in script
     assert "CHANGE_ME" in script  # placeholder guard
+    # key permissions checked at start, as the pipeline user, on the mounted SSH folder
+    assert f'config --check-ssh-dir {SSH_MOUNT} --owner-uid "$${{AIRFLOW_UID}}"' in script
 
 
 def test_init_scripts_are_valid_bash_and_python(services, env_example):

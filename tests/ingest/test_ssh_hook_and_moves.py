@@ -62,7 +62,10 @@ def test_known_hosts_file_alone_pins_the_host(ssh_server, tmp_path, monkeypatch)
         ({"host_key": "HOST"}, "exactly one of extra 'key_file'"),
         ({"key_file": "KEY", "host_key": "ssh-ed25519 not*base64"}, "not valid base64"),
         ({"key_file": "KEY", "host_key": "ssh-foo AAAA"}, "unknown host key type"),
-        ({"key_file": "/nonexistent/key", "host_key": "HOST"}, "key_file /nonexistent/key does not exist"),
+        (
+            {"key_file": "/nonexistent/key", "host_key": "HOST"},
+            "key_file /nonexistent/key does not exist or cannot be read",
+        ),
     ],
 )
 def test_unusable_connections_are_refused_clearly(ssh_server, monkeypatch, extra, message):
@@ -76,6 +79,24 @@ def test_unusable_connections_are_refused_clearly(ssh_server, monkeypatch, extra
         with RsyncSSHHook("stix_soc").endpoint():
             pass
     assert str(refused.value).startswith("connection stix_soc")
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604])
+def test_private_key_readable_by_others_is_refused_before_connecting(ssh_server, tmp_path, monkeypatch, mode):
+    from stix_lib.transfer.sshkeys import SSHConfigError
+    from stix_ops.hooks.ssh import RsyncSSHHook
+
+    key = tmp_path / "id_ed25519"
+    key.write_bytes(ssh_server.client_key.read_bytes())
+    key.chmod(mode)
+    conn = _conn(ssh_server, key_file=str(key), host_key=ssh_server.host_key)
+    monkeypatch.setenv("AIRFLOW_CONN_STIX_SOC", json.dumps(conn))
+    with pytest.raises(SSHConfigError, match=f"key_file {key} is accessible by group/others \\(mode {mode:04o}\\)"):
+        with RsyncSSHHook("stix_soc").endpoint():
+            pass
+    key.chmod(0o600)  # fixed as the message says: the same connection works
+    with RsyncSSHHook("stix_soc").endpoint() as ssh:
+        assert ssh.key_file == key
 
 
 def test_connection_host_must_agree_with_nas_host(ssh_server, monkeypatch):

@@ -73,3 +73,38 @@ def test_cli_config_json(capsys, tmp_path, monkeypatch):
     data = json.loads(capsys.readouterr().out)
     assert data["settings"]["quarantine_dir"] == str(tmp_path / "quarantine")
     assert data["settings"]["staging_delay"] == "2d"
+
+
+def test_cli_config_check_ssh_dir(capsys, tmp_path, monkeypatch):
+    import subprocess
+
+    from stix_lib.cli.main import main
+
+    monkeypatch.setenv("STIX_DATA_ROOT", str(tmp_path))
+    ssh = tmp_path / "ssh"
+    ssh.mkdir()
+    key = ssh / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True, timeout=60)
+    known = ssh / "known_hosts"
+    known.write_text("[127.0.0.1]:2222 ssh-ed25519 AAAA\n")
+    known.chmod(0o644)
+    assert main(["config", "--check-ssh-dir", str(ssh)]) == 0
+    assert "SSH key permissions ok" in capsys.readouterr().out
+
+    key.chmod(0o640)
+    known.chmod(0o666)
+    assert main(["config", "--check-ssh-dir", str(ssh)]) == 1
+    errors = capsys.readouterr().out.splitlines()
+    assert errors == [
+        f"ERROR: {key}: private key accessible by group/others (mode 0640); chmod 600 it",
+        f"ERROR: {known}: writable by group/others (mode 0666); chmod go-w it",
+    ]
+    assert main(["config", "--check-ssh-dir", str(tmp_path / "missing")]) == 1
+    assert capsys.readouterr().out.strip() == f"ERROR: {tmp_path / 'missing'}: not a directory"
+    key.chmod(0o600)
+    known.chmod(0o644)
+    assert main(["config", "--check-ssh-dir", str(ssh), "--owner-uid", "4242"]) == 1
+    assert (
+        capsys.readouterr().out.strip()
+        == f"ERROR: {key}: private key owned by uid {key.stat().st_uid}, not by the pipeline user 4242"
+    )
