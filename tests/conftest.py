@@ -105,13 +105,7 @@ def soc_connection(ssh_server, monkeypatch: pytest.MonkeyPatch) -> dict:
     """The ``stix_soc`` Airflow connection pointing at :func:`ssh_server` (pinned host key, key file)."""
     import json
 
-    conn = {
-        "conn_type": "ssh",
-        "host": "127.0.0.1",
-        "port": ssh_server.port,
-        "login": ssh_server.user,
-        "extra": {"key_file": str(ssh_server.client_key), "host_key": ssh_server.host_key},
-    }
+    conn = ssh_server.connection()
     monkeypatch.setenv("AIRFLOW_CONN_STIX_SOC", json.dumps(conn))
     return conn
 

@@ -181,6 +181,16 @@ class SshServer:
         """Public host key as ``"ssh-ed25519 AAAA..."`` (the SSH provider's ``host_key`` extra)."""
         return " ".join(Path(f"{self.host_key_file}.pub").read_text().split()[:2])
 
+    def connection(self) -> dict[str, object]:
+        """An Airflow SSH connection (JSON form) to this server: key file and pinned host key."""
+        return {
+            "conn_type": "ssh",
+            "host": "127.0.0.1",
+            "port": self.port,
+            "login": self.user,
+            "extra": {"key_file": str(self.client_key), "host_key": self.host_key},
+        }
+
     def known_hosts_line(self) -> str:
         """The ``known_hosts`` line that pins this server."""
         return f"[127.0.0.1]:{self.port} {self.host_key}\n"

@@ -66,13 +66,7 @@ def soar_connection(ssh_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     """``stix_soar`` SSH connection to the loopback sshd (key file, pinned host key); remote target folder."""
     remote = tmp_path / "soar-remote" / "esa"
     remote.mkdir(parents=True)
-    conn = {
-        "conn_type": "ssh",
-        "host": "127.0.0.1",
-        "port": ssh_server.port,
-        "login": ssh_server.user,
-        "extra": {"key_file": str(ssh_server.client_key), "host_key": ssh_server.host_key},
-    }
+    conn = ssh_server.connection()
     monkeypatch.setenv("AIRFLOW_CONN_STIX_SOAR", json.dumps(conn))
     monkeypatch.setenv("STIX_SOAR_HOST", "127.0.0.1")
     monkeypatch.setenv("STIX_SOAR_TARGET_DIR", str(remote))
