@@ -274,7 +274,7 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain representation for logs and ``stix-pipeline config`` (no secrets are stored here)."""
+        """Plain representation for logs and ``stix-pipeline config``; passwords in URLs are masked."""
         out: dict[str, Any] = {}
         for f in fields(self):
             if f.name == "sources":
@@ -286,8 +286,18 @@ class Settings:
                 value = format_duration(value)
             elif isinstance(value, tuple):
                 value = list(value)
+            elif isinstance(value, str):
+                value = mask_url_password(value)
             out[f.name] = value
         return out
+
+
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/:@\s]*:)[^@/\s]+@")
+
+
+def mask_url_password(text: str) -> str:
+    """``scheme://user:secret@host/...`` -> ``scheme://user:***@host/...`` (other text unchanged)."""
+    return _URL_PASSWORD.sub(r"\g<head>***@", text)
 
 
 def parse_duration(text: str | int | float) -> timedelta:

@@ -108,3 +108,21 @@ def test_cli_config_check_ssh_dir(capsys, tmp_path, monkeypatch):
         capsys.readouterr().out.strip()
         == f"ERROR: {key}: private key owned by uid {key.stat().st_uid}, not by the pipeline user 4242"
     )
+
+
+def test_passwords_in_urls_are_masked_in_the_config_output(capsys, tmp_path, monkeypatch):
+    from stix_lib.cli.main import main
+    from stix_lib.settings import mask_url_password
+
+    secret = "s3cr3t-Pw_42"
+    monkeypatch.setenv("STIX_DATA_ROOT", str(tmp_path))
+    monkeypatch.setenv("STIX_PIPELINE_DB_URL", f"postgresql+psycopg2://stix:{secret}@db.example:5432/stix_pipeline")
+    monkeypatch.setenv("STIX_CONF_REPO_URL", f"https://ci-bot:{secret}@github.com/i4Ds/STIX-CONF.git")
+    for args in (["config"], ["config", "--json"]):
+        assert main(args) == 0
+        out = capsys.readouterr().out
+        assert secret not in out
+        assert "postgresql+psycopg2://stix:***@db.example:5432/stix_pipeline" in out
+        assert "https://ci-bot:***@github.com/i4Ds/STIX-CONF.git" in out
+    assert mask_url_password("sqlite:////data/pipeline.sqlite") == "sqlite:////data/pipeline.sqlite"
+    assert mask_url_password("http://127.0.0.1:8080/api/v2") == "http://127.0.0.1:8080/api/v2"
