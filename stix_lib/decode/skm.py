@@ -49,6 +49,8 @@ COMPRESSED_PARAMETERS: Mapping[int, Mapping[str, str]] = {
     33: {"NIX00281": "VAR"},
     41: {"NIX00158": "CALI"},
 }
+#: The "auto" science SSIDs 10-14 share the compressed parameters of their user twins 20-24.
+COMPRESSED_PARAMETERS = {**COMPRESSED_PARAMETERS, **{a: COMPRESSED_PARAMETERS[a + 10] for a in (11, 12, 13, 14)}}
 
 #: First IDB version whose SSID 21 triggers use their own (ETRIG) scheme.
 SSID21_TRIGGER_FIX_VERSION = "2.26.35"
@@ -81,7 +83,7 @@ def compression_sources(ssid: int | None, idb_version: str) -> dict[str, SchemeS
     for name, group in table.items():
         if old_ssid21 and group == "ETRIG":
             group = "EACC"
-        adjust = (-1, 1, 0) if ssid == 23 and name == "NIX00261" else (0, 0, 0)
+        adjust = (-1, 1, 0) if ssid in (13, 23) and name == "NIX00261" else (0, 0, 0)
         out[name] = SchemeSource(group, SKM_GROUPS[group], adjust)
     return out
 
