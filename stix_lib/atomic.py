@@ -8,11 +8,12 @@ file, which :func:`remove_stale_temps` deletes and which no product glob matches
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -65,11 +66,54 @@ def atomic_path(target: Path, mode: int = 0o644) -> Iterator[Path]:
         temp.unlink(missing_ok=True)
 
 
-def atomic_write_bytes(target: Path, data: bytes, mode: int = 0o644) -> Path:
+def _write_all(handle: int, parts: Sequence[bytes | bytearray | memoryview]) -> None:
+    for part in parts:
+        view = memoryview(part).cast("B")
+        while view:
+            view = view[os.write(handle, view) :]
+
+
+def atomic_write_parts(target: Path, parts: Sequence[bytes | bytearray | memoryview], mode: int = 0o644) -> Path:
+    """Write the concatenation of ``parts`` to ``target`` atomically; return ``target``.
+
+    The parts are written one after the other to a temporary file in the target folder (no
+    joined copy), which is flushed with one ``fsync`` and renamed onto ``target``. On an exception
+    the temporary file is removed and ``target`` is left as it was.
+
+    Parameters
+    ----------
+    target
+        Final path; its folder is created if needed.
+    parts
+        The file content in pieces.
+    mode
+        Permissions of the final file.
+    """
+    target = Path(target)
+    prefix = f".{target.name}."
+    try:
+        handle, name = tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=target.parent)
+    except FileNotFoundError:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=target.parent)
+    try:
+        try:
+            _write_all(handle, parts)
+            os.fsync(handle)
+            os.fchmod(handle, mode)
+        finally:
+            os.close(handle)
+        os.replace(name, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
+    return target
+
+
+def atomic_write_bytes(target: Path, data: bytes | bytearray | memoryview, mode: int = 0o644) -> Path:
     """Write ``data`` to ``target`` atomically; return ``target``."""
-    with atomic_path(target, mode) as temp:
-        temp.write_bytes(data)
-    return Path(target)
+    return atomic_write_parts(target, (data,), mode)
 
 
 def atomic_write_text(target: Path, text: str, mode: int = 0o644) -> Path:
@@ -118,8 +162,15 @@ def remove_stale_temps(target: Path) -> int:
     Call it only while holding whatever lock serializes the writers of ``target``.
     """
     target = Path(target)
+    prefix = f".{target.name}."
     removed = 0
-    for stale in target.parent.glob(f".{target.name}.*{TEMP_SUFFIX}"):
-        stale.unlink(missing_ok=True)
-        removed += 1
+    try:
+        entries = list(os.scandir(target.parent))
+    except (FileNotFoundError, NotADirectoryError):
+        return 0
+    for entry in entries:
+        name = entry.name
+        if name.startswith(prefix) and name.endswith(TEMP_SUFFIX) and len(name) >= len(prefix) + len(TEMP_SUFFIX):
+            Path(entry.path).unlink(missing_ok=True)
+            removed += 1
     return removed

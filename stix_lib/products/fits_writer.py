@@ -89,7 +89,29 @@ def _float_text(value: float) -> str:
     return text
 
 
+#: Card images by (keyword, value type, value, comment): most cards repeat from file to file
+#: (floats are not memoised: -0.0 equals 0.0 but is written differently).
+_CARD_IMAGES: dict[tuple, str] = {}
+_CARD_IMAGES_MAX = 50_000
+
+
 def format_card(keyword: str, value: Any, comment: str = "") -> str:
+    """80-character image(s) of a header card (see :func:`_format_card`), memoised."""
+    if isinstance(value, float | np.floating):  # -0.0 == 0.0: not a safe key
+        return _format_card(keyword, value, comment)
+    try:
+        key = (keyword, type(value), value, comment)
+        image = _CARD_IMAGES.get(key)
+    except TypeError:  # unhashable value
+        return _format_card(keyword, value, comment)
+    if image is None:
+        image = _format_card(keyword, value, comment)
+        if len(_CARD_IMAGES) < _CARD_IMAGES_MAX:
+            _CARD_IMAGES[key] = image
+    return image
+
+
+def _format_card(keyword: str, value: Any, comment: str = "") -> str:
     """80-character image(s) of a header card.
 
     Fixed-format integers, booleans, finite floats, short strings and COMMENT/HISTORY text are

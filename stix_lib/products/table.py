@@ -64,6 +64,30 @@ def _common_values(parts: list[np.ndarray]) -> np.ndarray:
     return np.concatenate([p.astype(dtype, copy=False) for p in parts])
 
 
+def _as_slice(index: np.ndarray, rows: int) -> np.ndarray | slice:
+    """``index`` as a slice when it selects a contiguous ascending run of rows (else unchanged).
+
+    Taking a run (all rows, one day of a time-ordered product) then costs no copy: the new
+    table's columns are views. Column values are never modified in place (tables are changed by
+    replacing columns), so sharing them is safe.
+    """
+    if index.ndim != 1 or not len(index):
+        return index
+    if index.dtype == np.bool_:
+        if len(index) != rows:
+            return index
+        selected = np.flatnonzero(index)
+        return _as_slice(selected, rows) if len(selected) else index
+    if index.dtype.kind not in "iu":
+        return index
+    first, last = int(index[0]), int(index[-1])
+    if first < 0 or last - first != len(index) - 1 or last >= rows:
+        return index
+    if len(index) > 1 and not np.all(np.diff(index) == 1):
+        return index
+    return slice(first, last + 1)
+
+
 class ColumnTable:
     """Ordered named columns of equal length."""
 
@@ -140,7 +164,7 @@ class ColumnTable:
     # -- row operations ----------------------------------------------------------------------
     def take(self, rows: npt.ArrayLike) -> ColumnTable:
         """A new table with the given rows (indices or boolean mask)."""
-        index = np.asarray(rows)
+        index = _as_slice(np.asarray(rows), len(self))
         return ColumnTable({n: c.with_values(c.values[index]) for n, c in self._columns.items()})
 
     def copy(self) -> ColumnTable:

@@ -1,0 +1,75 @@
+"""Copy-free row selection, memoised header cards and atomic writes in parts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from stix_lib.atomic import TEMP_SUFFIX, atomic_write_parts, remove_stale_temps
+from stix_lib.products.fits_writer import _format_card, format_card
+from stix_lib.products.table import ColumnTable, _as_slice
+
+
+def _table(rows: int = 6) -> ColumnTable:
+    table = ColumnTable()
+    table.add("a", np.arange(rows), unit="s", meta={"NIXS": "X"})
+    table.add("b", np.arange(rows * 2, dtype=np.float32).reshape(rows, 2))
+    return table
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        (np.arange(6), slice(0, 6)),
+        (np.arange(2, 5), slice(2, 5)),
+        (np.array([True, True, False, False, False, False]), slice(0, 2)),
+        (np.array([0, 2]), None),
+        (np.array([3, 2]), None),
+        (np.array([-1, 0]), None),
+        (np.array([4, 5, 6]), None),
+        (np.zeros(0, dtype=np.intp), None),
+    ],
+)
+def test_contiguous_rows_become_slices(rows: np.ndarray, expected: slice | None) -> None:
+    result = _as_slice(rows, 6)
+    if expected is None:
+        assert result is rows
+    else:
+        assert result == expected
+
+
+@pytest.mark.parametrize(
+    "rows", [np.arange(6), np.arange(1, 4), np.array([5, 0, 3]), np.array([True, False] * 3), np.zeros(0, int)]
+)
+def test_take_same_result_as_fancy_indexing(rows: np.ndarray) -> None:
+    table = _table()
+    taken = table.take(rows)
+    for name in table.names:
+        np.testing.assert_array_equal(taken[name], table[name][rows])
+        assert taken.column(name).meta == table.column(name).meta
+        assert taken.column(name) is not table.column(name)
+
+
+@pytest.mark.parametrize(
+    ("keyword", "value"),
+    [("A", 1), ("A", True), ("A", np.int64(1)), ("A", "text"), ("A", 0.0), ("A", -0.0), ("A", 1.0), ("A", "")],
+)
+def test_memoised_cards_equal_fresh_ones(keyword: str, value: object) -> None:
+    for _ in range(2):  # second call from the memo
+        assert format_card(keyword, value, "c") == _format_card(keyword, value, "c")
+
+
+def test_atomic_write_parts_and_stale_temps(tmp_path: Path) -> None:
+    target = tmp_path / "new" / "file.fits"
+    atomic_write_parts(target, [b"ab", bytearray(b"cd"), memoryview(np.arange(2, dtype=np.uint8))])
+    assert target.read_bytes() == b"abcd\x00\x01"
+    assert target.stat().st_mode & 0o777 == 0o644
+    stale = target.parent / f".{target.name}.x{TEMP_SUFFIX}"
+    stale.write_bytes(b"half")
+    other = target.parent / f".other.fits.x{TEMP_SUFFIX}"
+    other.write_bytes(b"half")
+    assert remove_stale_temps(target) == 1
+    assert not stale.exists() and other.exists()
+    assert remove_stale_temps(tmp_path / "missing" / "file.fits") == 0
