@@ -32,7 +32,7 @@ from stix_lib.products.fits_io import ProductFileError
 from stix_lib.products.merge import combine
 from stix_lib.products.model import Product
 from stix_lib.products.naming import SECONDS_PER_DAY, parse_product_name
-from stix_lib.products.science_l1 import is_xray_lb, xray_lb_step
+from stix_lib.products.science_l1 import is_science_lb, science_lb_step
 from stix_lib.products.steps import WRITE_ERRORS, StepResult, l0_product_of, l1_product_of
 from stix_lib.products.writer import ProductWriter
 
@@ -105,11 +105,11 @@ class ProductStream:
     def add_lb(self, lb_path: Path, report: FileReport) -> None:
         """Build the L0 product of an LB file and buffer its daily parts.
 
-        Science X-ray requests (rpd/cpd/scpd) are per-request, write-once files: written at once
-        (:func:`stix_lib.products.science_l1.xray_lb_step`), not buffered.
+        Science requests (21/6/20-24, 42 and the auto 10-14) are per-request, write-once files:
+        written at once (:func:`stix_lib.products.science_l1.science_lb_step`), not buffered.
         """
-        if is_xray_lb(Path(lb_path)):
-            step = xray_lb_step(Path(lb_path), self.idb_manager, self.writer, make_l1=self.make_l1)
+        if is_science_lb(Path(lb_path)):
+            step = science_lb_step(Path(lb_path), self.idb_manager, self.writer, make_l1=self.make_l1)
             l1 = StepResult(step.source, [p for p in step.written if p.name.startswith("solo_L1_")])
             l1.unchanged = [p for p in step.unchanged if p.name.startswith("solo_L1_")]
             step.written = [p for p in step.written if p not in l1.written]

@@ -352,7 +352,7 @@ def visibilities(ctx: SimulationContext, plan: RequestPlan, start: float, bins: 
     return specs, RequestInfo("sci-xray-vis", 23, rid, psc, start, start + bins * width, len(specs))
 
 
-SPECTROGRAM_CHANNELS = (1, 31)  # edges: first and last science channel edge (30 bins)
+SPECTROGRAM_CHANNELS = (1, 30)  # first and last science channel (NIXD0442/NIXD0443, inclusive: 4-150 keV)
 
 
 def spectrogram(ctx: SimulationContext, plan: RequestPlan, start: float, bins: int, width: float) -> tuple:
@@ -367,7 +367,7 @@ def spectrogram(ctx: SimulationContext, plan: RequestPlan, start: float, bins: i
     for b in range(bins):
         t0 = start + b * width
         expected = ctx.model.expected_between(t0, t0 + width)
-        counts = rng.poisson(expected[lo:hi]).astype(np.int64)
+        counts = rng.poisson(expected[lo : hi + 1]).astype(np.int64)
         trigger = int(rng.poisson(1.45 * expected[1:].sum()))
         samples.append((b, _rcr(ctx, t0), counts, trigger))
     largest = max(max(int(s[2].max()), s[3]) for s in samples)

@@ -12,7 +12,7 @@ from stixpy.product import Product as StixpyProduct
 
 from stix_lib.lb.convert import tms_to_lb
 from stix_lib.products.clock import NominalClock
-from stix_lib.products.science_l1 import process_xray_lb
+from stix_lib.products.science_l1 import ScienceOutput, process_science_lb
 from stix_lib.simulate.simulator import SimulationConfig, simulate
 
 
@@ -35,7 +35,7 @@ def test_simulated_requests_become_products(tmp_path: Path, simulated, idb_manag
     assert len(lb_files) == len(expected) == 3
     timedels = {}
     for lb_path in lb_files:
-        result = process_xray_lb(lb_path, tmp_path, idb_manager, NominalClock(), energy_channels)
+        result = process_science_lb(lb_path, ScienceOutput(tmp_path, NominalClock(), energy_channels), idb_manager)
         assert result.incomplete == [] and result.errors == []
         l0, l1 = result.written
         with fits.open(l1) as hdul:

@@ -14,7 +14,7 @@ from stixpy.product import Product as StixpyProduct
 from stix_lib.conf.energy_channels import ScienceEnergyChannels
 from stix_lib.products.clock import SpiceClock
 from stix_lib.products.l0.science import XrayRequest
-from stix_lib.products.science_l1 import NOT_SHIFTED, descale_triggers, write_xray_l1
+from stix_lib.products.science_l1 import NOT_SHIFTED, ScienceOutput, descale_triggers, write_science_file
 from stix_lib.ridlut.table import RidLut
 
 REFERENCE_NAMES = {
@@ -32,7 +32,8 @@ def written(tmp_path_factory, requests: dict[int, XrayRequest], kernels, energy_
     table = energy_channels.table_for("2020-05-06")
     out = {}
     for ssid, request in requests.items():
-        path, new = write_xray_l1(archive, request, clock, table, idb_version="2.26.32", version=1, parent="lb.fits")
+        target = ScienceOutput(archive, clock, table)
+        path, new = write_science_file(request, target, level="L1", idb_version="2.26.32", version=1, parent="lb.fits")
         assert new
         out[ssid] = path
     return archive, clock, table, out
@@ -63,7 +64,8 @@ def test_l1_file_name_values_and_stixpy(ssid: int, written, reference_data: Path
 def test_science_files_are_write_once(written, requests) -> None:
     archive, clock, table, paths = written
     before = os.stat(paths[21]).st_mtime_ns
-    path, new = write_xray_l1(archive, requests[21], clock, table, idb_version="2.26.32", version=1)
+    out = ScienceOutput(archive, clock, table)
+    path, new = write_science_file(requests[21], out, level="L1", idb_version="2.26.32", version=1)
     assert path == paths[21] and not new
     assert os.stat(paths[21]).st_mtime_ns == before
 
@@ -78,10 +80,12 @@ def test_scaled_triggers_are_descaled_with_the_rid_lut_factor(
     clock = SpiceClock(kernels)
     table = energy_channels.table_for("2020-05-06")
     with pytest.raises(ValueError, match="scaling factor"):
-        write_xray_l1(tmp_path / "none", scaled, clock, table, idb_version="2.26.32", rid_lut=None)
+        write_science_file(scaled, ScienceOutput(tmp_path / "none", clock, table), level="L1", idb_version="2.26.32")
     with pytest.raises(ValueError, match="not in"):
-        write_xray_l1(tmp_path / "other", scaled, clock, table, idb_version="2.26.32", rid_lut=RidLut([]))
-    path, new = write_xray_l1(tmp_path / "lut", scaled, clock, table, idb_version="2.26.32", rid_lut=lut)
+        out = ScienceOutput(tmp_path / "other", clock, table, rid_lut=RidLut([]))
+        write_science_file(scaled, out, level="L1", idb_version="2.26.32")
+    out = ScienceOutput(tmp_path / "lut", clock, table, rid_lut=lut)
+    path, new = write_science_file(scaled, out, level="L1", idb_version="2.26.32")
     assert new
     with fits.open(path) as hdul:
         assert hdul[0].header["TRIG_SCA"] == 5
@@ -99,7 +103,8 @@ def test_l0_files_are_named_by_obt(tmp_path: Path, requests, kernels, energy_cha
     clock = SpiceClock(kernels)
     table = energy_channels.table_for("2020-05-06")
     for ssid, request in requests.items():
-        path, new = write_xray_l1(tmp_path, request, clock, table, idb_version="2.26.32", level="L0")
+        out = ScienceOutput(tmp_path, clock, table)
+        path, new = write_science_file(request, out, level="L0", idb_version="2.26.32")
         assert new and path.parent == tmp_path / "L0" / "21" / "6" / str(ssid)
         rid, psc = int(request.control["request_id"]), int(request.control["tc_packet_seq_control"])
         begin = int(request.time[0] - request.timedel[0] / 200.0)
@@ -109,4 +114,4 @@ def test_l0_files_are_named_by_obt(tmp_path: Path, requests, kernels, energy_cha
             assert hdul[0].header["LEVEL"] == "L0" and hdul[0].header["TIMESYS"] == "OBT"
             assert hdul[0].header["DATE-OBS"].startswith(f"{begin:010d}:")
             assert int(hdul["DATA"].data["counts"].sum()) == TOTALS[ssid]
-        assert write_xray_l1(tmp_path, request, clock, table, idb_version="2.26.32", level="L0") == (path, False)
+        assert write_science_file(request, out, level="L0", idb_version="2.26.32") == (path, False)

@@ -12,7 +12,7 @@ from astropy.io import fits
 from stix_lib.lb.convert import tms_to_lb
 from stix_lib.lb.fits_io import read_lb, write_lb
 from stix_lib.products.clock import SpiceClock
-from stix_lib.products.science_l1 import process_xray_lb
+from stix_lib.products.science_l1 import ScienceOutput, process_science_lb
 from stix_lib.simulate.reference import encode_reference
 
 TOTALS = {20: 19086, 21: 19078, 22: 19079}
@@ -33,7 +33,7 @@ def test_complete_requests_become_l0_and_l1_once(tmp_path: Path, lb_files, idb_m
     clock = SpiceClock(kernels)
     assert len(lb_files) == 3
     for lb_path in lb_files:
-        result = process_xray_lb(lb_path, tmp_path, idb_manager, clock, energy_channels, version=2)
+        result = process_science_lb(lb_path, ScienceOutput(tmp_path, clock, energy_channels), idb_manager)
         assert result.incomplete == [] and result.errors == [] and result.existing == []
         l0, l1 = result.written
         assert l0.name.startswith("solo_L0_stix-sci-xray-") and l1.name.startswith("solo_L1_stix-sci-xray-")
@@ -42,7 +42,7 @@ def test_complete_requests_become_l0_and_l1_once(tmp_path: Path, lb_files, idb_m
             assert hdul[0].header["PARENT"] == l0.name
             assert int(hdul["DATA"].data["counts"].sum()) == TOTALS[ssid]
         assert fits.getheader(l0)["PARENT"] == lb_path.name
-        again = process_xray_lb(lb_path, tmp_path, idb_manager, clock, energy_channels, version=2)
+        again = process_science_lb(lb_path, ScienceOutput(tmp_path, clock, energy_channels), idb_manager)
         assert again.written == [] and again.existing == [l0, l1]
 
 
@@ -55,7 +55,9 @@ def test_request_missing_middle_packets_yields_no_product(
     keep[[5, 6]] = False  # two consecutive middle packets lost: beyond the one-gap tolerance
     broken = tmp_path / "lb" / cpd.name
     write_lb(lb.take(np.flatnonzero(keep)), broken, version=2)
-    result = process_xray_lb(broken, tmp_path / "fits", idb_manager, SpiceClock(kernels), energy_channels)
+    result = process_science_lb(
+        broken, ScienceOutput(tmp_path / "fits", SpiceClock(kernels), energy_channels), idb_manager
+    )
     assert result.written == [] and result.errors == []
     (line,) = result.incomplete
     assert "incomplete sequence of 18 packets" in line and "2 sequence counts missing" in line

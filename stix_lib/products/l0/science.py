@@ -1,6 +1,17 @@
-"""Science X-ray requests (21/6/20 rpd, 21 cpd, 22 scpd): packets of one request -> time bins.
+"""Science (BSD) requests: packets of one request -> time bins or samples.
 
-Processing spec §4.5.4. :func:`decode_xray_request` turns the decoded, decompressed packets of
+Processing spec §4.5.4. :func:`decode_science_request` dispatches by SSID to
+:func:`decode_xray_request` (20 rpd, 21 cpd, 22 scpd), :func:`decode_visibility_request` (23),
+:func:`decode_spectrogram_request` (24) and :func:`decode_aspect_burst` (42).
+
+"Auto" variants: the IDB (2.26.32 .. 2.26.35) defines 21/6/10-14 ("X-ray L0..L3 auto",
+"Spectrogram auto") with the layouts of 20-24 minus the request header (no ``NIX00001``,
+``NIX00002``, ``NIX00037``) and with the substructure repeater ``NIX00399`` instead of
+``NIX00403`` (10-13); SSID 14 declares ``NIX00270`` without a repeat group, so each sample holds
+one count. STIXCore has no products for them; here they are decoded like their user twins
+(:data:`AUTO_SSIDS`), with request id and sequence control 0, and named ``<user name>-auto``.
+
+:func:`decode_xray_request` turns the decoded, decompressed packets of
 one complete request (a :class:`~stix_lib.products.l0.packets.PacketBatch`) into the request's
 CONTROL values and one DATA row per time bin:
 
@@ -22,12 +33,13 @@ CONTROL values and one DATA row per time bin:
   as STIXCore does (spec §9, quirk 8), so the reference products are reproduced;
 * ``DATAWARN`` when the trigger compression scheme differs between packets (cpd/scpd).
 
-This module is not yet wired into the catalogue, the L0/L1 writers or the pipeline.
+The L0/L1 files are written by :mod:`stix_lib.products.science_l1`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -35,8 +47,34 @@ import numpy.typing as npt
 from stix_lib.products.l0.common import bits_lsb_first, skm
 from stix_lib.products.l0.packets import PacketBatch, ramp
 
-#: Science X-ray SSIDs handled here.
+#: Science X-ray SSIDs handled by :func:`decode_xray_request` (user requests).
 XRAY_SSIDS = {20: "xray-rpd", 21: "xray-cpd", 22: "xray-scpd"}
+
+#: Product name token of every science SSID with a user request (spec §4.8).
+SCIENCE_NAMES = {**XRAY_SSIDS, 23: "xray-vis", 24: "xray-spec", 42: "aspect-burst"}
+
+#: "Auto" SSIDs of the IDB and the user SSID whose layout (minus the request header) they share.
+AUTO_SSIDS = {10: 20, 11: 21, 12: 22, 13: 23, 14: 24}
+
+#: Every SSID with a science product (user and auto).
+ALL_SCIENCE_SSIDS = frozenset(SCIENCE_NAMES) | frozenset(AUTO_SSIDS)
+
+#: SSIDs whose L1 gets the BSD time/count offset fix (spec §4.3 step 2; the auto twins too).
+OFFSET_FIX_SSIDS = frozenset({20, 21, 22, 23, 24, 10, 11, 12, 13, 14})
+
+
+def user_ssid(ssid: int) -> int:
+    """The user-request SSID of a science SSID (an auto SSID maps to its twin)."""
+    return AUTO_SSIDS.get(int(ssid), int(ssid))
+
+
+def science_name(ssid: int) -> str:
+    """Product name token of a science SSID (``xray-cpd``, ``xray-cpd-auto`` ...)."""
+    ssid = int(ssid)
+    if ssid in AUTO_SSIDS:
+        return f"{SCIENCE_NAMES[AUTO_SSIDS[ssid]]}-auto"
+    return SCIENCE_NAMES[ssid]
+
 
 #: COMMENT of STIXCore when trigger schemes differ within a request.
 MULTIPLE_SCHEMES = "Multiple compression schemes detected, trigger values maybe incorrect"
@@ -87,10 +125,59 @@ class XrayRequest:
     datawarn: bool = False
     comments: list[str] = field(default_factory=list)
 
+    #: Per-bin fields (sliced together by the L1 time/count offset fix).
+    BIN_FIELDS: ClassVar[tuple[str, ...]] = (
+        "rcr", "pixel_masks", "detector_masks", "triggers", "triggers_var", "counts", "counts_var",
+        "num_pixel_sets", "num_energy_groups",
+    )  # fmt: skip
+
     @property
     def name(self) -> str:
         """Product name token (``xray-cpd`` ...)."""
-        return XRAY_SSIDS[self.ssid]
+        return science_name(self.ssid)
+
+
+def _time_stamp(batch: PacketBatch) -> npt.NDArray[np.float64]:
+    """Request time stamp ``NIX00402`` of each packet (48 bit ``coarse << 16 | fine``) as OBT seconds."""
+    raw = batch.scalar("NIX00402").astype(np.int64)
+    return (raw >> 16).astype(np.float64) + (raw & 0xFFFF).astype(np.float64) / 65535.0
+
+
+def _relative_starts(batch: PacketBatch) -> npt.NDArray[np.float64]:
+    """Engineering start times relative to the stamp: ``NIX00404``, or ``NIX00441`` before IDB 2.26.35."""
+    name = "NIX00404" if batch.has("NIX00404") else "NIX00441"
+    return np.asarray(batch.engineering(name), dtype=np.float64)
+
+
+def _request_control(batch: PacketBatch, stamp: npt.NDArray[np.float64]) -> dict[str, np.ndarray | int | float]:
+    """Request header values of the first packet (0 for the auto SSIDs, which have no request header)."""
+    return {
+        "tc_packet_id_ref": int(batch.scalar("NIX00001", default=0)[0]),
+        "tc_packet_seq_control": int(batch.scalar("NIX00002", default=0)[0]),
+        "request_id": int(batch.scalar("NIX00037", default=0)[0]),
+        "time_stamp": float(stamp[0]),
+    }
+
+
+def _trigger_scheme(batch: PacketBatch, parameter: str) -> tuple[npt.NDArray[np.uint8], bool]:
+    """The per-packet scheme of the triggers and whether it changes within the request (``DATAWARN``)."""
+    schemes = skm(batch, parameter)
+    return schemes, bool(len(schemes) and np.any(schemes != schemes[0]))
+
+
+def _group_edges(low: npt.ArrayLike, high: npt.ArrayLike) -> npt.NDArray[np.uint8]:
+    """33 energy edge flags of energy groups ``low..high`` (``low`` and ``high + 1`` set)."""
+    edges = np.zeros(33, dtype=np.uint8)
+    edges[np.asarray(low, dtype=np.int64)] = 1
+    edges[np.asarray(high, dtype=np.int64) + 1] = 1
+    return edges
+
+
+def _triggers16(batch: PacketBatch) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """The 16 decompressed trigger accumulators ``NIX00242..257`` per substructure and their variance."""
+    parts = [batch.decompressed[f"NIX00{242 + g}"] for g in range(16)]
+    values = np.stack([p.values for p in parts], axis=1).astype(np.int64)
+    return values, np.stack([p.variance for p in parts], axis=1)
 
 
 def _first(values: np.ndarray, group: npt.NDArray[np.int64], size: int) -> np.ndarray:
@@ -115,17 +202,16 @@ def decode_xray_request(batch: PacketBatch) -> XrayRequest:
         The batch is not an rpd/cpd/scpd request or its repeater counts are inconsistent.
     """
     ssid = int(batch.decoded.layout.key.ssid)
-    if ssid not in XRAY_SSIDS:
-        raise ValueError(f"SSID {ssid} is not a science X-ray request (20, 21, 22)")
+    kind = user_ssid(ssid)
+    if kind not in XRAY_SSIDS:
+        raise ValueError(f"SSID {ssid} is not a science X-ray request (20, 21, 22 or auto 10, 11, 12)")
     subs_per_packet = batch.counts("NIX00405")
     n_sub = int(subs_per_packet.sum())
     packet_of_sub = np.repeat(np.arange(len(batch)), subs_per_packet)
-    raw_stamp = batch.scalar("NIX00402").astype(np.int64)
-    stamp = (raw_stamp >> 16).astype(np.float64) + (raw_stamp & 0xFFFF).astype(np.float64) / 65535.0
-    delta_name = "NIX00404" if batch.has("NIX00404") else "NIX00441"
-    delta = np.asarray(batch.engineering(delta_name), dtype=np.float64)
+    stamp = _time_stamp(batch)
+    delta = _relative_starts(batch)
     integration = np.asarray(batch.engineering("NIX00405"), dtype=np.float64)
-    if ssid == 20:  # STIXCore casts rpd start and integration to integer seconds (spec §9, quirk 8)
+    if kind == 20:  # STIXCore casts rpd start and integration to integer seconds (spec §9, quirk 8)
         delta, integration = np.trunc(delta), np.trunc(integration)
     if len(delta) != n_sub or len(integration) != n_sub:
         raise ValueError("substructure parameters differ in number")
@@ -139,18 +225,12 @@ def decode_xray_request(batch: PacketBatch) -> XrayRequest:
     rcr = batch.values("NIX00401").astype(np.int64)
     counts = np.zeros((n_bins, 32, 12, 32), dtype=np.int64)
     counts_var = np.zeros((n_bins, 32, 12, 32), dtype=np.float64)
-    edges = np.zeros(33, dtype=np.uint8)
     num_sets = np.zeros(n_sub, dtype=np.int64)
     num_groups = np.zeros(n_sub, dtype=np.int64)
-    control: dict[str, np.ndarray | int | float] = {
-        "tc_packet_id_ref": int(batch.scalar("NIX00001")[0]),
-        "tc_packet_seq_control": int(batch.scalar("NIX00002")[0]),
-        "request_id": int(batch.scalar("NIX00037")[0]),
-        "time_stamp": float(stamp[0]),
-        "num_substructures": subs_per_packet.astype(np.int64),
-    }
+    control = _request_control(batch, stamp)
+    control["num_substructures"] = subs_per_packet.astype(np.int64)
     datawarn = False
-    if ssid == 20:
+    if kind == 20:
         pixel_masks_sub = bits_lsb_first(batch.values("NIXD0407"), 12)
         triggers_sub = np.stack([batch.values(f"NIX00{408 + g}") for g in range(16)], axis=1).astype(np.int64)
         triggers_var_sub = np.zeros(triggers_sub.shape, dtype=np.float64)
@@ -168,13 +248,10 @@ def decode_xray_request(batch: PacketBatch) -> XrayRequest:
             batch.values("NIX00065").astype(np.int64),
         )
         used = np.unique(channel)
-        edges[used] = 1
-        edges[used + 1] = 1
+        edges = _group_edges(used, used)
     else:
-        triggers_sub = np.stack([batch.decompressed[f"NIX00{242 + g}"].values for g in range(16)], axis=1)
-        triggers_var_sub = np.stack([batch.decompressed[f"NIX00{242 + g}"].variance for g in range(16)], axis=1)
-        trigger_skm = skm(batch, "NIX00242")
-        datawarn = bool(len(trigger_skm) and np.any(trigger_skm != trigger_skm[0]))
+        triggers_sub, triggers_var_sub = _triggers16(batch)
+        trigger_skm, datawarn = _trigger_scheme(batch, "NIX00242")
         control["compression_scheme_counts_skm"] = skm(batch, "NIX00260")[0]
         control["compression_scheme_triggers_skm"] = trigger_skm[0]
         num_sets = batch.values("NIX00442").astype(np.int64)
@@ -194,7 +271,7 @@ def decode_xray_request(batch: PacketBatch) -> XrayRequest:
         set_index = position % sets_of_value
         low = batch.values("NIXD0016").astype(np.int64)
         high = batch.values("NIXD0017").astype(np.int64)
-        if ssid == 21:
+        if kind == 21:
             single = set_masks[set_start[sub_of_value] + set_index]
             pixel = np.log2(np.maximum(single, 1)).astype(np.int64)
             pixel_masks_sub = np.zeros((n_sub, 12), dtype=np.uint8)
@@ -209,8 +286,7 @@ def decode_xray_request(batch: PacketBatch) -> XrayRequest:
         where = (bin_of_sub[sub_of_value], detector, pixel, low[group_of_value])
         np.add.at(counts, where, batch.decompressed["NIX00260"].values.astype(np.int64))
         np.add.at(counts_var, where, batch.decompressed["NIX00260"].variance)
-        edges[low] = 1
-        edges[high + 1] = 1
+        edges = _group_edges(low, high)
 
     timedel = np.rint(_first(integration, bin_of_sub, n_bins) * 100.0).astype(np.int64)
     groups_per_bin = np.zeros(n_bins, dtype=np.int64)
@@ -271,6 +347,11 @@ class SpectrogramRequest:
     ssid: int = 24
     name: str = "xray-spec"
 
+    #: Per-bin fields (sliced together by the L1 time/count offset fix).
+    BIN_FIELDS: ClassVar[tuple[str, ...]] = (
+        "rcr", "pixel_masks", "triggers", "triggers_var", "counts", "counts_var",
+    )  # fmt: skip
+
 
 def decode_spectrogram_request(batch: PacketBatch) -> SpectrogramRequest:
     """Time bins of one complete spectrogram request.
@@ -285,17 +366,16 @@ def decode_spectrogram_request(batch: PacketBatch) -> SpectrogramRequest:
     ValueError
         The batch is not a spectrogram or sample sizes differ.
     """
-    if int(batch.decoded.layout.key.ssid) != 24:
-        raise ValueError("not a spectrogram request (SSID 24)")
+    ssid = int(batch.decoded.layout.key.ssid)
+    if user_ssid(ssid) != 24:
+        raise ValueError("not a spectrogram request (SSID 24 or auto 14)")
     subs_per_packet = batch.counts("NIX00089")
     n_sub = int(subs_per_packet.sum())
     packet_of_sub = np.repeat(np.arange(len(batch)), subs_per_packet)
-    raw_stamp = batch.scalar("NIX00402").astype(np.int64)
-    stamp = (raw_stamp >> 16).astype(np.float64) + (raw_stamp & 0xFFFF).astype(np.float64) / 65535.0
+    stamp = _time_stamp(batch)
     samples = batch.values("NIX00089").astype(np.int64)
     sub_of_sample, position = ramp(samples)
-    delta_name = "NIX00404" if batch.has("NIX00404") else "NIX00441"
-    delta = np.asarray(batch.engineering(delta_name), dtype=np.float64)
+    delta = _relative_starts(batch)
     closing = np.asarray(batch.engineering("NIX00269"), dtype=np.float64)
     if len(delta) != len(sub_of_sample) or len(closing) != n_sub:
         raise ValueError("spectrogram sample parameters differ in number")
@@ -305,10 +385,11 @@ def decode_spectrogram_request(batch: PacketBatch) -> SpectrogramRequest:
     following[last] = delta[last] + closing[sub_of_sample[last]]
     start = stamp[packet_of_sub][sub_of_sample] + delta
     timedel = np.rint((following - delta) * 100.0).astype(np.int64)
+    n_values = len(batch.decompressed["NIX00268"].values)
+    n_energy = n_values // len(delta) if len(delta) else 0
     per_sample = batch.values("NIX00270").astype(np.int64)
-    if len(per_sample) and np.any(per_sample != per_sample[0]):
+    if n_energy * len(delta) != n_values or (ssid == 24 and np.any(per_sample != n_energy)):
         raise ValueError("spectrogram samples differ in number of energy bins")
-    n_energy = int(per_sample[0]) if len(per_sample) else 0
     counts = batch.decompressed["NIX00268"].values.astype(np.int64).reshape(-1, n_energy)
     counts_var = batch.decompressed["NIX00268"].variance.reshape(-1, n_energy)
     e_min, e_max = batch.values("NIXD0442").astype(np.int64), batch.values("NIXD0443").astype(np.int64)
@@ -316,14 +397,11 @@ def decode_spectrogram_request(batch: PacketBatch) -> SpectrogramRequest:
     edges = np.zeros(33, dtype=np.uint8)
     for low, high, width in set(zip(e_min.tolist(), e_max.tolist(), step.tolist(), strict=True)):
         edges[np.arange(low, high + 2, width)] = 1
-    trigger_skm = skm(batch, "NIX00267")
-    datawarn = bool(len(trigger_skm) and np.any(trigger_skm != trigger_skm[0]))
+    trigger_skm, datawarn = _trigger_scheme(batch, "NIX00267")
     order = np.argsort(start, kind="stable")
-    control: dict[str, np.ndarray | int | float] = {
-        "tc_packet_id_ref": int(batch.scalar("NIX00001")[0]),
-        "tc_packet_seq_control": int(batch.scalar("NIX00002")[0]),
-        "request_id": int(batch.scalar("NIX00037")[0]),
-        "time_stamp": float(stamp[0]),
+    control = {
+        **_request_control(batch, stamp),
+        "num_substructures": subs_per_packet.astype(np.int64),
         "compression_scheme_counts_skm": skm(batch, "NIX00268")[0],
         "compression_scheme_triggers_skm": trigger_skm[0],
         "detector_masks": bits_lsb_first(batch.values("NIX00407")[:1], 32)[0],
@@ -341,6 +419,8 @@ def decode_spectrogram_request(batch: PacketBatch) -> SpectrogramRequest:
         energy_bin_edge_mask=edges,
         datawarn=datawarn,
         comments=[MULTIPLE_SCHEMES] if datawarn else [],
+        ssid=ssid,
+        name=science_name(ssid),
     )
 
 
@@ -472,6 +552,12 @@ class VisibilityRequest:
     ssid: int = 23
     name: str = "xray-vis"
 
+    #: Per-bin fields (sliced together by the L1 time/count offset fix).
+    BIN_FIELDS: ClassVar[tuple[str, ...]] = (
+        "rcr", "pixel_masks", "detector_masks", "triggers", "triggers_var", "flux", "flux_var", "detector_id",
+        "real", "real_var", "imaginary", "imaginary_var",
+    )  # fmt: skip
+
 
 def decode_visibility_request(batch: PacketBatch) -> VisibilityRequest:
     """Time bins of one complete visibility request (one substructure per bin).
@@ -481,14 +567,13 @@ def decode_visibility_request(batch: PacketBatch) -> VisibilityRequest:
     ValueError
         Not a visibility request, or energy groups / detector entries differ between bins.
     """
-    if int(batch.decoded.layout.key.ssid) != 23:
-        raise ValueError("not a visibility request (SSID 23)")
+    ssid = int(batch.decoded.layout.key.ssid)
+    if user_ssid(ssid) != 23:
+        raise ValueError("not a visibility request (SSID 23 or auto 13)")
     subs_per_packet = batch.counts("NIX00405")
     packet_of_sub = np.repeat(np.arange(len(batch)), subs_per_packet)
-    raw_stamp = batch.scalar("NIX00402").astype(np.int64)
-    stamp = (raw_stamp >> 16).astype(np.float64) + (raw_stamp & 0xFFFF).astype(np.float64) / 65535.0
-    delta_name = "NIX00404" if batch.has("NIX00404") else "NIX00441"
-    start = stamp[packet_of_sub] + np.asarray(batch.engineering(delta_name), dtype=np.float64)
+    stamp = _time_stamp(batch)
+    start = stamp[packet_of_sub] + _relative_starts(batch)
     timedel = np.rint(np.asarray(batch.engineering("NIX00405"), dtype=np.float64) * 100.0).astype(np.int64)
     groups = batch.values("NIX00258").astype(np.int64)
     entries = batch.values("NIX00262").astype(np.int64)
@@ -504,13 +589,8 @@ def decode_visibility_request(batch: PacketBatch) -> VisibilityRequest:
         ],
         axis=1,
     )
-    trigger_skm = skm(batch, "NIX00242")
-    datawarn = bool(len(trigger_skm) and np.any(trigger_skm != trigger_skm[0]))
-    low = batch.values("NIXD0016").astype(np.int64)
-    high = batch.values("NIXD0017").astype(np.int64)
-    edges = np.zeros(33, dtype=np.uint8)
-    edges[low] = 1
-    edges[high + 1] = 1
+    trigger_skm, datawarn = _trigger_scheme(batch, "NIX00242")
+    edges = _group_edges(batch.values("NIXD0016"), batch.values("NIXD0017"))
 
     def per_group(name: str) -> tuple[np.ndarray, np.ndarray]:
         part = batch.decompressed[name]
@@ -525,13 +605,10 @@ def decode_visibility_request(batch: PacketBatch) -> VisibilityRequest:
     flux, flux_var = per_group("NIX00261")
     real, real_var = per_entry("NIX00263")
     imaginary, imaginary_var = per_entry("NIX00264")
-    triggers = np.stack([batch.decompressed[f"NIX00{242 + g}"].values for g in range(16)], axis=1)
-    triggers_var = np.stack([batch.decompressed[f"NIX00{242 + g}"].variance for g in range(16)], axis=1)
-    control: dict[str, np.ndarray | int | float] = {
-        "tc_packet_id_ref": int(batch.scalar("NIX00001")[0]),
-        "tc_packet_seq_control": int(batch.scalar("NIX00002")[0]),
-        "request_id": int(batch.scalar("NIX00037")[0]),
-        "time_stamp": float(stamp[0]),
+    triggers, triggers_var = _triggers16(batch)
+    control = {
+        **_request_control(batch, stamp),
+        "num_substructures": subs_per_packet.astype(np.int64),
         "compression_scheme_counts_skm": skm(batch, "NIX00263")[0],
         "compression_scheme_triggers_skm": trigger_skm[0],
     }
@@ -542,7 +619,7 @@ def decode_visibility_request(batch: PacketBatch) -> VisibilityRequest:
         rcr=batch.values("NIX00401").astype(np.int64)[order],
         pixel_masks=masks[order],
         detector_masks=bits_lsb_first(batch.values("NIX00407"), 32)[order],
-        triggers=triggers.astype(np.int64)[order],
+        triggers=triggers[order],
         triggers_var=triggers_var[order],
         flux=flux,
         flux_var=flux_var,
@@ -554,4 +631,34 @@ def decode_visibility_request(batch: PacketBatch) -> VisibilityRequest:
         energy_bin_edge_mask=edges,
         datawarn=datawarn,
         comments=[MULTIPLE_SCHEMES] if datawarn else [],
+        ssid=ssid,
+        name=science_name(ssid),
     )
+
+
+ScienceRequest = XrayRequest | SpectrogramRequest | VisibilityRequest | AspectBurst
+
+
+def decode_science_request(batch: PacketBatch) -> ScienceRequest | None:
+    """The request of a batch of any science SSID (:data:`ALL_SCIENCE_SSIDS`).
+
+    Returns
+    -------
+    XrayRequest, SpectrogramRequest, VisibilityRequest, AspectBurst or None
+        ``None`` for an aspect burst without samples.
+
+    Raises
+    ------
+    ValueError
+        Not a science SSID, or the packets are inconsistent (see the decoders).
+    """
+    kind = user_ssid(int(batch.decoded.layout.key.ssid))
+    if kind in XRAY_SSIDS:
+        return decode_xray_request(batch)
+    if kind == 23:
+        return decode_visibility_request(batch)
+    if kind == 24:
+        return decode_spectrogram_request(batch)
+    if kind == 42:
+        return decode_aspect_burst(batch)
+    raise ValueError(f"SSID {batch.decoded.layout.key.ssid} is not a science request")
