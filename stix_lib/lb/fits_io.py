@@ -13,6 +13,8 @@ from __future__ import annotations
 import binascii
 import contextlib
 import fcntl
+import os
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,7 +44,6 @@ HEADER_COLUMNS: tuple[str, ...] = (
     "scet_coarse",
     "scet_fine",
 )
-
 
 
 class LBFileError(Exception):
@@ -167,6 +168,67 @@ def write_lb(
     """Write ``product`` (already merged and in canonical order) atomically to ``path``."""
     product.check_lengths()
     write_atomic(lb_file_bytes(product, path.name, version=version, vers_cfg=vers_cfg, date=date), path)
+    if product.request is None:
+        _remember_written(path, product)
+
+
+#: Daily LB products this process wrote, by path: ``(file identity, product, packet bytes)``.
+#: The LB -> L0 step reads the files a run has just written; :func:`take_written` hands it the
+#: product instead of parsing the file again. Bounded by the packet bytes held.
+_WRITTEN: OrderedDict[str, tuple[tuple[int, ...], LBProduct, int]] = OrderedDict()
+_WRITTEN_MAX_BYTES = 64 * 2**20
+_written_bytes = [0]
+
+
+def _file_identity(path: Path) -> tuple[int, ...]:
+    stat = os.stat(path)
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
+
+def _forget(key: str) -> None:
+    entry = _WRITTEN.pop(key, None)
+    if entry is not None:
+        _written_bytes[0] -= entry[2]
+
+
+def _remember_written(path: Path, product: LBProduct) -> None:
+    key = os.path.abspath(path)
+    _forget(key)
+    size = sum(len(d) for d in product.data)
+    if size > _WRITTEN_MAX_BYTES:
+        return
+    copy = LBProduct(
+        product.service_type,
+        product.service_subtype,
+        product.ssid,
+        product.headers.copy(),
+        product.raw_file.astype(str),
+        product.packet.astype(np.int64),
+        list(product.data),
+        None,
+    )
+    _WRITTEN[key] = (_file_identity(path), copy, size)
+    _written_bytes[0] += size
+    while _written_bytes[0] > _WRITTEN_MAX_BYTES:
+        _forget(next(iter(_WRITTEN)))
+
+
+def take_written(path: Path) -> LBProduct | None:
+    """The daily LB product this process last wrote to ``path``, if the file is still that write.
+
+    The entry is forgotten (each written file is read once by the LB -> L0 step). ``None`` when
+    this process did not write the file or it was replaced since (other inode, size or times).
+    """
+    key = os.path.abspath(path)
+    entry = _WRITTEN.get(key)
+    if entry is None:
+        return None
+    _forget(key)
+    try:
+        identity = _file_identity(path)
+    except OSError:
+        return None
+    return entry[1] if identity == entry[0] else None
 
 
 def write_atomic(content: bytes, path: Path) -> None:

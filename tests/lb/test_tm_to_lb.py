@@ -269,3 +269,25 @@ def test_lb_product_round_trip(tmp_path: Path, reference_data: Path, manager: ID
         fits_io.write_lb(product, again, version=2, date="2000-01-01T00:00:00.000")
         assert read_lb(again).same_content(product)
         os.remove(again)
+
+
+def test_just_written_lb_file_is_handed_over_unless_replaced(
+    tmp_path: Path, reference_data: Path, manager: IDBManager
+) -> None:
+    from stix_lib.products.lb_reader import read_level_binary
+
+    written = tm_to_lb(reference_data / "tm" / "moc_test.PktTmRaw.xml", tmp_path, manager).written
+    path = written[0]
+    on_disk = read_lb(path)
+    handed = read_level_binary(path)  # the writer's copy, equal to the file
+    assert handed.same_content(on_disk) and handed.key == on_disk.key
+    assert fits_io.take_written(path) is None  # handed over once
+    # written again here, then replaced by another writer: the remembered product is not used
+    changed = on_disk.combine(on_disk)
+    changed.packet = changed.packet + 1
+    fits_io.write_lb(changed, path, version=2)
+    replacement = tmp_path / "replacement.fits"
+    replacement.write_bytes(path.read_bytes())
+    os.replace(replacement, path)
+    assert fits_io.take_written(path) is None
+    assert np.array_equal(read_level_binary(path).packet, changed.packet)
