@@ -11,7 +11,13 @@ are computed explicitly: run day D = the logical date's UTC date, data days D - 
    nothing new, a rewritten input is plotted again. Emits `stix_ll03` when plots were written.
    Inputs that cannot be plotted fail the task at the end (no retry).
 2. `anc_aspect` — needs STX-GSW in a licensed IDL: while the `idl_gsw_path` setting is empty the
-   task logs one line and is skipped; no substitute product is made.
+   task logs one line and is skipped; no substitute product is made. Otherwise every L1 `hk-maxi`
+   file of the data days with `VERSION` ≥ 2, data ending ≥ 24 h before the flown meta kernel's date
+   and no aspect product made after its `DATE` goes, in batches of `idl_batchsize`, through the
+   IDL command `idl_executable` (JSON in, JSON out) into `ANC/YYYY/MM/DD/ASP/
+   solo_ANC_stix-asp-ephemeris_YYYYMMDD_V02U.fits` with SPICE positions, and is recorded in the
+   processing history. Files without a product (failed IDL batch, ...) fail the task at the end
+   (no retry) and stay due.
 """
 
 from __future__ import annotations
@@ -37,4 +43,4 @@ with DAG(
     doc_md=__doc__,
 ):
     LL03PlotsOperator(task_id="ll03_plots")
-    AspectANCOperator(task_id="anc_aspect", execution_timeout=timedelta(minutes=10))
+    AspectANCOperator(task_id="anc_aspect", execution_timeout=timedelta(hours=2))

@@ -1,10 +1,11 @@
 """The ANC aspect product (``solo_ANC_stix-asp-ephemeris``): IDL requirement and input gates.
 
 STIXCore computes the aspect solution from L1 ``hk-maxi`` files with STX-GSW in a licensed IDL
-(operations spec §8.5); without IDL it produces nothing. This deployment has no IDL bridge:
-:func:`idl_missing` says so in one line while ``idl_gsw_path`` is empty, and the daily DAG skips
-the product — there is no substitute product. The input gates of STIXCore's ``AspectANC`` step
-are here (:func:`aspect_due`) so that the inputs a bridge would have to process can be named.
+(operations spec §8.5); without IDL it produces nothing. So does this pipeline: while
+``idl_gsw_path`` is empty :func:`idl_missing` says so in one line and the daily DAG skips the
+product — there is no substitute product. With it set, the IDL command ``idl_executable`` is run
+on the due inputs (:mod:`stix_lib.daily.idl_bridge`, :mod:`stix_lib.daily.aspect_run`). The input
+gates of STIXCore's ``AspectANC`` step are :func:`aspect_due`.
 """
 
 from __future__ import annotations

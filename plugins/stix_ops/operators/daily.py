@@ -1,4 +1,4 @@
-"""Daily-product operators (``stix_daily_products``): LL03 light-curve plots, ANC aspect gate.
+"""Daily-product operators (``stix_daily_products``): LL03 light-curve plots, ANC aspect product.
 
 Thin adapters around :mod:`stix_lib.daily`. The processing history is the pipeline database's
 ``processed_fits_products`` table (:class:`stix_lib.daily.DatabaseHistory`). The LL03 task emits
@@ -101,38 +101,42 @@ class LL03PlotsOperator(BaseOperator):
 
 
 class AspectANCOperator(BaseOperator):
-    """The ANC aspect product: skipped with one log line while no IDL bridge is configured.
+    """The ANC aspect product (:func:`stix_lib.daily.run_aspect`): skipped with one log line without IDL.
 
-    With ``idl_gsw_path`` set, the HK inputs that pass STIXCore's gates are listed; since this
-    deployment has no IDL runner, due inputs fail the task (without retry) instead of producing a
-    substitute product.
+    While ``idl_gsw_path`` is empty the task is skipped (:data:`stix_lib.daily.IDL_NOT_CONFIGURED`).
+    Otherwise the due L1 ``hk-maxi`` files of the window go through the IDL bridge
+    (``idl_executable``, batches of ``idl_batchsize``) into daily ANC files, each recorded in the
+    processing history. Files that got no product (IDL missing or failing, unreadable input,
+    SPICE gaps) fail the task at the end without retry, after every other file was processed;
+    they stay due for the next run. Returns the pass summary (XCom).
     """
 
     def execute(self, context: Any) -> dict[str, Any]:
-        """Skip, or name the due inputs."""
-        from stix_lib.daily import aspect_due, aspect_inputs, idl_missing
+        """Skip without IDL, else make what is due."""
+        from stix_lib.daily import idl_missing
 
         settings = _settings(context)
         reason = idl_missing(settings)
         if reason:
             raise AirflowSkipException(reason)
-        from stix_lib.daily import DatabaseHistory
-        from stix_lib.spice.meta_kernels import find_meta_kernels, meta_kernel_date
+        from stix_lib.daily import DatabaseHistory, run_aspect
         from stix_ops.config import pipeline_engine
 
-        _, days = _days(context)
-        flown = find_meta_kernels(Path(settings.spice_dir)).flown  # type: ignore[arg-type]
-        flown_date = meta_kernel_date(flown) if flown else None
-        history = DatabaseHistory(pipeline_engine(settings))
-        due = []
-        for path in aspect_inputs(Path(settings.fits_archive_dir), days):  # type: ignore[arg-type]
-            ok, why = aspect_due(path, flown_date, history)
-            self.log.info("%s", why)
-            if ok:
-                due.append(path.name)
-        if due:
+        run_day, days = _days(context)
+        window = "whole archive" if days is None else f"{days[0]} .. {days[-1]}"
+        result = run_aspect(settings, DatabaseHistory(pipeline_engine(settings)), days)
+        for why in result.skipped:
+            self.log.info("not due: %s", why)
+        self.log.info(
+            "ANC aspect (run day %s, data days %s): %d input(s), %d due, %d processed, %d file(s) written, "
+            "%d failed",
+            run_day, window, result.inputs, len(result.due), len(result.processed), len(result.written),
+            len(result.failed),
+        )  # fmt: skip
+        summary = {"run_day": run_day, "window": window, **result.as_dict()}
+        if result.failed:
+            context["ti"].xcom_push(key="summary", value=summary)
             raise AirflowFailException(
-                f"{len(due)} HK file(s) due for the ANC aspect product, but this deployment has no IDL aspect "
-                f"runner for idl_gsw_path={settings.idl_gsw_path}: {', '.join(due[:10])}"
+                f"{len(result.failed)} HK file(s) got no ANC aspect product: " + "; ".join(result.errors[:5])
             )
-        return {"due": due}
+        return summary
