@@ -4,7 +4,9 @@ The options follow the runbook's ``stix-pipeline-cli``. Inputs: with ``-i`` the 
 absolute path per line) filtered by the regular expression ``-F`` on the full path; otherwise the
 files of the start level's folder matching the glob ``-F``: ``*PktTmRaw*.xml`` (the ``tm_pattern``
 setting) in ``--tm_dir`` for ``-b TM``, ``*.fits`` below ``<fits_dir>/LB``, ``/L0`` or ``/L1`` for
-``-b LB``, ``L0``, ``L1``. Processing is level by level (all TM files, then every touched LB file,
+``-b LB``, ``L0``, ``L1``. Science requests use the RID LUT ``-r`` (default: the ``rid_lut_file`` setting;
+missing: requests with scaled triggers fail per file), refreshed first from ``rid_lut_update_url``
+with ``--update_rid_lut``. Processing is level by level (all TM files, then every touched LB file,
 ...). ``-b ALL`` starts at TM, ``-e ALL`` ends at L2.
 
 Exit status: 0 when everything was processed, 1 when some packets or products failed (or
@@ -73,8 +75,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-c", "--clean", nargs="?", const=True, default=False, help="delete everything in the FITS archive first"
     )
     parser.add_argument("--yes", action="store_true", help="do not ask before --clean")
-    parser.add_argument("-r", "--rid_lut_file", type=Path, help="science request LUT (accepted, not used yet)")
-    parser.add_argument("--update_rid_lut", action="store_true", help="update the request LUT (accepted, not used yet)")
+    parser.add_argument(
+        "-r", "--rid_lut_file", type=Path, help="RID LUT CSV for trigger descaling (default: rid_lut_file)"
+    )
+    parser.add_argument(
+        "--update_rid_lut", action="store_true", help="refresh the RID LUT from rid_lut_update_url first"
+    )
     parser.add_argument("--json", action="store_true", help="print the run summary as JSON")
     parser.add_argument(
         "-w", "--workers", type=int, default=1, help="processes for LB -> L0 -> L1 (packet types in parallel)"
@@ -171,8 +177,20 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"stix-pipeline process: end level {end.name} is before start level {start.name}", file=sys.stderr)
         return EXIT_UNUSABLE
     fits_dir = Path(args.fits_dir or settings.fits_archive_dir)
-    if args.rid_lut_file or args.update_rid_lut:
-        log.info("RID LUT options accepted but not used yet: science (BSD) products are not produced here")
+    lut_file = Path(args.rid_lut_file or settings.rid_lut_file)
+    if args.update_rid_lut:
+        from stix_lib.ridlut.update import update_rid_lut
+
+        try:
+            update = update_rid_lut(lut_file, settings.rid_lut_update_url)
+        except (OSError, ValueError) as exc:
+            print(f"stix-pipeline process: RID LUT update failed: {exc}", file=sys.stderr)
+        else:
+            print(
+                f"RID LUT {lut_file}: {len(update.urls)} API call(s), {update.added_rows} new row(s),"
+                f" {update.total_rows} rows" + (f"; update stopped: {update.error}" if update.error else ""),
+                file=sys.stderr,
+            )
     if args.clean:
         if not clean_archive(fits_dir, ask=not args.yes):
             print("not cleaned; nothing processed", file=sys.stderr)
@@ -202,6 +220,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         spice_file=args.spice_file,
         soop=soop,
         stop_on_error=args.stop_on_error,
+        rid_lut_file=lut_file,
     )
     if last >= Level.L2:
         pipeline.l2_hook = _l2_hook(settings, fits_dir, soop, pipeline.writer.kernels)

@@ -43,6 +43,7 @@ from stix_lib.pipeline.stream import ProductStream, feed, input_group, stream_or
 from stix_lib.products.header import SoopKeywordProvider
 from stix_lib.products.naming import parse_product_name
 from stix_lib.products.writer import ProductWriter
+from stix_lib.ridlut.table import RidLut
 from stix_lib.settings import Settings
 from stix_lib.spice.kernels import SpiceKernels
 from stix_lib.spice.meta_kernels import MetaKernels
@@ -133,6 +134,18 @@ def make_kernels(
     return None
 
 
+def load_rid_lut(path: Path | None) -> tuple[RidLut | None, str | None]:
+    """The RID LUT of ``path``, or ``None`` and the reason (no file configured, missing, unreadable)."""
+    if path is None:
+        return None, "no RID LUT file configured"
+    try:
+        return RidLut.read(Path(path)), None
+    except FileNotFoundError:
+        return None, f"RID LUT file {path} not found"
+    except (OSError, ValueError) as exc:
+        return None, f"RID LUT file {path} unreadable: {exc}"
+
+
 def _identity(items: Iterable[T], _description: str) -> Iterable[T]:
     return items
 
@@ -158,6 +171,11 @@ class Pipeline:
     workers
         Processes for the LB -> L0 -> L1 stream of :meth:`run`: packet types are independent
         (different files), so with ``workers > 1`` they are processed in parallel (fork).
+    rid_lut
+        RID LUT of the science requests (trigger descaling); ``None``: requests with scaled
+        triggers fail with a per-file error naming ``rid_lut_error``.
+    rid_lut_error
+        Why there is no LUT (e.g. the file is missing).
     """
 
     writer: ProductWriter
@@ -167,6 +185,8 @@ class Pipeline:
     progress: Progress = field(default=_identity)
     date: str | None = None
     workers: int = 1
+    rid_lut: RidLut | None = None
+    rid_lut_error: str | None = None
 
     @property
     def archive(self) -> Path:
@@ -186,8 +206,13 @@ class Pipeline:
         l2_hook: L2Hook | None = None,
         stop_on_error: bool = False,
         spice_work_dir: Path | None = None,
+        rid_lut_file: Path | None = None,
     ) -> Pipeline:
-        """A pipeline configured from settings (explicit arguments win)."""
+        """A pipeline configured from settings (explicit arguments win).
+
+        The RID LUT is read from ``rid_lut_file`` (default: the ``rid_lut_file`` setting); a
+        missing or unreadable file leaves ``rid_lut`` empty and records why in ``rid_lut_error``.
+        """
         archive = Path(fits_dir or settings.fits_archive_dir)  # type: ignore[arg-type]
         kernels = make_kernels(spice_dir or settings.spice_dir, spice_file, spice_work_dir)
         writer = ProductWriter(
@@ -199,7 +224,16 @@ class Pipeline:
             soop=soop,
         )
         manager = IDBManager(Path(idb_dir or settings.idb_dir))  # type: ignore[arg-type]
-        return cls(writer, manager, l2_hook=l2_hook, stop_on_error=stop_on_error)
+        lut_path = rid_lut_file or settings.rid_lut_file
+        rid_lut, rid_lut_error = load_rid_lut(Path(lut_path) if lut_path else None)
+        return cls(
+            writer,
+            manager,
+            l2_hook=l2_hook,
+            stop_on_error=stop_on_error,
+            rid_lut=rid_lut,
+            rid_lut_error=rid_lut_error,
+        )
 
     # -- single steps --------------------------------------------------------------------------
     def _stop(self, report: FileReport) -> None:
@@ -249,6 +283,8 @@ class Pipeline:
             make_l1=end >= Level.L1,
             l2_hook=self.l1_to_l2 if end >= Level.L2 else None,
             on_report=self._stop,
+            rid_lut=self.rid_lut,
+            rid_lut_error=self.rid_lut_error,
         )
 
     def process_tm(self, tm_file: Path, *, end_level: Level | str = Level.L2) -> FileReport:

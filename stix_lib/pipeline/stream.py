@@ -35,6 +35,7 @@ from stix_lib.products.naming import SECONDS_PER_DAY, parse_product_name
 from stix_lib.products.science_l1 import is_science_lb, science_lb_step
 from stix_lib.products.steps import WRITE_ERRORS, StepResult, l0_product_of, l1_product_of
 from stix_lib.products.writer import ProductWriter
+from stix_lib.ridlut.table import RidLut
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,9 @@ class ProductStream:
         Called with every changed L1 ``cal-energy`` file (returns the files it wrote).
     on_report
         Called with a report after something was recorded in it (the pipeline's stop-on-error).
+    rid_lut, rid_lut_error
+        Trigger scaling factors of science requests; why there is no LUT (added to the error of a
+        request whose triggers need descaling).
     """
 
     def __init__(
@@ -92,7 +96,11 @@ class ProductStream:
         make_l1: bool,
         l2_hook: Callable[[Path, FileReport], list[Path]] | None = None,
         on_report: Callable[[FileReport], None] | None = None,
+        rid_lut: RidLut | None = None,
+        rid_lut_error: str | None = None,
     ) -> None:
+        self.rid_lut = rid_lut
+        self.rid_lut_error = rid_lut_error
         self.writer = writer
         self.idb_manager = idb_manager
         self.make_l1 = make_l1
@@ -109,7 +117,14 @@ class ProductStream:
         written at once (:func:`stix_lib.products.science_l1.science_lb_step`), not buffered.
         """
         if is_science_lb(Path(lb_path)):
-            step = science_lb_step(Path(lb_path), self.idb_manager, self.writer, make_l1=self.make_l1)
+            step = science_lb_step(
+                Path(lb_path),
+                self.idb_manager,
+                self.writer,
+                make_l1=self.make_l1,
+                rid_lut=self.rid_lut,
+                rid_lut_error=self.rid_lut_error,
+            )
             l1 = StepResult(step.source, [p for p in step.written if p.name.startswith("solo_L1_")])
             l1.unchanged = [p for p in step.unchanged if p.name.startswith("solo_L1_")]
             step.written = [p for p in step.written if p not in l1.written]

@@ -188,10 +188,12 @@ def build_pipeline(
     soop_dir: str | Path | None = None,
     end_level: str = "L2",
     stop_on_error: bool = False,
+    rid_lut_file: str | Path | None = None,
 ) -> Pipeline:
-    """A :class:`Pipeline` wired like ``stix-pipeline process``: SOOP keywords and the CAL L2 hook.
+    """A :class:`Pipeline` wired like ``stix-pipeline process``: SOOP keywords, RID LUT, CAL L2 hook.
 
-    Overrides left empty come from the settings; SOOP files default to ``from_soc_dir``.
+    Overrides left empty come from the settings; SOOP files default to ``from_soc_dir``, the RID
+    LUT to ``rid_lut_file`` (missing file: science requests with scaled triggers fail per file).
     """
     from stix_lib.cal import CalEnergyStep
     from stix_lib.soop import SoopManager
@@ -206,6 +208,7 @@ def build_pipeline(
         spice_file=Path(spice_file) if spice_file else None,
         soop=soop,
         stop_on_error=stop_on_error,
+        rid_lut_file=Path(rid_lut_file) if rid_lut_file else None,
     )
     if Level.parse(end_level) >= Level.L2:
         pipeline.l2_hook = CalEnergyStep(

@@ -617,7 +617,7 @@ def process_science_lb(
     for sequence in report.complete:
         part = lb.take(np.asarray(sequence.rows, dtype=np.int64))
         batches, errors = decode_lb_product(part, idb_manager)
-        result.errors.extend(f"{e.raw_file} packet {e.packet}: {e.reason}" for e in errors)
+        result.errors.extend(str(e) for e in errors)
         rows = f"{lb_path.name}: request rows {sequence.rows[0]}..{sequence.rows[-1]}"
         if errors or len(batches) != 1:
             result.errors.append(f"{rows} skipped")

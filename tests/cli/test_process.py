@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
+from collections.abc import Iterator
+from datetime import date, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from stix_lib.cli.main import main
@@ -117,3 +122,112 @@ def test_stop_on_error(env, capsys, reference_data: Path) -> None:
     assert code == 1 and not summary["aborted"]
     assert summary["inputs"][0]["status"] == "partial"
     assert len(summary["inputs"][0]["packet_errors"]) == 1
+
+
+# -- RID LUT: -r / --update_rid_lut ------------------------------------------------------------------
+SPEC_RID = 87031812
+#: Byte of the trigger compression scheme (pad, s, k(3), m(3)) in the spectrogram request packets.
+TRIGGER_SKM_BYTE = 26
+
+
+@pytest.fixture
+def scaled_spec_lb(reference_data: Path, tmp_path: Path) -> Path:
+    """The reference spectrogram re-encoded to an LB file whose trigger scheme claims scaling (0, 0, 7).
+
+    Its triggers are all 0, valid codes of any scheme."""
+    from dataclasses import replace
+
+    from stix_lib.idb.manager import IDBManager
+    from stix_lib.lb.convert import tms_to_lb
+    from stix_lib.lb.fits_io import read_lb, write_lb
+    from stix_lib.simulate.reference import encode_reference
+
+    source = tmp_path / "spec-l1"
+    source.mkdir()
+    (spec,) = (reference_data / "reference" / "l1").glob("solo_L1_stix-sci-xray-spec_*.fits")
+    shutil.copy(spec, source / spec.name)
+    encoding = encode_reference(source, tmp_path / "cpd-tm", reference_data / "idb")
+    tms_to_lb(encoding.tm_files, tmp_path / "cpd-lb", IDBManager(reference_data / "idb"))
+    (lb_path,) = (tmp_path / "cpd-lb").rglob("*.fits")
+    lb = read_lb(lb_path)
+    assert all(packet[TRIGGER_SKM_BYTE] != 0b0_0_000_111 for packet in lb.data)
+    scaled = [packet[:TRIGGER_SKM_BYTE] + bytes([0b0_0_000_111]) + packet[TRIGGER_SKM_BYTE + 1 :] for packet in lb.data]
+    out = tmp_path / "lb-source" / lb_path.relative_to(tmp_path / "cpd-lb")
+    write_lb(replace(lb, data=scaled), out, version=2)
+    return out
+
+
+@pytest.fixture
+def rid_api_url() -> Iterator[str]:
+    """A local RID API answering every window with one row for the spectrogram request (scaling factor 5)."""
+    from stix_lib.ridlut.table import format_rows
+
+    row = {"_id": "7", "unique_id": str(SPEC_RID), "start_utc": date.today().isoformat() + "T00:00:00",
+           "duration": "20", "type": "xray-spec", "subject": "flare", "purpose": "test", "scaling_factor": "5",
+           "ior_id": "", "comment": ""}  # fmt: skip
+    body = format_rows([row]).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server API
+            self.send_response(200)
+            self.send_header("Content-Type", "text/csv; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/api/bsd/info/"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def _archive_with(lb_file: Path, fits_dir: Path) -> None:
+    target = fits_dir / "LB" / "21" / "6" / "24" / lb_file.name
+    target.parent.mkdir(parents=True)
+    shutil.copy(lb_file, target)
+
+
+def test_scaled_triggers_without_rid_lut_are_a_file_error(env, capsys, scaled_spec_lb: Path, tmp_path: Path) -> None:
+    _archive_with(scaled_spec_lb, env["fits"])
+    missing = tmp_path / "nowhere" / "rid_lut.csv"
+    code, summary = _process(capsys, "-b", "LB", "-e", "L1", "-f", str(env["fits"]), "-r", str(missing))
+    assert code == 1 and not summary["ok"], json.dumps(summary)[:3000]
+    (report,) = summary["inputs"]
+    assert any("no RID LUT" in e and f"RID LUT file {missing} not found" in e for e in report["file_errors"]), report[
+        "file_errors"
+    ]
+    assert not list((env["fits"] / "L1").rglob("*xray-spec*"))
+
+
+def test_update_rid_lut_then_descale(
+    env, capsys, scaled_spec_lb: Path, rid_api_url: str, tmp_path, monkeypatch, reference_data: Path
+) -> None:
+    from astropy.io import fits
+
+    from stix_lib.ridlut.table import RidLut, format_rows
+
+    monkeypatch.setenv("STIX_RID_LUT_UPDATE_URL", rid_api_url)
+    lut = tmp_path / "lut" / "rid_lut.csv"
+    lut.parent.mkdir()
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    lut.write_text(format_rows([{"_id": "1", "unique_id": "1", "start_utc": yesterday + "T00:00:00"}]))
+    _archive_with(scaled_spec_lb, env["fits"])
+    code, summary = _process(capsys, "-b", "LB", "-e", "L1", "-f", str(env["fits"]), "-r", str(lut), "--update_rid_lut")
+    assert code == 0, summary
+    assert RidLut.read(lut).scaling_factor(SPEC_RID) == 5  # fetched from the API into the file
+    (l1,) = (env["fits"] / "L1").rglob("solo_L1_stix-sci-xray-spec_*.fits")
+    with fits.open(l1) as hdul:
+        assert hdul[0].header["TRIG_SCA"] == 5
+        assert "trigger descaled with 5" in str(hdul[0].header["HISTORY"])
+        triggers = np.asarray(hdul["DATA"].data["triggers"], dtype=np.int64)
+    # summed trigger of 16 active accumulators, 4 s bins (n_int 40), factor 5: T = (T_s + 0.5) * 16 * 40 * 5;
+    # the reference triggers are below 64, where the code is the value in both schemes
+    (spec,) = (reference_data / "reference" / "l1").glob("solo_L1_stix-sci-xray-spec_*.fits")
+    scaled = np.asarray(fits.getdata(spec, "DATA")["triggers"], dtype=np.int64).ravel()
+    assert scaled.max() < 64 and triggers.tolist() == (scaled * 3200 + 1600).tolist()
