@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 from astropy.io import fits
 
-from stix_lib.atomic import atomic_write_bytes
+from stix_lib.atomic import atomic_write_parts
 from stix_lib.products.catalogue import NoProductError, product_spec
 from stix_lib.products.fits_reader import TableData, UnsupportedLayout, read_fits_tables, serialized_columns
-from stix_lib.products.fits_writer import WriteColumn, bintable_bytes, primary_bytes
+from stix_lib.products.fits_writer import WriteColumn, bintable_parts, primary_bytes
 from stix_lib.products.model import Product, control_base, snap_times
 from stix_lib.products.table import Column, ColumnTable
 
@@ -126,6 +126,17 @@ def product_bytes(
 
     ``cache``: a dict the caller keeps between calls to reuse column-metadata YAML.
     """
+    return b"".join(product_parts(product, cards, history, energies, cache))
+
+
+def product_parts(
+    product: Product,
+    cards: Sequence[tuple[str, Any, str]],
+    history: Sequence[str],
+    energies: tuple[np.ndarray, np.ndarray] | None,
+    cache: dict | None = None,
+) -> list[bytes | bytearray]:
+    """:func:`product_bytes` in pieces (headers and data blocks), to be written one after the other."""
     if not len(product.data):
         raise ValueError("cannot write a product without data rows")
     start, _ = product.obt_range
@@ -137,15 +148,13 @@ def product_bytes(
         "time": relative.astype(np.uint32),
         "timedel": np.asarray(product.data["timedel"]).astype(np.uint32),
     }
-    parts = [
-        primary_bytes(cards, history),
-        bintable_bytes("CONTROL", _write_columns(kind, "control", product.control, {}), cache),
-        bintable_bytes("DATA", _write_columns(kind, "data", product.data, data_overrides), cache),
-        bintable_bytes("IDB_VERSIONS", _idb_columns(product.idb_versions), cache),
-    ]
+    parts: list[bytes | bytearray] = [primary_bytes(cards, history)]
+    parts += bintable_parts("CONTROL", _write_columns(kind, "control", product.control, {}), cache)
+    parts += bintable_parts("DATA", _write_columns(kind, "data", product.data, data_overrides), cache)
+    parts += bintable_parts("IDB_VERSIONS", _idb_columns(product.idb_versions), cache)
     if energies is not None:
-        parts.append(bintable_bytes("ENERGIES", _energy_columns(*energies), cache))
-    return b"".join(parts)
+        parts += bintable_parts("ENERGIES", _energy_columns(*energies), cache)
+    return parts
 
 
 def write_product(
@@ -156,7 +165,7 @@ def write_product(
     energies: tuple[np.ndarray, np.ndarray] | None,
 ) -> None:
     """Write ``product`` atomically to ``path``."""
-    atomic_write_bytes(path, product_bytes(product, cards, history, energies))
+    atomic_write_parts(path, product_parts(product, cards, history, energies))
 
 
 def serialized_column_info(header: fits.Header) -> dict[str, dict[str, Any]]:

@@ -145,12 +145,11 @@ def _format_card(keyword: str, value: Any, comment: str = "") -> str:
     return image.ljust(80)
 
 
-def _hdu(cards: list[Card], data: bytes, text: str = "") -> bytes:
-    """Header + data with ``CHECKSUM``/``DATASUM`` (data already padded).
+def _header_block(cards: list[Card], datasum: int, text: str = "") -> bytes:
+    """Header (padded) with ``CHECKSUM``/``DATASUM`` for data of checksum ``datasum``.
 
     ``text``: card images formatted beforehand, placed after ``cards``.
     """
-    datasum = _checksum_words(data)
     images = "".join(format_card(key, value, comment) for key, value, comment in cards) + text
     images += format_card("CHECKSUM", _PLACEHOLDER, "HDU checksum")
     images += format_card("DATASUM", str(datasum), "data unit checksum") + "END".ljust(80)
@@ -158,8 +157,15 @@ def _hdu(cards: list[Card], data: bytes, text: str = "") -> bytes:
     encoded = encode_checksum(_checksum_words(header, datasum))
     marker = f"CHECKSUM= '{_PLACEHOLDER}'".encode()
     at = header.index(marker)
-    header = header[:at] + f"CHECKSUM= '{encoded}'".encode() + header[at + len(marker) :]
-    return header + data
+    return header[:at] + f"CHECKSUM= '{encoded}'".encode() + header[at + len(marker) :]
+
+
+def _hdu(cards: list[Card], data: bytes, text: str = "") -> bytes:
+    """Header + data with ``CHECKSUM``/``DATASUM`` (data already padded).
+
+    ``text``: card images formatted beforehand, placed after ``cards``.
+    """
+    return _header_block(cards, _checksum_words(data), text) + data
 
 
 def fits_unit(unit: str | None) -> str | None:
@@ -242,16 +248,22 @@ def serialized_comments(columns: Sequence[WriteColumn], cache: dict | None = Non
 
 def bintable_bytes(extname: str, columns: Sequence[WriteColumn], cache: dict | None = None) -> bytes:
     """One binary-table extension (header, data, checksums); ``cache`` see :func:`serialized_comments`."""
+    return b"".join(bintable_parts(extname, columns, cache))
+
+
+def bintable_parts(extname: str, columns: Sequence[WriteColumn], cache: dict | None = None) -> tuple[bytes, bytearray]:
+    """:func:`bintable_bytes` as ``(header, padded data)``, the data packed in place (no copies)."""
     rows = len(columns[0].values) if columns else 0
     layouts = [_layout(np.asarray(c.values)) for c in columns]
     dtype = np.dtype(
         [(c.name, (stored, c.values.shape[1:])) for c, (_, _, stored, _) in zip(columns, layouts, strict=True)]
     )
-    records = np.zeros(rows, dtype=dtype)
+    size = dtype.itemsize * rows
+    data = bytearray(size + (-size % BLOCK))  # zero filled: the padding
+    records = np.frombuffer(data, dtype=dtype, count=rows)
     for column, (_, _, _, stored) in zip(columns, layouts, strict=True):
         records[column.name] = stored
-    data = records.tobytes()
-    data += bytes(-len(data) % BLOCK)
+    del records
     cards: list[Card] = [
         ("XTENSION", "BINTABLE", "binary table extension"),
         ("BITPIX", 8, "array data type"),
@@ -275,7 +287,7 @@ def bintable_bytes(extname: str, columns: Sequence[WriteColumn], cache: dict | N
         text = _column_cards(extname, columns, layouts, cache)
         if cache is not None:
             cache[key] = text
-    return _hdu(cards, data, text)
+    return _header_block(cards, _checksum_words(data), text), data
 
 
 def _column_cards(extname: str, columns: Sequence[WriteColumn], layouts: list, cache: dict | None) -> str:

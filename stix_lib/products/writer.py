@@ -29,10 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-from stix_lib.atomic import atomic_write_bytes, remove_stale_temps
+from stix_lib.atomic import atomic_write_parts, remove_stale_temps
 from stix_lib.conf.energy_channels import EnergyChannelError, ScienceEnergyChannels, energy_bands
 from stix_lib.products.clock import NominalClock, ObtClock, SpiceClock
-from stix_lib.products.fits_io import product_bytes, read_product
+from stix_lib.products.fits_io import product_parts, read_product
 from stix_lib.products.header import NoSoopKeywords, SoopKeywordProvider, l0_primary_cards, l1_primary_cards, soop_cards
 from stix_lib.products.merge import combine, split_by_scet_day, split_by_utc_day
 from stix_lib.products.model import Product
@@ -190,12 +190,16 @@ class ProductWriter:
 
     def file_bytes(self, product: Product, filename: str) -> bytes:
         """The complete FITS file of a product (L0 or L1 header by the product's level)."""
+        return b"".join(self.file_parts(product, filename))
+
+    def file_parts(self, product: Product, filename: str) -> list[bytes | bytearray]:
+        """:meth:`file_bytes` in pieces (written one after the other, never joined)."""
         version = product.spec.effective_version(self.processing_version)
         if product.level == "L0":
             cards, history = l0_primary_cards(
                 product, filename=filename, version=version, vers_cfg=self.vers_cfg, date=self.date
             )
-            return product_bytes(product, cards, history, self.energies(product), self._yaml_cache)
+            return product_parts(product, cards, history, self.energies(product), self._yaml_cache)
         clock = self._spice_clock()
         start, end = product.obt_range
         middle = start + (end - start) / 2.0
@@ -214,7 +218,7 @@ class ProductWriter:
             vers_cfg=self.vers_cfg,
             date=self.date,
         )
-        return product_bytes(product, cards, history, self.energies(product), self._yaml_cache)
+        return product_parts(product, cards, history, self.energies(product), self._yaml_cache)
 
     # -- merge + write ----------------------------------------------------------------------------
     def merge_write(self, path: Path, part: Product) -> tuple[WriteResult, Product]:
@@ -239,6 +243,6 @@ class ProductWriter:
             merged = part if existing is None else combine(part, existing)
             if existing is not None and merged.same_content(existing):
                 return WriteResult(path, False, len(existing)), existing
-            atomic_write_bytes(path, self.file_bytes(merged, path.name))
+            atomic_write_parts(path, self.file_parts(merged, path.name))
         log.debug("wrote %s (%d rows)", path, len(merged))
         return WriteResult(path, True, len(merged)), merged
