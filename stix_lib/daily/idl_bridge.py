@@ -5,7 +5,8 @@ the IDL side is an external command, the ``idl_executable`` setting (split like 
 line), so that the licensed environment (IDL, SolarSoft, STX-GSW at ``idl_gsw_path``) is set up
 by a wrapper the operators own. Protocol of one call:
 
-1. a fresh work directory (kept, and named in the error, when the call fails);
+1. a fresh work directory below ``<log_dir>/idl-aspect`` (kept, and named in the error, when the call
+   fails);
 2. ``input.json`` in it::
 
        {"protocol": 1, "task": "stx_anc_aspect", "gsw_path": "<idl_gsw_path>",
@@ -64,6 +65,8 @@ TASK = "stx_anc_aspect"
 INPUT_NAME = "input.json"
 OUTPUT_NAME = "output.json"
 GSW_ENV = "STIX_IDL_GSW_PATH"
+#: Folder below ``log_dir`` holding the work directories of IDL calls (failed ones are kept there).
+WORK_FOLDER = "idl-aspect"
 #: Characters of captured output quoted in an error.
 OUTPUT_TAIL = 2000
 
@@ -232,6 +235,8 @@ class IdlBridge:
     def from_settings(cls, settings: Settings, work_root: Path | None = None) -> IdlBridge:
         """The bridge of ``idl_executable``, ``idl_gsw_path``, ``idl_timeout`` and ``idl_batchsize``.
 
+        Work directories go to ``work_root``, default ``<log_dir>/idl-aspect``.
+
         Raises
         ------
         IdlBridgeError
@@ -245,7 +250,8 @@ class IdlBridge:
             )
         if int(settings.idl_batchsize) < 1:
             raise IdlBridgeError(f"idl_batchsize must be at least 1, not {settings.idl_batchsize}")
-        return cls(command, str(settings.idl_gsw_path), settings.idl_timeout, int(settings.idl_batchsize), work_root)
+        root = work_root if work_root is not None else Path(settings.log_dir) / WORK_FOLDER  # type: ignore[arg-type]
+        return cls(command, str(settings.idl_gsw_path), settings.idl_timeout, int(settings.idl_batchsize), root)
 
     def batches(self, inputs: Sequence[AspectInput]) -> list[list[AspectInput]]:
         """``inputs`` cut into batches of at most ``batch_size``, in order."""

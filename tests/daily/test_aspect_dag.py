@@ -101,3 +101,5 @@ def test_failing_idl_fails_the_task_without_product(
     (mail,) = smtp_sink.messages
     body = mail.get_body(preferencelist=("html", "plain")).get_content()
     assert "anc_aspect" in mail["Subject"] and hk.name in body and "unusable result output.json" in body
+    (kept,) = (Path(settings.log_dir) / "idl-aspect").iterdir()  # the failed call's work dir, for inspection
+    assert (kept / "input.json").exists() and str(kept) in body

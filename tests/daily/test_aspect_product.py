@@ -80,6 +80,7 @@ def test_bridge_from_settings(settings) -> None:
         settings.replace(idl_gsw_path="/g", idl_executable="/opt/idl/run 'aspect task' -q", idl_batchsize=2)
     )
     assert bridge.command == ["/opt/idl/run", "aspect task", "-q"] and bridge.batch_size == 2
+    assert bridge.work_root == Path(settings.log_dir) / "idl-aspect"
     assert bridge.timeout == timedelta(hours=1) and settings.idl_batchsize == 20
     assert [len(b) for b in bridge.batches(list(range(5)))] == [2, 2, 1]  # type: ignore[arg-type]
 
