@@ -16,6 +16,12 @@ The header is computed from the merged content (:mod:`stix_lib.products.header`)
 table comes from STIX-CONF for the product's start date; L1 adds SPICE and SOOP keywords.
 A file that exists but cannot be read is not overwritten: that part fails with
 :class:`~stix_lib.products.fits_io.ProductFileError`.
+
+Inside :meth:`ProductWriter.deferred_commits` the last step (write the temporary file, ``fsync``,
+rename) runs in a background thread while the caller goes on computing; the thread holds the
+folder lock until the file is in place, so the next read-merge-write of that folder (in this or
+another process) waits for it. Leaving the context waits for every commit and returns the ones
+that failed; :meth:`ProductWriter.wait_for` waits for one file (before reading it elsewhere).
 """
 
 from __future__ import annotations
@@ -23,9 +29,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import os
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -75,16 +84,56 @@ class WriteResult:
     rows: int
 
 
+def _lock_folder(folder: Path) -> IO[str]:
+    """Open and exclusively lock ``folder/.products.lock`` (release with :func:`_unlock`)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = open(folder / LOCK_FILE, "a")  # noqa: SIM115 - released by _unlock, maybe in another thread
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+    except BaseException:
+        handle.close()
+        raise
+    return handle
+
+
+def _unlock(handle: IO[str]) -> None:
+    try:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        handle.close()
+
+
 @contextlib.contextmanager
 def folder_lock(folder: Path) -> Iterator[None]:
     """Exclusive lock serialising read-merge-write of product files in ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / LOCK_FILE, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    handle = _lock_folder(folder)
+    try:
+        yield
+    finally:
+        _unlock(handle)
+
+
+def _commit(path: Path, parts: list[bytes | bytearray], lock: IO[str]) -> None:
+    """Write ``parts`` atomically to ``path``, then release the folder lock."""
+    try:
+        atomic_write_parts(path, parts)
+    finally:
+        _unlock(lock)
+
+
+#: Commits in flight at most inside :meth:`ProductWriter.deferred_commits` (bounds the memory
+#: held by serialised files waiting for the disk).
+MAX_PENDING_COMMITS = 4
+
+
+@dataclass
+class _Deferred:
+    """Commits of one :meth:`ProductWriter.deferred_commits` context."""
+
+    executor: ThreadPoolExecutor
+    pid: int
+    commits: list[tuple[Path, Future]] = field(default_factory=list)
+    latest: dict[Path, Future] = field(default_factory=dict)
 
 
 @dataclass
@@ -119,10 +168,52 @@ class ProductWriter:
     _yaml_cache: dict = field(default_factory=dict, repr=False, compare=False)
     _read_cache: dict = field(default_factory=dict, repr=False, compare=False)
     _cleaned: set = field(default_factory=set, repr=False, compare=False)
+    _deferred: _Deferred | None = field(default=None, repr=False, compare=False)
 
     def read(self, path: Path) -> Product:
         """Read a product file (reusing parsed column metadata across calls)."""
+        self.wait_for(path)
         return read_product(path, self._read_cache)
+
+    # -- deferred commits -----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def deferred_commits(self) -> Iterator[list[tuple[Path, BaseException]]]:
+        """Write files in a background thread while the caller goes on (see the module docstring).
+
+        Yields
+        ------
+        list of (path, exception)
+            Filled when the context is left: the files whose commit failed (they were reported
+            written by :meth:`merge_write` but are not). Nested contexts share the outer one's
+            commits; the outer one waits and reports.
+        """
+        failures: list[tuple[Path, BaseException]] = []
+        if self._deferred is not None and self._deferred.pid == os.getpid():
+            yield failures
+            return
+        deferred = _Deferred(ThreadPoolExecutor(1, thread_name_prefix="product-commit"), os.getpid())
+        self._deferred = deferred
+        try:
+            yield failures
+        finally:
+            self._deferred = None
+            for path, future in deferred.commits:
+                error = future.exception()
+                if error is not None:
+                    log.error("writing %s failed: %s", path, error)
+                    failures.append((path, error))
+            deferred.executor.shutdown(wait=True)
+
+    def wait_for(self, path: Path) -> None:
+        """Wait until a deferred commit of ``path`` (if any) has finished (its errors stay for the context)."""
+        deferred = self._active_deferred()
+        future = deferred.latest.get(Path(path)) if deferred is not None else None
+        if future is not None:
+            future.exception()
+
+    def _active_deferred(self) -> _Deferred | None:
+        deferred = self._deferred
+        return deferred if deferred is not None and deferred.pid == os.getpid() else None
 
     # -- clocks and energies ------------------------------------------------------------------
     @property
@@ -231,7 +322,9 @@ class ProductWriter:
         """
         folder = path.parent
         twin = folder / complete_name(path.name)
-        with folder_lock(folder):
+        self.wait_for(path)
+        lock: IO[str] | None = _lock_folder(folder)
+        try:
             if path not in self._cleaned:  # left-overs of killed writers: once per file and writer
                 remove_stale_temps(path)
                 self._cleaned.add(path)
@@ -243,6 +336,19 @@ class ProductWriter:
             merged = part if existing is None else combine(part, existing)
             if existing is not None and merged.same_content(existing):
                 return WriteResult(path, False, len(existing)), existing
-            atomic_write_parts(path, self.file_parts(merged, path.name))
+            parts = self.file_parts(merged, path.name)
+            deferred = self._active_deferred()
+            if deferred is None:
+                atomic_write_parts(path, parts)
+            else:  # the commit releases the lock once the file is in place
+                if len(deferred.commits) >= MAX_PENDING_COMMITS:
+                    deferred.commits[-MAX_PENDING_COMMITS][1].exception()
+                future = deferred.executor.submit(_commit, path, parts, lock)
+                lock = None
+                deferred.commits.append((path, future))
+                deferred.latest[path] = future
+        finally:
+            if lock is not None:
+                _unlock(lock)
         log.debug("wrote %s (%d rows)", path, len(merged))
         return WriteResult(path, True, len(merged)), merged

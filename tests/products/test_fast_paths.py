@@ -1,7 +1,9 @@
-"""Copy-free row selection, memoised header cards and atomic writes in parts."""
+"""Copy-free row selection, memoised header cards, atomic writes in parts, deferred commits."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,7 @@ import pytest
 from stix_lib.atomic import TEMP_SUFFIX, atomic_write_parts, remove_stale_temps
 from stix_lib.products.fits_writer import _format_card, format_card
 from stix_lib.products.table import ColumnTable, _as_slice
+from stix_lib.products.writer import ProductWriter, folder_lock
 
 
 def _table(rows: int = 6) -> ColumnTable:
@@ -73,3 +76,47 @@ def test_atomic_write_parts_and_stale_temps(tmp_path: Path) -> None:
     assert remove_stale_temps(target) == 1
     assert not stale.exists() and other.exists()
     assert remove_stale_temps(tmp_path / "missing" / "file.fits") == 0
+
+
+def test_deferred_commits_write_the_same_files(moc_l0: dict, writer: ProductWriter, tmp_path: Path) -> None:
+    """Files committed in the background equal synchronously written ones; the lock is free after."""
+    product = moc_l0[(21, 6, 43)]
+    (direct,) = writer.write_l0(product)
+    other = dataclasses.replace(writer, archive=tmp_path / "deferred")
+    with other.deferred_commits() as failed:
+        (result,) = other.write_l0(product)
+        assert result.written
+        other.wait_for(result.path)
+        assert result.path.exists()
+        again = other.write_l0(product)  # reads the file the commit put in place: nothing new
+        assert not again[0].written
+    assert failed == []
+    assert result.path.read_bytes() == direct.path.read_bytes()
+    with folder_lock(result.path.parent):  # released by the commit thread
+        pass
+
+
+def test_failed_deferred_commit_is_reported(moc_l0: dict, writer: ProductWriter, monkeypatch) -> None:
+    """A commit that fails leaves no file and no temporary behind and is returned on exit."""
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "fsync", broken)
+    with writer.deferred_commits() as failed:
+        (result,) = writer.write_l0(moc_l0[(21, 6, 43)])
+    assert [(path, str(error)) for path, error in failed] == [(result.path, "disk full")]
+    assert sorted(p.name for p in result.path.parent.iterdir()) == [".products.lock"]
+    monkeypatch.undo()
+    (retry,) = writer.write_l0(moc_l0[(21, 6, 43)])  # lock released, file written normally
+    assert retry.written and retry.path.exists()
+
+
+def test_pipeline_reports_failed_deferred_commit() -> None:
+    from stix_lib.pipeline.orchestrator import _unwritten
+    from stix_lib.pipeline.report import FileReport
+
+    report = FileReport("in.fits")
+    report.add_files("L0", [Path("/a/x.fits"), Path("/a/y.fits")])
+    _unwritten([report], [(Path("/a/x.fits"), OSError("disk full"))])
+    assert report.produced["L0"] == ["/a/y.fits"] and report.file_errors == ["x.fits: disk full"]
