@@ -18,7 +18,7 @@ from datetime import date
 import numpy as np
 import numpy.typing as npt
 
-from stix_lib.products.model import Product, merge_idb_versions
+from stix_lib.products.model import Product, merge_idb_versions, time_keys
 from stix_lib.products.naming import SECONDS_PER_DAY
 from stix_lib.products.table import ColumnTable
 
@@ -84,6 +84,28 @@ def merge_identical_control(product: Product, candidates: np.ndarray | None = No
     return Product(product.spec, product.level, control, data, dict(product.idb_versions))
 
 
+def _before(early: Product, late: Product) -> bool:
+    """True when every merge-key time of ``early`` is below every one of ``late``."""
+    if not len(early.data) or not len(late.data):
+        return False
+    return bool(time_keys(early.time).max() < time_keys(late.time).min())
+
+
+def _same_columns(a: Product, b: Product) -> bool:
+    """Same column names, order, units, meta and descriptions in CONTROL and DATA."""
+    for ta, tb in ((a.control, b.control), (a.data, b.data)):
+        if ta.names != tb.names:
+            return False
+        for name in ta.names:
+            ca, cb = ta.column(name), tb.column(name)
+            try:
+                if ca.unit != cb.unit or ca.description != cb.description or bool(ca.meta != cb.meta):
+                    return False
+            except (ValueError, TypeError):  # meta holding arrays: not comparable this way
+                return False
+    return True
+
+
 def combine(newer: Product, older: Product) -> Product:
     """Merge ``older`` into ``newer``: newest row wins for equal keys (see the module docstring).
 
@@ -94,19 +116,24 @@ def combine(newer: Product, older: Product) -> Product:
     """
     if newer.spec.key != older.spec.key or newer.level != older.level:
         raise ValueError(f"cannot combine {newer.spec.key} {newer.level} with {older.spec.key} {older.level}")
-    offset = int(np.max(newer.control["index"])) + 1 if len(newer.control) else 0
-    old_control = older.control.shallow_copy()
-    old_data = older.data.shallow_copy()
+    shared = np.intersect1d(_control_keys(newer.control), _control_keys(older.control))
+    first, second = newer, older
+    if not shared.size and _before(older, newer) and _same_columns(newer, older):
+        # disjoint in time: no row can win over another, so stacking them in time order gives the
+        # same result, already in canonical order (the final row selection then copies nothing)
+        first, second = older, newer
+    offset = int(np.max(first.control["index"])) + 1 if len(first.control) else 0
+    old_control = second.control.shallow_copy()
+    old_data = second.data.shallow_copy()
     old_control.replace_values("index", np.asarray(old_control["index"], dtype=np.int64) + offset)
     old_data.replace_values("control_index", np.asarray(old_data["control_index"], dtype=np.int64) + offset)
     stacked = Product(
         newer.spec,
         newer.level,
-        ColumnTable.concatenate([newer.control, old_control]),
-        ColumnTable.concatenate([newer.data, old_data]),
+        ColumnTable.concatenate([first.control, old_control]),
+        ColumnTable.concatenate([first.data, old_data]),
         merge_idb_versions(newer.idb_versions, older.idb_versions),
     )
-    shared = np.intersect1d(_control_keys(newer.control), _control_keys(older.control))
     if shared.size:  # the same packet may be known from both: only those rows can be twins
         stacked = merge_identical_control(stacked, np.isin(_control_keys(stacked.control), shared))
     return deduplicate(stacked)

@@ -9,6 +9,7 @@ CONTROL) and left out; the other packets are not affected.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -137,11 +138,13 @@ class PacketBatch:
         ]
 
 
+@functools.lru_cache(maxsize=256)
 def _scheme_table(s: int, k: int, m: int) -> tuple[np.ndarray, np.ndarray]:
     """Decompressed value and variance of every code 0..255 valid in scheme ``(s, k, m)``.
 
     Computed with :func:`stix_lib.decode.compression.decompress` itself; invalid codes map to 0.
     Looking codes up in this table is much faster than decompressing them one array at a time.
+    Memoised per scheme (the arrays are read-only).
     """
     codes = np.arange(256, dtype=np.int64)
     magnitude = codes & 127 if s == 1 else codes
@@ -151,7 +154,15 @@ def _scheme_table(s: int, k: int, m: int) -> tuple[np.ndarray, np.ndarray]:
     decoded_values, decoded_variance = decompress(codes[valid], s, k, m)
     values[valid] = decoded_values.astype(np.int64)
     variance[valid] = decoded_variance
+    values.flags.writeable = False
+    variance.flags.writeable = False
     return values, variance
+
+
+def _packet_of_value(decoded: DecodedPackets, names: list[str]) -> np.ndarray:
+    """Packet number of every value of the parameters ``names`` (concatenated in that order)."""
+    packets = np.arange(len(decoded))
+    return np.concatenate([np.repeat(packets, decoded.counts(n)) for n in names])
 
 
 def decompress_batch(decoded: DecodedPackets) -> tuple[dict[str, DecompressedParameter], dict[int, str]]:
@@ -177,11 +188,13 @@ def decompress_batch(decoded: DecodedPackets) -> tuple[dict[str, DecompressedPar
         skm = np.stack([decoded.scalar(p).astype(np.int64) for p in parameters], axis=1).reshape(count, 3)
         skm = skm + np.asarray(adjust, dtype=np.int64)
         codes = np.concatenate([decoded.values[n].astype(np.int64) for n in names])
-        packet_of_value = np.concatenate([np.repeat(np.arange(count), decoded.counts(n)) for n in names])
         values = np.zeros(len(codes), dtype=np.int64)
         variance = np.zeros(len(codes), dtype=np.float64)
-        combos, inverse = np.unique(skm, axis=0, return_inverse=True)
-        inverse = inverse.ravel()
+        if len(skm) and np.all(skm == skm[0]):  # usual: one scheme for the whole batch
+            combos, inverse = skm[:1], np.zeros(len(skm), dtype=np.intp)
+        else:
+            combos, inverse = np.unique(skm, axis=0, return_inverse=True)
+            inverse = inverse.ravel()
         for number, (s, k, m) in enumerate(combos.tolist()):
             packets = inverse == number
             try:
@@ -190,18 +203,25 @@ def decompress_batch(decoded: DecodedPackets) -> tuple[dict[str, DecompressedPar
                 for p in np.flatnonzero(packets).tolist():
                     failed.setdefault(p, f"{names[0]}: {exc}")
                 continue
-            members = np.flatnonzero(packets[packet_of_value]) if len(combos) > 1 else np.arange(len(codes))
-            sub = codes[members]
+            everything = len(combos) == 1
+            members = np.flatnonzero(packets[_packet_of_value(decoded, names)]) if not everything else None
+            sub = codes[members] if members is not None else codes
             magnitude = sub & 127 if s == 1 else sub
             outside = (sub < 0) | (sub > 255) | (magnitude >= (1 << (k + m)))
             if outside.any():
-                for p in np.unique(packet_of_value[members[outside]]).tolist():
+                if members is None:
+                    members = np.arange(len(codes))
+                for p in np.unique(_packet_of_value(decoded, names)[members[outside]]).tolist():
                     failed.setdefault(int(p), f"{names[0]}: compressed value outside its scheme")
                 members, sub = members[~outside], sub[~outside]
-            if len(members):
+            if len(sub):
                 table_values, table_variance = _scheme_table(s, k, m)
-                values[members] = table_values[sub]
-                variance[members] = table_variance[sub]
+                if members is None:
+                    values = table_values[sub]
+                    variance = table_variance[sub]
+                else:
+                    values[members] = table_values[sub]
+                    variance[members] = table_variance[sub]
         start = 0
         for name in names:
             stop = start + len(decoded.values[name])
