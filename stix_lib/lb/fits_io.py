@@ -16,6 +16,7 @@ import fcntl
 import os
 from collections import OrderedDict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -172,12 +173,29 @@ def write_lb(
         _remember_written(path, product)
 
 
-#: Daily LB products this process wrote, by path: ``(file identity, product, packet bytes)``.
-#: The LB -> L0 step reads the files a run has just written; :func:`take_written` hands it the
-#: product instead of parsing the file again. Bounded by the packet bytes held.
-_WRITTEN: OrderedDict[str, tuple[tuple[int, ...], LBProduct, int]] = OrderedDict()
-_WRITTEN_MAX_BYTES = 64 * 2**20
+#: Daily LB products this process wrote, by path: the LB -> L0 step reads the files a run has just
+#: written, and :func:`take_written` hands it the product instead of parsing the file again.
+#: Packets are kept as one joined ``bytes`` (few objects: pages stay shared with forked workers).
+#: Bounded by the packet bytes held.
+_WRITTEN: OrderedDict[str, _Written] = OrderedDict()
+_WRITTEN_MAX_BYTES = 32 * 2**20
 _written_bytes = [0]
+
+
+@dataclass(frozen=True)
+class _Written:
+    identity: tuple[int, ...]
+    key: tuple[int, int, int | None]
+    headers: np.ndarray
+    raw_file: np.ndarray
+    packet: np.ndarray
+    packets: bytes
+    ends: np.ndarray
+
+    def product(self) -> LBProduct:
+        bounds = [0, *self.ends.tolist()]
+        data = [self.packets[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        return LBProduct(*self.key, self.headers.copy(), self.raw_file.copy(), self.packet.copy(), data, None)
 
 
 def _file_identity(path: Path) -> tuple[int, ...]:
@@ -188,27 +206,25 @@ def _file_identity(path: Path) -> tuple[int, ...]:
 def _forget(key: str) -> None:
     entry = _WRITTEN.pop(key, None)
     if entry is not None:
-        _written_bytes[0] -= entry[2]
+        _written_bytes[0] -= len(entry.packets)
 
 
 def _remember_written(path: Path, product: LBProduct) -> None:
     key = os.path.abspath(path)
     _forget(key)
-    size = sum(len(d) for d in product.data)
-    if size > _WRITTEN_MAX_BYTES:
+    packets = b"".join(product.data)
+    if len(packets) > _WRITTEN_MAX_BYTES:
         return
-    copy = LBProduct(
-        product.service_type,
-        product.service_subtype,
-        product.ssid,
+    _WRITTEN[key] = _Written(
+        _file_identity(path),
+        product.key,
         product.headers.copy(),
         product.raw_file.astype(str),
         product.packet.astype(np.int64),
-        list(product.data),
-        None,
+        packets,
+        np.cumsum([len(d) for d in product.data], dtype=np.int64),
     )
-    _WRITTEN[key] = (_file_identity(path), copy, size)
-    _written_bytes[0] += size
+    _written_bytes[0] += len(packets)
     while _written_bytes[0] > _WRITTEN_MAX_BYTES:
         _forget(next(iter(_WRITTEN)))
 
@@ -228,7 +244,7 @@ def take_written(path: Path) -> LBProduct | None:
         identity = _file_identity(path)
     except OSError:
         return None
-    return entry[1] if identity == entry[0] else None
+    return entry.product() if identity == entry.identity else None
 
 
 def write_atomic(content: bytes, path: Path) -> None:
