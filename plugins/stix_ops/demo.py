@@ -34,9 +34,13 @@ DEMO_DAGS = (
     "stix_tm_ingest",
     "stix_tm_staging",
     "stix_level_processing",
+    "stix_daily_products",
     "stix_soar_publish",
     "stix_fits_nas_sync",
 )
+#: Trigger-form values of the demo runs: the daily products look at the whole archive (the demo day
+#: lies outside the default window of the last 40 days before today).
+DEMO_CONF: dict[str, dict[str, Any]] = {"stix_daily_products": {"days_back": 0}}
 #: The simulated day: quiet background, a flare, science requests (``--scenario all``).
 DEMO_DAY = "2024-05-14T00:00:00"
 DEMO_SCENARIO = "all"
@@ -155,8 +159,38 @@ def prepare_data(root: Path, reference: Path) -> list[Path]:
     return placed
 
 
-def summarize(stack: LocalStack, settings_env: dict[str, str]) -> dict[str, Any]:
-    """Collect DAG runs, products and errors into the summary dictionary."""
+def run_chain(stack: LocalStack) -> None:
+    """Trigger the demo DAGs one after the other, each once everything before it has finished."""
+    stack.wait_for_dags(DEMO_DAGS)
+    for dag_id in DEMO_DAGS:
+        stack.unpause(dag_id)
+        run_id = stack.trigger(dag_id, conf=DEMO_CONF.get(dag_id))
+        print(f"triggered {dag_id}: {run_id}", flush=True)
+        stack.wait_until_idle({dag_id: run_id}, settle=4.0)
+
+
+def serve_until_interrupted(stack: LocalStack) -> None:
+    """Print the UI address and login; keep the started stack up until Ctrl-C or SIGTERM.
+
+    Call :func:`handle_stop_signals` before starting the stack.
+    """
+    print(f"\nAirflow UI: {stack.config.api_url}   login: admin / {stack.config.admin_password}")
+    print("Press Ctrl-C to stop.", flush=True)
+    try:
+        while True:
+            time.sleep(5)
+            stack._check_alive()
+    except KeyboardInterrupt:
+        print("stopping ...", flush=True)
+
+
+def summarize(
+    stack: LocalStack, settings_env: dict[str, str], secret_values: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Collect DAG runs, products and errors into the summary dictionary.
+
+    A log holding one of the stack's secrets or of ``secret_values`` is an error.
+    """
     from stix_lib.db import connect, ledger
     from stix_lib.settings import load_settings
 
@@ -169,16 +203,20 @@ def summarize(stack: LocalStack, settings_env: dict[str, str]) -> dict[str, Any]
     ]
     products = {level: 0 for level in ("LB", "L0", "L1", "L2", "CAL", "ANC", "LL03")}
     products.update(ledger.products_per_level(engine))
+    paths = _product_paths(settings.fits_archive_dir)
+    # plots (LL03) are recorded in the processing history, not the product ledger: count their files
+    products.update({level: len(found) for level, found in paths.items() if not products.get(level)})
     errors = [f"DAG run {r['dag_id']} {r['run_id']} {r['state']}" for r in runs if r["state"] != "success"]
-    errors += [
-        f"task {t['dag_id']}.{t['task_id']} ({t['dag_run_id']}) {t['state']}" for t in stack.failed_tasks()
-    ]
+    errors += [f"task {t['dag_id']}.{t['task_id']} ({t['dag_run_id']}) {t['state']}" for t in stack.failed_tasks()]
     errors += [f"TM file {row.name}: {row.error}" for row in ledger.in_state(engine, *_error_states())]
+    errors += [
+        f"secret in log {hit}" for hit in stack.logs_containing({**stack.secret_values(), **(secret_values or {})})
+    ]
     return {
         "dag_runs": runs,
         "tm_files": ledger.count_by_state(engine),
         "products": products,
-        "product_paths": _product_paths(settings.fits_archive_dir),
+        "product_paths": paths,
         "published": _published_count(engine),
         "spice": _spice_summary(settings, engine),
         "stix_conf": _conf_summary(settings, engine),
@@ -264,12 +302,7 @@ def run_demo(root: Path = DEMO_ROOT, summary_file: Path = SUMMARY_FILE) -> int:
         stack.prepare()
         stack.start()
         stack.wait_healthy()
-        stack.wait_for_dags(DEMO_DAGS)
-        for dag_id in DEMO_DAGS:
-            stack.unpause(dag_id)
-            run_id = stack.trigger(dag_id)
-            print(f"triggered {dag_id}: {run_id}", flush=True)
-            stack.wait_until_idle({dag_id: run_id}, settle=4.0)
+        run_chain(stack)
         summary = summarize(stack, env)
     summary_file.parent.mkdir(parents=True, exist_ok=True)
     tmp = summary_file.with_suffix(".json.tmp")
@@ -283,11 +316,18 @@ def _interrupt(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def run_up() -> int:
-    """The ``up`` command: UI over the demo data until interrupted (Ctrl-C or SIGTERM)."""
-    # Explicit handlers: a process started in the background inherits an ignored SIGINT.
+def handle_stop_signals() -> None:
+    """SIGINT and SIGTERM raise KeyboardInterrupt, so ``with stack:`` blocks stop what they started.
+
+    Explicit handlers: a process started in the background inherits an ignored SIGINT.
+    """
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
+
+
+def run_up() -> int:
+    """The ``up`` command: UI over the demo data until interrupted (Ctrl-C or SIGTERM)."""
+    handle_stop_signals()
     reference = _reference()
     DEMO_ROOT.mkdir(parents=True, exist_ok=True)
     prepare_data(DEMO_ROOT, reference)
@@ -296,14 +336,7 @@ def run_up() -> int:
         stack.prepare()
         stack.start()
         stack.wait_healthy()
-        print(f"\nAirflow UI: {stack.config.api_url}   login: admin / {stack.config.admin_password}")
-        print("Press Ctrl-C to stop.", flush=True)
-        try:
-            while True:
-                time.sleep(5)
-                stack._check_alive()
-        except KeyboardInterrupt:
-            print("stopping ...", flush=True)
+        serve_until_interrupted(stack)
     return 0
 
 

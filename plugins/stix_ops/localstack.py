@@ -152,6 +152,21 @@ class LocalStack:
             raise StackError(f"airflow {' '.join(args)} failed ({done.returncode}): {done.stderr[-3000:]}")
         return done.stdout
 
+    def secret_values(self) -> dict[str, str]:
+        """The stack's own secrets by name: none of them may ever appear in a log."""
+        c = self.config
+        return {"admin password": c.admin_password, "JWT secret": c.jwt_secret, "API secret key": c.jwt_secret[:32]}
+
+    def logs_containing(self, secret_values: Mapping[str, str]) -> list[str]:
+        """``"<log file>: <secret name>"`` for every component or task log holding one of the values."""
+        found = []
+        for folder in (self.log_dir, self.config.home / "logs"):
+            for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+                if path.is_file():
+                    text = path.read_bytes()
+                    found += [f"{path}: {name}" for name, value in secret_values.items() if value.encode() in text]
+        return found
+
     # -- life cycle -------------------------------------------------------------------------
     def prepare(self) -> None:
         """Create ``AIRFLOW_HOME``, the admin password file and the metadata DB schema."""
@@ -282,9 +297,7 @@ class LocalStack:
 
     def runs(self, dag_id: str = "~") -> list[dict[str, Any]]:
         """All DAG runs (of one DAG, or ``~`` for all)."""
-        return self.api("GET", f"dags/{dag_id}/dagRuns", params={"limit": 1000, "order_by": "run_after"})[
-            "dag_runs"
-        ]
+        return self.api("GET", f"dags/{dag_id}/dagRuns", params={"limit": 1000, "order_by": "run_after"})["dag_runs"]
 
     def failed_tasks(self) -> list[dict[str, Any]]:
         """Task instances in state failed or upstream_failed across all runs."""

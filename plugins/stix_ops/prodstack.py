@@ -2,8 +2,9 @@
 
 ``python -m stix_ops.prodstack up``    start the stack over the demo data and keep it up until
                                       Ctrl-C (prints URL and login)
-``python -m stix_ops.prodstack e2e``   the demo scenario (``stix_ops.demo``) on the stack: run the
-                                      demo DAGs in pipeline order, print the summary with the
+``python -m stix_ops.prodstack e2e``   the demo scenario (``stix_ops.demo``) on the stack, with the
+                                      SOC exchange, SOAR and the NAS behind a loopback sshd: run
+                                      the demo DAGs in pipeline order, print the summary with the
                                       workers that ran tasks, stop everything; exit 1 on errors
 
 The shape is the one of ``docker-compose.yaml``: PostgreSQL holds the Airflow metadata DB and the
@@ -18,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -112,33 +112,58 @@ def task_hostnames(stack: LocalStack) -> dict[str, int]:
     return counts
 
 
+def remote_env(root: Path, ssh: Any) -> dict[str, str]:
+    """``STIX_*`` settings and connections that put the SOC exchange, SOAR and the NAS behind ``ssh``.
+
+    The demo's SOC folders under ``root`` are read over SSH (rsync, connection ``stix_soc``), SOAR
+    deliveries go over SFTP (``stix_soar``) to ``root/soar-server/esa`` and the FITS mirror over
+    rsync (``stix_nas``) to ``root/nas-server/stixcore_fits``; every connection pins the host key.
+    """
+    conn = json.dumps(ssh.connection())
+    soar = root / "soar-server" / "esa"
+    soar.mkdir(parents=True, exist_ok=True)
+    return {
+        "STIX_TM_SOURCE_LOCAL": "false",
+        "STIX_FROM_SOC_SOURCE_LOCAL": "false",
+        "AIRFLOW_CONN_STIX_SOC": conn,
+        "STIX_SOAR_HOST": "127.0.0.1",
+        "STIX_SOAR_TARGET_DIR": str(soar),
+        "AIRFLOW_CONN_STIX_SOAR": conn,
+        "STIX_NAS_HOST": "127.0.0.1",
+        "STIX_NAS_MIRROR_DIR": str(root / "nas-server" / "stixcore_fits"),
+        "AIRFLOW_CONN_STIX_NAS": conn,
+    }
+
+
 def run_scenario(root: Path, reference: Path) -> dict[str, Any]:
-    """The demo scenario on a fresh production stack under ``root``; return the demo summary + workers."""
+    """The demo scenario on a fresh production stack under ``root``; return the demo summary + workers.
+
+    Unlike ``make demo``, telemetry and kernels come from a loopback OpenSSH server (the SOC
+    exchange), and SOAR publishing and the NAS mirror go to it (:func:`remote_env`).
+    """
+    from stix_lib.db import connect
     from stix_ops import demo
+    from stix_ops.localservices import SshServer
 
     shutil.rmtree(root, ignore_errors=True)
     demo.prepare_data(root, reference)
-    env = demo.demo_env(root, reference)
-    with ProdStack(root, extra_env=env) as prod:
-        stack = prod.start()
-        print(f"Airflow home {stack.config.home}; logs in {stack.log_dir}", flush=True)
-        stack.wait_for_dags(demo.DEMO_DAGS)
-        for dag_id in demo.DEMO_DAGS:
-            stack.unpause(dag_id)
-            run_id = stack.trigger(dag_id)
-            print(f"triggered {dag_id}: {run_id}", flush=True)
-            stack.wait_until_idle({dag_id: run_id}, settle=4.0)
-        from stix_lib.db import connect
-
-        pipeline_url = prod.postgres.url(PIPELINE_DB)
-        summary = demo.summarize(stack, {**env, "STIX_PIPELINE_DB_URL": pipeline_url})
-        summary["workers"] = task_hostnames(stack)
-        summary["pipeline_db"] = connect(pipeline_url).dialect.name
+    ssh = SshServer(Path(tempfile.mkdtemp(prefix="stix-prodstack-sshd-"))).start()
+    try:
+        env = {**demo.demo_env(root, reference), **remote_env(root, ssh)}
+        with ProdStack(root, extra_env=env) as prod:
+            stack = prod.start()
+            print(f"Airflow home {stack.config.home}; logs in {stack.log_dir}", flush=True)
+            demo.run_chain(stack)
+            pipeline_url = prod.postgres.url(PIPELINE_DB)
+            key_body = ssh.client_key.read_text().splitlines()[-3]  # base64 line with the private part
+            secret_values = {"PostgreSQL password": prod.postgres.password, "SSH private key": key_body}
+            summary = demo.summarize(stack, {**env, "STIX_PIPELINE_DB_URL": pipeline_url}, secret_values)
+            summary["workers"] = task_hostnames(stack)
+            summary["pipeline_db"] = connect(pipeline_url).dialect.name
+    finally:
+        ssh.stop()
+        shutil.rmtree(ssh.root, ignore_errors=True)
     return summary
-
-
-def _interrupt(signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,19 +183,10 @@ def main(argv: list[str] | None = None) -> int:
         demo.print_summary(summary, summary_file, time.monotonic() - started)
         print(f"Task instances per worker: {summary['workers']}")
         return 1 if summary["errors"] else 0
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
+    demo.handle_stop_signals()
     demo.prepare_data(args.root, reference)
     with ProdStack(args.root, extra_env=demo.demo_env(args.root, reference)) as prod:
-        stack = prod.start()
-        print(f"\nAirflow UI: {stack.config.api_url}   login: admin / {stack.config.admin_password}")
-        print("Press Ctrl-C to stop.", flush=True)
-        try:
-            while True:
-                time.sleep(5)
-                stack._check_alive()
-        except KeyboardInterrupt:
-            print("stopping ...", flush=True)
+        demo.serve_until_interrupted(prod.start())
     return 0
 
 

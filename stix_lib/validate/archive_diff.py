@@ -61,7 +61,9 @@ def archive_differences(
     """How two archives differ: files present in only one of them, then :func:`fits_differences`.
 
     Files are matched by their path relative to the archive root (``pattern`` is searched
-    recursively; hidden temporary files are not products and are skipped).
+    recursively; hidden temporary files are not products and are skipped). FITS files are compared
+    with :func:`fits_differences`, PNG images by pixels and text metadata, other files as text
+    (SVG plots) — wall-clock times masked in all of them (plots record their input's ``DATE``).
     """
     left, right = Path(left), Path(right)
 
@@ -72,8 +74,29 @@ def archive_differences(
     problems = [f"only in {left}: {name}" for name in sorted(a.keys() - b.keys())]
     problems += [f"only in {right}: {name}" for name in sorted(b.keys() - a.keys())]
     for name in sorted(a.keys() & b.keys()):
-        if name.suffix.lower() in {".fits", ".fit", ".fts"}:
+        suffix = name.suffix.lower()
+        if suffix in {".fits", ".fit", ".fts"}:
             problems += fits_differences(a[name], b[name], ignore_keywords)
-        elif a[name].read_bytes() != b[name].read_bytes():
+        elif suffix == ".png":
+            problems += [f"{name}: {p}" for p in _png_differences(a[name], b[name])]
+        elif _masked(a[name].read_bytes()) != _masked(b[name].read_bytes()):
             problems.append(f"{name}: contents differ")
     return problems
+
+
+def _masked(content: bytes) -> bytes:
+    """Text with wall-clock times masked (plots record their input's ``DATE``); binary unchanged."""
+    try:
+        return _TIMESTAMP.sub("<time>", content.decode("utf-8")).encode()
+    except UnicodeDecodeError:
+        return content
+
+
+def _png_differences(left: Path, right: Path) -> list[str]:
+    """Pixels and text metadata (times masked) of two PNG images."""
+    from PIL import Image
+
+    with Image.open(left) as a, Image.open(right) as b:
+        problems = [] if a.size == b.size and a.tobytes() == b.tobytes() else ["pixels differ"]
+        texts = [{k: _TIMESTAMP.sub("<time>", str(v)) for k, v in im.info.items()} for im in (a, b)]
+    return problems + ([f"metadata differs: {texts[0]} != {texts[1]}"] if texts[0] != texts[1] else [])

@@ -1,7 +1,9 @@
 """The demo scenario on the production stack without Docker (``python -m stix_ops.prodstack e2e``).
 
 PostgreSQL (Airflow metadata + pipeline DB), Redis, CeleryExecutor with two real Celery workers,
-FAB auth manager: simulated telemetry -> ingest -> staging -> processing -> publishing -> NAS mirror.
+FAB auth manager; the SOC exchange, SOAR and the NAS are folders behind a loopback OpenSSH server:
+simulated telemetry -> ingest (rsync/SSH) -> staging -> processing -> daily -> publishing (SFTP)
+-> NAS mirror (rsync/SSH).
 """
 
 from __future__ import annotations
@@ -15,12 +17,10 @@ pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 L1_LIGHTCURVE = "solo_L1_stix-ql-lightcurve_20240514_V02.fits"
 
 
-def test_demo_scenario_on_production_stack(tmp_path, reference_data):
-    from stix_ops import demo, prodstack
+def test_demo_scenario_on_production_stack(prod_run):
+    from stix_ops import demo
 
-    root = tmp_path / "prod"
-    summary = prodstack.run_scenario(root, reference_data)
-
+    root, summary = prod_run
     assert summary["errors"] == []
     for dag_id in demo.DEMO_DAGS:
         manual = [r for r in summary["dag_runs"] if r["dag_id"] == dag_id and r["run_id"].startswith("manual")]
@@ -33,14 +33,38 @@ def test_demo_scenario_on_production_stack(tmp_path, reference_data):
     assert products["LB"] > 0 and products["L0"] > 0 and products["L1"] > 0, products
     l1 = {Path(p).name for p in summary["product_paths"]["L1"]}
     assert L1_LIGHTCURVE in l1, sorted(l1)
-    assert summary["published"] > 0
     data = root / "data"
-    soar = sorted(p.name for p in (data / "out" / "esa").iterdir())
+    # telemetry came over SSH from the exchange, unchanged
+    processing = data / "SOLSOC" / "from_edds" / "tm" / "processing"
+    exchange = sorted((root / "soc-exchange").glob("*PktTmRaw*.xml"))
+    assert len(exchange) == demo.DEMO_FILES
+    assert all((processing / f.name).read_bytes() == f.read_bytes() for f in exchange)
+    # SOAR deliveries went over SFTP to the server's folder, nothing to the local default target
+    assert summary["published"] > 0
+    soar = sorted(p.name for p in (root / "soar-server" / "esa").iterdir())
     assert len(soar) == summary["published"] and L1_LIGHTCURVE in soar
-    mirrored = {p.relative_to(data / "nas" / "stixcore_fits") for p in (data / "nas" / "stixcore_fits").rglob("*.fits")}
+    local_default = data / "out" / "esa"
+    assert not local_default.exists() or not any(local_default.iterdir())
+    # the NAS mirror (rsync over SSH) holds the archive
+    mirror = root / "nas-server" / "stixcore_fits"
+    mirrored = {p.relative_to(mirror) for p in mirror.rglob("*.fits")}
     archived = {p.relative_to(data / "fits") for p in (data / "fits").rglob("*.fits")}
     assert archived and mirrored == archived
     # tasks ran on both Celery workers (task instance hostname = $STIX_WORKER_NAME of the worker)
     workers = summary["workers"]
     assert workers.get("stix-worker1", 0) > 0 and workers.get("stix-worker2", 0) > 0, workers
     assert set(workers) <= {"stix-worker1", "stix-worker2"}, workers
+
+
+def test_sqlite_demo_and_production_stack_give_identical_products(demo_run, prod_run):
+    """Same scenario, two deployments: the archives and the SOAR deliveries are the same products.
+
+    Only what differs between any two runs is ignored (DATE, CHECKSUM, DATASUM, VERS_SW, wall-clock
+    times in HISTORY lines): see :mod:`stix_lib.validate.archive_diff`.
+    """
+    from stix_lib.validate.archive_diff import archive_differences
+
+    (demo_root, demo_summary), (prod_root, prod_summary) = demo_run, prod_run
+    assert demo_summary["products"] == prod_summary["products"]
+    assert archive_differences(demo_root / "data" / "fits", prod_root / "data" / "fits", pattern="*") == []
+    assert archive_differences(demo_root / "data" / "out" / "esa", prod_root / "soar-server" / "esa") == []

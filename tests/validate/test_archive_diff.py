@@ -58,3 +58,36 @@ def test_archive_differences_match_files_by_relative_path(tmp_path):
     problems = archive_differences(left, right)
     assert problems[0] == f"only in {left}: L0/2024/05/14/QL/only-left.fits"
     assert len(problems) == 2 and "lc.fits" in problems[1]
+
+
+def _plot(path: Path, source: str, level: float) -> None:
+    """A reproducible plot like the LL03 product's: fixed SVG hash salt, no date, input DATE in the metadata."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure = Figure(figsize=(2, 2))
+    figure.add_subplot().plot([0, 1], [0, level])
+    with matplotlib.rc_context({"svg.hashsalt": "stix"}):
+        if path.suffix == ".png":
+            figure.savefig(path, format="png", metadata={"Title": "LL03", "Source": f"lc.fits DATE={source}"})
+        else:
+            figure.savefig(path, format="svg", metadata={"Date": None, "Source": f"lc.fits DATE={source}"})
+
+
+def test_plots_compare_pixels_and_text_with_input_dates_masked(tmp_path):
+    left, right = tmp_path / "left", tmp_path / "right"
+    for name in ("ll03.png", "ll03.svg"):
+        _plot(left / "LL03" / name, "2026-11-24T05:27:38.512", 1.0)
+        _plot(right / "LL03" / name, "2026-11-24T06:01:02.003", 1.0)
+    assert (left / "LL03/ll03.png").read_bytes() != (right / "LL03/ll03.png").read_bytes()
+    assert archive_differences(left, right, pattern="*") == []
+    for name in ("ll03.png", "ll03.svg"):
+        (right / "LL03" / name).unlink()
+        _plot(right / "LL03" / name, "2026-11-24T06:01:02.003", 2.0)
+    assert archive_differences(left, right, pattern="*") == [
+        "LL03/ll03.png: pixels differ",
+        "LL03/ll03.svg: contents differ",
+    ]
