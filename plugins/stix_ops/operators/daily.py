@@ -54,12 +54,14 @@ def _settings(context: Mapping[str, Any]) -> Settings:
     return settings.replace(fits_archive_dir=Path(fits_dir)) if fits_dir else settings
 
 
-def _days(context: Mapping[str, Any]) -> tuple[str, list[Any] | None]:
-    """Run day (logical date's UTC date; a manual run without logical date: its ``run_after``) and data days."""
+def _days(context: Mapping[str, Any]) -> tuple[str, list[Any] | None, str]:
+    """Run day (logical date's UTC date; a manual run without logical date: its ``run_after``), data days
+    (``None``: the whole archive) and the window as text for the log."""
     from stix_lib.daily import plot_days, run_day
 
     day = run_day(context.get("logical_date") or context["dag_run"].run_after)
-    return day.isoformat(), plot_days(day, int(_params(context).get("days_back", DEFAULT_DAYS_BACK)))
+    days = plot_days(day, int(_params(context).get("days_back", DEFAULT_DAYS_BACK)))
+    return day.isoformat(), days, "whole archive" if days is None else f"{days[0]} .. {days[-1]}"
 
 
 class LL03PlotsOperator(BaseOperator):
@@ -79,8 +81,7 @@ class LL03PlotsOperator(BaseOperator):
         from stix_ops.config import pipeline_engine
 
         settings = _settings(context)
-        run_day, days = _days(context)
-        window = "whole archive" if days is None else f"{days[0]} .. {days[-1]}"
+        run_day, days, window = _days(context)
         result = run_ll03(settings, DatabaseHistory(pipeline_engine(settings)), days)
         for reason in result.skipped:
             self.log.info("not due: %s", reason)
@@ -122,8 +123,7 @@ class AspectANCOperator(BaseOperator):
         from stix_lib.daily import DatabaseHistory, run_aspect
         from stix_ops.config import pipeline_engine
 
-        run_day, days = _days(context)
-        window = "whole archive" if days is None else f"{days[0]} .. {days[-1]}"
+        run_day, days, window = _days(context)
         result = run_aspect(settings, DatabaseHistory(pipeline_engine(settings)), days)
         for why in result.skipped:
             self.log.info("not due: %s", why)
