@@ -22,6 +22,13 @@ for spec and vis). Primary keywords: the common block (``VERS_SW``, ``VERS_CFG``
 range and dates, ``COMPLETE``, ``TRIG_SCA`` and ``DATAWARN`` when they apply; L1 adds the SOOP and
 SPICE blocks (:mod:`stix_lib.products.header`, :mod:`stix_lib.spice.fits_keywords`).
 
+Integer storage as for the HK/QL products (spec §5, :mod:`stix_lib.products.fits_io`): DATA
+``time``/``timedel`` uint32 centiseconds (not the L0 aspect burst); ``counts``, ``triggers``,
+``flux``, CONTROL ``packet`` and the aspect ``index``/``control_index`` in the smallest unsigned type
+that holds the values (:func:`~stix_lib.products.fits_io.min_uint_dtype`, so the width follows the
+data); the signed visibilities ``real``/``imaginary`` stay int64. Unsigned types are written with
+``TZERO`` (``BSCALE`` 1).
+
 Time/count offset fix (§4.3 step 2, SSIDs 20-24 and 10-14, IDB < 2.26.36, more than one bin): a
 request taken at the minimum integration time (1 s before 2021-09-06T13:00 UTC, 0.5 s after) gets
 ``timedel[1:-1] = timedel[:-2]``, loses its first and last bin and HISTORY "Time and count arrays
@@ -44,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from astropy.io import fits
 
 from stix_lib.atomic import atomic_path
@@ -55,6 +63,7 @@ from stix_lib.lb.header import common_header
 from stix_lib.lb.naming import parse_lb_file_name
 from stix_lib.lb.request_sequences import request_sequences
 from stix_lib.products.clock import ObtClock
+from stix_lib.products.fits_io import min_uint_dtype
 from stix_lib.products.header import NoSoopKeywords, SoopKeywordProvider, obt_string, soop_cards
 from stix_lib.products.l0.packets import decode_lb_product
 from stix_lib.products.l0.science import (
@@ -200,10 +209,34 @@ def _table(columns: Columns, name: str) -> fits.BinTableHDU:
     return fits.BinTableHDU.from_columns(cols, name=name)
 
 
+def _unsigned(values: npt.ArrayLike) -> np.ndarray:
+    """``values`` in the smallest unsigned integer type that holds them (as the L0/L1 writer of HK/QL products).
+
+    Values that are not all integral and non-negative are returned unchanged.
+    """
+    values = np.asarray(values)
+    dtype = min_uint_dtype(values)
+    return values.astype(dtype) if dtype is not None else values
+
+
+def _centiseconds(values: npt.ArrayLike) -> npt.NDArray[np.uint32]:
+    """Times in centiseconds as uint32 (spec §5: DATA ``time`` relative to ``OBT_BEG`` and ``timedel``).
+
+    Raises
+    ------
+    ValueError
+        Negative values (a time before ``OBT_BEG``) or values beyond uint32.
+    """
+    cs = np.rint(np.asarray(values, dtype=np.float64))
+    if cs.size and (cs.min() < 0 or cs.max() > np.iinfo(np.uint32).max):
+        raise ValueError("DATA time/timedel outside 0 .. 2**32 - 1 centiseconds (time before OBT_BEG?)")
+    return cs.astype(np.uint32)
+
+
 def _provenance(packets: np.ndarray, raw_files: tuple[str, ...], parent: str) -> Columns:
     """``packet`` (1 x N), ``raw_file`` (1 x k) and ``parent`` of a one-row request CONTROL."""
     return [
-        ("packet", np.asarray(packets, dtype=np.int64).reshape(1, -1), None),
+        ("packet", _unsigned(np.asarray(packets, dtype=np.int64).reshape(1, -1)), None),
         ("raw_file", np.array([sorted(set(raw_files)) or [" "]]), None),
         ("parent", np.array([parent or " "]), None),
     ]
@@ -246,24 +279,24 @@ def _data_columns(request: ScienceRequest, obt_beg: float, level: str) -> Column
             ]
         else:
             times = [
-                ("time", np.rint((request.time - obt_beg) * 100.0).astype(np.uint32), "cs"),
-                ("timedel", np.rint(request.timedel * 100.0).astype(np.uint32), "cs"),
+                ("time", _centiseconds((request.time - obt_beg) * 100.0), "cs"),
+                ("timedel", _centiseconds(request.timedel * 100.0), "cs"),
             ]
         diodes = [(name, getattr(request, name).astype(np.uint16), None) for name in _DIODES]
-        return [*times, *diodes, ("control_index", request.control_index.astype(np.int64), None)]
+        return [*times, *diodes, ("control_index", _unsigned(request.control_index.astype(np.int64)), None)]
     times = [
-        ("time", np.rint((request.time - obt_beg) * 100.0).astype(np.int64), "cs"),
-        ("timedel", request.timedel.astype(np.int64), "cs"),
+        ("time", _centiseconds((request.time - obt_beg) * 100.0), "cs"),
+        ("timedel", _centiseconds(request.timedel), "cs"),  # already centiseconds
     ]
     index = [("control_index", np.zeros(n, dtype=np.uint8), None)]
     if isinstance(request, SpectrogramRequest):
         return [
             *times,
-            ("triggers", request.triggers.astype(np.int64), None),
+            ("triggers", _unsigned(request.triggers.astype(np.int64)), None),
             ("rcr", request.rcr.astype(np.uint8), None),
             ("pixel_masks", request.pixel_masks.astype(np.uint8), None),
             ("triggers_comp_err", _err(request.triggers_var), None),
-            ("counts", request.counts.astype(np.int64), "count"),
+            ("counts", _unsigned(request.counts.astype(np.int64)), "count"),
             ("counts_comp_err", _err(request.counts_var), "count"),
             *index,
         ]
@@ -275,9 +308,9 @@ def _data_columns(request: ScienceRequest, obt_beg: float, level: str) -> Column
             *masks,
             ("detector_masks", request.detector_masks.astype(np.uint8), None),
             ("integration_time", (request.timedel / 100.0).astype(np.float32), "s"),
-            ("triggers", request.triggers.astype(np.int64), None),
+            ("triggers", _unsigned(request.triggers.astype(np.int64)), None),
             ("triggers_comp_err", _err(request.triggers_var), None),
-            ("flux", request.flux.astype(np.int64), "count"),
+            ("flux", _unsigned(request.flux.astype(np.int64)), "count"),
             ("flux_comp_err", _err(request.flux_var), "count"),
             ("detector_id", request.detector_id.astype(np.uint8), None),
             ("real", request.real.astype(np.int64), "count"),
@@ -293,9 +326,9 @@ def _data_columns(request: ScienceRequest, obt_beg: float, level: str) -> Column
         ("detector_masks", request.detector_masks.astype(np.uint8), None),
         ("num_pixel_sets", request.num_pixel_sets.astype(np.uint8), None),
         ("num_energy_groups", request.num_energy_groups.astype(np.uint8), None),
-        ("triggers", request.triggers.astype(np.int64), None),
+        ("triggers", _unsigned(request.triggers.astype(np.int64)), None),
         ("triggers_comp_err", _err(request.triggers_var), None),
-        ("counts", request.counts.astype(np.int64), "count"),
+        ("counts", _unsigned(request.counts.astype(np.int64)), "count"),
         ("counts_comp_err", _err(request.counts_var), "count"),
         *index,
     ]
@@ -316,9 +349,9 @@ def _control_columns(request: ScienceRequest, packets: np.ndarray, raw_files: tu
         ("samples", c["samples"].astype(np.uint16), None),
         ("averaging_value", c["averaging_value"].astype(np.uint16), None),
         ("request_id", c["request_id"].astype(np.uint32), None),
-        ("index", c["index"].astype(np.int64), None),
+        ("index", _unsigned(c["index"].astype(np.int64)), None),
         ("raw_file", np.full(n, ";".join(sorted(set(raw_files))) or " "), None),
-        ("packet", np.asarray(packets, dtype=np.int64), None),
+        ("packet", _unsigned(np.asarray(packets, dtype=np.int64)), None),
         ("parent", np.full(n, parent or " "), None),
     ]
 

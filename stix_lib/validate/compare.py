@@ -18,7 +18,11 @@ Rules (``error`` fails the product, ``info`` is only reported):
   are info;
 * the V01 references name error columns ``<x>_err``; current products use ``<x>_comp_err``
   (STIXCore #311). A reference ``<x>_err`` matched by a product ``<x>_comp_err`` is the
-  ``expected-rename`` info, and its dtype/unit are compared as for any column.
+  ``expected-rename`` info, and its dtype/unit are compared as for any column;
+* likewise the science requests' (``sci-*``) V01 ``energy_bin_mask`` is ``energy_bin_edge_mask``
+  now (:data:`~stix_lib.validate.v01.V01_SCIENCE_RENAMES`); only for science descriptors and only
+  when the product has no column of the reference name (``ql-variance`` keeps its 32-element
+  ``energy_bin_mask``); the different length (32 vs 33 edges) is the usual ``shape`` info.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from astropy import units as u
 
 from stix_lib.validate.layout import ColumnLayout, HduLayout, ProductLayout
 from stix_lib.validate.report import FileReport
+from stix_lib.validate.v01 import V01_SCIENCE_RENAMES
 
 ERR_SUFFIX = "_err"
 COMP_ERR_SUFFIX = "_comp_err"
@@ -61,8 +66,13 @@ def _units_equal(a: str, b: str) -> bool:
             return a.strip() == b.strip()
 
 
-def _renamed(name: str) -> str | None:
-    """The current name of a V01 ``*_err`` column (``counts_err`` → ``counts_comp_err``)."""
+def _renamed(name: str, descriptor: str | None = None) -> str | None:
+    """The current name of a renamed V01 column of a ``descriptor`` product (``counts_err`` → ``counts_comp_err``).
+
+    The science renames (:data:`V01_SCIENCE_RENAMES`) apply to ``sci-*`` descriptors only.
+    """
+    if (descriptor or "").startswith("sci-") and name in V01_SCIENCE_RENAMES:
+        return V01_SCIENCE_RENAMES[name]
     if name.endswith(ERR_SUFFIX) and not name.endswith(COMP_ERR_SUFFIX):
         return name[: -len(ERR_SUFFIX)] + COMP_ERR_SUFFIX
     return None
@@ -104,7 +114,7 @@ def _compare_hdu(report: FileReport, ref: HduLayout, hdu: HduLayout, descriptor:
     for ref_col in ref.columns:
         col = hdu.column(ref_col.name)
         if col is None:
-            new_name = _renamed(ref_col.name)
+            new_name = _renamed(ref_col.name, descriptor)
             col = hdu.column(new_name) if new_name else None
             if col is None:
                 report.error("missing-column", f"{ref.name}: column {ref_col.name!r} is missing")

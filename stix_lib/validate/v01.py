@@ -1,5 +1,8 @@
 """Rename V01 ``*_err`` columns to the current ``*_comp_err`` names (STIXCore #311), in place.
 
+:data:`V01_SCIENCE_RENAMES` lists further renames that only the layout comparison
+(:mod:`stix_lib.validate.compare`) applies.
+
 The column metadata of STIX products is stored as astropy "serialized columns" YAML in the
 ``COMMENT`` cards of each table header (between ``--BEGIN-ASTROPY-SERIALIZED-COLUMNS--`` and
 ``--END-…--``; logical lines longer than 70 characters continue on the next card after a trailing
@@ -21,6 +24,14 @@ V01_RENAMES: dict[str, str] = {
     "triggers_err": "triggers_comp_err",
     "variance_err": "variance_comp_err",
     "spectra_err": "spectra_comp_err",
+}
+
+#: V01 column names of the science (``sci-*``) products whose current name differs: the requests'
+#: ``energy_bin_mask`` is ``energy_bin_edge_mask`` (33 edges) in current STIXCore/stixpy. Used by the
+#: layout comparison only, never when reading V01 files (``ql-variance`` legitimately has a
+#: 32-element ``energy_bin_mask``).
+V01_SCIENCE_RENAMES: dict[str, str] = {
+    "energy_bin_mask": "energy_bin_edge_mask",
 }
 
 BEGIN = "--BEGIN-ASTROPY-SERIALIZED-COLUMNS--"

@@ -16,6 +16,7 @@ LC = "solo_L1_stix-ql-lightcurve_20200506_V01.fits"
 VARIANCE = "solo_L1_stix-ql-variance_20200506_V01.fits"
 FLAREFLAG = "solo_L1_stix-ql-flareflag_20200506_V01.fits"
 CAL = "solo_L1_stix-cal-energy_20200506_V01.fits"
+SPEC = "solo_L1_stix-sci-xray-spec_20200505T235959-20200506T000019_V01_0087031812-50886.fits"
 
 
 @pytest.fixture(scope="module")
@@ -241,3 +242,33 @@ def test_integer_width_and_known_v01_changes_are_info(reference_dir: Path, tmp_p
     assert "CONTROL.average_temperature" in report.errors[0].message
     (change,) = [f.message for f in report.infos if f.code == "expected-change"]
     assert change.startswith("CONTROL.quiet_time: unit 'us' differs from reference 's': L1 unit fix")
+
+
+def _rename_control(path: Path, old: str, new: str) -> None:
+    from stix_lib.validate.v01 import rename_columns_in_hdu
+
+    with fits.open(path, mode="update") as hdul:
+        assert rename_columns_in_hdu(hdul["CONTROL"], {old: new}) == [old]
+
+
+def test_science_energy_bin_edge_mask_is_an_expected_rename(reference_dir: Path, tmp_path: Path) -> None:
+    layout_only = ProductValidator(reference_dir, use_stixpy=False)
+    path = _copy(reference_dir, SPEC, tmp_path / "spec")
+    _rename_control(path, "energy_bin_mask", "energy_bin_edge_mask")
+    report = layout_only.validate(path)
+    assert report.ok, report.as_text()
+    assert "CONTROL: reference column 'energy_bin_mask' is 'energy_bin_edge_mask' (V01 rename)" in [
+        f.message for f in report.infos if f.code == "expected-rename"
+    ]
+
+
+def test_variance_energy_bin_mask_is_not_renamed(reference_dir: Path, tmp_path: Path) -> None:
+    from stix_lib.validate.v01 import V01_RENAMES
+
+    # ql-variance has a 32-element energy_bin_mask in current products too: no rename, on read or compare
+    assert "energy_bin_mask" not in V01_RENAMES
+    layout_only = ProductValidator(reference_dir, use_stixpy=False)
+    path = _copy(reference_dir, VARIANCE, tmp_path / "variance")
+    _rename_control(path, "energy_bin_mask", "energy_bin_edge_mask")
+    report = layout_only.validate(path)
+    assert [f.message for f in report.errors] == ["CONTROL: column 'energy_bin_mask' is missing"]
