@@ -45,7 +45,7 @@ def test_simulated_requests_become_products(tmp_path: Path, simulated, idb_manag
             assert l0.name.endswith(suffix) and l1.name.endswith(suffix)
             assert header["SCI_RID"] == f"{request['request_id']:010d}"
             assert int(data["counts"].sum()) > 0 and np.all(data["timedel"] > 0)
-            assert np.all(np.diff(data["time"]) > 0)
+            assert np.all(np.diff(data["time"].astype(np.int64)) > 0)
             timedels[header["SSID"]] = np.asarray(data["timedel"])
             length = (np.datetime64(request["end_utc"]) - np.datetime64(request["start_utc"])) / np.timedelta64(1, "ms")
             assert abs(int(data["timedel"].sum()) * 10 - length) <= 1  # bins cover the request
