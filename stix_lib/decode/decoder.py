@@ -235,8 +235,20 @@ def _stream_order_single_node(parts: list[tuple[np.ndarray, np.ndarray, np.ndarr
     """Merge the chunks of a parameter that occurs at one tree node.
 
     For one packet the walker emits the values of a single node in stream order, so a stable
-    sort on the packet number alone restores stream order (a radix sort for small batches).
+    sort on the packet number alone restores stream order. The chunks (one per lockstep
+    iteration) are usually each in packet order: then every value's place is computed from the
+    per-packet counts (a counting merge); otherwise a stable (radix) sort is used.
     """
+    if all(len(p[0]) < 2 or bool(np.all(p[0][1:] >= p[0][:-1])) for p in parts):
+        counts = [np.bincount(p[0], minlength=count) for p in parts]
+        total = np.sum(counts, axis=0)
+        base = np.cumsum(total) - total  # where each packet's values start
+        vals = np.empty(sum(len(p[2]) for p in parts), dtype=np.result_type(*[p[2] for p in parts]))
+        for (chunk_pkt, _, chunk_vals), chunk_counts in zip(parts, counts, strict=True):
+            first = np.cumsum(chunk_counts) - chunk_counts  # first value of each packet in the chunk
+            vals[(base - first)[chunk_pkt] + np.arange(len(chunk_pkt))] = chunk_vals
+            base = base + chunk_counts
+        return np.repeat(np.arange(count, dtype=parts[0][0].dtype), total), vals
     pkt = np.concatenate([p[0] for p in parts])
     vals = np.concatenate([p[2] for p in parts])
     key = pkt.astype(np.uint16) if count <= 1 << 16 else pkt
