@@ -140,8 +140,10 @@ def build_calibration(batch: PacketBatch) -> tuple[ColumnTable, ColumnTable]:
     if np.all(s_width == 1):  # full-resolution grids: one channel per point
         channel = s_channel[v_struct] + q
         inside = channel < NUM_CHANNELS
-        flat = s_base[v_struct][inside] + channel[inside]
-        weights, weights_var = values[inside], variance[inside]
+        flat = (s_base + s_channel)[v_struct] + q
+        weights, weights_var = values, variance
+        if not inside.all():
+            flat, weights, weights_var = flat[inside], values[inside], variance[inside]
     else:  # summed grids: spread each point evenly over its channels
         width = s_width[v_struct]
         first_channel = s_channel[v_struct] + q * width
