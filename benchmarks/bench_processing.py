@@ -2,12 +2,13 @@
 
 Run from the repository root::
 
-    PYTHONPATH=plugins .venv/bin/python benchmarks/bench_processing.py [--workers 2] [--no-latency]
+    PYTHONPATH=plugins .venv/bin/python benchmarks/bench_processing.py [--parallelism 4] [--no-latency]
 
-(a) The 24 TM files of 2024-05-14 (scenario ``flare``) are processed as the DAG does it — each
-file TM -> LB (one task per file), then LB -> L0 -> L1 per packet type (one task per type) — once
-with ``--workers`` processes (multiprocessing) and once serially, each into a fresh archive; the
-wall times and the product counts are reported (both archives must hold the same files).
+(a) The 24 TM files of 2024-05-14 (scenario ``flare``) are ingested and staged on a local Airflow
+(``stix_ops.localstack``, real scheduler, LocalExecutor), then one ``stix_level_processing`` run
+processes them — one mapped TM -> LB task per file, then LB -> L0 -> L1 per packet type — once
+with ``--parallelism`` task slots and once with one (serial), each on a fresh stack and archive;
+the wall times (Airflow's run records) are reported, and both archives must hold the same products.
 
 (b) Latency under the real scheduler: a local Airflow (``stix_ops.localstack``, like
 ``stix_ops.demo``; staging delay 0) gets kernels and STIX-CONF synced, then one TM file is placed
@@ -21,7 +22,6 @@ The figures are printed and written to the ``processing`` section of ``benchmark
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import platform
 import shutil
@@ -35,101 +35,15 @@ sys.path[:0] = [str(ROOT), str(ROOT / "plugins"), str(ROOT / "benchmarks")]
 DEFAULT_DATA = Path(os.environ.get("STIX_REFERENCE_DATA", ROOT.parent / "shared" / "stix-data")).resolve()
 DAY = "2024-05-14T00:00:00"
 L1_NAME = "solo_L1_stix-ql-lightcurve_20240514_V02U.fits"
+DAGS = ("stix_spice_sync", "stix_conf_sync", "stix_tm_ingest", "stix_tm_staging", "stix_level_processing")
 
-_PIPELINE: list = []
 
-
-def _worker_init(archive: str) -> None:
-    from stix_lib.pipeline.orchestrator import Pipeline
+def _prepare_stack_data(root: Path, reference: Path) -> tuple[dict[str, str], Path]:
+    """Demo-like data under ``root`` (kernel zips, STIX-CONF, RID LUT); returns (settings env, exchange)."""
     from stix_lib.settings import load_settings
-
-    _PIPELINE[:] = [Pipeline.from_settings(load_settings(), fits_dir=Path(archive))]
-
-
-def _tm_step(tm_file: str) -> dict:
-    from stix_lib.pipeline.report import FileReport
-
-    report = FileReport(tm_file)
-    lb = _PIPELINE[0].tm_to_lb(Path(tm_file), report)
-    return {"tm_file": tm_file, "lb_files": [str(p) for p in lb], "report": report.to_dict()}
-
-
-def _lb_step(lb_files: list[str]) -> list[dict]:
-    from stix_lib.pipeline.tasks import lb_group_step
-
-    return lb_group_step(_PIPELINE[0], lb_files, end_level="L1")
-
-
-def process_day(files: list[Path], archive: Path, workers: int) -> float:
-    """The DAG's two mapped steps over ``files`` into ``archive``; returns the wall time."""
-    from stix_lib.pipeline.tasks import lb_groups
-
-    started = time.perf_counter()
-    if workers <= 1:
-        _worker_init(str(archive))
-        tm_results = [_tm_step(str(p)) for p in files]
-        reports = [_lb_step(group) for group in lb_groups(tm_results)]
-    else:
-        context = multiprocessing.get_context("fork")
-        with context.Pool(workers, initializer=_worker_init, initargs=(str(archive),)) as pool:
-            tm_results = pool.map(_tm_step, [str(p) for p in files], chunksize=1)
-            reports = pool.map(_lb_step, lb_groups(tm_results), chunksize=1)
-    elapsed = time.perf_counter() - started
-    bad = [r["source"] for group in reports for r in group if r.get("file_errors")]
-    bad += [r["tm_file"] for r in tm_results if r["report"].get("unusable")]
-    if bad:
-        raise RuntimeError(f"processing errors: {bad}")
-    return elapsed
-
-
-def parallel_vs_serial(root: Path, reference: Path, workers: int) -> list[str]:
-    """Part (a); Markdown lines."""
-    from stix_lib.kernels import build_kernel_set
-    from stix_lib.settings import load_settings
-    from stix_lib.simulate import SimulationConfig, simulate
-
-    os.environ.update(
-        STIX_DATA_ROOT=str(root / "data"), STIX_REFERENCE_DATA=str(reference),
-        STIX_IDB_DIR=str(reference / "idb"), STIX_CONF_DIR=str(reference / "stix-conf"),
-    )  # fmt: skip
-    settings = load_settings()
-    settings.ensure_folders()
-    build_kernel_set(settings.spice_dir, "2024-05-01", "2024-06-01", "2024-05-20")
-    sim = simulate(SimulationConfig(start=DAY, duration=86400.0, out_dir=root / "sim", idb_dir=reference / "idb",
-                                    scenario="flare", seed=14, files=24))  # fmt: skip
-    files = sorted(Path(p) for p in sim.files)
-    size = sum(p.stat().st_size for p in files) / 1e6
-    parallel = process_day(files, root / "parallel", workers)
-    serial = process_day(files, root / "serial", 1)
-    names = {
-        k: sorted(str(p.relative_to(root / k)) for p in (root / k).rglob("*.fits")) for k in ("parallel", "serial")
-    }
-    if names["parallel"] != names["serial"]:
-        raise RuntimeError("parallel and serial runs produced different files")
-    per_level = {lvl: sum(n.startswith(lvl + "/") for n in names["serial"]) for lvl in ("LB", "L0", "L1")}
-    return [
-        "### (a) One simulated day, 24 TM files: parallel vs serial",
-        "",
-        f"- input: {len(files)} TM files, {sim.packet_count} packets, {size:.1f} MB (scenario flare)",
-        f"- products (each run): {per_level}",
-        "",
-        "| run | wall s |",
-        "|---|---|",
-        f"| parallel, {workers} worker processes (fork, start-up included) | {parallel:.1f} |",
-        f"| serial | {serial:.1f} |",
-        "",
-        f"Speed-up {serial / parallel:.2f}x on {os.cpu_count()} cores.",
-    ]
-
-
-def latency(root: Path, reference: Path, timeout: float) -> list[str]:
-    """Part (b); Markdown lines."""
-    from stix_lib.settings import load_settings
-    from stix_lib.simulate import SimulationConfig, simulate
     from stix_ops.demo import build_conf_repo, build_kernel_zips, demo_env, write_rid_lut
-    from stix_ops.localstack import LocalStack, StackConfig
 
-    for name in [n for n in os.environ if n.startswith("STIX_")]:  # part (a)'s settings stay out of the stack
+    for name in [n for n in os.environ if n.startswith("STIX_")]:  # only the stack's settings count
         del os.environ[name]
     env = demo_env(root, reference)
     settings = load_settings(environ=env)
@@ -139,19 +53,101 @@ def latency(root: Path, reference: Path, timeout: float) -> list[str]:
     build_kernel_zips(root / "soc-from_soc" / "spice", root / "kernel-build")
     write_rid_lut(settings.rid_lut_file)
     build_conf_repo(root / "upstream" / "STIX-CONF", reference / "stix-conf")
+    return env, exchange
+
+
+def _boot(stack) -> None:  # noqa: ANN001 - stix_ops.localstack.LocalStack, imported late
+    """Migrate, start and wait until the stack is healthy and knows the DAGs of the chain."""
+    stack.prepare()
+    stack.start()
+    stack.wait_healthy()
+    stack.wait_for_dags(DAGS)
+
+
+def _seconds(start: str, end: str) -> float:
+    from datetime import datetime
+
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+
+
+def process_day_under_scheduler(root: Path, reference: Path, files: list[Path], parallelism: int) -> float:
+    """Ingest and stage ``files``, then time ``stix_level_processing`` with ``parallelism`` task slots.
+
+    Returns the wall time from the first processing run's start to the last one's end (Airflow's
+    own run records), i.e. every mapped TM -> LB task and LB -> L0 -> L1 group of the day.
+    """
+    from stix_ops.localstack import LocalStack, StackConfig
+
+    env, exchange = _prepare_stack_data(root, reference)
+    for path in files:
+        shutil.copyfile(path, exchange / path.name)
+    stack = LocalStack(StackConfig(home=root / "airflow-home", extra_env=env, parallelism=parallelism))
+    with stack:
+        _boot(stack)
+        for dag_id in DAGS[:4]:  # processing stays paused: no asset-triggered run before the measurement
+            stack.unpause(dag_id)
+            stack.wait_until_idle({dag_id: stack.trigger(dag_id)}, settle=4.0)
+        run_id = stack.trigger("stix_level_processing")
+        stack.unpause("stix_level_processing")
+        stack.wait_until_idle({"stix_level_processing": run_id}, settle=4.0)
+        runs = [r for r in stack.runs("stix_level_processing") if r.get("start_date")]
+        if any(r["state"] != "success" for r in runs) or stack.failed_tasks():
+            raise RuntimeError(f"processing failed: {runs}")
+        return _seconds(min(r["start_date"] for r in runs), max(r["end_date"] for r in runs))
+
+
+def parallel_vs_serial(root: Path, reference: Path, parallelism: int) -> list[str]:
+    """Part (a); Markdown lines."""
+    from stix_lib.simulate import SimulationConfig, simulate
+    from stix_lib.validate.archive_diff import archive_differences
+
+    sim = simulate(SimulationConfig(start=DAY, duration=86400.0, out_dir=root / "sim", idb_dir=reference / "idb",
+                                    scenario="flare", seed=14, files=24))  # fmt: skip
+    files = sorted(Path(p) for p in sim.files)
+    size = sum(p.stat().st_size for p in files) / 1e6
+    parallel = process_day_under_scheduler(root / "parallel", reference, files, parallelism)
+    serial = process_day_under_scheduler(root / "serial", reference, files, 1)
+    archives = [root / name / "data" / "fits" for name in ("parallel", "serial")]
+    differences = archive_differences(*archives)
+    if differences:
+        raise RuntimeError("parallel and serial runs produced different products:\n" + "\n".join(differences))
+    names = [str(p.relative_to(archives[1])) for p in archives[1].rglob("*.fits")]
+    per_level = {lvl: sum(n.startswith(lvl + "/") for n in names) for lvl in ("LB", "L0", "L1")}
+    return [
+        "### (a) One simulated day, 24 TM files: parallel vs serial (real scheduler)",
+        "",
+        f"- input: {len(files)} TM files, {sim.packet_count} packets, {size:.1f} MB (scenario flare, all",
+        "  delivered at once), ingested and staged first; then one `stix_level_processing` run",
+        "  (one mapped TM -> LB task per file, one LB -> L0 -> L1 task per packet type)",
+        f"- products (each run, identical apart from DATE/checksums): {per_level}",
+        "- wall time: first processing run start -> last run end, from Airflow's run records",
+        "",
+        "| run | task slots (LocalExecutor parallelism) | wall s |",
+        "|---|---:|---:|",
+        f"| parallel | {parallelism} | {parallel:.1f} |",
+        f"| serial | 1 | {serial:.1f} |",
+        "",
+        f"Speed-up {serial / parallel:.2f}x on {os.cpu_count()} cores.",
+    ]
+
+
+def latency(root: Path, reference: Path, timeout: float) -> list[str]:
+    """Part (b); Markdown lines."""
+    from stix_lib.settings import load_settings
+    from stix_lib.simulate import SimulationConfig, simulate
+    from stix_ops.localstack import LocalStack, StackConfig
+
+    env, exchange = _prepare_stack_data(root, reference)
+    settings = load_settings(environ=env)
     sim = simulate(SimulationConfig(start="2024-05-14T10:00:00", duration=3600.0, out_dir=root / "sim",
                                     idb_dir=reference / "idb", scenario="flare", seed=5, files=1))  # fmt: skip
     stack = LocalStack(StackConfig(home=root / "airflow-home", extra_env=env))
     with stack:
-        stack.prepare()
-        stack.start()
-        stack.wait_healthy()
-        dags = ("stix_spice_sync", "stix_conf_sync", "stix_tm_ingest", "stix_tm_staging", "stix_level_processing")
-        stack.wait_for_dags(dags)
-        for dag_id in dags[:2]:
+        _boot(stack)
+        for dag_id in DAGS[:2]:
             stack.unpause(dag_id)
             stack.wait_until_idle({dag_id: stack.trigger(dag_id)}, settle=2.0)
-        for dag_id in dags[2:]:
+        for dag_id in DAGS[2:]:
             stack.unpause(dag_id)
         stack.wait_until_idle({}, settle=4.0)
         target = Path(settings.fits_archive_dir)
@@ -179,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     from results_file import write_section
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="processes of the parallel run")
+    parser.add_argument("--parallelism", type=int, default=4, help="task slots of the parallel run")
     parser.add_argument("--no-latency", action="store_true", help="skip part (b), the local Airflow")
     parser.add_argument("--timeout", type=float, default=600.0, help="latency limit in seconds")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="stix-data folder (STIX_REFERENCE_DATA)")
@@ -193,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
     ]
     with tempfile.TemporaryDirectory(prefix="bench-processing-") as tmp:
-        lines += parallel_vs_serial(Path(tmp) / "a", args.data, args.workers)
+        lines += parallel_vs_serial(Path(tmp) / "a", args.data, args.parallelism)
         print("\n".join(lines), flush=True)
         if not args.no_latency:
             lines += ["", *latency(Path(tmp) / "b", args.data, args.timeout)]
