@@ -14,8 +14,8 @@ uint16/uint32   I/J     big-endian signed with ``TZERO`` 32768 / 2**31
 str / bytes     nA      NUL padded to the longest value
 =============  ======  ===============================================
 
-Header cards are formatted by :class:`astropy.io.fits.Card` (including the ``CONTINUE`` long
-string convention). Every HDU gets ``CHECKSUM`` and ``DATASUM`` (FITS checksum convention:
+Header cards are formatted by :func:`stix_lib.fits_cards.format_card` (astropy for the
+``CONTINUE`` long string convention). Every HDU gets ``CHECKSUM`` and ``DATASUM`` (FITS checksum convention:
 32-bit ones' complement sums, ASCII-encoded complement). Files are readable by astropy, which
 verifies the checksums.
 """
@@ -26,11 +26,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from astropy.io import fits
+
+from stix_lib.fits_cards import encode_checksum, format_card, ones_complement_sum
 
 BLOCK = 2880
 _CHECKSUM_PLACEHOLDER = "0" * 16
-_EXCLUDED = frozenset(range(0x3A, 0x41)) | frozenset(range(0x5B, 0x61))
 
 
 @dataclass
@@ -51,89 +51,6 @@ class TableHDU:
     cards: list[tuple[str, object, str]] = field(default_factory=list)
 
 
-def _ones_complement_sum(data: bytes, start: int = 0) -> int:
-    """32-bit ones' complement sum of ``data`` (length a multiple of 4), added to ``start``."""
-    words = np.frombuffer(data, dtype=">u4")
-    total = int(words.sum(dtype=np.uint64)) + start
-    while total >> 32:
-        total = (total & 0xFFFFFFFF) + (total >> 32)
-    return total
-
-
-def encode_checksum(value: int) -> str:
-    """ASCII encoding of the complement of a 32-bit checksum (FITS checksum convention)."""
-    value = ~value & 0xFFFFFFFF
-    chars = [0] * 16
-    for byte_index in range(4):
-        byte = (value >> (24 - 8 * byte_index)) & 0xFF
-        quotient, remainder = divmod(byte, 4)
-        group = [quotient + 0x30] * 4
-        group[0] += remainder
-        changed = True
-        while changed:
-            changed = False
-            for j in (0, 2):
-                if group[j] in _EXCLUDED or group[j + 1] in _EXCLUDED:
-                    group[j] += 1
-                    group[j + 1] -= 1
-                    changed = True
-        for j in range(4):
-            chars[4 * j + byte_index] = group[j]
-    rotated = chars[15:] + chars[:15]  # rotate right by one character
-    return "".join(map(chr, rotated))
-
-
-#: Card images by (keyword, value type, value, comment): most cards repeat from file to file
-#: (floats are not memoised: -0.0 equals 0.0 but is written differently).
-_CARD_IMAGES: dict[tuple, str] = {}
-_CARD_IMAGES_MAX = 50_000
-
-
-def format_card(keyword: str, value: object, comment: str = "") -> str:
-    """80-character image(s) of a header card (see :func:`_format_card`), memoised."""
-    if isinstance(value, float | np.floating):  # -0.0 == 0.0: not a safe key
-        return _format_card(keyword, value, comment)
-    try:
-        key = (keyword, type(value), value, comment)
-        image = _CARD_IMAGES.get(key)
-    except TypeError:  # unhashable value
-        return _format_card(keyword, value, comment)
-    if image is None:
-        image = _format_card(keyword, value, comment)
-        if len(_CARD_IMAGES) < _CARD_IMAGES_MAX:
-            _CARD_IMAGES[key] = image
-    return image
-
-
-def _format_card(keyword: str, value: object, comment: str = "") -> str:
-    """Return the 80-character image(s) of a header card.
-
-    Simple cards (short strings without quotes, integers, booleans, HISTORY/COMMENT text) are
-    formatted here following the FITS fixed format; anything else (long strings that need the
-    ``CONTINUE`` convention, floats, quotes) is left to :class:`astropy.io.fits.Card`.
-    """
-    if keyword in ("HISTORY", "COMMENT") and isinstance(value, str) and len(value) <= 72:
-        return f"{keyword:<8}{value}".ljust(80)
-    if len(keyword) > 8:
-        return fits.Card(keyword, value, comment).image
-    if isinstance(value, bool | np.bool_):
-        field = f"{'T' if value else 'F':>20}"
-    elif isinstance(value, int | np.integer):
-        field = f"{int(value):>20}"
-    elif value == "":
-        field = "''"
-    elif isinstance(value, str) and "'" not in value and len(value) <= 68 and value.isascii():
-        field = f"'{value:<8}'".ljust(20)
-    else:
-        return fits.Card(keyword, value, comment).image
-    image = f"{keyword:<8}= {field}"
-    if comment:
-        image += f" / {comment}"
-    if len(image) > 80:
-        image = image[:80] if len(f"{keyword:<8}= {field}") <= 80 else fits.Card(keyword, value, comment).image
-    return image.ljust(80)
-
-
 def _header_bytes(cards: Sequence[tuple[str, object, str]]) -> bytes:
     text = "".join(format_card(keyword, value, comment) for keyword, value, comment in cards)
     text += "END".ljust(80)
@@ -146,14 +63,14 @@ def _pad(data: bytes) -> bytes:
 
 
 def _with_checksum(cards: list[tuple[str, object, str]], data: bytes) -> bytes:
-    datasum = _ones_complement_sum(data)
+    datasum = ones_complement_sum(data)
     cards = [
         *cards,
         ("CHECKSUM", _CHECKSUM_PLACEHOLDER, "HDU checksum"),
         ("DATASUM", str(datasum), "data unit checksum"),
     ]
     header = _header_bytes(cards)
-    total = _ones_complement_sum(header, datasum)
+    total = ones_complement_sum(header, datasum)
     encoded = encode_checksum(total)
     placeholder = f"'{_CHECKSUM_PLACEHOLDER}'".encode()
     position = header.index(b"CHECKSUM= " + placeholder)

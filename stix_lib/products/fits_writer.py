@@ -33,12 +33,11 @@ from typing import Any
 
 import astropy.units as u
 import numpy as np
-from astropy.io import fits
 from astropy.table import Column as AstropyColumn
 from astropy.table import Table, meta
 from astropy.utils.exceptions import AstropyWarning
 
-from stix_lib.lb.fits_writer import encode_checksum
+from stix_lib.fits_cards import encode_checksum, format_card, ones_complement_sum
 
 BLOCK = 2880
 _PLACEHOLDER = "0" * 16
@@ -70,81 +69,6 @@ class WriteColumn:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def _checksum_words(data: bytes, start: int = 0) -> int:
-    total = int(np.frombuffer(data, dtype=">u4").sum(dtype=np.uint64)) + start
-    while total >> 32:
-        total = (total & 0xFFFFFFFF) + (total >> 32)
-    return total
-
-
-def _float_text(value: float) -> str:
-    """FITS real value text: shortest round-trip digits, ``E`` exponent with two digits."""
-    text = str(float(value)).replace("e", "E")
-    if "E" in text:
-        significand, exponent = text.split("E")
-        sign = exponent[0] if exponent[0] in "+-" else ""
-        text = f"{significand}E{sign}{int(exponent.lstrip('+-')):02d}"
-    elif "." not in text:
-        text += ".0"
-    return text
-
-
-#: Card images by (keyword, value type, value, comment): most cards repeat from file to file
-#: (floats are not memoised: -0.0 equals 0.0 but is written differently).
-_CARD_IMAGES: dict[tuple, str] = {}
-_CARD_IMAGES_MAX = 50_000
-
-
-def format_card(keyword: str, value: Any, comment: str = "") -> str:
-    """80-character image(s) of a header card (see :func:`_format_card`), memoised."""
-    if isinstance(value, float | np.floating):  # -0.0 == 0.0: not a safe key
-        return _format_card(keyword, value, comment)
-    try:
-        key = (keyword, type(value), value, comment)
-        image = _CARD_IMAGES.get(key)
-    except TypeError:  # unhashable value
-        return _format_card(keyword, value, comment)
-    if image is None:
-        image = _format_card(keyword, value, comment)
-        if len(_CARD_IMAGES) < _CARD_IMAGES_MAX:
-            _CARD_IMAGES[key] = image
-    return image
-
-
-def _format_card(keyword: str, value: Any, comment: str = "") -> str:
-    """80-character image(s) of a header card.
-
-    Fixed-format integers, booleans, finite floats, short strings and COMMENT/HISTORY text are
-    formatted here; anything else (long strings needing ``CONTINUE``, quotes, non-finite
-    numbers) by :class:`astropy.io.fits.Card`.
-    """
-    if keyword in ("COMMENT", "HISTORY") and isinstance(value, str):
-        if len(value) <= 72 and value.isascii():
-            return f"{keyword:<8}{value}".ljust(80)
-        return fits.Card(keyword, value).image
-    if len(keyword) > 8:
-        return fits.Card(keyword, value, comment).image
-    if isinstance(value, bool | np.bool_):
-        field_text = f"{'T' if value else 'F':>20}"
-    elif isinstance(value, int | np.integer):
-        field_text = f"{int(value):>20}"
-    elif isinstance(value, float | np.floating) and np.isfinite(value):
-        field_text = f"{_float_text(value):>20}"
-    elif isinstance(value, str) and "'" not in value and len(value) <= 68 and value.isascii():
-        field_text = f"'{value:<8}'".ljust(20) if value else "''"
-    else:
-        return fits.Card(keyword, value, comment).image
-    image = f"{keyword:<8}= {field_text}"
-    if comment:
-        image = f"{image} / {comment}"
-    if len(image) > 80:
-        base = f"{keyword:<8}= {field_text}"
-        if len(base) > 80:
-            return fits.Card(keyword, value, comment).image
-        image = image[:80]
-    return image.ljust(80)
-
-
 def _header_block(cards: list[Card], datasum: int, text: str = "") -> bytes:
     """Header (padded) with ``CHECKSUM``/``DATASUM`` for data of checksum ``datasum``.
 
@@ -154,7 +78,7 @@ def _header_block(cards: list[Card], datasum: int, text: str = "") -> bytes:
     images += format_card("CHECKSUM", _PLACEHOLDER, "HDU checksum")
     images += format_card("DATASUM", str(datasum), "data unit checksum") + "END".ljust(80)
     header = (images + " " * (-len(images) % BLOCK)).encode("ascii")
-    encoded = encode_checksum(_checksum_words(header, datasum))
+    encoded = encode_checksum(ones_complement_sum(header, datasum))
     marker = f"CHECKSUM= '{_PLACEHOLDER}'".encode()
     at = header.index(marker)
     return header[:at] + f"CHECKSUM= '{encoded}'".encode() + header[at + len(marker) :]
@@ -165,7 +89,7 @@ def _hdu(cards: list[Card], data: bytes, text: str = "") -> bytes:
 
     ``text``: card images formatted beforehand, placed after ``cards``.
     """
-    return _header_block(cards, _checksum_words(data), text) + data
+    return _header_block(cards, ones_complement_sum(data), text) + data
 
 
 def fits_unit(unit: str | None) -> str | None:
@@ -287,7 +211,7 @@ def bintable_parts(extname: str, columns: Sequence[WriteColumn], cache: dict | N
         text = _column_cards(extname, columns, layouts, cache)
         if cache is not None:
             cache[key] = text
-    return _header_block(cards, _checksum_words(data), text), data
+    return _header_block(cards, ones_complement_sum(data), text), data
 
 
 def _column_cards(extname: str, columns: Sequence[WriteColumn], layouts: list, cache: dict | None) -> str:

@@ -10,7 +10,8 @@ import pytest
 from astropy.io import fits
 from astropy.table import Table
 
-from stix_lib.lb.fits_writer import TableColumn, TableHDU, encode_checksum, fits_bytes
+from stix_lib.fits_cards import encode_checksum
+from stix_lib.lb.fits_writer import TableColumn, TableHDU, fits_bytes
 
 
 def _write(tmp_path: Path, content: bytes) -> Path:
@@ -92,7 +93,7 @@ def test_unsupported_dtype(tmp_path: Path) -> None:
     ],
 )
 def test_card_format_matches_astropy(keyword: str, value: object, comment: str) -> None:
-    from stix_lib.lb.fits_writer import format_card
+    from stix_lib.fits_cards import format_card
 
     image = format_card(keyword, value, comment)
     assert len(image) % 80 == 0

@@ -6,13 +6,12 @@ import os
 from pathlib import Path
 
 import pytest
+from products_support import FIXED_DATE
 
 from stix_lib.conf.energy_channels import ScienceEnergyChannels
 from stix_lib.idb import IDBManager
 from stix_lib.products.writer import ProductWriter
 from stix_lib.spice import SpiceKernels
-
-FIXED_DATE = "2026-01-01T00:00:00.000"
 
 
 @pytest.fixture(autouse=True)

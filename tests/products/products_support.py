@@ -40,6 +40,10 @@ class Template:
     pad: bytes
 
 
+#: DATE written into products by tests that compare files byte for byte.
+FIXED_DATE = "2026-01-01T00:00:00.000"
+
+
 def moc_templates(reference_data: Path, idb_manager: IDBManager) -> list[Template]:
     """The 16 moc_test packets as templates, in file order."""
     packets, errors = read_packets(reference_data / "tm" / "moc_test.PktTmRaw.xml")

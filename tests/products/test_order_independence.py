@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import FIXED_DATE
-from products_support import DAY_2020_05_06, hk_stream, moc_templates, ql_stream, write_tm_xml
+from products_support import DAY_2020_05_06, FIXED_DATE, hk_stream, moc_templates, ql_stream, write_tm_xml
 
 from stix_lib.pipeline import Pipeline
 from stix_lib.products.writer import ProductWriter

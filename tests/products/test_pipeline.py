@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import FIXED_DATE
+from products_support import FIXED_DATE
 
 from stix_lib.pipeline import Level, Pipeline, PipelineAborted, read_conf_version
 from stix_lib.products.writer import ProductWriter

@@ -1,0 +1,112 @@
+"""FITS header cards and checksums, shared by the LB and product writers.
+
+* :func:`format_card` — the 80-character image(s) of a header card: fixed-format integers,
+  booleans, finite floats (shortest round-trip digits), short strings and COMMENT/HISTORY text
+  are formatted directly, anything else (long strings needing ``CONTINUE``, quotes, non-finite
+  numbers) by :class:`astropy.io.fits.Card`. Images are memoised (most cards repeat from file
+  to file); floats are not (``-0.0 == 0.0`` but they are written differently).
+* :func:`ones_complement_sum` and :func:`encode_checksum` — the FITS checksum convention
+  (32-bit ones' complement sums, ASCII-encoded complement).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from astropy.io import fits
+
+_EXCLUDED = frozenset(range(0x3A, 0x41)) | frozenset(range(0x5B, 0x61))
+
+
+def ones_complement_sum(data: bytes, start: int = 0) -> int:
+    """32-bit ones' complement sum of ``data`` (length a multiple of 4), added to ``start``."""
+    total = int(np.frombuffer(data, dtype=">u4").sum(dtype=np.uint64)) + start
+    while total >> 32:
+        total = (total & 0xFFFFFFFF) + (total >> 32)
+    return total
+
+
+def encode_checksum(value: int) -> str:
+    """ASCII encoding of the complement of a 32-bit checksum (FITS checksum convention)."""
+    value = ~value & 0xFFFFFFFF
+    chars = [0] * 16
+    for byte_index in range(4):
+        byte = (value >> (24 - 8 * byte_index)) & 0xFF
+        quotient, remainder = divmod(byte, 4)
+        group = [quotient + 0x30] * 4
+        group[0] += remainder
+        changed = True
+        while changed:
+            changed = False
+            for j in (0, 2):
+                if group[j] in _EXCLUDED or group[j + 1] in _EXCLUDED:
+                    group[j] += 1
+                    group[j + 1] -= 1
+                    changed = True
+        for j in range(4):
+            chars[4 * j + byte_index] = group[j]
+    rotated = chars[15:] + chars[:15]  # rotate right by one character
+    return "".join(map(chr, rotated))
+
+
+def _float_text(value: float) -> str:
+    """FITS real value text: shortest round-trip digits, ``E`` exponent with two digits."""
+    text = str(float(value)).replace("e", "E")
+    if "E" in text:
+        significand, exponent = text.split("E")
+        sign = exponent[0] if exponent[0] in "+-" else ""
+        text = f"{significand}E{sign}{int(exponent.lstrip('+-')):02d}"
+    elif "." not in text:
+        text += ".0"
+    return text
+
+
+def format_card(keyword: str, value: Any, comment: str = "") -> str:
+    """80-character image(s) of a header card (see the module docstring), memoised."""
+    if isinstance(value, float | np.floating):  # -0.0 == 0.0: not a safe key
+        return _format_card(keyword, value, comment)
+    try:
+        return _cached_card(keyword, type(value), value, comment)  # the type tells True from 1
+    except TypeError:  # unhashable value
+        return _format_card(keyword, value, comment)
+
+
+@lru_cache(maxsize=50_000)
+def _cached_card(keyword: str, _type: type, value: Any, comment: str) -> str:
+    return _format_card(keyword, value, comment)
+
+
+def _format_card(keyword: str, value: Any, comment: str = "") -> str:
+    """80-character image(s) of a header card.
+
+    Fixed-format integers, booleans, finite floats, short strings and COMMENT/HISTORY text are
+    formatted here; anything else (long strings needing ``CONTINUE``, quotes, non-finite
+    numbers) by :class:`astropy.io.fits.Card`.
+    """
+    if keyword in ("COMMENT", "HISTORY") and isinstance(value, str):
+        if len(value) <= 72 and value.isascii():
+            return f"{keyword:<8}{value}".ljust(80)
+        return fits.Card(keyword, value).image
+    if len(keyword) > 8:
+        return fits.Card(keyword, value, comment).image
+    if isinstance(value, bool | np.bool_):
+        field_text = f"{'T' if value else 'F':>20}"
+    elif isinstance(value, int | np.integer):
+        field_text = f"{int(value):>20}"
+    elif isinstance(value, float | np.floating) and np.isfinite(value):
+        field_text = f"{_float_text(value):>20}"
+    elif isinstance(value, str) and "'" not in value and len(value) <= 68 and value.isascii():
+        field_text = f"'{value:<8}'".ljust(20) if value else "''"
+    else:
+        return fits.Card(keyword, value, comment).image
+    image = f"{keyword:<8}= {field_text}"
+    if comment:
+        image = f"{image} / {comment}"
+    if len(image) > 80:
+        base = f"{keyword:<8}= {field_text}"
+        if len(base) > 80:
+            return fits.Card(keyword, value, comment).image
+        image = image[:80]
+    return image.ljust(80)
