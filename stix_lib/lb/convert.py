@@ -30,7 +30,7 @@ import numpy as np
 from stix_lib.decode.bits import BitBuffer
 from stix_lib.decode.classify import NO_SSID, classify_packets, request_ids
 from stix_lib.idb.manager import IDBManager
-from stix_lib.lb.fits_io import LBFileError, folder_lock, remove_stale_partials, write_lb
+from stix_lib.lb.fits_io import LBFileError, WrittenLB, folder_lock, remove_stale_partials, write_lb
 from stix_lib.lb.naming import SECONDS_PER_DAY, lb_directory, lb_file_name
 from stix_lib.lb.product import LBProduct
 from stix_lib.tm.errors import PacketError
@@ -107,6 +107,7 @@ def packets_to_lb(
     vers_cfg: str = "",
     date: str | None = None,
     result: LBResult | None = None,
+    handover: WrittenLB | None = None,
 ) -> LBResult:
     """Turn packets of one or more deliveries (``(raw file name, packets)``, oldest first) into LB files.
 
@@ -126,6 +127,8 @@ def packets_to_lb(
         Fixed ``DATE`` header value (default: now).
     result
         Result to extend (used by :func:`tms_to_lb`).
+    handover
+        Remembers the daily LB products written, for the LB -> L0 step of the same pipeline.
     """
     result = result if result is not None else LBResult()
     data: list[bytes] = []
@@ -181,18 +184,20 @@ def packets_to_lb(
             combined = combined.combine(newer)
         result.duplicates += len(members) - len(combined)
         for _kind, part, naming in _split(combined):
-            _merge_into_archive(part, naming, archive, version=version, vers_cfg=vers_cfg, date=date, result=result)
+            _merge_into_archive(
+                part, naming, archive, version=version, vers_cfg=vers_cfg, date=date, result=result, handover=handover
+            )
     return result
 
 
-def _read_existing(path: Path) -> LBProduct:
+def _read_existing(path: Path, handover: WrittenLB | None) -> LBProduct:
     """An existing LB file, through the fast reader (astropy costs ~15 ms per file).
 
     Imported here: :mod:`stix_lib.products` imports this package.
     """
     from stix_lib.products.lb_reader import read_level_binary
 
-    return read_level_binary(path)
+    return read_level_binary(path, handover)
 
 
 def _merge_into_archive(
@@ -204,6 +209,7 @@ def _merge_into_archive(
     vers_cfg: str,
     date: str | None,
     result: LBResult,
+    handover: WrittenLB | None,
 ) -> None:
     folder = lb_directory(archive, *part.key)
     path = folder / lb_file_name(*part.key, version=version, **naming)
@@ -212,7 +218,7 @@ def _merge_into_archive(
         merged = part
         if path.exists():
             try:
-                existing = _read_existing(path)
+                existing = _read_existing(path, handover)
             except LBFileError as exc:
                 log.error("not merging into %s: %s", path, exc)
                 result.file_errors.append(str(exc))
@@ -222,7 +228,7 @@ def _merge_into_archive(
             if merged.same_content(existing):
                 result.unchanged.append(path)
                 return
-        write_lb(merged, path, version=version, vers_cfg=vers_cfg, date=date)
+        write_lb(merged, path, version=version, vers_cfg=vers_cfg, date=date, handover=handover)
     result.written.append(path)
 
 
@@ -234,6 +240,7 @@ def tms_to_lb(
     version: int = 2,
     vers_cfg: str = "",
     date: str | None = None,
+    handover: WrittenLB | None = None,
 ) -> LBResult:
     """Process several telemetry files at once (in the given order = delivery order).
 
@@ -249,7 +256,10 @@ def tms_to_lb(
         result.errors.extend(errors)
         result.packets_read += len(errors)
         deliveries.append((tm_file.name, packets))
-    return packets_to_lb(deliveries, archive, idb_manager, version=version, vers_cfg=vers_cfg, date=date, result=result)
+    return packets_to_lb(
+        deliveries, archive, idb_manager, version=version, vers_cfg=vers_cfg, date=date, result=result,
+        handover=handover,
+    )  # fmt: skip
 
 
 def tm_to_lb(
@@ -260,6 +270,7 @@ def tm_to_lb(
     version: int = 2,
     vers_cfg: str = "",
     date: str | None = None,
+    handover: WrittenLB | None = None,
 ) -> LBResult:
     """Convert one telemetry XML file into LB files under ``archive`` (see module docstring).
 
@@ -277,6 +288,8 @@ def tm_to_lb(
         STIX-CONF version for the headers.
     date
         Fixed ``DATE`` header value (default: now).
+    handover
+        Remembers the daily LB products written (see :class:`stix_lib.lb.fits_io.WrittenLB`).
 
     Returns
     -------
@@ -288,4 +301,4 @@ def tm_to_lb(
     stix_lib.tm.errors.TelemetryFileError
         If the file as a whole cannot be read.
     """
-    return tms_to_lb([tm_file], archive, idb_manager, version=version, vers_cfg=vers_cfg, date=date)
+    return tms_to_lb([tm_file], archive, idb_manager, version=version, vers_cfg=vers_cfg, date=date, handover=handover)

@@ -165,21 +165,20 @@ def write_lb(
     version: int,
     vers_cfg: str = "",
     date: str | None = None,
+    handover: WrittenLB | None = None,
 ) -> None:
-    """Write ``product`` (already merged and in canonical order) atomically to ``path``."""
+    """Write ``product`` (already merged and in canonical order) atomically to ``path``.
+
+    A daily product is also remembered in ``handover`` (see :class:`WrittenLB`).
+    """
     product.check_lengths()
     write_atomic(lb_file_bytes(product, path.name, version=version, vers_cfg=vers_cfg, date=date), path)
-    if product.request is None:
-        _remember_written(path, product)
+    if handover is not None and product.request is None:
+        handover.remember(path, product)
 
 
-#: Daily LB products this process wrote, by path: the LB -> L0 step reads the files a run has just
-#: written, and :func:`take_written` hands it the product instead of parsing the file again.
-#: Packets are kept as one joined ``bytes`` (few objects: pages stay shared with forked workers).
-#: Bounded by the packet bytes held.
-_WRITTEN: OrderedDict[str, _Written] = OrderedDict()
-_WRITTEN_MAX_BYTES = 32 * 2**20
-_written_bytes = [0]
+#: Packet bytes a :class:`WrittenLB` holds at most (older entries are dropped first).
+WRITTEN_LB_MAX_BYTES = 32 * 2**20
 
 
 @dataclass(frozen=True)
@@ -203,48 +202,60 @@ def _file_identity(path: Path) -> tuple[int, ...]:
     return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
 
 
-def _forget(key: str) -> None:
-    entry = _WRITTEN.pop(key, None)
-    if entry is not None:
-        _written_bytes[0] -= len(entry.packets)
+class WrittenLB:
+    """Daily LB products one pipeline wrote, handed to its LB -> L0 step instead of parsing the files.
 
-
-def _remember_written(path: Path, product: LBProduct) -> None:
-    key = os.path.abspath(path)
-    _forget(key)
-    packets = b"".join(product.data)
-    if len(packets) > _WRITTEN_MAX_BYTES:
-        return
-    _WRITTEN[key] = _Written(
-        _file_identity(path),
-        product.key,
-        product.headers.copy(),
-        product.raw_file.astype(str),
-        product.packet.astype(np.int64),
-        packets,
-        np.cumsum([len(d) for d in product.data], dtype=np.int64),
-    )
-    _written_bytes[0] += len(packets)
-    while _written_bytes[0] > _WRITTEN_MAX_BYTES:
-        _forget(next(iter(_WRITTEN)))
-
-
-def take_written(path: Path) -> LBProduct | None:
-    """The daily LB product this process last wrote to ``path``, if the file is still that write.
-
-    The entry is forgotten (each written file is read once by the LB -> L0 step). ``None`` when
-    this process did not write the file or it was replaced since (other inode, size or times).
+    :func:`write_lb` remembers a product here (when given this object), :meth:`take` returns it
+    once, and only while the file on disk is still that write (same inode, size and times).
+    Packets are kept as one joined ``bytes`` (few objects: pages stay shared with forked
+    workers); at most ``max_bytes`` of packets are held, the oldest entries are dropped first.
     """
-    key = os.path.abspath(path)
-    entry = _WRITTEN.get(key)
-    if entry is None:
-        return None
-    _forget(key)
-    try:
-        identity = _file_identity(path)
-    except OSError:
-        return None
-    return entry.product() if identity == entry.identity else None
+
+    def __init__(self, max_bytes: int = WRITTEN_LB_MAX_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[str, _Written] = OrderedDict()
+        self._bytes = 0
+
+    def _forget(self, key: str) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= len(entry.packets)
+
+    def remember(self, path: Path, product: LBProduct) -> None:
+        """Keep ``product``, just written to ``path``."""
+        key = os.path.abspath(path)
+        self._forget(key)
+        packets = b"".join(product.data)
+        if len(packets) > self.max_bytes:
+            return
+        self._entries[key] = _Written(
+            _file_identity(path),
+            product.key,
+            product.headers.copy(),
+            product.raw_file.astype(str),
+            product.packet.astype(np.int64),
+            packets,
+            np.cumsum([len(d) for d in product.data], dtype=np.int64),
+        )
+        self._bytes += len(packets)
+        while self._bytes > self.max_bytes:
+            self._forget(next(iter(self._entries)))
+
+    def take(self, path: Path) -> LBProduct | None:
+        """The product last written to ``path``, if the file is still that write; forgotten after.
+
+        ``None`` when it was not remembered here or the file was replaced since.
+        """
+        key = os.path.abspath(path)
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        self._forget(key)
+        try:
+            identity = _file_identity(path)
+        except OSError:
+            return None
+        return entry.product() if identity == entry.identity else None
 
 
 def write_atomic(content: bytes, path: Path) -> None:

@@ -38,6 +38,7 @@ from typing import TypeVar
 from stix_lib.conf.energy_channels import ScienceEnergyChannels
 from stix_lib.idb.manager import IDBManager
 from stix_lib.lb.convert import tm_to_lb
+from stix_lib.lb.fits_io import WrittenLB
 from stix_lib.pipeline.report import FileReport, RunReport
 from stix_lib.pipeline.stream import ProductStream, feed, input_group, stream_order
 from stix_lib.products.header import SoopKeywordProvider
@@ -176,6 +177,8 @@ class Pipeline:
         triggers fail with a per-file error naming ``rid_lut_error``.
     rid_lut_error
         Why there is no LUT (e.g. the file is missing).
+    lb_handover
+        The daily LB products this pipeline wrote, handed from TM -> LB to LB -> L0 in memory.
     """
 
     writer: ProductWriter
@@ -187,6 +190,7 @@ class Pipeline:
     workers: int = 1
     rid_lut: RidLut | None = None
     rid_lut_error: str | None = None
+    lb_handover: WrittenLB = field(default_factory=WrittenLB)
 
     @property
     def archive(self) -> Path:
@@ -250,6 +254,7 @@ class Pipeline:
                 version=self.writer.processing_version,
                 vers_cfg=self.writer.vers_cfg,
                 date=self.date,
+                handover=self.lb_handover,
             )
         except TelemetryFileError as exc:
             report.unusable = str(exc)
@@ -286,6 +291,7 @@ class Pipeline:
             on_report=self._stop,
             rid_lut=self.rid_lut,
             rid_lut_error=self.rid_lut_error,
+            lb_handover=self.lb_handover,
         )
 
     def process_tm(self, tm_file: Path, *, end_level: Level | str = Level.L2) -> FileReport:

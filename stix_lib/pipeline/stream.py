@@ -26,6 +26,7 @@ from datetime import date
 from pathlib import Path
 
 from stix_lib.idb.manager import IDBManager
+from stix_lib.lb.fits_io import WrittenLB
 from stix_lib.lb.naming import parse_lb_file_name
 from stix_lib.pipeline.report import FileReport
 from stix_lib.products.fits_io import ProductFileError
@@ -86,6 +87,8 @@ class ProductStream:
     rid_lut, rid_lut_error
         Trigger scaling factors of science requests; why there is no LUT (added to the error of a
         request whose triggers need descaling).
+    lb_handover
+        Daily LB products the pipeline has just written (taken instead of parsing the files).
     """
 
     def __init__(
@@ -98,7 +101,9 @@ class ProductStream:
         on_report: Callable[[FileReport], None] | None = None,
         rid_lut: RidLut | None = None,
         rid_lut_error: str | None = None,
+        lb_handover: WrittenLB | None = None,
     ) -> None:
+        self.lb_handover = lb_handover
         self.rid_lut = rid_lut
         self.rid_lut_error = rid_lut_error
         self.writer = writer
@@ -135,7 +140,7 @@ class ProductStream:
             self.on_report(report)
             return
         step = StepResult(Path(lb_path))
-        product = l0_product_of(Path(lb_path), self.idb_manager, step)
+        product = l0_product_of(Path(lb_path), self.idb_manager, step, self.lb_handover)
         if product is not None:
             self._buffer(self._l0, self.writer.l0_targets(product), [report], "L0", step)
         _record([report], step, "L0")

@@ -6,7 +6,7 @@ as :func:`stix_lib.lb.fits_io.read_lb` (rows in CONTROL order, packets from the 
 DATA matched by ``index``, the packet length check); files with other layouts go to
 ``read_lb``. Reading through astropy costs ~15 ms per file, which dominated the LB -> L0 step.
 A daily LB file this process has just written (and nobody replaced since) is not parsed at all:
-the writer's copy of the product is handed over (:func:`stix_lib.lb.fits_io.take_written`).
+the writer's copy of the product is handed over (:class:`stix_lib.lb.fits_io.WrittenLB`).
 """
 
 from __future__ import annotations
@@ -16,21 +16,21 @@ from pathlib import Path
 
 import numpy as np
 
-from stix_lib.lb.fits_io import HEADER_COLUMNS, LBFileError, read_lb, take_written
+from stix_lib.lb.fits_io import HEADER_COLUMNS, LBFileError, WrittenLB, read_lb
 from stix_lib.lb.product import LBProduct
 from stix_lib.products.fits_reader import UnsupportedLayout, read_fits_tables
 from stix_lib.tm.headers import HEADER_DTYPE
 
 
-def read_level_binary(path: Path) -> LBProduct:
-    """An LB file as :class:`LBProduct`.
+def read_level_binary(path: Path, handover: WrittenLB | None = None) -> LBProduct:
+    """An LB file as :class:`LBProduct` (from ``handover`` when the pipeline has just written it).
 
     Raises
     ------
     LBFileError
         Unreadable or inconsistent file (as :func:`stix_lib.lb.fits_io.read_lb`).
     """
-    written = take_written(Path(path))
+    written = handover.take(Path(path)) if handover is not None else None
     if written is not None:  # this process has just written the file: no need to parse it
         return written
     try:

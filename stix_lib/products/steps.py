@@ -16,7 +16,7 @@ from pathlib import Path
 
 from stix_lib.conf.energy_channels import EnergyChannelError
 from stix_lib.idb.manager import IDBManager
-from stix_lib.lb.fits_io import LBFileError
+from stix_lib.lb.fits_io import LBFileError, WrittenLB
 from stix_lib.products.catalogue import NoProductError
 from stix_lib.products.fits_io import ProductFileError
 from stix_lib.products.l0 import ProductBuildError, build_l0
@@ -71,13 +71,15 @@ class StepResult:
             (self.written if result.written else self.unchanged).append(result.path)
 
 
-def l0_product_of(lb_path: Path, idb_manager: IDBManager, result: StepResult) -> Product | None:
-    """Read an LB file and build its L0 product (``None`` when there is nothing to write).
+def l0_product_of(
+    lb_path: Path, idb_manager: IDBManager, result: StepResult, handover: WrittenLB | None = None
+) -> Product | None:
+    """Read an LB file (or take it from ``handover``) and build its L0 product (``None``: nothing to write).
 
     Problems are recorded in ``result``.
     """
     try:
-        lb = read_level_binary(lb_path)
+        lb = read_level_binary(lb_path, handover)
     except LBFileError as exc:
         result.file_errors.append(str(exc))
         return None

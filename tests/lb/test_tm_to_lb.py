@@ -276,18 +276,25 @@ def test_just_written_lb_file_is_handed_over_unless_replaced(
 ) -> None:
     from stix_lib.products.lb_reader import read_level_binary
 
-    written = tm_to_lb(reference_data / "tm" / "moc_test.PktTmRaw.xml", tmp_path, manager).written
+    handover = fits_io.WrittenLB()
+    tm = reference_data / "tm" / "moc_test.PktTmRaw.xml"
+    written = tm_to_lb(tm, tmp_path, manager, handover=handover).written
     path = written[0]
     on_disk = read_lb(path)
-    handed = read_level_binary(path)  # the writer's copy, equal to the file
+    handed = read_level_binary(path, handover)  # the writer's copy, equal to the file
     assert handed.same_content(on_disk) and handed.key == on_disk.key
-    assert fits_io.take_written(path) is None  # handed over once
+    assert handover.take(path) is None  # handed over once
+    assert read_level_binary(written[1]).same_content(read_lb(written[1]))  # no hand-over object: parsed
     # written again here, then replaced by another writer: the remembered product is not used
     changed = on_disk.combine(on_disk)
     changed.packet = changed.packet + 1
-    fits_io.write_lb(changed, path, version=2)
+    fits_io.write_lb(changed, path, version=2, handover=handover)
     replacement = tmp_path / "replacement.fits"
     replacement.write_bytes(path.read_bytes())
     os.replace(replacement, path)
-    assert fits_io.take_written(path) is None
-    assert np.array_equal(read_level_binary(path).packet, changed.packet)
+    assert handover.take(path) is None
+    assert np.array_equal(read_level_binary(path, handover).packet, changed.packet)
+    # bounded: a hand-over object that may hold no bytes keeps nothing
+    tiny = fits_io.WrittenLB(max_bytes=0)
+    fits_io.write_lb(changed, path, version=2, handover=tiny)
+    assert tiny.take(path) is None
