@@ -35,8 +35,13 @@ def test_report_of_one_tm_file(pipeline: Pipeline, moc_tm: Path) -> None:
         return [l1_path.with_name("cal-product.fits")]
 
     pipeline.l2_hook = hook
+    handed: list[Path] = []
+    take = pipeline.lb_handover.take
+    pipeline.lb_handover.take = lambda path: handed.append(path) or take(path)  # type: ignore[method-assign]
     report = pipeline.process_tm(moc_tm)
     assert report.status == "ok"
+    # every LB file written went to LB -> L0 from memory, once; nothing is left behind
+    assert sorted(map(str, handed)) == sorted(report.produced["LB"]) and not pipeline.lb_handover._entries
     assert {level: len(files) for level, files in report.produced.items()} == {"LB": 7, "L0": 7, "L1": 7, "L2": 1}
     assert [p.name for p in calls] == ["solo_L1_stix-cal-energy_20191127_V03U.fits"]
     summary = json.loads(json.dumps(report.to_dict()))
