@@ -216,6 +216,10 @@ class WrittenLB:
         self._entries: OrderedDict[str, _Written] = OrderedDict()
         self._bytes = 0
 
+    def __len__(self) -> int:
+        """Products held."""
+        return len(self._entries)
+
     def _forget(self, key: str) -> None:
         entry = self._entries.pop(key, None)
         if entry is not None:

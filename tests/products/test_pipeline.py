@@ -41,7 +41,7 @@ def test_report_of_one_tm_file(pipeline: Pipeline, moc_tm: Path) -> None:
     report = pipeline.process_tm(moc_tm)
     assert report.status == "ok"
     # every LB file written went to LB -> L0 from memory, once; nothing is left behind
-    assert sorted(map(str, handed)) == sorted(report.produced["LB"]) and not pipeline.lb_handover._entries
+    assert sorted(map(str, handed)) == sorted(report.produced["LB"]) and len(pipeline.lb_handover) == 0
     assert {level: len(files) for level, files in report.produced.items()} == {"LB": 7, "L0": 7, "L1": 7, "L2": 1}
     assert [p.name for p in calls] == ["solo_L1_stix-cal-energy_20191127_V03U.fits"]
     summary = json.loads(json.dumps(report.to_dict()))
