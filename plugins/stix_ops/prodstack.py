@@ -112,6 +112,21 @@ def task_hostnames(stack: LocalStack) -> dict[str, int]:
     return counts
 
 
+def access_without_login(stack: LocalStack) -> dict[str, int]:
+    """HTTP status of the REST API without a token and of a token request with a wrong password.
+
+    (The UI's HTML shell is public; the single-page app gets its data from this API.)
+    """
+    import httpx
+
+    base = stack.config.api_url
+    wrong = {"username": "admin", "password": stack.config.admin_password + "x"}
+    return {
+        "api": httpx.get(f"{base}/api/v2/dags", timeout=30).status_code,
+        "token with a wrong password": httpx.post(f"{base}/auth/token", json=wrong, timeout=30).status_code,
+    }
+
+
 def remote_env(root: Path, ssh: Any) -> dict[str, str]:
     """``STIX_*`` settings and connections that put the SOC exchange, SOAR and the NAS behind ``ssh``.
 
@@ -159,6 +174,7 @@ def run_scenario(root: Path, reference: Path) -> dict[str, Any]:
             secret_values = {"PostgreSQL password": prod.postgres.password, "SSH private key": key_body}
             summary = demo.summarize(stack, {**env, "STIX_PIPELINE_DB_URL": pipeline_url}, secret_values)
             summary["workers"] = task_hostnames(stack)
+            summary["access_without_login"] = access_without_login(stack)
             summary["pipeline_db"] = connect(pipeline_url).dialect.name
     finally:
         ssh.stop()

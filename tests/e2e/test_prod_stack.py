@@ -50,6 +50,9 @@ def test_demo_scenario_on_production_stack(prod_run):
     mirrored = {p.relative_to(mirror) for p in mirror.rglob("*.fits")}
     archived = {p.relative_to(data / "fits") for p in (data / "fits").rglob("*.fits")}
     assert archived and mirrored == archived
+    # the FAB auth manager guards the API (the UI's data): nothing without a login
+    denied = summary["access_without_login"]
+    assert denied == {"api": 401, "token with a wrong password": 401}, denied
     # tasks ran on both Celery workers (task instance hostname = $STIX_WORKER_NAME of the worker)
     workers = summary["workers"]
     assert workers.get("stix-worker1", 0) > 0 and workers.get("stix-worker2", 0) > 0, workers
