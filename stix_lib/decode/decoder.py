@@ -231,19 +231,29 @@ class _VariableWalker:
         return pos
 
 
+#: Average chunk size from which the counting merge beats a stable sort (measured: chunks of 200
+#: values sort 7x faster, chunks of 5,800 merge ~4x faster).
+_COUNTING_MERGE_MIN_CHUNK = 1024
+
+
 def _stream_order_single_node(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], count: int) -> tuple:
     """Merge the chunks of a parameter that occurs at one tree node.
 
     For one packet the walker emits the values of a single node in stream order, so a stable
     sort on the packet number alone restores stream order. The chunks (one per lockstep
     iteration) are usually each in packet order: then every value's place is computed from the
-    per-packet counts (a counting merge); otherwise a stable (radix) sort is used.
+    per-packet counts (a counting merge) — worth it for few, large chunks (calibration spectra),
+    as its cost per chunk is about that of sorting ~1,000 values; otherwise, and for many small
+    chunks (continuation-coded science counts), a stable (radix) sort is used.
     """
-    if all(len(p[0]) < 2 or bool(np.all(p[0][1:] >= p[0][:-1])) for p in parts):
+    n_values = sum(len(p[2]) for p in parts)
+    if n_values >= _COUNTING_MERGE_MIN_CHUNK * len(parts) and all(
+        len(p[0]) < 2 or bool(np.all(p[0][1:] >= p[0][:-1])) for p in parts
+    ):
         counts = [np.bincount(p[0], minlength=count) for p in parts]
         total = np.sum(counts, axis=0)
         base = np.cumsum(total) - total  # where each packet's values start
-        vals = np.empty(sum(len(p[2]) for p in parts), dtype=np.result_type(*[p[2] for p in parts]))
+        vals = np.empty(n_values, dtype=np.result_type(*[p[2] for p in parts]))
         for (chunk_pkt, _, chunk_vals), chunk_counts in zip(parts, counts, strict=True):
             first = np.cumsum(chunk_counts) - chunk_counts  # first value of each packet in the chunk
             vals[(base - first)[chunk_pkt] + np.arange(len(chunk_pkt))] = chunk_vals
