@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from stix_lib.decode.encoder import default_apid, encode_packet
 from stix_lib.decode.layout import PacketKey, PacketLayout, get_layout
 from stix_lib.idb.manager import IDBManager
@@ -278,3 +280,28 @@ def split_elements(
     if current or not chunks:
         chunks.append(current)
     return chunks
+
+
+def rpd_count_elements(counts: np.ndarray) -> list[tuple[Values, int]]:
+    """The count entries of a raw-pixel-data (21/6/20) time bin, as ``(values, bits)`` elements.
+
+    One entry per non-zero ``counts[detector, pixel, channel]``: pixel NIXD0158, detector NIXD0153,
+    channel NIXD0154, continuation code NIXD0159 (0: the count is 1 and not sent, 1: one byte,
+    2: two bytes) and count NIX00065; an entry takes 16 + 8 * code bits.
+    """
+    det, pix, chan = np.nonzero(counts)
+    values = counts[det, pix, chan]
+    codes = np.where(values == 1, 0, np.where(values < 256, 1, 2))
+    return [
+        (
+            {
+                "NIXD0158": [int(p)],
+                "NIXD0153": [int(d)],
+                "NIXD0154": [int(c)],
+                "NIXD0159": [int(k)],
+                "NIX00065": [int(v)],
+            },
+            16 + 8 * int(k),
+        )  # fmt: skip
+        for d, p, c, v, k in zip(det, pix, chan, values, codes, strict=True)
+    ]

@@ -37,6 +37,7 @@ from stix_lib.simulate.packets import (
     merge_values,
     pack_items,
     repeater_capacity_bits,
+    rpd_count_elements,
     split_elements,
 )
 from stix_lib.simulate.reference_io import ReferenceProduct, bits_to_int, to_scet
@@ -128,22 +129,7 @@ def _bin(product: ReferenceProduct, b: int, ssid: int, layout, idb, version, sch
         fixed["NIXD0407"] = [bits_to_int(row["pixel_masks"])]
         triggers = _ints(row["triggers"]).ravel()
         fixed.update({f"NIX00{408 + g}": [int(triggers[g])] for g in range(16)})
-        det, pix, chan = np.nonzero(counts)
-        values = counts[det, pix, chan]
-        codes = np.where(values == 1, 0, np.where(values < 256, 1, 2))
-        elements = [
-            (
-                {
-                    "NIXD0158": [int(p)],
-                    "NIXD0153": [int(d)],
-                    "NIXD0154": [int(c)],
-                    "NIXD0159": [int(k)],
-                    "NIX00065": [int(v)],
-                },
-                16 + 8 * int(k),
-            )
-            for d, p, c, v, k in zip(det, pix, chan, values, codes, strict=True)
-        ]
+        elements = rpd_count_elements(counts)
         return fixed, elements, "NIX00406"
     masks = np.asarray(row["pixel_masks"]).astype(bool)
     if ssid == 21:

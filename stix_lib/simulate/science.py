@@ -38,6 +38,7 @@ from stix_lib.simulate.packets import (
     merge_values,
     pack_items,
     repeater_capacity_bits,
+    rpd_count_elements,
     samples_per_packet,
     split_elements,
 )
@@ -193,22 +194,7 @@ def raw_pixel_data(ctx: SimulationContext, plan: RequestPlan, start: float, bins
             "NIX00407": [ALL_DETECTORS],
             **{f"NIX00{408 + g}": [int(triggers[g])] for g in range(16)},
         }
-        det, pix, chan = np.nonzero(counts)
-        values = counts[det, pix, chan]
-        codes = np.where(values == 1, 0, np.where(values < 256, 1, 2))
-        entries = [
-            (
-                {
-                    "NIXD0158": [int(p)],
-                    "NIXD0153": [int(d)],
-                    "NIXD0154": [int(c)],
-                    "NIXD0159": [int(k)],
-                    "NIX00065": [int(v)],
-                },
-                16 + 8 * int(k),
-            )
-            for d, p, c, v, k in zip(det, pix, chan, values, codes, strict=True)
-        ]
+        entries = rpd_count_elements(counts)
         fixed_bits = measure_bits(node.children, {**fixed, "NIX00406": [0]})
         for chunk in split_elements(fixed_bits, entries, capacity):
             items.append(merge_values(fixed, {"NIX00406": [len(chunk)]}, *chunk))
