@@ -1,4 +1,4 @@
-"""Throw-away PostgreSQL, Redis and OpenSSH servers from the Debian packages, for tests and the CI stack.
+"""Throw-away PostgreSQL, Redis, OpenSSH, SMTP and HTTP servers on loopback, for tests and the CI stack.
 
 Each server lives in its own directory, listens on 127.0.0.1 on a free port, and is stopped and
 removed by :meth:`stop`. PostgreSQL refuses to run as root, so under root the server runs as the
@@ -15,8 +15,11 @@ import pwd
 import shutil
 import socket
 import subprocess
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from stix_ops.localstack import free_port
@@ -336,3 +339,54 @@ class SmtpSink:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+
+class TextHttpServer:
+    """A loopback HTTP server (``http.server`` in a thread) answering every GET from a callable.
+
+    ``answer(path) -> (status, text)`` gives the reply (sent as ``text/csv``, UTF-8); the requested
+    paths are recorded in :attr:`requests`. Stands in for web APIs (the STIX data-center RID API).
+    """
+
+    def __init__(self, answer: Callable[[str], tuple[int, str]]) -> None:
+        self.answer = answer
+        self.requests: list[str] = []
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>`` (no trailing slash)."""
+        assert self._server is not None, "server not started"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> TextHttpServer:
+        """Listen on a free port and serve in a daemon thread."""
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server API
+                owner.requests.append(self.path)
+                status, text = owner.answer(self.path)
+                data = text.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/csv; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Shut the server down and join its thread."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join()

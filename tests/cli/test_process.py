@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -165,26 +163,11 @@ def rid_api_url() -> Iterator[str]:
     row = {"_id": "7", "unique_id": str(SPEC_RID), "start_utc": date.today().isoformat() + "T00:00:00",
            "duration": "20", "type": "xray-spec", "subject": "flare", "purpose": "test", "scaling_factor": "5",
            "ior_id": "", "comment": ""}  # fmt: skip
-    body = format_rows([row]).encode()
+    from stix_ops.localservices import TextHttpServer
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server API
-            self.send_response(200)
-            self.send_header("Content-Type", "text/csv; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/api/bsd/info/"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    server = TextHttpServer(lambda path: (200, format_rows([row]))).start()
+    yield f"{server.url}/api/bsd/info/"
+    server.stop()
 
 
 def _archive_with(lb_file: Path, fits_dir: Path) -> None:

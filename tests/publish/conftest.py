@@ -146,33 +146,13 @@ class RidApiServer:
 @pytest.fixture
 def rid_api_server():
     """http.server in a thread on 127.0.0.1 serving one RID LUT row for any window."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     from stix_lib.ridlut.table import COLUMNS
+    from stix_ops.localservices import TextHttpServer
 
-    body = (",".join(COLUMNS) + "\n" + "900,42,2026-01-01T10:00:00,600,xray-cpd,big flare,imaging,,IOR9,api\n").encode()
-    requests: list = []
+    body = ",".join(COLUMNS) + "\n" + "900,42,2026-01-01T10:00:00,600,xray-cpd,big flare,imaging,,IOR9,api\n"
     status = [200]
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server API
-            requests.append(self.path)
-            self.send_response(status[0])
-            self.send_header("Content-Type", "text/csv")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = TextHttpServer(lambda path: (status[0], body)).start()
     try:
-        yield RidApiServer(f"http://127.0.0.1:{server.server_address[1]}/api/bsd/info/", requests, status)
+        yield RidApiServer(f"{server.url}/api/bsd/info/", server.requests, status)
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+        server.stop()
