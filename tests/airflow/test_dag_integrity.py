@@ -146,7 +146,7 @@ def test_monitor_dag_schedule_and_deadline(dagbag):
     assert all(d.interval < dag.dagrun_timeout for d in deadlines)
 
 
-# -- daily products and reprocessing (catchup off: stix_reprocess is replayed with backfills (`stix-pipeline reprocess`),
+# -- daily products and reprocessing (catchup off: stix_reprocess is replayed by backfills (stix-pipeline reprocess),
 # which does not need catchup) --------------------------------------------------------------------------------
 EXPECTED_DAGS.update({"stix_daily_products", "stix_reprocess"})
 
