@@ -30,6 +30,23 @@ if str(ROOT / "plugins") not in sys.path:
     sys.path.insert(0, str(ROOT / "plugins"))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep the tests of a ``scenario`` module in file order.
+
+    ``make test`` shuffles modules and tests (pytest-randomly, whose hook runs first). A module
+    marked ``scenario`` is one story told in steps on one expensive shared stack (e.g. a component
+    is stopped in the last step); the modules still run in random order.
+    """
+    slots: dict[str, list[int]] = {}
+    for index, item in enumerate(items):
+        if item.get_closest_marker("scenario"):
+            slots.setdefault(str(item.path), []).append(index)
+    for indexes in slots.values():
+        in_file_order = sorted((items[i] for i in indexes), key=lambda item: item.location[1] or 0)
+        for index, item in zip(indexes, in_file_order, strict=True):
+            items[index] = item
+
+
 @pytest.fixture(scope="session")
 def reference_data() -> Path:
     """The shared real STIX data (``STIX_REFERENCE_DATA``); the suite requires it."""
@@ -63,11 +80,31 @@ def airflow_db():
 
 
 @pytest.fixture(scope="session")
-def dagbag(airflow_db):
-    """All DAGs of ``dags/`` parsed as the dag-processor would."""
+def parsed_dagbag(airflow_db):
+    """All DAGs of ``dags/`` parsed once per session (use :func:`dagbag` in tests)."""
     from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(dag_folder=str(ROOT / "dags"))
+
+
+@pytest.fixture
+def dagbag(parsed_dagbag):
+    """All DAGs of ``dags/`` parsed as the dag-processor would, with every Param value restored afterwards.
+
+    ``dag.test(run_conf=...)`` writes the run conf into the DAG's own Param objects (the SDK's
+    ``process_params`` merges into a ParamsDict that shares them), so without the restore one test's
+    overrides (``start_level``, ``input_files``, ...) became the next test's defaults. A worker parses
+    the DAG afresh for every task, so only in-process test runs see this.
+    """
+    params = [
+        (param, param.value)
+        for dag in parsed_dagbag.dags.values()
+        for params_dict in (dag.params, *(task.params for task in dag.tasks))
+        for param in params_dict.values()
+    ]
+    yield parsed_dagbag
+    for param, value in params:
+        param.value = value
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -22,7 +23,9 @@ from typing import Any
 import httpx
 import pytest
 
-pytestmark = [pytest.mark.airflow, pytest.mark.slow]
+# steps of one story on one stack: the processing run is released in the monitor step, the scheduler is
+# stopped in the last one
+pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.scenario]
 
 REPO = Path(__file__).resolve().parents[2]
 CURRENT_TM = "solo_TM_current.PktTmRaw.SOL.0.2026.060.xml"
@@ -108,7 +111,11 @@ class Env:
     def stop(self, component: str) -> None:
         proc = self.stack.processes[component]
         os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # a loaded machine: the component is down either way
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
