@@ -16,8 +16,9 @@ maximum with the configured version (:func:`product_version`).
 HDUs ``PRIMARY``, ``CONTROL`` (one row per request; aspect: one row per packet), ``DATA`` (one
 row per time bin or aspect sample; ``time`` relative to ``OBT_BEG``: centiseconds, except the L0
 aspect burst, whose ``time``/``timedel`` are float32 seconds), ``IDB_VERSIONS`` and, except for
-aspect bursts, ``ENERGIES`` (the 32 science channels for rpd/cpd/scpd, the bands of the edge mask
-for spec and vis). Primary keywords: the common block (``VERS_SW``, ``VERS_CFG``, ``SCI_RID``,
+aspect bursts, ``ENERGIES`` (the 32 science channels for rpd; for cpd, scpd, spec and vis one row
+per pair of consecutive set edges of the request's edge mask, spec §4.3, matching the counts' last
+axis). Primary keywords: the common block (``VERS_SW``, ``VERS_CFG``, ``SCI_RID``,
 ``SCI_TCC`` …), ``DATAMIN``/``DATAMAX``/``BUNIT`` (counts products), ``XPOSURE``/``XPOMAX``, the OBT
 range and dates, ``COMPLETE``, ``TRIG_SCA`` and ``DATAWARN`` when they apply; L1 adds the SOOP and
 SPICE blocks (:mod:`stix_lib.products.header`, :mod:`stix_lib.spice.fits_keywords`).
@@ -202,7 +203,9 @@ def _table(columns: Columns, name: str) -> fits.BinTableHDU:
         width = values.dtype.itemsize if values.dtype.kind == "S" else 1
         count = int(np.prod(shape)) if shape else 1
         dims = (width, *reversed(shape)) if values.dtype.kind == "S" else tuple(reversed(shape))
-        dim = None if len(dims) <= 1 else "(" + ",".join(str(d) for d in dims) + ")"
+        # a one-element vector (one energy channel) keeps its axis only with an explicit TDIM
+        keep_dim = len(dims) > 1 or (values.dtype.kind != "S" and shape == (1,))
+        dim = "(" + ",".join(str(d) for d in dims) + ")" if keep_dim else None
         fmt = f"{count * width}{_fits_code(values)}"
         bzero = 1 << (8 * values.dtype.itemsize - 1) if values.dtype.kind == "u" and values.dtype.itemsize > 1 else None
         cols.append(fits.Column(name=col, format=fmt, unit=unit, dim=dim, array=values, bzero=bzero))
@@ -359,7 +362,7 @@ def _control_columns(request: ScienceRequest, packets: np.ndarray, raw_files: tu
 def _energy_columns(request: ScienceRequest, table: EnergyChannelTable) -> Columns | None:
     if isinstance(request, AspectBurst):
         return None
-    if isinstance(request, XrayRequest):
+    if isinstance(request, XrayRequest) and user_ssid(request.ssid) == 20:  # rpd: the 32 native channels
         low, high = table.e_lower, table.e_upper
     else:
         low, high = energy_bands(table, request.energy_bin_edge_mask)
