@@ -15,7 +15,8 @@ maximum with the configured version (:func:`product_version`).
 
 HDUs ``PRIMARY``, ``CONTROL`` (one row per request; aspect: one row per packet), ``DATA`` (one
 row per time bin or aspect sample; ``time`` relative to ``OBT_BEG``: centiseconds, except the L0
-aspect burst, whose ``time``/``timedel`` are float32 seconds), ``IDB_VERSIONS`` and, except for
+aspect burst, whose ``time``/``timedel`` are float32 seconds), ``IDB_VERSIONS`` (the decoding IDB
+over the packets' own header time range, as STIXCore records it) and, except for
 aspect bursts, ``ENERGIES`` (the 32 science channels for rpd; for cpd, scpd, spec and vis one row
 per pair of consecutive set edges of the request's edge mask, spec §4.3, matching the counts' last
 axis). Primary keywords: the common block (``VERS_SW``, ``VERS_CFG``, ``SCI_RID``,
@@ -523,6 +524,7 @@ def write_science_file(
     parent: str = "",
     raw_files: tuple[str, ...] = (),
     packets: np.ndarray | None = None,
+    packet_times: tuple[float, float] | None = None,
 ) -> tuple[Path, bool]:
     """Write the L0 or L1 file of one request unless it exists (write-once).
 
@@ -540,6 +542,9 @@ def write_science_file(
         File version (see :func:`product_version`).
     parent, raw_files, packets
         Provenance: parent file name, telemetry files, LB packet ids.
+    packet_times
+        First and last packet header time (OBT s): the range of ``IDB_VERSIONS``, as STIXCore
+        records it (the packets the IDB decoded, not the data); default the data range.
 
     Returns
     -------
@@ -583,6 +588,7 @@ def write_science_file(
         history=history,
         comments=comments,
     )
+    idb_range = span if packet_times is None else packet_times
     n_packets = len(np.atleast_1d(request.control.get("num_substructures", request.control.get("index"))))
     ids = np.arange(n_packets) if packets is None else np.asarray(packets)
     hdus: list[fits.BinTableHDU] = [
@@ -591,8 +597,8 @@ def write_science_file(
         _table(
             [
                 ("version", np.array([idb_version]), None),
-                ("obt_start", np.array([span[0]]), "s"),
-                ("obt_end", np.array([span[1]]), "s"),
+                ("obt_start", np.array([idb_range[0]]), "s"),
+                ("obt_end", np.array([idb_range[1]]), "s"),
             ],
             "IDB_VERSIONS",
         ),
@@ -667,6 +673,7 @@ def process_science_lb(
         if request is None:  # an aspect burst without samples
             continue
         raw_files = tuple(sorted(set(np.asarray(batch.raw_file, dtype=str).tolist())))
+        times = batch.header_times()
         parents = {"L0": lb_path.name, "L1": science_l0_path(out.archive, request, file_version).name}
         for level in ("L0", "L1"):
             if level not in levels:
@@ -681,6 +688,7 @@ def process_science_lb(
                     parent=parents[level],
                     raw_files=raw_files,
                     packets=np.asarray(batch.packet),
+                    packet_times=(float(times.min()), float(times.max())),
                 )
             except ValueError as exc:
                 result.errors.append(f"{rows} -> {level}: {exc}")

@@ -20,7 +20,9 @@ native channels it spans. It deliberately does not use the request decoder
   (c+1)-th set edge).
 
 :func:`check_conservation` compares one file with its packets; :func:`request_packets` finds the
-packets of an archive file (file -> parent L0 -> parent LB) for ``stix-pipeline validate``.
+packets of an archive file (file -> parent L0 -> parent LB, all in the archive that holds the
+file) and :func:`add_conservation_findings` reports the result for ``stix-pipeline validate
+--conservation``.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from stix_lib.idb.manager import IDBManager
 from stix_lib.lb.fits_io import read_lb
 from stix_lib.lb.request_sequences import request_sequences
 from stix_lib.products.l0.packets import PacketBatch, decode_lb_product, ramp
+from stix_lib.validate.report import FileReport
 
 #: SSIDs with counts, by kind (user requests and their auto twins).
 RPD, PIXEL_DATA, VISIBILITIES, SPECTROGRAM = {20, 10}, {21, 22, 11, 12}, {23, 13}, {24, 14}
@@ -252,3 +255,32 @@ def request_packets(path: Path, idb_manager: IDBManager) -> PacketBatch:
             if ids == request:
                 return batch
     raise ValueError(f"{lb_path.name}: no complete decodable sequence of request {request[1]}-{request[0]}")
+
+
+def is_count_request_file(path: Path) -> bool:
+    """True for the L0/L1 file of a science request with counts (by its primary header)."""
+    header = fits.getheader(path)
+    return (
+        header.get("LEVEL") in ("L0", "L1")
+        and (header.get("STYPE"), header.get("SSTYPE")) == (21, 6)
+        and header.get("SSID") in COUNT_SSIDS
+    )
+
+
+def add_conservation_findings(report: FileReport, idb_manager: IDBManager) -> None:
+    """Check a validated file's counts against its packets; errors ``conservation`` into ``report``.
+
+    Files other than science count products are left alone; a count product whose packets cannot
+    be found or decoded is an error ``conservation-unchecked``.
+    """
+    try:
+        if not is_count_request_file(report.path):
+            return
+        batch = request_packets(report.path, idb_manager)
+    except (OSError, ValueError, KeyError) as exc:
+        report.error("conservation-unchecked", f"counts not checked against the packets: {exc}")
+        return
+    for problem in check_conservation(batch, report.path):
+        report.error("conservation", problem)
+    if not any(f.code == "conservation" for f in report.findings):
+        report.info("conservation", f"counts and triggers equal the sums of the {len(batch)} packets")
