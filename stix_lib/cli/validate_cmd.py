@@ -4,6 +4,10 @@ Each FITS file is compared with the reference product of the same level and type
 column names, dtypes, units, primary keywords) and loaded with stixpy (``Product``; plus
 ``TimeSeries`` for QL light curve, background, variance and HK maxi). The V01 references'
 ``*_err`` columns matching current ``*_comp_err`` ones are an expected rename, not a failure.
+With ``--conservation`` the counts and triggers of science count products (L0/L1 of rpd, cpd,
+scpd, vis, spec) must also equal the sums of their decoded packets, per time bin and energy
+channel (:mod:`stix_lib.validate.conservation`; the LB file is found through the file's parents in
+the archive that holds it).
 
 Exit status: 0 when every file passes, 1 when any file fails, 2 when the reference folder is
 unusable.
@@ -35,6 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument("--no-stixpy", "--no_stixpy", action="store_true", help="skip loading with stixpy")
+    parser.add_argument(
+        "--conservation",
+        action="store_true",
+        help="also check science counts/triggers against the sums of their packets (LB in the same archive)",
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -46,6 +55,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"stix-pipeline validate: {exc}")
         return EXIT_UNUSABLE
     reports = validator.validate_all(args.files)
+    if args.conservation:
+        from stix_lib.idb.manager import IDBManager
+        from stix_lib.validate.conservation import add_conservation_findings
+
+        idb_manager = IDBManager(Path(settings.idb_dir))
+        for report in reports:
+            add_conservation_findings(report, idb_manager)
     ok = all(r.ok for r in reports)
     if args.json:
         document = {"reference": str(reference), "ok": ok, "files": [r.as_dict() for r in reports]}

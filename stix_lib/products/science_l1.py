@@ -15,9 +15,11 @@ maximum with the configured version (:func:`product_version`).
 
 HDUs ``PRIMARY``, ``CONTROL`` (one row per request; aspect: one row per packet), ``DATA`` (one
 row per time bin or aspect sample; ``time`` relative to ``OBT_BEG``: centiseconds, except the L0
-aspect burst, whose ``time``/``timedel`` are float32 seconds), ``IDB_VERSIONS`` and, except for
-aspect bursts, ``ENERGIES`` (the 32 science channels for rpd/cpd/scpd, the bands of the edge mask
-for spec and vis). Primary keywords: the common block (``VERS_SW``, ``VERS_CFG``, ``SCI_RID``,
+aspect burst, whose ``time``/``timedel`` are float32 seconds), ``IDB_VERSIONS`` (the decoding IDB
+over the packets' own header time range, as STIXCore records it) and, except for
+aspect bursts, ``ENERGIES`` (the 32 science channels for rpd; for cpd, scpd, spec and vis one row
+per pair of consecutive set edges of the request's edge mask, spec §4.3, matching the counts' last
+axis). Primary keywords: the common block (``VERS_SW``, ``VERS_CFG``, ``SCI_RID``,
 ``SCI_TCC`` …), ``DATAMIN``/``DATAMAX``/``BUNIT`` (counts products), ``XPOSURE``/``XPOMAX``, the OBT
 range and dates, ``COMPLETE``, ``TRIG_SCA`` and ``DATAWARN`` when they apply; L1 adds the SOOP and
 SPICE blocks (:mod:`stix_lib.products.header`, :mod:`stix_lib.spice.fits_keywords`).
@@ -202,7 +204,9 @@ def _table(columns: Columns, name: str) -> fits.BinTableHDU:
         width = values.dtype.itemsize if values.dtype.kind == "S" else 1
         count = int(np.prod(shape)) if shape else 1
         dims = (width, *reversed(shape)) if values.dtype.kind == "S" else tuple(reversed(shape))
-        dim = None if len(dims) <= 1 else "(" + ",".join(str(d) for d in dims) + ")"
+        # a one-element vector (one energy channel) keeps its axis only with an explicit TDIM
+        keep_dim = len(dims) > 1 or (values.dtype.kind != "S" and shape == (1,))
+        dim = "(" + ",".join(str(d) for d in dims) + ")" if keep_dim else None
         fmt = f"{count * width}{_fits_code(values)}"
         bzero = 1 << (8 * values.dtype.itemsize - 1) if values.dtype.kind == "u" and values.dtype.itemsize > 1 else None
         cols.append(fits.Column(name=col, format=fmt, unit=unit, dim=dim, array=values, bzero=bzero))
@@ -359,7 +363,7 @@ def _control_columns(request: ScienceRequest, packets: np.ndarray, raw_files: tu
 def _energy_columns(request: ScienceRequest, table: EnergyChannelTable) -> Columns | None:
     if isinstance(request, AspectBurst):
         return None
-    if isinstance(request, XrayRequest):
+    if isinstance(request, XrayRequest) and user_ssid(request.ssid) == 20:  # rpd: the 32 native channels
         low, high = table.e_lower, table.e_upper
     else:
         low, high = energy_bands(table, request.energy_bin_edge_mask)
@@ -520,6 +524,7 @@ def write_science_file(
     parent: str = "",
     raw_files: tuple[str, ...] = (),
     packets: np.ndarray | None = None,
+    packet_times: tuple[float, float] | None = None,
 ) -> tuple[Path, bool]:
     """Write the L0 or L1 file of one request unless it exists (write-once).
 
@@ -537,6 +542,9 @@ def write_science_file(
         File version (see :func:`product_version`).
     parent, raw_files, packets
         Provenance: parent file name, telemetry files, LB packet ids.
+    packet_times
+        First and last packet header time (OBT s): the range of ``IDB_VERSIONS``, as STIXCore
+        records it (the packets the IDB decoded, not the data); default the data range.
 
     Returns
     -------
@@ -580,6 +588,7 @@ def write_science_file(
         history=history,
         comments=comments,
     )
+    idb_range = span if packet_times is None else packet_times
     n_packets = len(np.atleast_1d(request.control.get("num_substructures", request.control.get("index"))))
     ids = np.arange(n_packets) if packets is None else np.asarray(packets)
     hdus: list[fits.BinTableHDU] = [
@@ -588,8 +597,8 @@ def write_science_file(
         _table(
             [
                 ("version", np.array([idb_version]), None),
-                ("obt_start", np.array([span[0]]), "s"),
-                ("obt_end", np.array([span[1]]), "s"),
+                ("obt_start", np.array([idb_range[0]]), "s"),
+                ("obt_end", np.array([idb_range[1]]), "s"),
             ],
             "IDB_VERSIONS",
         ),
@@ -664,6 +673,7 @@ def process_science_lb(
         if request is None:  # an aspect burst without samples
             continue
         raw_files = tuple(sorted(set(np.asarray(batch.raw_file, dtype=str).tolist())))
+        times = batch.header_times()
         parents = {"L0": lb_path.name, "L1": science_l0_path(out.archive, request, file_version).name}
         for level in ("L0", "L1"):
             if level not in levels:
@@ -678,6 +688,7 @@ def process_science_lb(
                     parent=parents[level],
                     raw_files=raw_files,
                     packets=np.asarray(batch.packet),
+                    packet_times=(float(times.min()), float(times.max())),
                 )
             except ValueError as exc:
                 result.errors.append(f"{rows} -> {level}: {exc}")

@@ -211,8 +211,13 @@ def pixel_data(
     bins: int,
     width: float,
     pixel_sets: Sequence[int],
+    groups: Sequence[tuple[int, int]] = PIXEL_DATA_GROUPS,
 ) -> tuple:
-    """Compressed (21) or summed (22) pixel data: counts per energy group, detector, pixel set."""
+    """Compressed (21) or summed (22) pixel data: counts per energy group, detector, pixel set.
+
+    ``groups`` are the energy groups (first, last science channel, inclusive) of every time bin,
+    i.e. the request's energy edge mask.
+    """
     key = PacketKey(21, 6, ssid)
     product = "sci-xray-cpd" if ssid == 21 else "sci-xray-scpd"
     rng = ctx.rng(f"{product}-{start}")
@@ -223,7 +228,7 @@ def pixel_data(
     bins_counts, bins_triggers = [], []
     for b in range(bins):
         counts = _bin_counts(ctx, rng, start + b * width, width)  # (32, 12, 32)
-        grouped = np.stack([counts[:, :, lo : hi + 1].sum(axis=2) for lo, hi in PIXEL_DATA_GROUPS], axis=0)
+        grouped = np.stack([counts[:, :, lo : hi + 1].sum(axis=2) for lo, hi in groups], axis=0)
         bins_counts.append(np.einsum("edp,sp->eds", grouped, masks))  # (groups, 32 det, sets)
         bins_triggers.append(_triggers(rng, counts))
     largest = max(int(np.max(bins_counts)), int(np.max(bins_triggers)))
@@ -248,15 +253,15 @@ def pixel_data(
             "NIX00405": [int(round(width * 10))],
             **{k: v for k, v in trig.items() if k.startswith("NIX00")},
         }
-        groups = []
-        for g, (lo, hi) in enumerate(PIXEL_DATA_GROUPS):
+        elements = []
+        for g, (lo, hi) in enumerate(groups):
             block = bins_counts[b][g].ravel()  # detector-major, then pixel set
             codes = compress_packet_values(ssid, version, {"NIX00260": block}, schemes)["NIX00260"]
-            groups.append(
+            elements.append(
                 ({"NIXD0016": [lo], "NIXD0017": [hi], "NIX00259": [len(codes)], "NIX00260": codes}, 32 + 8 * len(codes))
             )
         fixed_bits = measure_bits(node.children, {**fixed, "NIX00258": [0]})
-        for chunk in split_elements(fixed_bits, groups, capacity):
+        for chunk in split_elements(fixed_bits, elements, capacity):
             items.append(merge_values(fixed, {"NIX00258": [len(chunk)]}, *chunk))
     packets = pack_items(layout, header, "NIX00403", items)
     specs = _emit(ctx, key, packets, at, product, (psc, rid))
@@ -271,8 +276,15 @@ def _grid_geometry() -> tuple[np.ndarray, np.ndarray]:
     return pitch, angle
 
 
-def visibilities(ctx: SimulationContext, plan: RequestPlan, start: float, bins: int, width: float) -> tuple:
-    """Visibilities (21/6/23) of a point source at the flare location, two energy groups."""
+def visibilities(
+    ctx: SimulationContext,
+    plan: RequestPlan,
+    start: float,
+    bins: int,
+    width: float,
+    groups: Sequence[tuple[int, int]] = VISIBILITY_GROUPS,
+) -> tuple:
+    """Visibilities (21/6/23) of a point source at the flare location per energy group (first, last channel)."""
     key = PacketKey(21, 6, 23)
     rng = ctx.rng(f"sci-xray-vis-{start}")
     rid, psc, at = plan.new()
@@ -306,9 +318,9 @@ def visibilities(ctx: SimulationContext, plan: RequestPlan, start: float, bins: 
             "NIXD0447": [ALL_PIXELS],
             "NIX00407": [ALL_DETECTORS],
             **{k: v for k, v in trig.items() if k.startswith("NIX00")},
-            "NIX00258": [len(VISIBILITY_GROUPS)],
+            "NIX00258": [len(groups)],
         }
-        for lo, hi in VISIBILITY_GROUPS:
+        for lo, hi in groups:
             per_det = counts[:, :, lo : hi + 1].sum(axis=(1, 2))
             flux = int(min(per_det.sum(), flux_max))
             dets = np.asarray(VISIBILITY_DETECTORS)
@@ -341,19 +353,34 @@ def visibilities(ctx: SimulationContext, plan: RequestPlan, start: float, bins: 
 SPECTROGRAM_CHANNELS = (1, 30)  # first and last science channel (NIXD0442/NIXD0443, inclusive: 4-150 keV)
 
 
-def spectrogram(ctx: SimulationContext, plan: RequestPlan, start: float, bins: int, width: float) -> tuple:
-    """Spectrogram (21/6/24): all detectors and pixels summed, 30 channels (4-150 keV)."""
+def spectrogram(
+    ctx: SimulationContext,
+    plan: RequestPlan,
+    start: float,
+    bins: int,
+    width: float,
+    channels: tuple[int, int] = SPECTROGRAM_CHANNELS,
+    step: int = 1,
+) -> tuple:
+    """Spectrogram (21/6/24): all detectors and pixels summed, by default 30 channels (4-150 keV).
+
+    ``channels`` are the first and last science channel (NIXD0442/NIXD0443, inclusive) and ``step``
+    the number of channels summed into one energy bin (NIXD0019 = step - 1); the span must be a
+    multiple of ``step``.
+    """
     key = PacketKey(21, 6, 24)
     rng = ctx.rng(f"sci-xray-spec-{start}")
     rid, psc, at = plan.new()
     layout = ctx.layout(key, at)
     version = ctx.idb_version(at)
-    lo, hi = SPECTROGRAM_CHANNELS
+    lo, hi = channels
+    if step < 1 or (hi - lo + 1) % step:
+        raise ValueError(f"spectrogram channels {lo}-{hi} are not a multiple of {step} channels")
     samples = []
     for b in range(bins):
         t0 = start + b * width
         expected = ctx.model.expected_between(t0, t0 + width)
-        counts = rng.poisson(expected[lo : hi + 1]).astype(np.int64)
+        counts = rng.poisson(expected[lo : hi + 1].reshape(-1, step).sum(axis=1)).astype(np.int64)
         trigger = int(rng.poisson(1.45 * expected[1:].sum()))
         samples.append((b, _rcr(ctx, t0), counts, trigger))
     largest = max(max(int(s[2].max()), s[3]) for s in samples)
@@ -377,7 +404,7 @@ def spectrogram(ctx: SimulationContext, plan: RequestPlan, start: float, bins: i
             "NIX00401": [run[0][1]],
             "NIXD0442": [lo],
             "NIXD0443": [hi],
-            "NIXD0019": [0],
+            "NIXD0019": [step - 1],
         }
         elements = []
         for b, _, counts, trigger in run:

@@ -25,9 +25,14 @@ CONTROL values and one DATA row per time bin:
 * counts: rpd one entry per (pixel NIXD0158, detector NIXD0153, channel NIXD0154, count
   NIX00065); cpd/scpd energy groups (NIXD0016 low / NIXD0017 high, NIX00259 values NIX00260,
   detector-major over the detectors of the mask, then pixel set). cpd pixel sets are single-pixel
-  masks (pixel = log2 of the mask), scpd pixel sets index the summed pixel sets. Counts are
-  ``(T, 32, 12, 32)`` (time, detector, pixel or pixel set, channel); a group spanning several
-  channels is stored at its low channel and ``energy_bin_edge_mask`` marks ``low`` and ``high+1``;
+  masks (pixel = log2 of the mask), scpd pixel sets index the summed pixel sets.
+  ``energy_bin_edge_mask`` marks ``low`` and ``high + 1`` of every group; by the spec's energy
+  table rule (§4.3: consecutive set edges i < j make one channel [E_low[i], E_high[j - 1]]) the
+  request has one channel per pair of consecutive set edges, and counts are ``(T, 32, 12, E)``
+  (time, detector, pixel or pixel set, channel of the request), a group's counts in the channel
+  that starts at its ``low`` (rpd: ``(T, 32, 12, 32)`` over the 32 native channels). A group that
+  spans several channels (the bins' groups differ) is an error. ``num_energy_groups`` is the
+  ``NIX00258`` of a bin's first substructure, as the packets carry it (and as STIXCore writes it);
 * ``time`` = stamp + start + integration / 2 (OBT seconds), ``timedel`` = integration
   (centiseconds); for rpd the engineering start and integration are truncated to whole seconds
   as STIXCore does (spec §9, quirk 8), so the reference products are reproduced;
@@ -97,7 +102,7 @@ class XrayRequest:
     rcr, pixel_masks, detector_masks, triggers, counts
         Per bin; ``pixel_masks`` is ``(T, 12)`` for rpd/cpd and ``(T, n_sets, 12)`` for scpd.
     num_pixel_sets, num_energy_groups
-        Per bin (cpd/scpd; zeros for rpd).
+        Per bin, from the bin's first substructure (cpd/scpd; zeros for rpd).
     triggers_var, counts_var
         Compression variances (zeros for rpd).
     energy_bin_edge_mask
@@ -180,6 +185,30 @@ def _triggers16(batch: PacketBatch) -> tuple[npt.NDArray[np.int64], npt.NDArray[
     return values, np.stack([p.variance for p in parts], axis=1)
 
 
+def _group_channels(
+    edges: npt.NDArray[np.uint8], low: npt.NDArray[np.int64], high: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """Channel of the request (spec §4.3 energy table rule) of each energy group ``low..high``.
+
+    Channel ``c`` spans the native channels between the ``c``-th and ``c + 1``-th set edge.
+
+    Raises
+    ------
+    ValueError
+        A group spans more than one channel (the time bins' energy groups differ).
+    """
+    below = np.cumsum(edges) - 1  # channel that native channel n belongs to
+    channel = below[low]
+    straddling = below[high] != channel
+    if np.any(straddling):
+        i = int(np.flatnonzero(straddling)[0])
+        raise ValueError(
+            f"energy group {int(low[i])}-{int(high[i])} spans several channels of the request's energy "
+            "edges (the time bins' energy groups differ)"
+        )
+    return channel
+
+
 def _first(values: np.ndarray, group: npt.NDArray[np.int64], size: int) -> np.ndarray:
     """The first value of each group (``group`` sorted or not; groups numbered 0..size-1)."""
     _, first = np.unique(group, return_index=True)
@@ -223,8 +252,6 @@ def decode_xray_request(batch: PacketBatch) -> XrayRequest:
 
     detector_bits = bits_lsb_first(batch.values("NIX00407"), 32)
     rcr = batch.values("NIX00401").astype(np.int64)
-    counts = np.zeros((n_bins, 32, 12, 32), dtype=np.int64)
-    counts_var = np.zeros((n_bins, 32, 12, 32), dtype=np.float64)
     num_sets = np.zeros(n_sub, dtype=np.int64)
     num_groups = np.zeros(n_sub, dtype=np.int64)
     control = _request_control(batch, stamp)
@@ -234,6 +261,8 @@ def decode_xray_request(batch: PacketBatch) -> XrayRequest:
         pixel_masks_sub = bits_lsb_first(batch.values("NIXD0407"), 12)
         triggers_sub = np.stack([batch.values(f"NIX00{408 + g}") for g in range(16)], axis=1).astype(np.int64)
         triggers_var_sub = np.zeros(triggers_sub.shape, dtype=np.float64)
+        counts = np.zeros((n_bins, 32, 12, 32), dtype=np.int64)
+        counts_var = np.zeros(counts.shape, dtype=np.float64)
         entries = batch.values("NIX00406").astype(np.int64)
         sub_of_entry = np.repeat(np.arange(n_sub), entries)
         channel = batch.values("NIXD0154").astype(np.int64)
@@ -283,14 +312,16 @@ def decode_xray_request(batch: PacketBatch) -> XrayRequest:
             pixel_masks_sub = np.zeros((n_sub, width, 12), dtype=np.uint8)
             sub_of_set, set_pos = ramp(num_sets)
             pixel_masks_sub[sub_of_set, set_pos] = bits_lsb_first(set_masks, 12)
-        where = (bin_of_sub[sub_of_value], detector, pixel, low[group_of_value])
+        edges = _group_edges(low, high)
+        channel = _group_channels(edges, low, high)
+        n_channels = max(int(edges.sum()) - 1, 0)
+        counts = np.zeros((n_bins, 32, 12, n_channels), dtype=np.int64)
+        counts_var = np.zeros(counts.shape, dtype=np.float64)
+        where = (bin_of_sub[sub_of_value], detector, pixel, channel[group_of_value])
         np.add.at(counts, where, batch.decompressed["NIX00260"].values.astype(np.int64))
         np.add.at(counts_var, where, batch.decompressed["NIX00260"].variance)
-        edges = _group_edges(low, high)
 
     timedel = np.rint(_first(integration, bin_of_sub, n_bins) * 100.0).astype(np.int64)
-    groups_per_bin = np.zeros(n_bins, dtype=np.int64)
-    np.add.at(groups_per_bin, bin_of_sub, num_groups)
     return XrayRequest(
         ssid=ssid,
         control=control,
@@ -304,7 +335,7 @@ def decode_xray_request(batch: PacketBatch) -> XrayRequest:
         counts=counts,
         counts_var=counts_var,
         num_pixel_sets=_first(num_sets, bin_of_sub, n_bins),
-        num_energy_groups=groups_per_bin,
+        num_energy_groups=_first(num_groups, bin_of_sub, n_bins),
         energy_bin_edge_mask=edges,
         datawarn=datawarn,
         comments=[MULTIPLE_SCHEMES] if datawarn else [],
