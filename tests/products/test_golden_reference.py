@@ -72,6 +72,8 @@ def _row_values(control: Table, data: Table, column: str) -> np.ndarray:
 @pytest.mark.parametrize("descriptor", EXACT)
 def test_values_come_back_exactly(descriptor: str, golden: Path, reference_data: Path) -> None:
     reference, ours = _tables(reference_data, golden, descriptor)
+    day = reference.name.split("_")[3]  # packets cut by the day boundary also fill the next days' files
+    ours = [p for p in ours if p.name.split("_")[3] == day]
     ref_data, ref_control = Table.read(reference, hdu="DATA"), Table.read(reference, hdu="CONTROL")
     our_data, our_control = _stack(ours, "DATA"), _stack(ours, "CONTROL")
     times = np.concatenate([_absolute_times(p, d) for p, d in zip(ours, our_data, strict=True)])

@@ -28,7 +28,9 @@ def _utc(ctx: SimulationContext, seconds: float) -> np.datetime64:
     return scet_to_utc(*divmod(ctx.start_ticks + int(round(seconds * FINE_PER_SECOND)), FINE_PER_SECOND))
 
 
-@pytest.mark.parametrize(("start", "days", "expected"), [("2020-05-06T13:00:00", 365, 366), ("2021-01-01T00:00:00", 68, 68)])
+@pytest.mark.parametrize(
+    ("start", "days", "expected"), [("2020-05-06T13:00:00", 365, 366), ("2021-01-01T00:00:00", 68, 68)]
+)
 def test_one_accumulation_per_day_inside_it(idb_manager: IDBManager, start: str, days: int, expected: int) -> None:
     ctx = _context(idb_manager, start, days * DAY)
     windows = accumulation_windows(ctx)

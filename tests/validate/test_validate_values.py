@@ -102,7 +102,16 @@ def round_trip(reference_data: Path, reference_dir: Path, tmp_path_factory) -> d
     return reports
 
 
-ROUND_TRIP_EXACT = ["stix-hk-maxi", "stix-cal-energy", "stix-ql-spectra", "stix-ql-ql-tmstatusflarelist"]
+ROUND_TRIP_EXACT = [
+    "stix-hk-maxi",
+    "stix-cal-energy",
+    "stix-ql-lightcurve",
+    "stix-ql-background",
+    "stix-ql-variance",
+    "stix-ql-flareflag",
+    "stix-ql-spectra",
+    "stix-ql-ql-tmstatusflarelist",
+]
 
 
 @pytest.mark.parametrize("descriptor", ROUND_TRIP_EXACT)
