@@ -3,7 +3,7 @@
 Order (L1; L0 leaves out the SOOP and SPICE blocks and uses OBT strings for the dates)::
 
     SIMPLE BITPIX NAXIS EXTEND
-    FILENAME RAW_FILE PARENT DATE LEVEL ORIGIN CREATOR VERS_SW VERS_CFG VERSION
+    FILENAME RAW_FILE PARENT DATE BLANK LEVEL ORIGIN CREATOR VERS_SW VERS_CFG VERSION
     OBSRVTRY TELESCOP INSTRUME STYPE SSTYPE SSID SCI_RID SCI_TCC      (common, stix_lib.lb.header)
     DATAMIN DATAMAX BUNIT XPOSURE XPOMAX
     OBS_MODE OBS_TYPE OBS_ID SOOPNAME SOOPTYPE TARGET                  (L1, SOOP provider)
@@ -11,6 +11,12 @@ Order (L1; L0 leaves out the SOOP and SPICE blocks and uses OBT strings for the 
     SPICE_MK [SPICE_ER] RSUN_ARC ... DATE_SUN                          (L1, spice_fits_keywords)
     TRIG_SCA                                                           (when triggers were descaled)
     CHECKSUM DATASUM, HISTORY
+
+L0 headers give the exact OBT range; L1 headers the range as the file stores it
+(:attr:`~stix_lib.products.model.Product.file_obt_range`: the end on the centisecond grid of the
+DATA times) with ``DATE-AVG`` the midpoint of the UTC start and end
+(:func:`~stix_lib.products.clock.utc_span`), as STIXCore writes them. Only count products give
+``DATAMIN``/``DATAMAX``/``BUNIT``/``XPOSURE``/``XPOMAX``; all others write 0 / 0 / " " / 0 / 0.
 
 Everything here is a function of the product content (and of the software/configuration
 versions), so rewriting a file with the same rows gives the same header apart from ``DATE``,
