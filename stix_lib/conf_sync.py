@@ -31,12 +31,14 @@ from sqlalchemy import Engine, select
 
 from stix_lib.atomic import atomic_write_text
 from stix_lib.db.schema import conf_versions
+from stix_lib.lb.header import CONF_VERSION_FALLBACK
 
 log = logging.getLogger(__name__)
 
 VERSION_FILE = "VERSION.TXT"
-#: What :func:`current_conf_version` returns when no version can be determined.
-UNKNOWN_VERSION = "unknown"
+#: What :func:`current_conf_version` returns when no version can be determined (``VERS_CFG``
+#: fallback of STIXCore, processing spec §6.2).
+UNKNOWN_VERSION = CONF_VERSION_FALLBACK
 GIT_TIMEOUT = 600
 
 
@@ -204,7 +206,7 @@ def current_conf_version(conf_dir: Path) -> str:
         The first line of ``VERSION.TXT`` (written by :func:`sync_conf`). Fallback when that file is
         missing or empty: ``git describe --tags --always`` of the checked-out commit (so a
         hand-made checkout still reports something traceable); when that fails too (no git
-        working copy), ``"unknown"``.
+        working copy), :data:`UNKNOWN_VERSION`.
     """
     version = _read_version(Path(conf_dir))
     if version:

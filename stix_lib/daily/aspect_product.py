@@ -48,7 +48,7 @@ from stix_lib.atomic import atomic_write_bytes, remove_stale_temps
 from stix_lib.daily.aspect_table import AspectInput
 from stix_lib.daily.idl_bridge import FileSolution
 from stix_lib.products.catalogue import ProductSpec
-from stix_lib.products.clock import SpiceClock
+from stix_lib.products.clock import SpiceClock, utc_span
 from stix_lib.products.fits_io import product_bytes
 from stix_lib.products.fits_reader import TableData, UnsupportedLayout, read_fits_tables, serialized_columns
 from stix_lib.products.header import Card, NoSoopKeywords, l1_primary_cards, soop_cards
@@ -207,10 +207,9 @@ def primary_cards(
     product: Product, filename: str, version: int, kernels: SpiceKernels, gsw_version: str, date: str | None = None
 ) -> tuple[list[Card], list[str]]:
     """Primary header of an aspect file: the L1 cards with the aspect range, ``BUNIT`` and ``STX_GSW``."""
-    start, end = product.obt_range
-    middle = start + (end - start) / 2.0
-    utc = [str(u) for u in SpiceClock(kernels).to_iso(np.array([start, middle, end]))]
-    spice = spice_fits_keywords(kernels, SCETime(*scet_from_float(start)), SCETime(*scet_from_float(middle)))
+    start, end = product.file_obt_range
+    utc, centre = utc_span(SpiceClock(kernels), start, end)
+    spice = spice_fits_keywords(kernels, SCETime(*scet_from_float(start)), centre)
     soop = soop_cards(NoSoopKeywords(), utc[0], utc[2])
     cards, history = l1_primary_cards(
         product, filename=filename, version=version, utc=utc, spice_cards=spice, soop=soop, date=date

@@ -20,6 +20,13 @@ CREATOR = "stix_lib"
 OBSRVTRY = "Solar Orbiter"
 TELESCOP = "SOLO/STIX"
 INSTRUME = "STIX"
+#: ``BLANK`` of every primary header (STIXCore writes 2**32 - 1, processing spec §6.2).
+BLANK = 2**32 - 1
+#: ``VERS_CFG`` when STIX-CONF has no ``VERSION.TXT``: STIXCore's fallback (processing spec §6.2).
+CONF_VERSION_FALLBACK = "v0.1.5code"
+#: ``SCI_RID`` of LB files that belong to no request: STIXCore formats the request-id cell of
+#: such files, a boolean ``False``, as ten digits (processing spec §3.4).
+LB_NO_REQUEST_RID = "0000000000"
 
 
 def obt_string(coarse: int, fine: int) -> str:
@@ -75,6 +82,7 @@ def common_header(
         ("RAW_FILE", ";".join(sorted(set(raw_files))), "Raw filename(s)"),
         ("PARENT", ";".join(sorted(set(parents))), "Source file(s)"),
         ("DATE", date or creation_date(), "FITS file creation date in UTC"),
+        ("BLANK", BLANK, "Value marking undefined pixels"),
         ("LEVEL", level, "Processing level of the data"),
         ("ORIGIN", ORIGIN, "Location where file has been generated"),
         ("CREATOR", CREATOR, "FITS creation software"),
@@ -125,6 +133,8 @@ def lb_primary_cards(
         request=request,
         date=date,
     )
+    if request is None:
+        cards = [(k, LB_NO_REQUEST_RID if k == "SCI_RID" else v, c) for k, v, c in cards]
     begin, end = obt_string(*obt_begin), obt_string(*obt_end)
     cards += [
         ("OBT_BEG", begin, "Start of acquisition time in OBT"),

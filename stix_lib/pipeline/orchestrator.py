@@ -39,6 +39,7 @@ from stix_lib.conf.energy_channels import ScienceEnergyChannels
 from stix_lib.idb.manager import IDBManager
 from stix_lib.lb.convert import tm_to_lb
 from stix_lib.lb.fits_io import WrittenLB
+from stix_lib.lb.header import CONF_VERSION_FALLBACK
 from stix_lib.pipeline.report import FileReport, RunReport
 from stix_lib.pipeline.stream import ProductStream, feed, input_group, stream_order
 from stix_lib.products.header import SoopKeywordProvider
@@ -59,8 +60,8 @@ Progress = Callable[[Iterable[T], str], Iterable[T]]
 #: Inputs per parallel task (consecutive days of one packet type), see ``Pipeline.workers``.
 PARALLEL_CHUNK = 8
 
-#: ``VERS_CFG`` when STIX-CONF has no ``VERSION.TXT``.
-UNKNOWN_CONF_VERSION = "unknown"
+#: ``VERS_CFG`` when STIX-CONF has no ``VERSION.TXT`` (STIXCore's fallback).
+UNKNOWN_CONF_VERSION = CONF_VERSION_FALLBACK
 
 
 class Level(IntEnum):
@@ -104,7 +105,7 @@ def _stream_in_worker(files: list[Path], end: Level, kind: str) -> list[FileRepo
 
 
 def read_conf_version(conf_dir: Path) -> str:
-    """First line of ``<conf_dir>/VERSION.TXT``; ``"unknown"`` when missing or empty."""
+    """First line of ``<conf_dir>/VERSION.TXT``; :data:`UNKNOWN_CONF_VERSION` when missing or empty."""
     try:
         lines = (Path(conf_dir) / "VERSION.TXT").read_text(encoding="utf-8").splitlines()
     except OSError:

@@ -13,6 +13,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from stix_lib.spice.clock import format_utc
 from stix_lib.spice.kernels import SpiceKernels
 from stix_lib.time.scet import SCETime, scet_from_float
 
@@ -25,6 +26,23 @@ class ObtClock(Protocol):
     def to_datetime64(self, obt: npt.ArrayLike) -> npt.NDArray[np.datetime64]:
         """UTC ``datetime64[ns]`` of OBT float seconds."""
         ...  # pragma: no cover - protocol
+
+
+def utc_span(clock: ObtClock, start: float, end: float) -> tuple[list[str], np.datetime64]:
+    """``DATE-BEG``, ``DATE-AVG`` and ``DATE-END`` of a product spanning OBT ``start..end``.
+
+    The centre is the midpoint of the UTC start and end (what STIXCore writes: the centre of the
+    UTC time range), not the UTC of the OBT midpoint; the two differ where the clock kernel
+    changes rate within the product. Strings are ISO with milliseconds, rounded half up.
+
+    Returns
+    -------
+    iso, centre
+        The three ISO strings, and the centre as ``datetime64[ns]`` (for the SPICE keywords).
+    """
+    begin, finish = clock.to_datetime64(np.array([start, end], dtype=np.float64))
+    centre = begin + (finish - begin) // 2
+    return [str(text) for text in format_utc(np.array([begin, centre, finish]), 3)], centre
 
 
 def _scet(obt: npt.ArrayLike) -> SCETime:

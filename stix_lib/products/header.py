@@ -3,7 +3,7 @@
 Order (L1; L0 leaves out the SOOP and SPICE blocks and uses OBT strings for the dates)::
 
     SIMPLE BITPIX NAXIS EXTEND
-    FILENAME RAW_FILE PARENT DATE LEVEL ORIGIN CREATOR VERS_SW VERS_CFG VERSION
+    FILENAME RAW_FILE PARENT DATE BLANK LEVEL ORIGIN CREATOR VERS_SW VERS_CFG VERSION
     OBSRVTRY TELESCOP INSTRUME STYPE SSTYPE SSID SCI_RID SCI_TCC      (common, stix_lib.lb.header)
     DATAMIN DATAMAX BUNIT XPOSURE XPOMAX
     OBS_MODE OBS_TYPE OBS_ID SOOPNAME SOOPTYPE TARGET                  (L1, SOOP provider)
@@ -11,6 +11,12 @@ Order (L1; L0 leaves out the SOOP and SPICE blocks and uses OBT strings for the 
     SPICE_MK [SPICE_ER] RSUN_ARC ... DATE_SUN                          (L1, spice_fits_keywords)
     TRIG_SCA                                                           (when triggers were descaled)
     CHECKSUM DATASUM, HISTORY
+
+L0 headers give the exact OBT range; L1 headers the range as the file stores it
+(:attr:`~stix_lib.products.model.Product.file_obt_range`: the end on the centisecond grid of the
+DATA times) with ``DATE-AVG`` the midpoint of the UTC start and end
+(:func:`~stix_lib.products.clock.utc_span`), as STIXCore writes them. Only count products give
+``DATAMIN``/``DATAMAX``/``BUNIT``/``XPOSURE``/``XPOMAX``; all others write 0 / 0 / " " / 0 / 0.
 
 Everything here is a function of the product content (and of the software/configuration
 versions), so rewriting a file with the same rows gives the same header apart from ``DATE``,
@@ -90,17 +96,22 @@ def _sorted_values(product: Product, column: str) -> list[str]:
 
 
 def data_range_cards(product: Product, *, nan_as_empty: bool = False) -> list[Card]:
-    """``DATAMIN``, ``DATAMAX``, ``BUNIT``, ``XPOSURE``, ``XPOMAX``."""
+    """``DATAMIN``, ``DATAMAX``, ``BUNIT``, ``XPOSURE``, ``XPOMAX``.
+
+    Count products (a ``counts`` column, ``spectra`` for quick-look spectra) give the range of
+    their counts and of their bin widths; every other product writes ``0, 0, " ", 0, 0``
+    (processing spec §4.2; the V01 references: variance, flare flags, HK have ``XPOSURE = 0``).
+    """
     column = _COUNT_COLUMNS.get(product.spec.kind)
     low: float | str = 0.0
     high: float | str = 0.0
     unit = " "
+    xmin = xmax = 0.0
     if column and column in product.data and len(product.data):
         values = np.asarray(product.data[column], dtype=np.float64)
         low, high, unit = float(np.nanmin(values)), float(np.nanmax(values)), "counts"
-    exposure = product.timedel_seconds
-    xmin = float(exposure.min()) if len(exposure) else 0.0
-    xmax = float(exposure.max()) if len(exposure) else 0.0
+        exposure = product.timedel_seconds
+        xmin, xmax = float(exposure.min()), float(exposure.max())
     if nan_as_empty:
         low, high = ("" if isinstance(v, float) and np.isnan(v) else v for v in (low, high))
     return [
@@ -203,7 +214,7 @@ def l1_primary_cards(
     soop
         From :func:`soop_cards`.
     """
-    start, end = product.obt_range
+    start, end = product.file_obt_range
     cards = _base_cards(product, filename=filename, version=version, vers_cfg=vers_cfg, date=date)
     cards += data_range_cards(product, nan_as_empty=True)
     cards += list(soop)

@@ -104,6 +104,19 @@ class Product:
         half = self.timedel_seconds / 2.0
         return float(self.time[0] - half[0]), float(self.time[-1] + half[-1])
 
+    @property
+    def file_obt_range(self) -> tuple[float, float]:
+        """``(start, end)`` in OBT seconds as the product's FITS file gives them.
+
+        DATA times are stored as whole centiseconds from ``OBT_BEG`` (processing spec §4.2), so
+        the end is the start plus the stored time of the last row plus half its width. STIXCore
+        builds L1 from the L0 file and so writes this end into L1 headers (``OBT_END``,
+        ``DATE-END``); for packet-timed rows (housekeeping) it lies up to 5 ms from the exact one.
+        """
+        start, _ = self.obt_range
+        stored_last = start + np.rint((self.time[-1] - start) * 100.0) / 100.0
+        return start, float(stored_last + self.timedel_seconds[-1] / 2.0)
+
     def merge_keys(self) -> list[np.ndarray]:
         """Key arrays identifying rows (most significant first)."""
         return [time_keys(self.time)] + [np.asarray(self.data[name]) for name in self.spec.merge_columns]

@@ -64,7 +64,7 @@ from stix_lib.lb.fits_io import read_lb
 from stix_lib.lb.header import common_header
 from stix_lib.lb.naming import parse_lb_file_name
 from stix_lib.lb.request_sequences import request_sequences
-from stix_lib.products.clock import ObtClock
+from stix_lib.products.clock import ObtClock, utc_span
 from stix_lib.products.fits_io import min_uint_dtype
 from stix_lib.products.header import NoSoopKeywords, SoopKeywordProvider, obt_string, soop_cards
 from stix_lib.products.l0.packets import decode_lb_product
@@ -431,7 +431,6 @@ def _primary_header(
     comments: list[str],
 ) -> fits.Header:
     obt_beg, obt_end = span
-    middle = (obt_beg + obt_end) / 2.0
     if isinstance(request, AspectBurst):
         rid, psc = int(request.control["request_id"][0]), None
         widths = request.timedel
@@ -460,11 +459,10 @@ def _primary_header(
         ("XPOMAX", float(np.max(widths)), "[s] Longest exposure (integration) time"),
     ]
     if level == "L1":
-        utc = out.clock.to_datetime64(np.array([obt_beg, middle, obt_end]))
-        iso = [str(np.datetime64(u, "ms")) for u in utc]
+        iso, centre = utc_span(out.clock, obt_beg, obt_end)
         cards += _l1_soop(out, iso)
     else:
-        iso = [obt_string(t) for t in (obt_beg, middle, obt_end)]
+        iso = [obt_string(t) for t in (obt_beg, (obt_beg + obt_end) / 2.0, obt_end)]
     system = "UTC" if level == "L1" else "OBT"
     cards += [
         ("OBT_BEG", obt_beg, "Start of acquisition time in OBT"),
@@ -476,7 +474,7 @@ def _primary_header(
         ("DATE-END", iso[2], f"End of acquisition time in {system}"),
     ]
     if level == "L1":
-        cards += _l1_spice(out, obt_beg, middle)
+        cards += _l1_spice(out, obt_beg, centre)
     cards.append(("COMPLETE", True, "Complete request sequence"))
     if factor is not None:
         cards.append(("TRIG_SCA", factor, "Descaling factor of the triggers"))
@@ -500,8 +498,8 @@ def _l1_soop(out: ScienceOutput, iso: list[str]) -> list[tuple[str, Any, str]]:
     return soop_cards(out.soop if out.soop is not None else NoSoopKeywords(), iso[0], iso[2])
 
 
-def _l1_spice(out: ScienceOutput, start: float, middle: float) -> list[tuple[str, Any, str]]:
-    """SPICE keywords of an L1 header (``SPICE_ER`` block without kernels)."""
+def _l1_spice(out: ScienceOutput, start: float, centre: np.datetime64) -> list[tuple[str, Any, str]]:
+    """SPICE keywords of an L1 header (``SPICE_ER`` block without kernels); ``centre`` is UTC."""
     from stix_lib.spice.fits_keywords import KEYWORD_COMMENTS, SPICE_ER_COMMENT, spice_fits_keywords
     from stix_lib.time.scet import SCETime, scet_from_float
 
@@ -511,7 +509,7 @@ def _l1_spice(out: ScienceOutput, start: float, middle: float) -> list[tuple[str
             ("SPICE_ER", "1", SPICE_ER_COMMENT),
             *((key, "", comment) for key, comment in KEYWORD_COMMENTS[1:]),
         ]
-    return spice_fits_keywords(out.kernels, SCETime(*scet_from_float(start)), SCETime(*scet_from_float(middle)))
+    return spice_fits_keywords(out.kernels, SCETime(*scet_from_float(start)), centre)
 
 
 def write_science_file(

@@ -40,7 +40,7 @@ import numpy as np
 
 from stix_lib.atomic import atomic_write_parts, remove_stale_temps
 from stix_lib.conf.energy_channels import EnergyChannelError, ScienceEnergyChannels, energy_bands
-from stix_lib.products.clock import NominalClock, ObtClock, SpiceClock
+from stix_lib.products.clock import NominalClock, ObtClock, SpiceClock, utc_span
 from stix_lib.products.fits_io import product_parts, read_product
 from stix_lib.products.header import NoSoopKeywords, SoopKeywordProvider, l0_primary_cards, l1_primary_cards, soop_cards
 from stix_lib.products.merge import combine, split_by_scet_day, split_by_utc_day
@@ -291,19 +291,15 @@ class ProductWriter:
                 product, filename=filename, version=version, vers_cfg=self.vers_cfg, date=self.date
             )
             return product_parts(product, cards, history, self.energies(product), self._yaml_cache)
-        clock = self._spice_clock()
-        start, end = product.obt_range
-        middle = start + (end - start) / 2.0
-        utc = clock.to_iso(np.array([start, middle, end]))
-        start_scet = SCETime(*scet_from_float(start))
-        middle_scet = SCETime(*scet_from_float(middle))
-        spice = spice_fits_keywords(self.kernels, start_scet, middle_scet)  # type: ignore[arg-type]
+        start, end = product.file_obt_range
+        utc, centre = utc_span(self._spice_clock(), start, end)
+        spice = spice_fits_keywords(self.kernels, SCETime(*scet_from_float(start)), centre)  # type: ignore[arg-type]
         soop = soop_cards(self.soop if self.soop is not None else NoSoopKeywords(), utc[0], utc[2])
         cards, history = l1_primary_cards(
             product,
             filename=filename,
             version=version,
-            utc=[str(u) for u in utc],
+            utc=utc,
             spice_cards=spice,
             soop=soop,
             vers_cfg=self.vers_cfg,

@@ -1,7 +1,9 @@
 """Energy-calibration spectra (21/6/41): one accumulation of the on-board Ba-133 source per day.
 
-The accumulation runs from 60 s after the start to 600 s before the end of the simulated period
-(periods shorter than 20 min have none). It holds one sub-spectrum of 1024 ADC channels (summing
+Each UTC day of the simulated period has one accumulation, from 60 s after the later of midnight
+and the period's start to 600 s before the earlier of the next midnight and the period's end
+(days with less than 21 min of the period have none), so every accumulation falls inside its
+day and its L1 row is dated in it. It holds one sub-spectrum of 1024 ADC channels (summing
 1, lowest channel 0) for each of the 32 x 12 pixels, compressed with ``(s, k, m) = (0, 4, 4)`` as
 in the 2020 calibration packets. Spectrum model: the Ba-133 lines at 30.9, 35.0, 81.0, 276, 303,
 356 and 384 keV on a falling continuum, channel = 60 + 2.5 * E/keV, resolution 1 keV FWHM-ish
@@ -9,8 +11,10 @@ growing with sqrt(E); big pixels collect ten times the counts of small ones. The
 (``NIX00159``) are packed three per packet (3084 of the 4096 data bytes) and sent as one CCSDS
 group (FIRST/MIDDLE/LAST) right after the accumulation ends.
 
-Raw units follow the IDB: duration ``NIX00122`` in 0.1 s, quiet time ``NIX00123`` in 1/65535 s,
-live time ``NIX00124`` in ms, average temperature ``NIX00125`` through the temperature curve.
+Raw units: duration ``NIX00122`` in **seconds** (the IDB says 0.1 s; the flight software counts
+seconds and both STIXCore and this project read it that way, STIXCore issue #432), quiet time
+``NIX00123`` in 1/65535 s, live time ``NIX00124`` in ms, average temperature ``NIX00125`` through
+the temperature curve.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from stix_lib.simulate.calibration import to_raw
 from stix_lib.simulate.compressing import compress_packet_values
 from stix_lib.simulate.context import SimulationContext
 from stix_lib.simulate.packets import PacketSpec, as_group, merge_values, pack_items
+from stix_lib.simulate.timebase import FINE_PER_SECOND, scet_to_utc, utc_to_scet
 
 CAL_SCHEME = (0, 4, 4)
 CAL_CHANNELS = 1024
@@ -46,13 +51,43 @@ def source_spectrum() -> np.ndarray:
     return shape / shape.sum()
 
 
+def day_bounds(ctx: SimulationContext) -> list[tuple[float, float]]:
+    """The period cut at UTC midnights: ``(begin, end)`` seconds after the start, in order."""
+    coarse, fine = divmod(ctx.start_ticks, FINE_PER_SECOND)
+    first = scet_to_utc(coarse, fine)
+    last = first + np.timedelta64(int(round(ctx.duration * 1e9)), "ns")  # midnight search only
+    midnights = np.arange(first.astype("datetime64[D]") + 1, last.astype("datetime64[D]") + 1)
+    cuts = []
+    for midnight in midnights.astype("datetime64[ns]"):
+        m_coarse, m_fine = utc_to_scet(midnight)
+        offset = (int(m_coarse) * FINE_PER_SECOND + int(m_fine) - ctx.start_ticks) / FINE_PER_SECOND
+        if 0.0 < offset < ctx.duration:
+            cuts.append(offset)
+    edges = [0.0, *cuts, float(ctx.duration)]
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+def accumulation_windows(ctx: SimulationContext) -> list[tuple[float, float]]:
+    """``(start, stop)`` of each day's accumulation, seconds after the simulation start."""
+    windows = []
+    for begin, end in day_bounds(ctx):
+        start, stop = begin + ACCUMULATION_START, end - ACCUMULATION_END_MARGIN
+        if stop - start >= ACCUMULATION_END_MARGIN:
+            windows.append((start, stop))
+    return windows
+
+
 def calibration_packets(ctx: SimulationContext) -> list[PacketSpec]:
-    """The day's calibration accumulation as one packet group (empty for short periods)."""
-    start, stop = ACCUMULATION_START, ctx.duration - ACCUMULATION_END_MARGIN
-    if stop - start < ACCUMULATION_END_MARGIN:
-        return []
+    """One packet group per day's accumulation (none for days with too little of the period)."""
+    specs = []
+    for number, (start, stop) in enumerate(accumulation_windows(ctx)):
+        specs += _accumulation(ctx, start, stop, ctx.rng("cal-energy" if number == 0 else f"cal-energy-{number}"))
+    return specs
+
+
+def _accumulation(ctx: SimulationContext, start: float, stop: float, rng: np.random.Generator) -> list[PacketSpec]:
+    """The packet group of one accumulation from ``start`` to ``stop`` (seconds after the start)."""
     key = PacketKey(21, 6, 41)
-    rng = ctx.rng("cal-energy")
     duration = stop - start
     live = 0.97 * duration
     pixel_rate = np.where(np.arange(12) < 8, BIG_PIXEL_RATE, BIG_PIXEL_RATE / 10.0)
@@ -75,7 +110,7 @@ def calibration_packets(ctx: SimulationContext) -> list[PacketSpec]:
         {
             "NIX00120": [41],
             "NIX00445": [ctx.scet(start)[0]],
-            "NIX00122": [int(round(duration * 10))],
+            "NIX00122": [int(round(duration))],  # seconds (STIXCore #432)
             "NIX00123": [6],
             "NIX00124": [int(round(live * 1000))],
             "NIX00125": [int(to_raw(idb, "NIX00125", np.array([273.15 - 38.0]))[0])],

@@ -6,15 +6,17 @@ Per product (spec 4.5):
   every column naming one parameter (``NIXS``) is converted back to raw with the inverse IDB
   calibration of the version valid at that time (text states, booleans, curves, kelvin).
 * Quick-look light curve, background, variance, flare flag, detector spectra: one packet per run
-  of consecutive DATA rows with the same ``control_index``; the packet start
-  (``NIX00445``/``NIX00446``) is the CONTROL time when the run holds all ``num_samples`` of the
-  packet, else the start of the run's first bin (packets cut by the UTC day boundary keep only
-  their samples of the day). Integration ``NIX00405`` = ``10 * seconds - 1`` (quick-look
-  convention); counts and triggers are compressed again with the CONTROL schemes, which gives
-  back the original codes because L1 counts are the mid-points of their code intervals. Masks
-  are packed from their flag arrays (LSB first; the variance energy mask MSB first; the 33rd
-  edge flag goes into the extra bit ``NIXD0107``/``NIXD0111``). Detector spectra rows hold 32
-  samples each (detector index, 32 channels, trigger, ``NIX00485``), kept as they are.
+  of consecutive DATA rows with the same ``control_index``, at the CONTROL time with all
+  ``num_samples`` of the CONTROL row, as the original packet: where the file holds only part of
+  a packet (packets cut by the file's day boundaries) the missing samples before or after are
+  sent as zero fill samples (:func:`_packet_rows`), so the decoded packet has the reference's
+  CONTROL values; they fall outside the file's day. Without a matching CONTROL row the packet
+  starts at the run's first bin and holds only the run's samples. Integration ``NIX00405`` =
+  ``10 * seconds - 1`` (quick-look convention); counts and triggers are compressed again with
+  the CONTROL schemes, which gives back the original codes because L1 counts are the mid-points
+  of their code intervals. Masks are packed from their flag arrays (LSB first; the variance
+  energy mask MSB first; the 33rd edge flag goes into the extra bit ``NIXD0107``/``NIXD0111``).
+  Detector spectra rows hold 32 samples each (detector index, 32 channels, trigger, ``NIX00485``), kept as they are.
 * ``ql-tmstatusflarelist``: one packet per row; an all-zero flare entry means no flare.
 * ``cal-energy``: one packet group per accumulation (DATA row): the accumulation start
   (``NIX00445``), duration, quiet/live time and temperature through the inverse calibrations,
@@ -63,7 +65,35 @@ def _scheme(row, column: str) -> tuple[int, int, int]:
     return s, k, m
 
 
-def _ql_start(product: ReferenceProduct, control, rows: slice, samples: int) -> tuple[int, int]:
+def _with_fill_row(table):
+    """``table`` plus one all-zero row at the end: index ``-1`` picks a fill sample."""
+    out = table.copy(copy_data=True)
+    out.add_row([np.zeros_like(np.asarray(table[name][0])) for name in table.colnames])
+    return out
+
+
+def _packet_rows(product: ReferenceProduct, control, rows: slice) -> np.ndarray:
+    """DATA rows of the original packet of ``rows`` (``-1``: a sample the file does not hold).
+
+    The packet started at the CONTROL time and held ``num_samples`` consecutive bins; the run's
+    first bin (to the 5 ms of the file's centisecond times) says how many came before it. Runs
+    that do not fit such a packet stay as they are.
+    """
+    plain = np.arange(rows.start, rows.stop)
+    if control is None or "num_samples" not in control.colnames:
+        return plain
+    total, n = int(control["num_samples"]), rows.stop - rows.start
+    width = float(product.bin_widths()[rows.start])
+    base = float(control["scet_coarse"]) + float(control["scet_fine"]) / 65535.0
+    offset = (float(product.bin_start_times()[rows.start]) - base) / width if width > 0 else 0.0
+    before = int(round(offset))
+    # L1 times are whole centiseconds from OBT_BEG: the file's bin start is the packet's to 5 ms
+    if total <= n or abs(offset - before) * width > 6e-3 or not 0 <= before <= total - n:
+        return plain
+    return np.concatenate([np.full(before, -1), plain, np.full(total - n - before, -1)])
+
+
+def _ql_start(product: ReferenceProduct, control, rows: slice | np.ndarray, samples: int) -> tuple[int, int]:
     starts = product.bin_start_times()[rows]
     if control is not None and "num_samples" in control.colnames and int(control["num_samples"]) == samples:
         return int(control["scet_coarse"]), int(control["scet_fine"])
@@ -94,13 +124,14 @@ def _quicklook(
     key = PacketKey(21, 6, ssid)
     specs = []
     widths = product.bin_widths()
-    for index, rows in _runs(product.data["control_index"]):
+    for index, run in _runs(product.data["control_index"]):
         control = _control_row(product, index)
-        n = rows.stop - rows.start
-        start = _ql_start(product, control, rows, n)
+        rows = _packet_rows(product, control, run)
+        n = len(rows)
+        start = _ql_start(product, control, run, n)
         plain, counts, schemes = build(control, rows, n)
         coarse, fine = start
-        end = float(coarse) + fine / 65535.0 + float(widths[rows].sum())
+        end = float(coarse) + fine / 65535.0 + float(widths[run.start]) * n
         version = factory.idb_version(int(end))
         values = {
             "NIX00120": [ssid],
@@ -120,9 +151,9 @@ def _edge_mask(control, extra: str) -> dict[str, list[int]]:
 
 def lightcurve(product: ReferenceProduct, factory: PacketFactory) -> list[PacketSpec]:
     """``ql-lightcurve`` (21/6/30)."""
-    data = product.data
+    data = _with_fill_row(product.data)
 
-    def build(control, rows: slice, n: int):
+    def build(control, rows: np.ndarray, n: int):
         counts = _ints(data["counts"][rows]).reshape(n, -1)
         energies = counts.shape[1]
         plain = {
@@ -148,9 +179,9 @@ def lightcurve(product: ReferenceProduct, factory: PacketFactory) -> list[Packet
 
 def background(product: ReferenceProduct, factory: PacketFactory) -> list[PacketSpec]:
     """``ql-background`` (21/6/31)."""
-    data = product.data
+    data = _with_fill_row(product.data)
 
-    def build(control, rows: slice, n: int):
+    def build(control, rows: np.ndarray, n: int):
         counts = _ints(data["counts"][rows]).reshape(n, -1)
         energies = counts.shape[1]
         plain = {
@@ -172,9 +203,9 @@ def background(product: ReferenceProduct, factory: PacketFactory) -> list[Packet
 
 def variance(product: ReferenceProduct, factory: PacketFactory) -> list[PacketSpec]:
     """``ql-variance`` (21/6/33)."""
-    data = product.data
+    data = _with_fill_row(product.data)
 
-    def build(control, rows: slice, n: int):
+    def build(control, rows: np.ndarray, n: int):
         plain = {
             "NIX00405": [_integration_raw(control["integration_time"])],
             "NIX00279": [int(control["samples_per_variance"])],
@@ -191,9 +222,9 @@ def variance(product: ReferenceProduct, factory: PacketFactory) -> list[PacketSp
 
 def flareflag(product: ReferenceProduct, factory: PacketFactory) -> list[PacketSpec]:
     """``ql-flareflag`` (21/6/34)."""
-    data = product.data
+    data = _with_fill_row(product.data)
 
-    def build(control, rows: slice, n: int):
+    def build(control, rows: np.ndarray, n: int):
         plain = {
             "NIX00405": [_integration_raw(control["integration_time"])],
             "NIX00089": [n],

@@ -1,4 +1,4 @@
-"""Product validation: layout against reference products plus loading with stixpy.
+"""Product validation against reference products: layout, every DATA/CONTROL value, loading with stixpy.
 
 Entry point: :class:`ProductValidator`; CLI ``stix-pipeline validate``.
 """
@@ -9,6 +9,7 @@ from stix_lib.validate.references import index_references, normalise_descriptor,
 from stix_lib.validate.report import ERROR, INFO, FileReport, Finding
 from stix_lib.validate.v01 import V01_RENAMES, rename_v01_error_columns
 from stix_lib.validate.validator import ProductValidator
+from stix_lib.validate.values import ValueStats, compare_values
 
 __all__ = [
     "ERROR",
@@ -21,7 +22,9 @@ __all__ = [
     "ProductLayout",
     "ProductValidator",
     "V01_RENAMES",
+    "ValueStats",
     "compare_layouts",
+    "compare_values",
     "index_references",
     "normalise_descriptor",
     "product_key",

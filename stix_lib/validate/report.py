@@ -41,6 +41,8 @@ class FileReport:
     product_type: str | None = None
     reference: Path | None = None
     findings: list[Finding] = field(default_factory=list)
+    #: Coverage of the value comparison (:class:`stix_lib.validate.values.ValueStats`), if run.
+    values: Any = None
 
     def error(self, code: str, message: str) -> None:
         """Record a failure."""
@@ -78,6 +80,7 @@ class FileReport:
             "ok": self.ok,
             "errors": [f.as_dict() for f in self.errors],
             "infos": [f.as_dict() for f in self.infos],
+            "values": None if self.values is None else self.values.as_dict(),
         }
 
     def as_text(self) -> str:

@@ -2,7 +2,8 @@
 
 :class:`ProductValidator` indexes a reference folder once, then :meth:`ProductValidator.validate`
 checks one file: it must open as FITS, have a reference of the same level and descriptor, match
-its layout (:mod:`stix_lib.validate.compare`) and load in stixpy
+its layout (:mod:`stix_lib.validate.compare`), agree with the reference value by value over their
+common time range (:mod:`stix_lib.validate.values`) and load in stixpy
 (:mod:`stix_lib.validate.stixpy_check`).
 """
 
@@ -17,6 +18,7 @@ from stix_lib.validate.layout import LayoutError, ProductLayout, read_layout
 from stix_lib.validate.references import index_references, product_key
 from stix_lib.validate.report import FileReport
 from stix_lib.validate.stixpy_check import check_with_stixpy, stixpy_product_class
+from stix_lib.validate.values import compare_values
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +32,8 @@ class ProductValidator:
         Folder with reference products (``solo_<LEVEL>_stix-<descriptor>_…fits``).
     use_stixpy
         Also load every file with stixpy (default True).
+    compare_values
+        Also compare every DATA/CONTROL value over the common time range (default True).
 
     Raises
     ------
@@ -37,12 +41,13 @@ class ProductValidator:
         If ``reference_dir`` is not a folder.
     """
 
-    def __init__(self, reference_dir: Path, *, use_stixpy: bool = True) -> None:
+    def __init__(self, reference_dir: Path, *, use_stixpy: bool = True, compare_values: bool = True) -> None:
         self.reference_dir = Path(reference_dir)
         if not self.reference_dir.is_dir():
             raise FileNotFoundError(f"reference folder {self.reference_dir} does not exist")
         self.references = index_references(self.reference_dir)
         self.use_stixpy = use_stixpy
+        self.compare_values = compare_values
         self._layouts: dict[Path, ProductLayout] = {}
         self._classes: dict[Path, str | None] = {}
 
@@ -81,6 +86,8 @@ class ProductValidator:
         else:
             report.reference = reference
             compare_layouts(report, layout, self._reference_layout(reference), descriptor)
+            if self.compare_values and level == "L1":
+                report.values = compare_values(report, path, reference, descriptor)
         if self.use_stixpy:
             expected = self._reference_class(reference) if reference is not None else None
             check_with_stixpy(report, path, descriptor, expected)

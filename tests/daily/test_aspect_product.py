@@ -152,7 +152,8 @@ def test_run_writes_the_product_and_history(aspect_settings, reference_data: Pat
             and header["PARENT"] == hk.name
             and header["DATE"] == "2026-03-02T08:00:00.000"
         )
-        assert header["DATE-OBS"] == "2020-05-01T00:00:30.226" and header["DATE-END"] == "2020-05-01T23:59:25.431"
+        # the reference hk-maxi range: its end on the stored centisecond grid (issue 15 item 5)
+        assert header["DATE-OBS"] == "2020-05-01T00:00:30.226" and header["DATE-END"] == "2020-05-01T23:59:25.433"
         assert header["RSUN_ARC"] == pytest.approx(1306.157, rel=1e-4) and "SPICE_ER" not in header
         assert f"Aspect solution by STX-GSW {GSW_VERSION} (IDL)" in str(header["HISTORY"])
         assert hdul["DATA"].columns.names == list(DATA_COLUMNS)

@@ -88,7 +88,11 @@ def test_primary_header() -> None:
         obt_end=(1, 0),
         raw_files=["a.xml"],
     )
-    assert (plain["SSID"], plain["SCI_RID"], plain["SCI_TCC"]) == ("", "", "")
+    # processing spec §3.4: STIXCore formats the boolean request id of non-request LB files
+    assert (plain["SSID"], plain["SCI_RID"], plain["SCI_TCC"]) == ("", "0000000000", "")
+    # processing spec §6.2: BLANK follows DATE; VERSION is the processing version (§6.1)
+    keys = list(header.keys())
+    assert keys.index("BLANK") == keys.index("DATE") + 1 and header["BLANK"] == 2**32 - 1
 
 
 def test_sequences_walk_flags() -> None:

@@ -13,6 +13,7 @@ from stix_lib.decode.compression import compress, decompress
 from stix_lib.idb import IDBManager
 from stix_lib.lb import read_lb, tm_to_lb
 from stix_lib.products.l0 import build_l0
+from stix_lib.products.l0.quicklook import spectra_rows
 from stix_lib.products.l0.triggers import active_groups
 from stix_lib.products.writer import ProductWriter
 
@@ -53,6 +54,38 @@ def test_light_curve(moc_l0: dict) -> None:
     assert np.all(np.diff(lc.time[:315]) == pytest.approx(4.0))
     assert lc.data["control_index"][[0, 314, 315]].tolist() == [0, 0, 1]
     assert lc.obt_range[0] == MOC_LC_BASE[0]
+
+
+def _stixcore_blocks(detector: np.ndarray) -> np.ndarray:
+    """Processing spec §4.5.2: pad ``detector[0]`` slots before, ``31 - detector[-1]`` after, rows of 32."""
+    padded = np.concatenate([np.full(detector[0], -1), detector, np.full(31 - detector[-1], -1)])
+    return padded.reshape(-1, 32)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_spectra_rows_keep_every_entry(seed: int) -> None:
+    """Any stream of cycles (starting and ending mid-cycle, with repeats) puts each entry in its own slot."""
+    rng = np.random.default_rng(seed)
+    first, cycles, last = rng.integers(0, 32), rng.integers(1, 6), rng.integers(0, 32)
+    detector = np.concatenate([np.arange(first, 32), np.tile(np.arange(32), cycles), np.arange(last + 1)])
+    base = np.zeros(len(detector))
+    row, starts = spectra_rows(detector, base)
+    assert len(np.unique(row * 32 + detector)) == len(detector)  # no entry overwrites another
+    assert row[starts].tolist() == list(range(len(starts)))
+    blocks = _stixcore_blocks(detector)  # a regular stream: the spec's padded reshape, same rows
+    assert len(starts) == len(blocks)
+    slots = np.full((len(starts), 32), -1)
+    slots[row, detector] = detector
+    assert np.array_equal(slots, blocks)
+
+
+def test_spectra_rows_repeated_detectors_and_new_periods() -> None:
+    """The re-encoded reference's stream: detectors 20..27 repeat mid-cycle; a new packet base starts a row."""
+    detector = np.concatenate([np.arange(20), np.arange(20, 28), np.arange(28, 32), np.arange(28, 32)])
+    base = np.array([0.0] * 32 + [100.0] * 4)
+    row, starts = spectra_rows(detector, base)
+    assert starts.tolist() == [0, 32]
+    assert row.tolist() == [0] * 32 + [1] * 4
 
 
 def test_background_variance_flareflag(moc_l0: dict) -> None:

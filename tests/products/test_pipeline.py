@@ -92,7 +92,7 @@ def test_levels(pipeline: Pipeline, moc_tm: Path) -> None:
 
 
 def test_conf_version(tmp_path: Path) -> None:
-    assert read_conf_version(tmp_path) == "unknown"
+    assert read_conf_version(tmp_path) == "v0.1.5code"  # STIXCore's fallback (processing spec §6.2)
     (tmp_path / "VERSION.TXT").write_text("v0.1.10\nmore\n")
     assert read_conf_version(tmp_path) == "v0.1.10"
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from astropy.io import fits
 
-NEWER_KEYWORDS = {"VERS_CFG", "SCI_RID", "SCI_TCC", "XPOMAX", "SPICE_ER"}
+NEWER_KEYWORDS = {"VERS_CFG", "SCI_RID", "SCI_TCC", "XPOMAX", "SPICE_ER", "BLANK"}  # BLANK: spec §6.2
 UNSIGNED = {"B": None, "I": 32768, "J": 2**31, "K": 2**63}
 VALUE_SIZED = {"triggers", "variance", "counts", "index", "control_index"}
 DEVIATIONS = {

@@ -90,6 +90,34 @@ def test_hk_maxi_raw_values_calibrate_to_the_reference(decoded, references, idb_
     assert compared >= 75
 
 
+def in_file(group, samples: str, reference: ReferenceProduct) -> np.ndarray:
+    """Mask of the decoded samples inside the reference file (packets cut by its day boundaries
+    carry zero fill samples outside it, so that they are the reference's original packets)."""
+    n = np.asarray(group.values[samples], dtype=np.int64)
+    base = np.asarray(group.values["NIX00445"], dtype=np.float64) + group.values["NIX00446"] / 65535.0
+    tau = (np.asarray(group.values["NIX00405"], dtype=np.float64) + 1) / 10.0
+    k = np.concatenate([np.arange(c) for c in n])
+    start = np.repeat(base, n) + k * np.repeat(tau, n)
+    first, last = reference.bin_start_times()[[0, -1]]
+    return (start > first - 0.006) & (start < last + 0.006)
+
+
+def test_quicklook_packets_are_the_reference_packets(decoded, references) -> None:
+    """One packet per reference CONTROL row with its start time and ``num_samples`` (issue 15 item 6)."""
+    for name, samples in (
+        ("ql-lightcurve", "NIX00273"),
+        ("ql-background", "NIX00273"),
+        ("ql-variance", "NIX00280"),
+        ("ql-flareflag", "NIX00089"),
+    ):
+        group = single(decoded[name])
+        control = references[name].control
+        columns = ("scet_coarse", "scet_fine", "num_samples")
+        want = sorted(map(tuple, np.stack([control[c] for c in columns], 1).tolist()))
+        got = sorted(map(tuple, np.stack([group.values[c] for c in ("NIX00445", "NIX00446", samples)], 1).tolist()))
+        assert got == want, name
+
+
 def lightcurve_arrays(group, values_name: str, energies: int) -> np.ndarray:
     decompressed, failed = decompress_packets(group)
     assert failed == {}
@@ -114,16 +142,18 @@ def test_quicklook_counts_come_back(decoded, references, name: str, ssid: int, c
     group = single(decoded[name])
     data = reference.data
     want = np.asarray(data["counts"])
-    got = lightcurve_arrays(group, counts, want.shape[1])
+    inside = in_file(group, "NIX00273", reference)
+    got = lightcurve_arrays(group, counts, want.shape[1])[inside]
     # packets are in time order; the reference rows are in time order too
     assert np.array_equal(got, want)
     triggers, _ = decompress_packets(group)
-    assert np.array_equal(triggers["NIX00274"].values, np.asarray(data["triggers"]).ravel())
+    assert np.array_equal(triggers["NIX00274"].values[inside], np.asarray(data["triggers"]).ravel())
     if ssid == 30:
-        assert np.array_equal(group.values["NIX00276"], np.asarray(data["rcr"]))
-    # the codes are what the reference schemes make of the reference counts
+        assert np.array_equal(group.values["NIX00276"][inside], np.asarray(data["rcr"]))
+    # the codes are what the reference schemes make of the reference counts (fill samples: code 0)
     scheme = [int(group.values[p][0]) for p in skm]
-    assert np.array_equal(np.sort(group.values[counts]), np.sort(compress(want.astype(np.int64).ravel(), *scheme)))
+    codes = np.sort(group.values[counts])[np.count_nonzero(~inside) * want.shape[1] :]
+    assert np.array_equal(codes, np.sort(compress(want.astype(np.int64).ravel(), *scheme)))
     # complete packets carry the CONTROL start time
     control = reference.control
     full = {int(r["scet_coarse"]): int(r["scet_fine"]) for r in control if int(r["num_samples"]) > 0}
@@ -137,12 +167,16 @@ def test_variance_flareflag_spectra_tmstatus(decoded, references) -> None:
     variance = single(decoded["ql-variance"])
     values, failed = decompress_packets(variance)
     assert failed == {}
-    assert np.array_equal(values["NIX00281"].values, np.asarray(references["ql-variance"].data["variance"]).ravel())
+    inside = in_file(variance, "NIX00280", references["ql-variance"])
+    assert np.array_equal(
+        values["NIX00281"].values[inside], np.asarray(references["ql-variance"].data["variance"]).ravel()
+    )
     assert set(variance.values["NIX00282"].tolist()) == {sum(1 << (31 - c) for c in range(1, 15))}
     flag = single(decoded["ql-flareflag"])
     data = references["ql-flareflag"].data
+    inside = in_file(flag, "NIX00089", references["ql-flareflag"])
     for name, column in (("NIX00283", "loc_z"), ("NIX00284", "loc_y"), ("NIXD0061", "thermal_index")):
-        assert np.array_equal(flag.values[name], np.asarray(data[column]).ravel())
+        assert np.array_equal(flag.values[name][inside], np.asarray(data[column]).ravel())
     assert set(flag.values["NIX00405"].tolist()) == {10199}  # 1020 s quick-look integration
     spectra = single(decoded["ql-spectra"])
     values, failed = decompress_packets(spectra)

@@ -12,10 +12,10 @@ Compressed values come decompressed with their variance; ``*_comp_err`` columns 
 :data:`~stix_lib.products.header.QL_TRIGGER_FACTOR` (:mod:`stix_lib.products.l0.triggers`).
 
 Light-curve/background counts arrive energy-major per packet (``n_energies`` blocks of
-``n_samples`` values) and become rows ``(sample, energy)``. Quick-look spectra arrive as one
-entry per detector and sample; entries of one sample time form one DATA row of 32 detectors
-(ordered by detector id; detectors without an entry keep zero counts and triggers, a detector
-given twice for one sample keeps its first entry).
+``n_samples`` values) and become rows ``(sample, energy)``. Quick-look spectra arrive as a stream
+of entries, one detector spectrum each, cycling through the detectors; the stream is cut into DATA
+rows of 32 detector columns (:func:`spectra_rows`), as STIXCore reshapes it into padded blocks of
+32 (processing spec §4.5.2), so every entry is kept. The row's time is its first entry's bin centre.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from stix_lib.products.l0.common import (
 )
 from stix_lib.products.l0.packets import PacketBatch, ramp
 from stix_lib.products.l0.triggers import active_groups, is_scaled, unscale
-from stix_lib.products.model import bin_centres, control_base, time_keys
+from stix_lib.products.model import bin_centres, control_base
 from stix_lib.products.table import ColumnTable
 
 #: Detector mask of the background detector (0-based detector 9 only).
@@ -214,22 +214,22 @@ def build_spectra(batch: PacketBatch) -> tuple[ColumnTable, ColumnTable]:
     n_int = batch.values("NIX00485").astype(np.int64)
     base = control_base(control)
     entry_time = bin_centres(base[packet], n_int, cs[packet])
-    _, first, row = np.unique(time_keys(entry_time), return_index=True, return_inverse=True)
+    row, first = spectra_rows(detector, base[packet])
     rows = len(first)
-    row = row.ravel()
-    _, keep = np.unique(row * 32 + detector, return_index=True)  # first entry of a (sample, detector)
-    at = (row[keep], detector[keep])
+    at = (row, detector)
     counts = np.zeros((rows, 32, 32), dtype=np.float64)
     counts_var = np.zeros_like(counts)
     for channel, name in enumerate(SPECTRA_CHANNELS):
         values, variance = _decompressed(batch, name)
-        counts[(*at, channel)] = values[keep]
-        counts_var[(*at, channel)] = variance[keep]
+        counts[(*at, channel)] = values
+        counts_var[(*at, channel)] = variance
     trig, trig_var = _triggers(batch, "NIX00484", packet, np.ones(len(batch), dtype=np.int64), cs)
     triggers = np.zeros((rows, 32), dtype=np.float64)
     triggers_var = np.zeros_like(triggers)
-    triggers[at] = trig[keep]
-    triggers_var[at] = trig_var[keep]
+    triggers[at] = trig
+    triggers_var[at] = trig_var
+    num_integrations = np.zeros((rows, 32), dtype=np.uint8)
+    num_integrations[at] = n_int
 
     row_packet = packet[first]
     data = ColumnTable()
@@ -241,12 +241,40 @@ def build_spectra(batch: PacketBatch) -> tuple[ColumnTable, ColumnTable]:
     data.add("spectra_comp_err", np.sqrt(counts_var).astype(np.float32), description=COMP_ERR)
     data.add("triggers", triggers, meta=_meta("NIX00484"))
     data.add("triggers_comp_err", np.sqrt(triggers_var).astype(np.float32), description=COMP_ERR)
-    data.add(
-        "num_integrations",
-        np.repeat(n_int[first].astype(np.uint8).reshape(-1, 1), 32, axis=1),
-        meta=_meta("NIX00485"),
-    )
+    data.add("num_integrations", num_integrations, meta=_meta("NIX00485"))
     return control, data
+
+
+def spectra_rows(
+    detector: npt.ArrayLike, base: npt.ArrayLike
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Cut a stream of quick-look spectra entries into rows of 32 detector columns.
+
+    A row starts at the first entry, wherever the detector id does not increase (the board
+    cycles through the detectors) and wherever the packet base time changes (a new accumulation
+    period), so each entry lands in column ``detector`` of its row and no entry overwrites
+    another. Within one period this is STIXCore's rule (pad the front with ``detector[0]`` and
+    the end with ``31 - detector[-1]`` empty slots, reshape into rows of 32); STIXCore also lets a
+    row run on into the next period, dating its entries by the earlier one (our choice differs,
+    see ``docs/stixcore-differences.md``).
+
+    Parameters
+    ----------
+    detector
+        Detector id (0..31) of each entry, in stream order.
+    base
+        Base time of each entry's packet.
+
+    Returns
+    -------
+    row, first
+        The row of each entry, and the entry number where each row starts.
+    """
+    detector = np.asarray(detector, dtype=np.int64)
+    base = np.asarray(base)
+    starts = np.ones(len(detector), dtype=bool)
+    starts[1:] = (detector[1:] <= detector[:-1]) | (base[1:] != base[:-1])
+    return np.cumsum(starts) - 1, np.flatnonzero(starts)
 
 
 def _unique_per_packet(values: np.ndarray, packet: np.ndarray, count: int) -> npt.NDArray[np.int64]:
