@@ -21,7 +21,10 @@ import errno
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from stix_lib.pipeline.report import FileReport
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +33,17 @@ INFRASTRUCTURE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 
 #: SQLAlchemy exception class names meaning the database cannot be reached.
 _DATABASE_DOWN = frozenset({"OperationalError", "InterfaceError", "DisconnectionError"})
+
+
+class PipelineAborted(RuntimeError):
+    """``stop_on_error``: processing stopped at the first problem; ``report`` holds what was done."""
+
+    def __init__(self, message: str, report: FileReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+    def __reduce__(self):  # picklable across worker processes
+        return (PipelineAborted, (str(self), self.report))
 
 
 class _HasFileErrors(Protocol):
@@ -81,10 +95,13 @@ def contained(report: _HasFileErrors, stage: str, subject: str) -> Iterator[None
     Raises
     ------
     Exception
-        Infrastructure faults (:func:`is_infrastructure_fault`) are re-raised unchanged.
+        Infrastructure faults (:func:`is_infrastructure_fault`) and :class:`PipelineAborted`
+        (``stop_on_error``) are re-raised unchanged.
     """
     try:
         yield
+    except PipelineAborted:
+        raise
     except Exception as exc:
         if is_infrastructure_fault(exc):
             raise
@@ -92,4 +109,4 @@ def contained(report: _HasFileErrors, stage: str, subject: str) -> Iterator[None
         report.file_errors.append(f"{subject}: {stage} failed: {describe(exc)}")
 
 
-__all__ = ["INFRASTRUCTURE_ERRNOS", "contained", "describe", "is_infrastructure_fault"]
+__all__ = ["INFRASTRUCTURE_ERRNOS", "PipelineAborted", "contained", "describe", "is_infrastructure_fault"]
