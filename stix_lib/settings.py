@@ -184,9 +184,9 @@ class Settings:
         Packets timed after now plus this are reported and not turned into products. Default 2 d.
     spice_zip_max_ratio
         A kernel zip member expanding more than this many times its compressed size is refused
-        (zip bomb). Default 200.
+        (zip bomb). Default 200 (SPICE kernels compress 2-20 times).
     spice_zip_max_total
-        Most bytes one kernel zip may expand to in total; a larger zip is refused. Default 10 GiB.
+        Most bytes one kernel zip may expand to in total; a larger zip is refused. Default 50 GiB.
     soc_ssh_conn_id, smtp_conn_id, pipeline_db_conn_id, soar_conn_id, nas_ssh_conn_id
         Airflow connection ids of the remote endpoints.
     """
@@ -252,7 +252,7 @@ class Settings:
     mission_time_margin_before_launch: timedelta = timedelta(days=30)
     mission_time_margin_after_now: timedelta = timedelta(days=2)
     spice_zip_max_ratio: int = 200
-    spice_zip_max_total: int = 10 * 1024**3
+    spice_zip_max_total: int = 50 * 1024**3
 
     soc_ssh_conn_id: str = "stix_soc"
     smtp_conn_id: str = "smtp_default"
