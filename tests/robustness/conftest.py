@@ -10,42 +10,12 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from robustness_support import Corpus, run_pipeline
 
 from stix_lib.settings import Settings
-
-#: Fixed DATE keyword of LB files (the L0/L1 DATE is ignored by the comparison).
-FIXED_DATE = "2026-01-01T00:00:00.000"
-
-
-@dataclass(frozen=True)
-class Corpus:
-    """Settings (kernels, STIX-CONF, IDB) and good telemetry files."""
-
-    settings: Settings
-    a: Path
-    c: Path
-    science: Path
-    clean_a: Path
-
-    def scet_day(self, tm: Path) -> int:
-        from robustness_support import coarse_of, read_elements
-
-        return coarse_of(read_elements(tm)[0][2]) // 86400
-
-
-def run_pipeline(settings: Settings, archive: Path, files: list[Path], **overrides):
-    """``Pipeline.run`` of ``files`` into ``archive`` up to L1, configured from ``settings``."""
-    from stix_lib.pipeline.orchestrator import Pipeline
-
-    pipeline = Pipeline.from_settings(settings, fits_dir=archive)
-    pipeline.date = FIXED_DATE
-    for name, value in overrides.items():
-        setattr(pipeline, name, value)
-    return pipeline.run(files, end_level="L1")
 
 
 @pytest.fixture(scope="session")

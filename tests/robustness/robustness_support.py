@@ -7,10 +7,12 @@ field it damages; the files are written in the EDDS layout the reader expects.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from astropy.io import fits
 
+from stix_lib.settings import Settings
 from stix_lib.validate.archive_diff import fits_differences
 
 #: SCOS-2000 ground header in front of every packet of an EDDS XML file.
@@ -108,3 +110,32 @@ def lb_rows(path: Path) -> int:
     """Packets in an LB file (rows of its CONTROL table)."""
     with fits.open(path) as hdul:
         return len(hdul["CONTROL"].data)
+
+
+#: Fixed DATE keyword of LB files (the L0/L1 DATE is ignored by the comparison).
+FIXED_DATE = "2026-01-01T00:00:00.000"
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Settings (kernels, STIX-CONF, IDB) and good telemetry files."""
+
+    settings: Settings
+    a: Path
+    c: Path
+    science: Path
+    clean_a: Path
+
+    def scet_day(self, tm: Path) -> int:
+        return coarse_of(read_elements(tm)[0][2]) // 86400
+
+
+def run_pipeline(settings: Settings, archive: Path, files: list[Path], **overrides):
+    """``Pipeline.run`` of ``files`` into ``archive`` up to L1, configured from ``settings``."""
+    from stix_lib.pipeline.orchestrator import Pipeline
+
+    pipeline = Pipeline.from_settings(settings, fits_dir=archive)
+    pipeline.date = FIXED_DATE
+    for name, value in overrides.items():
+        setattr(pipeline, name, value)
+    return pipeline.run(files, end_level="L1")
