@@ -81,6 +81,16 @@ def with_coarse(packet: bytes, coarse: int) -> bytes:
     return packet[:10] + int(coarse).to_bytes(4, "big") + packet[14:]
 
 
+def with_time(packet: bytes, btime: int) -> bytes:
+    """``packet`` timed at binary SCET ``btime`` (``coarse << 16 | fine``)."""
+    return packet[:10] + int(btime >> 16).to_bytes(4, "big") + int(btime & 0xFFFF).to_bytes(2, "big") + packet[16:]
+
+
+def with_count(packet: bytes, count: int) -> bytes:
+    """``packet`` with another source sequence count (grouping flag kept)."""
+    return packet[:2] + ((packet[2] & 0xC0) << 8 | count).to_bytes(2, "big") + packet[4:]
+
+
 def with_byte(packet: bytes, offset: int, value: int) -> bytes:
     return packet[:offset] + bytes([value]) + packet[offset + 1 :]
 
