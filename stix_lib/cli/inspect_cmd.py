@@ -1,6 +1,7 @@
 """``stix-pipeline inspect``: what is in telemetry files (packet types, OBT range, IDB versions, errors).
 
-Packets refused by admission (TC, foreign APID, unknown type) are errors and counted per class in
+A truncated file shows its complete packets and the truncation as an error without packet id
+(exit 1). Packets refused by admission (TC, foreign APID, unknown type) are errors and counted per class in
 ``rejected``. Packets timed outside the mission window (settings ``mission_time_margin_*``) decode
 as usual and are only counted in ``outside_mission``: ``process`` would not turn them into
 products (ground-test data such as ``moc_test``).
@@ -24,7 +25,7 @@ from stix_lib.idb.manager import IDBManager
 from stix_lib.settings import Settings
 from stix_lib.time.mission_window import MissionWindow
 from stix_lib.time.scet import scet_to_float
-from stix_lib.tm.errors import TelemetryFileError
+from stix_lib.tm.errors import PacketError, TelemetryFileError
 from stix_lib.tm.hex_dump import read_hex_dump
 from stix_lib.tm.xml_reader import read_packets
 
@@ -66,9 +67,11 @@ def inspect_file(path: Path, manager: IDBManager, window: MissionWindow | None =
         else:
             packets, read_errors = read_packets(path)
     except TelemetryFileError as exc:
-        record["errors"] = [{"packet_id": None, "reason": exc.reason}]
-        record["unusable"] = True
-        return record
+        if not exc.truncated or not (exc.packets or exc.errors):
+            record["errors"] = [{"packet_id": None, "reason": exc.reason}]
+            record["unusable"] = True
+            return record
+        packets, read_errors = list(exc.packets), [*exc.errors, PacketError(str(path), None, exc.reason)]
     result = decode_packets(packets, manager, file=str(path))
     index = result.index
     record["packets"] = len(packets) + len(read_errors)

@@ -208,3 +208,12 @@ def test_truncated_file_gives_its_complete_packets_and_a_later_full_copy_complet
             {q.name for q in products(clean_c).values()}]  # fmt: skip
     assert sum(lb_rows(p) for p in c_lb) == len(elements)
     assert np.all([lb_rows(p) > 0 for p in c_lb])
+
+
+def test_inspect_shows_the_complete_packets_of_a_truncated_file(corpus, settings, tmp_path, capsys) -> None:
+    keep = len(read_elements(corpus.c)) // 2
+    cut = truncated_copy(corpus.c, tmp_path / "c_cut.PktTmRaw.xml", keep)
+    assert main(["inspect", str(cut), "--json", "--idb_dir", str(corpus.settings.idb_dir)]) == 1
+    (record,) = json.loads(capsys.readouterr().out)["files"]
+    assert sum(entry["count"] for entry in record["by_type"]) == keep
+    assert [e["reason"] for e in record["errors"] if e["packet_id"] is None][0].startswith("truncated or broken XML")
