@@ -13,6 +13,7 @@ import errno
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -173,4 +174,29 @@ def remove_stale_temps(target: Path) -> int:
         if name.startswith(prefix) and name.endswith(TEMP_SUFFIX) and len(name) >= len(prefix) + len(TEMP_SUFFIX):
             Path(entry.path).unlink(missing_ok=True)
             removed += 1
+    return removed
+
+
+def remove_stale_partials_below(root: Path, older_than: float) -> list[Path]:
+    """Delete hidden temporary files (``.<name>.<random>.partial``) below ``root`` older than ``older_than`` s.
+
+    Temporary files of writers killed mid-write are never renamed; the writer of the same target
+    removes them under its lock (:func:`remove_stale_temps`), but a target that is not written
+    again keeps them. A run calls this at its start; the age limit keeps the files of writers
+    that are running right now.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files removed.
+    """
+    limit = time.time() - older_than
+    removed = []
+    for path in Path(root).rglob(f".*{TEMP_SUFFIX}"):
+        try:
+            if path.is_file() and path.stat().st_mtime < limit:
+                path.unlink()
+                removed.append(path)
+        except FileNotFoundError:  # removed meanwhile by its writer
+            continue
     return removed

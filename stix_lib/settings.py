@@ -176,6 +176,17 @@ class Settings:
         Longest run of one IDL call; a batch exceeding it fails (no product). Default 1 h.
     processing_version
         Product processing version written into file names (``_V02``).
+    mission_time_margin_before_launch
+        Packets timed before the launch (2020-02-10) minus this are reported and not turned into
+        products (OBT 0, corrupted or unsynchronised clocks, ground tests). Default 30 d; raise it
+        to process pre-launch ground-test data such as ``moc_test`` (2019-11-27).
+    mission_time_margin_after_now
+        Packets timed after now plus this are reported and not turned into products. Default 2 d.
+    spice_zip_max_ratio
+        A kernel zip member expanding more than this many times its compressed size is refused
+        (zip bomb). Default 200 (SPICE kernels compress 2-20 times).
+    spice_zip_max_total
+        Most bytes one kernel zip may expand to in total; a larger zip is refused. Default 50 GiB.
     soc_ssh_conn_id, smtp_conn_id, pipeline_db_conn_id, soar_conn_id, nas_ssh_conn_id
         Airflow connection ids of the remote endpoints.
     """
@@ -238,6 +249,10 @@ class Settings:
     idl_batchsize: int = 20
     idl_timeout: timedelta = timedelta(hours=1)
     processing_version: int = 2
+    mission_time_margin_before_launch: timedelta = timedelta(days=30)
+    mission_time_margin_after_now: timedelta = timedelta(days=2)
+    spice_zip_max_ratio: int = 200
+    spice_zip_max_total: int = 50 * 1024**3
 
     soc_ssh_conn_id: str = "stix_soc"
     smtp_conn_id: str = "smtp_default"

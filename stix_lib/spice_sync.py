@@ -7,7 +7,9 @@ names to that list whether or not ``unzip`` worked. Here:
 * :func:`sync_from_soc` copies the tree with rsync (no deletions; files appear by rename);
 * :func:`check_zip` refuses a zip unless every member is a regular file or directory with a
   relative path without ``..`` (no absolute paths, drive letters, backslashes, symlinks,
-  devices, encryption, duplicate names) and every member passes its CRC check;
+  devices, encryption, duplicate names), no member expands more than ``spice_zip_max_ratio`` times
+  its compressed size, the whole zip expands to at most ``spice_zip_max_total`` bytes (zip bombs),
+  and every member passes its CRC check;
 * :func:`unzip_into` extracts into a fresh temporary folder next to the kernel tree and, only
   when everything extracted, moves the files into place one by one with ``os.replace``; every
   target is checked to resolve inside the kernel tree (zip-slip through existing symlinks too);
@@ -45,8 +47,10 @@ from stix_lib.transfer import rsync
 
 log = logging.getLogger(__name__)
 
-#: Refuse archives that would unpack to more than this many bytes (zip bombs).
-MAX_UNZIPPED_BYTES = 50 * 2**30
+#: Refuse archives that would unpack to more than this many bytes (zip bombs); setting ``spice_zip_max_total``.
+MAX_UNZIPPED_BYTES = Settings.spice_zip_max_total
+#: Refuse members expanding more than this many times (zip bombs); setting ``spice_zip_max_ratio``.
+MAX_COMPRESSION_RATIO = Settings.spice_zip_max_ratio
 
 
 class UnsafeZipError(ValueError):
@@ -131,8 +135,10 @@ def _member_parts(path: Path, info: zipfile.ZipInfo) -> tuple[str, ...]:
     return parts
 
 
-def check_zip(path: Path, max_bytes: int = MAX_UNZIPPED_BYTES) -> list[ZipMember]:
-    """Validate a kernel zip completely (names, types, size, CRC of every member).
+def check_zip(
+    path: Path, max_bytes: int = MAX_UNZIPPED_BYTES, max_ratio: float = MAX_COMPRESSION_RATIO
+) -> list[ZipMember]:
+    """Validate a kernel zip completely (names, types, sizes, CRC of every member).
 
     Parameters
     ----------
@@ -140,6 +146,8 @@ def check_zip(path: Path, max_bytes: int = MAX_UNZIPPED_BYTES) -> list[ZipMember
         The zip file.
     max_bytes
         Largest accepted total uncompressed size.
+    max_ratio
+        Largest accepted ratio of uncompressed to compressed size of one member.
 
     Returns
     -------
@@ -150,7 +158,8 @@ def check_zip(path: Path, max_bytes: int = MAX_UNZIPPED_BYTES) -> list[ZipMember
     ------
     UnsafeZipError
         With the reason: not a zip / corrupt, a CRC error, an absolute path, ``..``, a symlink or
-        other special file, an encrypted or duplicate member, or too large.
+        other special file, an encrypted or duplicate member, a member expanding more than
+        ``max_ratio`` times, or more than ``max_bytes`` in total.
     """
     path = Path(path)
     try:
@@ -176,10 +185,19 @@ def check_zip(path: Path, max_bytes: int = MAX_UNZIPPED_BYTES) -> list[ZipMember
             if parts in seen:
                 raise UnsafeZipError(path, f"member {info.filename!r} occurs twice")
             seen.add(parts)
+            ratio = info.file_size / max(info.compress_size, 1)
+            if ratio > max_ratio:
+                raise UnsafeZipError(
+                    path,
+                    f"member {info.filename!r} expands {ratio:.0f} times ({info.compress_size} -> {info.file_size} "
+                    f"bytes), more than the limit of {max_ratio:g} (spice_zip_max_ratio)",
+                )
             total += info.file_size
             members.append(ZipMember(info, parts))
         if total > max_bytes:
-            raise UnsafeZipError(path, f"unpacks to {total} bytes, more than the limit of {max_bytes}")
+            raise UnsafeZipError(
+                path, f"unpacks to {total} bytes, more than the limit of {max_bytes} (spice_zip_max_total)"
+            )
         try:
             bad = archive.testzip()
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
@@ -197,7 +215,9 @@ def _inside(root: Path, target: Path) -> bool:
     return True
 
 
-def unzip_into(path: Path, kernel_dir: Path) -> list[str]:
+def unzip_into(
+    path: Path, kernel_dir: Path, *, max_bytes: int = MAX_UNZIPPED_BYTES, max_ratio: float = MAX_COMPRESSION_RATIO
+) -> list[str]:
     """Check ``path`` and extract it into ``kernel_dir`` (files replaced one by one, atomically).
 
     Parameters
@@ -207,6 +227,8 @@ def unzip_into(path: Path, kernel_dir: Path) -> list[str]:
     kernel_dir
         The kernel tree (created if missing); nothing is written outside it except a temporary
         folder ``<parent>/.unzip-*`` that is removed afterwards.
+    max_bytes, max_ratio
+        Zip bomb limits (see :func:`check_zip`).
 
     Returns
     -------
@@ -220,7 +242,7 @@ def unzip_into(path: Path, kernel_dir: Path) -> list[str]:
         or a directory stands where a file goes. Nothing has been written to the tree then.
     """
     path = Path(path)
-    members = check_zip(path)
+    members = check_zip(path, max_bytes, max_ratio)
     root = Path(kernel_dir)
     root.mkdir(parents=True, exist_ok=True)
     root = root.resolve()
@@ -309,7 +331,12 @@ def unzip_pending(settings: Settings, engine: Engine) -> UnzipResult:
     result = UnzipResult()
     for path in pending_zips(settings, engine):
         try:
-            files = unzip_into(path, Path(settings.spice_dir))
+            files = unzip_into(
+                path,
+                Path(settings.spice_dir),
+                max_bytes=settings.spice_zip_max_total,
+                max_ratio=settings.spice_zip_max_ratio,
+            )
         except (UnsafeZipError, OSError) as exc:
             result.failed[path.name] = str(exc)
             log.error("kernel zip refused: %s", exc)

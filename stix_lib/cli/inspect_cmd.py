@@ -1,5 +1,11 @@
 """``stix-pipeline inspect``: what is in telemetry files (packet types, OBT range, IDB versions, errors).
 
+A truncated file shows its complete packets and the truncation as an error without packet id
+(exit 1). Packets refused by admission (TC, foreign APID, unknown type) are errors and counted per class in
+``rejected``. Packets timed outside the mission window (settings ``mission_time_margin_*``) decode
+as usual and are only counted in ``outside_mission``: ``process`` would not turn them into
+products (ground-test data such as ``moc_test``).
+
 Exit status: 0 when every packet decodes, 1 when some packets failed, 2 when a file is unusable
 (or the IDB folder is).
 """
@@ -8,14 +14,18 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from stix_lib.decode.batch import decode_packets
 from stix_lib.idb.manager import IDBManager
 from stix_lib.settings import Settings
+from stix_lib.time.mission_window import MissionWindow
 from stix_lib.time.scet import scet_to_float
-from stix_lib.tm.errors import TelemetryFileError
+from stix_lib.tm.errors import PacketError, TelemetryFileError
 from stix_lib.tm.hex_dump import read_hex_dump
 from stix_lib.tm.xml_reader import read_packets
 
@@ -32,14 +42,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--idb_dir", "--idb-dir", type=Path, help="IDB root (default: the idb_dir setting)")
 
 
-def inspect_file(path: Path, manager: IDBManager) -> dict[str, Any]:
+def inspect_file(path: Path, manager: IDBManager, window: MissionWindow | None = None) -> dict[str, Any]:
     """Summarise one telemetry file (the JSON record of ``inspect``).
 
     Returns
     -------
     dict
-        ``file, packets, by_type, obt_range, idb_versions, errors``; a file that cannot be read
-        has ``packets == 0`` and one error with ``packet_id`` None.
+        ``file, packets, by_type, obt_range, idb_versions, errors, rejected, outside_mission``; a
+        file that cannot be read has ``packets == 0`` and one error with ``packet_id`` None.
     """
     record: dict[str, Any] = {
         "file": str(path),
@@ -48,6 +58,8 @@ def inspect_file(path: Path, manager: IDBManager) -> dict[str, Any]:
         "obt_range": None,
         "idb_versions": [],
         "errors": [],
+        "rejected": {},
+        "outside_mission": 0,
     }
     try:
         if path.suffix.lower() == ".hex":
@@ -55,9 +67,11 @@ def inspect_file(path: Path, manager: IDBManager) -> dict[str, Any]:
         else:
             packets, read_errors = read_packets(path)
     except TelemetryFileError as exc:
-        record["errors"] = [{"packet_id": None, "reason": exc.reason}]
-        record["unusable"] = True
-        return record
+        if not exc.truncated or not (exc.packets or exc.errors):
+            record["errors"] = [{"packet_id": None, "reason": exc.reason}]
+            record["unusable"] = True
+            return record
+        packets, read_errors = list(exc.packets), [*exc.errors, PacketError(str(path), None, exc.reason)]
     result = decode_packets(packets, manager, file=str(path))
     index = result.index
     record["packets"] = len(packets) + len(read_errors)
@@ -71,6 +85,9 @@ def inspect_file(path: Path, manager: IDBManager) -> dict[str, Any]:
         times = scet_to_float(index.headers["scet_coarse"], index.headers["scet_fine"])
         record["obt_range"] = [float(times.min()), float(times.max())]
     record["idb_versions"] = sorted(set(index.idb_version[index.ok].tolist()))
+    record["rejected"] = dict(sorted(Counter(index.rejected.values()).items()))
+    if window is not None and len(index):
+        record["outside_mission"] = int(np.count_nonzero(window.outside(index.headers["scet_coarse"][index.ok])))
     errors = sorted([*read_errors, *result.errors], key=lambda e: (e.packet_id is None, e.packet_id or 0))
     record["errors"] = [{"packet_id": e.packet_id, "reason": e.reason} for e in errors]
     return record
@@ -85,6 +102,10 @@ def _print_text(record: dict[str, Any]) -> None:
     for entry in record["by_type"]:
         ssid = "" if entry["ssid"] is None else f"/{entry['ssid']}"
         print(f"  {entry['service']:>3}/{entry['subtype']}{ssid:<6} {entry['count']:>8}")
+    for kind, count in record["rejected"].items():
+        print(f"  refused ({kind}): {count}")
+    if record["outside_mission"]:
+        print(f"  outside the mission window (no products): {record['outside_mission']}")
     for error in record["errors"]:
         print(f"  ERROR packet {error['packet_id']}: {error['reason']}")
 
@@ -100,7 +121,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as exc:
         print(f"stix-pipeline inspect: {exc}")
         return EXIT_UNUSABLE
-    records = [inspect_file(Path(f), manager) for f in args.files]
+    window = MissionWindow.from_settings(settings)
+    records = [inspect_file(Path(f), manager, window) for f in args.files]
     status = EXIT_OK
     for record in records:
         if record.pop("unusable", False):

@@ -10,7 +10,9 @@ with ``--update_rid_lut``. Processing is level by level (all TM files, then ever
 ...). ``-b ALL`` starts at TM, ``-e ALL`` ends at L2.
 
 Exit status: 0 when everything was processed, 1 when some packets or products failed (or
-``--stop_on_error`` stopped the run), 2 for unusable inputs or bad options.
+``--stop_on_error`` stopped the run), 2 for unusable inputs or bad options, 3 when an
+infrastructure fault (disk full, database down; see :mod:`stix_lib.pipeline.containment`) stopped
+the run. Any other failure is contained: it is the error of the file concerned in the report.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from stix_lib.pipeline.containment import describe, is_infrastructure_fault
 from stix_lib.pipeline.orchestrator import Level, Pipeline, PipelineAborted
 from stix_lib.pipeline.report import LEVEL_NAMES, RunReport
 from stix_lib.settings import Settings
@@ -33,7 +36,7 @@ from stix_lib.settings import Settings
 NAME = "process"
 HELP = "process telemetry into LB, L0, L1 (and CAL) products"
 
-EXIT_OK, EXIT_ERRORS, EXIT_UNUSABLE = 0, 1, 2
+EXIT_OK, EXIT_ERRORS, EXIT_UNUSABLE, EXIT_INFRASTRUCTURE = 0, 1, 2, 3
 LEVEL_CHOICES = ("TM", "LB", "L0", "L1", "L2", "ALL")
 
 log = logging.getLogger(__name__)
@@ -231,6 +234,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         aborted = None
     except PipelineAborted as exc:
         report, aborted = RunReport(files=[exc.report]), str(exc)
+    except Exception as exc:
+        if not is_infrastructure_fault(exc):
+            raise
+        print(f"stix-pipeline process: run stopped by an infrastructure fault: {describe(exc)}", file=sys.stderr)
+        return EXIT_INFRASTRUCTURE
     produced = [path for level in LEVEL_NAMES for path in report.written(level)]
     if args.out_file:
         args.out_file.write_text("".join(f"{path}\n" for path in produced))

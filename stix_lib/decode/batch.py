@@ -101,13 +101,9 @@ def decode_packets(
     else:
         ids = np.arange(len(packets), dtype=np.int64)
         datas = list(packets)  # type: ignore[arg-type]
-    short = [i for i, d in enumerate(datas) if len(d) < 16]
-    errors: list[PacketError] = [
-        PacketError(file, int(ids[i]), f"packet has {len(datas[i])} bytes, shorter than the 16 header bytes")
-        for i in short
-    ]
-    keep = np.setdiff1d(np.arange(len(datas)), short) if short else np.arange(len(datas))
-    kept = [datas[i] for i in keep.tolist()] if short else datas
+    errors: list[PacketError] = []
+    keep = np.arange(len(datas))
+    kept = datas
     buf = BitBuffer(kept)
     index = classify_packets(buf, idb_manager)
     result = DecodeResult(index=index, positions=keep.astype(np.intp), packet_ids=ids[keep])

@@ -5,6 +5,12 @@
 * The SSID is the PI1 field; its position comes from the ``PIC`` table of that IDB:
   ``PIC_PI1_OFF`` bytes from the packet start, ``PIC_PI1_WID`` bits. Packet types without a PIC
   row have no SSID (:data:`NO_SSID`).
+* Admission: only STIX TM packets of types the IDB knows are classified. TC packets, packets of
+  a foreign APID (none of the ``PID_APID`` values of their IDB) and packet types (service, subtype, SSID)
+  without a ``PID`` row in their IDB get an error entry and an admission class
+  (:data:`REJECT_TC`, :data:`REJECT_FOREIGN_APID`, :data:`REJECT_UNKNOWN_TYPE`) in
+  :attr:`PacketIndex.rejected`, so callers report and count them instead of merging or dropping
+  them silently.
 * BSD packets (21/6 with SSID 20-24, 42) carry the request that produced them in their leading
   parameters: ``NIX00002`` (TC packet sequence control, "psc") and ``NIX00037`` (unique request
   id, "rid"). A structure without ``NIX00037`` (old aspect packets) yields ``(0, 0)``.
@@ -21,12 +27,17 @@ import numpy.typing as npt
 from stix_lib.decode.bits import BitBuffer
 from stix_lib.decode.layout import LayoutError, PacketKey, get_layout
 from stix_lib.idb.manager import IDBManager
-from stix_lib.tm.headers import decode_headers, is_tc
+from stix_lib.tm.headers import TM_HEADERS_BYTES, apid, decode_headers, is_tc
 
 #: SSID value stored for packets whose type has no PI1 field.
 NO_SSID = -1
 #: SSIDs of science (bulk science data, BSD) packets of service 21/6 that carry a request id.
 BSD_SSIDS = frozenset({20, 21, 22, 23, 24, 42})
+
+#: Admission classes (see the module docstring); values of :attr:`PacketIndex.rejected`.
+REJECT_TC = "tc"
+REJECT_FOREIGN_APID = "foreign_apid"
+REJECT_UNKNOWN_TYPE = "unknown_type"
 
 REQUEST_PSC = "NIX00002"
 REQUEST_RID = "NIX00037"
@@ -46,12 +57,16 @@ class PacketIndex:
         Installed IDB version used for each packet.
     errors
         ``packet index -> reason`` for packets that cannot be classified.
+    rejected
+        ``packet index -> admission class`` for the packets of ``errors`` refused by admission
+        (TC, foreign APID, unknown type).
     """
 
     headers: np.ndarray
     ssid: npt.NDArray[np.int64]
     idb_version: npt.NDArray[np.str_]
     errors: dict[int, str] = field(default_factory=dict)
+    rejected: dict[int, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.headers)
@@ -123,38 +138,62 @@ def classify_packets(
     Returns
     -------
     PacketIndex
-        TC packets and packets too short for their PI1 field get an error entry.
+        Packets refused by admission (module docstring) and packets too short for their headers
+        or PI1 field get an error entry.
     """
     buf = packets if isinstance(packets, BitBuffer) else BitBuffer(packets)
     if headers is None:
-        headers = decode_headers([buf.packet_bytes(i) for i in range(len(buf))])
+        headers = decode_headers([buf.packet_bytes(i) for i in range(len(buf))], pad_short=True)
     count = len(headers)
     errors: dict[int, str] = {}
+    rejected: dict[int, str] = {}
     versions = idb_manager.versions_for(headers["scet_coarse"]) if count else np.zeros(0, dtype=str)
     ssid = np.full(count, NO_SSID, dtype=np.int64)
-    tc = is_tc(headers)
+    apids = apid(headers)
+    tc = is_tc(headers) | (headers["packet_type"] == 1)
     for i in np.nonzero(tc)[0].tolist():
-        errors[i] = "TC packet (PID 90, category 12) in a TM stream"
+        errors[i] = f"TC packet (APID {int(apids[i])}) in a TM stream"
+        rejected[i] = REJECT_TC
+    foreign = np.zeros(count, dtype=bool)
+    for version in np.unique(versions).tolist():
+        in_version = (versions == version) & ~tc
+        foreign[in_version] = ~np.isin(apids[in_version], list(idb_manager.get_idb(version).get_apids()))
+    for i in np.nonzero(foreign)[0].tolist():
+        errors[i] = f"foreign APID {int(apids[i])} (process id {int(headers['process_id'][i])}): not a STIX APID"
+        rejected[i] = REJECT_FOREIGN_APID
+    for i in np.nonzero(~tc & ~foreign & (buf.byte_lengths < TM_HEADERS_BYTES))[0].tolist():
+        errors[i] = f"packet has {int(buf.byte_lengths[i])} bytes, shorter than the CCSDS + PUS TM headers"
+    admitted = ~tc & ~foreign & (buf.byte_lengths >= TM_HEADERS_BYTES)
     service = headers["service_type"].astype(np.int64)
     subtype = headers["service_subtype"].astype(np.int64)
     combo = np.stack([service, subtype], axis=1) if count else np.zeros((0, 2), dtype=np.int64)
     for version in np.unique(versions).tolist():
         idb = idb_manager.get_idb(version)
-        in_version = (versions == version) & ~tc
+        in_version = (versions == version) & admitted
         pairs = np.unique(combo[in_version], axis=0)
         for st, sst in pairs.tolist():
+            members = np.nonzero(in_version & (service == st) & (subtype == sst))[0]
+            if idb.get_packet_type_info(st, sst) is None:
+                for i in members.tolist():
+                    errors[i] = f"packet type {st}/{sst} unknown to IDB {version}"
+                    rejected[i] = REJECT_UNKNOWN_TYPE
+                continue
             position = idb.get_packet_pi1_position(st, sst)
             if position is None:
                 continue
             offset, width = position
-            members = np.nonzero(in_version & (service == st) & (subtype == sst))[0]
             needed = offset * 8 + width
             short = buf.bit_lengths[members] < needed
             for i in members[short].tolist():
                 errors[i] = f"packet too short for its PI1 field ({needed} bits needed)"
             good = members[~short]
             ssid[good] = buf.read(buf.bit_starts[good] + offset * 8, width)
-    return PacketIndex(headers=headers, ssid=ssid, idb_version=versions, errors=errors)
+            for value in np.unique(ssid[good]).tolist():
+                if idb.get_packet_type_info(st, sst, int(value)) is None:
+                    for i in good[ssid[good] == value].tolist():
+                        errors[i] = f"packet type {st}/{sst} with SSID {value} unknown to IDB {version}"
+                        rejected[i] = REJECT_UNKNOWN_TYPE
+    return PacketIndex(headers=headers, ssid=ssid, idb_version=versions, errors=errors, rejected=rejected)
 
 
 def request_ids(

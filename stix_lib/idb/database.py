@@ -226,6 +226,15 @@ class IDB:
 
         return self.cached(("pi1", service_type, service_subtype), load)
 
+    def get_apids(self) -> frozenset[int]:
+        """The APIDs of the IDB's TM packet types (``PID_APID``): the telemetry STIX sends."""
+
+        def load() -> frozenset[int]:
+            rows = self._query("SELECT DISTINCT PID_APID FROM PID")
+            return frozenset(int(row[0]) for row in rows if row[0] is not None)
+
+        return self.cached(("apids",), load)
+
     def get_packet_type_info(
         self, service_type: int, service_subtype: int, pi1_val: int | None = None
     ) -> PacketTypeInfo | None:

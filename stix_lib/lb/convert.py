@@ -14,6 +14,12 @@ Steps for one or more telemetry files (deliveries, oldest first):
 5. merge into the existing file of each product (newer deliveries win, identical re-deliveries
    change nothing) and write atomically; a file whose content would not change is not rewritten.
 
+Admission: only STIX TM packets of known APIDs/types (:func:`stix_lib.decode.classify.classify_packets`)
+and, when a :class:`~stix_lib.time.mission_window.MissionWindow` is given, times inside the
+mission become LB rows; every other packet is a packet error naming file, packet id and reason,
+counted per admission class in :attr:`LBResult.rejected`. Raw file names are stored ASCII-escaped
+(:func:`fits_safe_name`): FITS headers and tables hold printable ASCII only.
+
 A packet that cannot be classified costs only that packet; an existing LB file that cannot be
 read costs only that product (reported in ``file_errors``, the file is left untouched).
 """
@@ -24,6 +30,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,13 +40,27 @@ from stix_lib.idb.manager import IDBManager
 from stix_lib.lb.fits_io import LBFileError, WrittenLB, folder_lock, remove_stale_partials, write_lb
 from stix_lib.lb.naming import SECONDS_PER_DAY, lb_directory, lb_file_name
 from stix_lib.lb.product import LBProduct
-from stix_lib.tm.errors import PacketError
+from stix_lib.tm.errors import PacketError, TelemetryFileError
 from stix_lib.tm.raw_packet import RawPacket
 from stix_lib.tm.xml_reader import read_packets
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from stix_lib.time.mission_window import MissionWindow
 
 log = logging.getLogger(__name__)
 
 TypeKey = tuple[int, int, "int | None"]
+
+#: Admission class of packets timed outside the mission window.
+REJECT_TIME = "outside_mission_time"
+
+
+def fits_safe_name(name: str) -> str:
+    """``name`` with every character outside printable ASCII written as a Python escape.
+
+    ``"Sönne ☀.xml"`` -> ``"S\\xf6nne \\u2600.xml"``; printable ASCII names are unchanged.
+    """
+    return "".join(c if " " <= c <= "~" else c.encode("unicode_escape").decode("ascii") for c in name)
 
 
 @dataclass
@@ -66,6 +87,11 @@ class LBResult:
         Packets dropped as duplicates (inside the delivery or against the archive).
     by_type
         Packets used per ``(service, subtype, ssid)``.
+    rejected
+        Packets refused by admission per class (``tc``, ``foreign_apid``, ``unknown_type``,
+        ``outside_mission_time``); each is also in ``errors``.
+    truncated
+        Why a telemetry file ended part way (its complete packets were used).
     """
 
     tm_files: list[Path] = field(default_factory=list)
@@ -77,6 +103,8 @@ class LBResult:
     packets_used: int = 0
     duplicates: int = 0
     by_type: dict[TypeKey, int] = field(default_factory=dict)
+    rejected: dict[str, int] = field(default_factory=dict)
+    truncated: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -108,6 +136,7 @@ def packets_to_lb(
     date: str | None = None,
     result: LBResult | None = None,
     handover: WrittenLB | None = None,
+    window: MissionWindow | None = None,
 ) -> LBResult:
     """Turn packets of one or more deliveries (``(raw file name, packets)``, oldest first) into LB files.
 
@@ -129,6 +158,8 @@ def packets_to_lb(
         Result to extend (used by :func:`tms_to_lb`).
     handover
         Remembers the daily LB products written, for the LB -> L0 step of the same pipeline.
+    window
+        Packet times accepted (``None``: any time).
     """
     result = result if result is not None else LBResult()
     data: list[bytes] = []
@@ -138,7 +169,7 @@ def packets_to_lb(
     for number, (name, packets) in enumerate(deliveries):
         data += [p.data for p in packets]
         ids += [p.packet_id for p in packets]
-        files += [name] * len(packets)
+        files += [fits_safe_name(name)] * len(packets)
         generation += [number] * len(packets)
     result.packets_read += len(data)
     if not data:
@@ -150,6 +181,15 @@ def packets_to_lb(
     index = classify_packets(buf, idb_manager)
     is_bsd, psc, rid, rid_errors = request_ids(buf, index, idb_manager)
     problems = {**index.errors, **rid_errors}
+    rejected = dict(index.rejected)
+    if window is not None:
+        outside = np.flatnonzero(window.outside(index.headers["scet_coarse"]))
+        for i in outside.tolist():
+            if i not in problems:
+                problems[i] = window.reason(int(index.headers["scet_coarse"][i]))
+                rejected[i] = REJECT_TIME
+    for kind in rejected.values():
+        result.rejected[kind] = result.rejected.get(kind, 0) + 1
     for i, reason in sorted(problems.items()):
         result.errors.append(PacketError(str(files_a[i]), int(ids_a[i]), reason))
     usable = np.ones(len(data), dtype=bool)
@@ -241,8 +281,12 @@ def tms_to_lb(
     vers_cfg: str = "",
     date: str | None = None,
     handover: WrittenLB | None = None,
+    window: MissionWindow | None = None,
 ) -> LBResult:
     """Process several telemetry files at once (in the given order = delivery order).
+
+    A truncated file (cut after its telemetry started) contributes its complete packets; the
+    reason is listed in ``result.truncated``.
 
     Raises
     ------
@@ -252,13 +296,20 @@ def tms_to_lb(
     result = LBResult(tm_files=[Path(f) for f in tm_files])
     deliveries = []
     for tm_file in result.tm_files:
-        packets, errors = read_packets(tm_file)
+        try:
+            packets, errors = read_packets(tm_file)
+        except TelemetryFileError as exc:
+            if not exc.truncated or not (exc.packets or exc.errors):
+                raise
+            packets, errors = list(exc.packets), list(exc.errors)
+            result.truncated.append(str(exc))
+            log.warning("%s; using its %d complete packet(s)", exc, len(packets))
         result.errors.extend(errors)
         result.packets_read += len(errors)
         deliveries.append((tm_file.name, packets))
     return packets_to_lb(
         deliveries, archive, idb_manager, version=version, vers_cfg=vers_cfg, date=date, result=result,
-        handover=handover,
+        handover=handover, window=window,
     )  # fmt: skip
 
 
@@ -271,6 +322,7 @@ def tm_to_lb(
     vers_cfg: str = "",
     date: str | None = None,
     handover: WrittenLB | None = None,
+    window: MissionWindow | None = None,
 ) -> LBResult:
     """Convert one telemetry XML file into LB files under ``archive`` (see module docstring).
 
@@ -290,6 +342,8 @@ def tm_to_lb(
         Fixed ``DATE`` header value (default: now).
     handover
         Remembers the daily LB products written (see :class:`stix_lib.lb.fits_io.WrittenLB`).
+    window
+        Packet times accepted (``None``: any time).
 
     Returns
     -------
@@ -301,4 +355,6 @@ def tm_to_lb(
     stix_lib.tm.errors.TelemetryFileError
         If the file as a whole cannot be read.
     """
-    return tms_to_lb([tm_file], archive, idb_manager, version=version, vers_cfg=vers_cfg, date=date, handover=handover)
+    return tms_to_lb(
+        [tm_file], archive, idb_manager, version=version, vers_cfg=vers_cfg, date=date, handover=handover, window=window
+    )

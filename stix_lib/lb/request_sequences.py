@@ -1,4 +1,4 @@
-"""Completeness of science (BSD) request sequences: one-gap tolerance and the 14-bit wrap.
+"""Completeness of science (BSD) request sequences: explained gaps and the 14-bit wrap.
 
 :func:`stix_lib.lb.sequences.extract_sequences` implements the reference completeness formula
 ``span >= len - 1``, which only rejects sequences with *more* packets than their count span; a
@@ -9,9 +9,14 @@ rule the formula is meant to express (processing spec §3.6):
 * the source sequence counts (14 bit, modulo 16384) increase from packet to packet; the step
   between consecutive packets is ``(count[i+1] - count[i]) mod 16384`` so a wrap through 16383 → 0
   is an ordinary step;
-* every step is 1 except at most one step of 2 (one count missing in total: the one-gap
-  tolerance, e.g. a quick-look packet of the same APID interleaved with the request);
-* a step of 0 (duplicate count) or more than one missing count makes the sequence incomplete.
+* every step is 1, except where the missing counts are *explained*: the source sequence count
+  runs per APID, so a packet of another type of the same APID sent between two packets of the
+  request (a quick-look packet inside an aspect burst, another request's packet) takes a count.
+  The caller's ``explain`` hook (:data:`GapExplainer`, e.g.
+  :class:`stix_lib.products.sequence_gaps.ArchiveGapExplainer`) says which missing counts such a
+  packet holds; a missing count nobody explains is a lost packet of the request. ``tolerance``
+  (default 0) unexplained counts are accepted (the reference formula accepts one: ``tolerance=1``);
+* a step of 0 (duplicate count) or an unexplained missing count makes the sequence incomplete.
 
 Incomplete sequences yield no product; they are reported (:class:`SequenceReport`) and become
 complete when later deliveries merge the missing packets into the LB file.
@@ -19,6 +24,7 @@ complete when later deliveries merge the missing packets into the LB file.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,8 +35,13 @@ from stix_lib.lb.sequences import FIRST, LAST, STANDALONE, WHOLE_PRODUCT_TYPES, 
 #: Modulus of the CCSDS source sequence count (14 bits).
 COUNT_MODULUS = 1 << 14
 
-#: Missing sequence counts tolerated within one request sequence.
-GAP_TOLERANCE = 1
+#: Unexplained missing sequence counts tolerated within one request sequence.
+GAP_TOLERANCE = 0
+
+#: ``explain(missing_counts, time_before, time_after) -> explained`` (boolean per missing count):
+#: whether a packet of another type of the same APID with that count was sent between the two
+#: request packets around the gap (times as binary SCET ``coarse << 16 | fine``).
+GapExplainer = Callable[[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]], npt.NDArray[np.bool_]]
 
 
 def count_steps(sequence_counts: npt.ArrayLike) -> npt.NDArray[np.int64]:
@@ -61,11 +72,41 @@ def missing_counts(sequence_counts: npt.ArrayLike) -> int:
     return int(np.sum(steps - 1))
 
 
+def gaps(sequence_counts: npt.ArrayLike) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Missing counts between consecutive packets and the index of the packet before each.
+
+    Returns
+    -------
+    missing, before
+        Every count skipped (modulo 2**14), and the position of the packet preceding it.
+    """
+    counts = np.asarray(sequence_counts, dtype=np.int64)
+    steps = count_steps(counts)
+    before = np.repeat(np.arange(len(steps)), np.maximum(steps - 1, 0))
+    offsets = np.concatenate([np.arange(1, step) for step in steps.tolist()]) if len(steps) else np.zeros(0)
+    missing = np.mod(counts[before] + offsets.astype(np.int64), COUNT_MODULUS)
+    return missing.astype(np.int64), before.astype(np.int64)
+
+
+def unexplained_missing(
+    sequence_counts: npt.ArrayLike, times: npt.ArrayLike | None = None, explain: GapExplainer | None = None
+) -> int:
+    """Missing counts of a strictly increasing sequence that ``explain`` does not account for."""
+    missing, before = gaps(sequence_counts)
+    if not len(missing) or explain is None or times is None:
+        return len(missing)
+    btime = np.asarray(times, dtype=np.int64)
+    explained = np.asarray(explain(missing, btime[before], btime[before + 1]), dtype=bool)
+    return int(np.count_nonzero(~explained))
+
+
 def is_complete_sequence(
     sequence_flags: npt.ArrayLike,
     sequence_counts: npt.ArrayLike,
     *,
     tolerance: int = GAP_TOLERANCE,
+    times: npt.ArrayLike | None = None,
+    explain: GapExplainer | None = None,
 ) -> bool:
     """True when one sequence of packets is complete (module docstring rules).
 
@@ -74,7 +115,9 @@ def is_complete_sequence(
     sequence_flags, sequence_counts
         Grouping flags and source sequence counts of the packets of one sequence, in order.
     tolerance
-        Missing counts tolerated in total (default one).
+        Unexplained missing counts tolerated in total (default none).
+    times, explain
+        Binary SCET of the packets and the hook telling which missing counts other packets hold.
     """
     flags = np.asarray(sequence_flags, dtype=np.int64)
     if flags.size == 0:
@@ -85,8 +128,9 @@ def is_complete_sequence(
         return False
     if np.any(flags[1:-1] != 0):  # only MIDDLE packets between FIRST and LAST
         return False
-    missing = missing_counts(sequence_counts)
-    return 0 <= missing <= tolerance
+    if missing_counts(sequence_counts) < 0:
+        return False
+    return unexplained_missing(sequence_counts, times, explain) <= tolerance
 
 
 @dataclass(frozen=True)
@@ -130,7 +174,9 @@ class SequenceReport:
         ]
 
 
-def _reason(flags: np.ndarray, counts: np.ndarray, tolerance: int) -> str:
+def _reason(
+    flags: np.ndarray, counts: np.ndarray, tolerance: int, times: np.ndarray | None, explain: GapExplainer | None
+) -> str:
     if flags.size == 1 and flags[0] != STANDALONE:
         return f"single packet with grouping flag {int(flags[0])}"
     if flags[0] != FIRST:
@@ -140,7 +186,13 @@ def _reason(flags: np.ndarray, counts: np.ndarray, tolerance: int) -> str:
     missing = missing_counts(counts)
     if missing < 0:
         return "sequence counts do not increase (duplicate count)"
-    return f"{missing} sequence counts missing (tolerated: {tolerance})"
+    unexplained = unexplained_missing(counts, times, explain)
+    lost, _ = gaps(counts)
+    shown = ", ".join(str(c) for c in lost[:10].tolist()) + (", ..." if len(lost) > 10 else "")
+    return (
+        f"{missing} sequence counts missing ({shown}), {unexplained} not explained by packets of other types "
+        f"of the same APID (tolerated: {tolerance})"
+    )
 
 
 def request_sequences(
@@ -149,6 +201,8 @@ def request_sequences(
     key: tuple[int, int, int | None] | None = None,
     *,
     tolerance: int = GAP_TOLERANCE,
+    times: npt.ArrayLike | None = None,
+    explain: GapExplainer | None = None,
 ) -> SequenceReport:
     """Split a product's packets into sequences and judge each with :func:`is_complete_sequence`.
 
@@ -159,17 +213,21 @@ def request_sequences(
     key
         ``(service, subtype, ssid)``; HK and quick-look products are one complete sequence.
     tolerance
-        Missing counts tolerated per sequence.
+        Unexplained missing counts tolerated per sequence.
+    times, explain
+        Binary SCET per packet and the hook explaining missing counts (:data:`GapExplainer`).
     """
     flags = np.asarray(sequence_flags, dtype=np.int64)
     counts = np.asarray(sequence_counts, dtype=np.int64)
+    btime = None if times is None else np.asarray(times, dtype=np.int64)
     report = SequenceReport()
     for seq in extract_sequences(flags, counts, key):
         if key is not None and tuple(key) in WHOLE_PRODUCT_TYPES:
             report.complete.append(seq)
             continue
         rows = np.asarray(seq.rows, dtype=np.int64)
-        if is_complete_sequence(flags[rows], counts[rows], tolerance=tolerance):
+        seq_times = None if btime is None else btime[rows]
+        if is_complete_sequence(flags[rows], counts[rows], tolerance=tolerance, times=seq_times, explain=explain):
             report.complete.append(PacketSequence(seq.rows, True))
         else:
             report.incomplete.append(
@@ -177,7 +235,7 @@ def request_sequences(
                     seq.rows,
                     int(counts[rows[0]]),
                     int(counts[rows[-1]]),
-                    _reason(flags[rows], counts[rows], tolerance),
+                    _reason(flags[rows], counts[rows], tolerance, seq_times, explain),
                 )
             )
     return report

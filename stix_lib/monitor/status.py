@@ -11,13 +11,14 @@ open incidents.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, select
 
 from stix_lib.db import ledger
-from stix_lib.db.schema import TMState, conf_versions, spice_zips, tm_files
+from stix_lib.db.schema import TMState, conf_versions, processing_reports, spice_zips, tm_files
 from stix_lib.monitor import incidents
 from stix_lib.monitor.api import AirflowApi, AirflowApiError
 from stix_lib.monitor.check import PROCESSING_DAG_ID
@@ -28,6 +29,26 @@ from stix_lib.settings import Settings
 
 def _iso(value: datetime | None) -> str | None:
     return aware(value).isoformat() if value is not None else None
+
+
+#: Processing reports summed by :func:`refused_packets`.
+REFUSED_WINDOW = 100
+
+
+def refused_packets(engine: Engine, last: int = REFUSED_WINDOW) -> dict[str, int]:
+    """Packets refused by admission (per class) and truncated files over the ``last`` processing reports."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(processing_reports.c.report).order_by(processing_reports.c.id.desc()).limit(last)
+        ).all()
+    totals: dict[str, int] = {}
+    for (text,) in rows:
+        report = json.loads(text)
+        for kind, count in (report.get("rejected") or {}).items():
+            totals[kind] = totals.get(kind, 0) + int(count)
+        if report.get("truncated"):
+            totals["truncated_files"] = totals.get("truncated_files", 0) + 1
+    return dict(sorted(totals.items()))
 
 
 def db_status(settings: Settings, engine: Engine) -> dict[str, Any]:
@@ -44,7 +65,7 @@ def db_status(settings: Settings, engine: Engine) -> dict[str, Any]:
     -------
     dict
         ``open_files``, ``ledger`` (count per state), ``last_processed``, ``last_error``, ``spice``,
-        ``stix_conf``, ``monitor``.
+        ``stix_conf``, ``monitor``, ``refused`` (:func:`refused_packets`).
     """
     from stix_lib.spice_sync import meta_kernel_names
 
@@ -95,6 +116,7 @@ def db_status(settings: Settings, engine: Engine) -> dict[str, Any]:
                 for i in incidents.open_incidents(engine)
             ],
         },
+        "refused": refused_packets(engine),
     }
 
 
@@ -220,6 +242,12 @@ def format_status(status: dict[str, Any]) -> str:
     )
     for incident in monitor["open_incidents"]:
         lines.append(f"  open incident {incident['key']} since {incident['since']}: {incident['summary']}")
+    refused = status.get("refused") or {}
+    lines.append(
+        f"refused packets (last {REFUSED_WINDOW} reports): " + ", ".join(f"{k} {v}" for k, v in refused.items())
+        if refused
+        else f"refused packets (last {REFUSED_WINDOW} reports): none"
+    )
     if not airflow["reachable"]:
         lines.append(f"Airflow API unreachable ({airflow['url']}): {airflow['error']}")
     return "\n".join(lines)

@@ -18,9 +18,15 @@ runs for L1 ``cal-energy`` files that changed. LB inputs that did not change are
 completes what was missing. With ``workers > 1`` runs of days of one packet type are processed
 in parallel processes (fork); files two of them touch are serialised by the writer's folder lock.
 
-A packet that cannot be used costs that packet; a product that cannot be built or written costs
-that product; a telemetry file that cannot be read at all is reported ``unusable`` and nothing is
-produced from it (the caller quarantines it). With ``stop_on_error`` the first problem raises
+Containment (:mod:`stix_lib.pipeline.containment`): a packet that cannot be used costs that
+packet (admission refusals are counted per class in the report); a product that cannot be built
+or written costs that product; any other exception while reading, decoding, naming or writing one
+input becomes a file error of that input's report and the batch goes on. Only infrastructure
+faults (disk full, database down) stop a run. A telemetry file that cannot be read at all is
+reported ``unusable`` and nothing is produced from it (the caller quarantines it); a truncated
+file gives its complete packets, is reported ``truncated`` and a copy goes to quarantine. Stale
+hidden ``.partial`` files older than :data:`STALE_PARTIAL_AGE` are removed from the archive when
+:meth:`Pipeline.run` starts. With ``stop_on_error`` the first problem raises
 :class:`PipelineAborted` (carrying the report so far).
 """
 
@@ -35,20 +41,24 @@ from enum import IntEnum
 from pathlib import Path
 from typing import TypeVar
 
+from stix_lib.atomic import remove_stale_partials_below
 from stix_lib.conf.energy_channels import ScienceEnergyChannels
 from stix_lib.idb.manager import IDBManager
 from stix_lib.lb.convert import tm_to_lb
 from stix_lib.lb.fits_io import WrittenLB
 from stix_lib.lb.header import CONF_VERSION_FALLBACK
+from stix_lib.pipeline.containment import PipelineAborted, contained, describe, is_infrastructure_fault
 from stix_lib.pipeline.report import FileReport, RunReport
 from stix_lib.pipeline.stream import ProductStream, feed, input_group, stream_order
 from stix_lib.products.header import SoopKeywordProvider
 from stix_lib.products.naming import parse_product_name
 from stix_lib.products.writer import ProductWriter
+from stix_lib.quarantine import quarantine_copy
 from stix_lib.ridlut.table import RidLut
 from stix_lib.settings import Settings
 from stix_lib.spice.kernels import SpiceKernels
 from stix_lib.spice.meta_kernels import MetaKernels
+from stix_lib.time.mission_window import MissionWindow
 from stix_lib.tm.errors import TelemetryFileError
 
 log = logging.getLogger(__name__)
@@ -59,6 +69,9 @@ Progress = Callable[[Iterable[T], str], Iterable[T]]
 
 #: Inputs per parallel task (consecutive days of one packet type), see ``Pipeline.workers``.
 PARALLEL_CHUNK = 8
+
+#: Age (seconds) after which a hidden ``.partial`` file in the archive is a leftover of a killed writer.
+STALE_PARTIAL_AGE = 3600.0
 
 #: ``VERS_CFG`` when STIX-CONF has no ``VERSION.TXT`` (STIXCore's fallback).
 UNKNOWN_CONF_VERSION = CONF_VERSION_FALLBACK
@@ -78,17 +91,6 @@ class Level(IntEnum):
     def parse(cls, text: str | Level) -> Level:
         """Level from its name (case-insensitive)."""
         return text if isinstance(text, Level) else cls[str(text).upper()]
-
-
-class PipelineAborted(RuntimeError):
-    """``stop_on_error``: processing stopped at the first problem; ``report`` holds what was done."""
-
-    def __init__(self, message: str, report: FileReport) -> None:
-        super().__init__(message)
-        self.report = report
-
-    def __reduce__(self):  # picklable across worker processes
-        return (PipelineAborted, (str(self), self.report))
 
 
 #: The pipeline of a worker process (set by the pool initializer in that process only).
@@ -180,6 +182,11 @@ class Pipeline:
         Why there is no LUT (e.g. the file is missing).
     lb_handover
         The daily LB products this pipeline wrote, handed from TM -> LB to LB -> L0 in memory.
+    window
+        Packet times accepted for products (:meth:`from_settings`: the ``mission_time_margin_*``
+        settings); ``None`` accepts any time.
+    quarantine_dir
+        Where a copy of a truncated telemetry file goes (``None``: no copy).
     """
 
     writer: ProductWriter
@@ -192,6 +199,8 @@ class Pipeline:
     rid_lut: RidLut | None = None
     rid_lut_error: str | None = None
     lb_handover: WrittenLB = field(default_factory=WrittenLB)
+    window: MissionWindow | None = None
+    quarantine_dir: Path | None = None
 
     @property
     def archive(self) -> Path:
@@ -238,6 +247,8 @@ class Pipeline:
             stop_on_error=stop_on_error,
             rid_lut=rid_lut,
             rid_lut_error=rid_lut_error,
+            window=MissionWindow.from_settings(settings),
+            quarantine_dir=Path(settings.quarantine_dir),  # type: ignore[arg-type]
         )
 
     # -- single steps --------------------------------------------------------------------------
@@ -246,27 +257,53 @@ class Pipeline:
             raise PipelineAborted(f"stopping on error while processing {report.source}", report)
 
     def tm_to_lb(self, tm_file: Path, report: FileReport) -> list[Path]:
-        """TM -> LB for one file; returns the LB files it touched (written or unchanged)."""
-        try:
-            result = tm_to_lb(
-                Path(tm_file),
-                self.archive,
-                self.idb_manager,
-                version=self.writer.processing_version,
-                vers_cfg=self.writer.vers_cfg,
-                date=self.date,
-                handover=self.lb_handover,
-            )
-        except TelemetryFileError as exc:
-            report.unusable = str(exc)
-            log.error("unusable telemetry file %s: %s", tm_file, exc)
+        """TM -> LB for one file; returns the LB files it touched (written or unchanged).
+
+        Whatever goes wrong with this file is recorded in ``report`` (contained); only
+        infrastructure faults raise.
+        """
+        tm_file = Path(tm_file)
+        result = None
+        with contained(report, "TM -> LB", tm_file.name):
+            try:
+                result = tm_to_lb(
+                    tm_file,
+                    self.archive,
+                    self.idb_manager,
+                    version=self.writer.processing_version,
+                    vers_cfg=self.writer.vers_cfg,
+                    date=self.date,
+                    handover=self.lb_handover,
+                    window=self.window,
+                )
+            except TelemetryFileError as exc:
+                report.unusable = str(exc)
+                log.error("unusable telemetry file %s: %s", tm_file, exc)
+        if result is None:
             self._stop(report)
             return []
         report.add_files("LB", result.written, result.unchanged)
         report.add_packet_errors("LB", result.errors)
         report.file_errors.extend(result.file_errors)
+        for kind, count in result.rejected.items():
+            report.rejected[kind] = report.rejected.get(kind, 0) + count
+        if result.truncated:
+            report.truncated = "; ".join(result.truncated)
+            self._quarantine_copy(tm_file, report)
         self._stop(report)
         return [*result.written, *result.unchanged]
+
+    def _quarantine_copy(self, tm_file: Path, report: FileReport) -> None:
+        if self.quarantine_dir is None:
+            return
+        try:
+            copy = quarantine_copy(tm_file, self.quarantine_dir, str(report.truncated), stage="TM -> LB (truncated)")
+        except OSError as exc:
+            if is_infrastructure_fault(exc):
+                raise
+            report.warnings.append(f"{tm_file.name}: no quarantine copy: {describe(exc)}")
+        else:
+            report.warnings.append(f"{tm_file.name}: truncated; a copy is in {copy}")
 
     def l1_to_l2(self, l1_file: Path, report: FileReport) -> list[Path]:
         """Run the L2 hook for an L1 ``cal-energy`` file (other files: nothing to do)."""
@@ -275,7 +312,9 @@ class Pipeline:
         self.writer.wait_for(Path(l1_file))  # a deferred commit must have put it in place
         try:
             written = [Path(p) for p in self.l2_hook(Path(l1_file))]
-        except Exception as exc:  # noqa: BLE001 - the hook's failure costs its product only
+        except Exception as exc:  # the hook's failure costs its product only
+            if is_infrastructure_fault(exc):
+                raise
             report.file_errors.append(f"{Path(l1_file).name} -> L2: {exc}")
             self._stop(report)
             return []
@@ -314,7 +353,7 @@ class Pipeline:
         add = stream.add_lb if kind == "lb" else stream.add_l0_file
         label = "LB -> L0/L1" if kind == "lb" else "L0 -> L1"
         with self.writer.deferred_commits() as failed:  # files are written while the next are computed
-            feed(stream, self.progress(items, label) if progress else items, add)
+            feed(stream, self.progress(items, label) if progress else items, add, label)
         reports = [report for _, report in items]
         _unwritten(reports, failed)
         return reports
@@ -341,7 +380,8 @@ class Pipeline:
             futures = [pool.submit(_stream_in_worker, chunk, end, kind) for chunk in chunks]
             for _ in self.progress(as_completed(futures), f"{kind.upper()} runs"):
                 pass
-            return [report for future in futures for report in future.result()]
+            pairs = zip(chunks, futures, strict=True)
+            return [report for chunk, future in pairs for report in _chunk_reports(chunk, future)]
 
     def run(
         self, inputs: Sequence[Path], *, start_level: Level | str = Level.TM, end_level: Level | str = Level.L2
@@ -359,6 +399,8 @@ class Pipeline:
             raise ValueError(f"end level {end.name} is before start level {start.name}")
         run = RunReport()
         files = [Path(p) for p in inputs]
+        for stale in remove_stale_partials_below(self.archive, STALE_PARTIAL_AGE) if self.archive.is_dir() else []:
+            log.warning("removed %s, left by a killed writer", stale)
         if start == Level.TM:
             touched: list[Path] = []
             for tm in self.progress(files, "TM -> LB"):
@@ -383,8 +425,32 @@ def _end(level: Level | str) -> Level:
     return Level.L2 if parsed == Level.ALL else parsed
 
 
+def _chunk_reports(chunk: Sequence[Path], future) -> list[FileReport]:
+    """The reports of a parallel run of inputs; a crashed worker costs its inputs (a file error each)."""
+    try:
+        return future.result()
+    except PipelineAborted:
+        raise
+    except Exception as exc:
+        if is_infrastructure_fault(exc):
+            raise
+        reports = [FileReport(str(path)) for path in chunk]
+        for report in reports:
+            report.file_errors.append(f"{Path(report.source).name}: worker failed: {describe(exc)}")
+        return reports
+
+
 def _unwritten(reports: Sequence[FileReport], failed: Sequence[tuple[Path, BaseException]]) -> None:
-    """Move files whose deferred write failed from ``produced`` to ``file_errors``."""
+    """Move files whose deferred write failed from ``produced`` to ``file_errors``.
+
+    Raises
+    ------
+    Exception
+        The first failure that is an infrastructure fault (disk full...): the run stops.
+    """
+    for _path, error in failed:
+        if is_infrastructure_fault(error):
+            raise error
     for path, error in failed:
         for report in reports:
             for paths in report.produced.values():

@@ -5,7 +5,8 @@ later) produced and what went wrong; Airflow tasks store it in the pipeline data
 prints it as JSON. ``status``:
 
 * ``ok`` - everything processed;
-* ``partial`` - products were made but some packets or products failed (listed);
+* ``partial`` - products were made but some packets or products failed (listed), or the input
+  was truncated (its complete packets were used);
 * ``unusable`` - the input file as a whole could not be read (the caller quarantines it);
 * ``failed`` - nothing could be produced from a readable input.
 """
@@ -41,6 +42,12 @@ class FileReport:
         Failures costing a whole product or output file.
     unusable
         Why the input could not be read at all (``None`` when it could).
+    truncated
+        Why a telemetry file ends part way (its complete packets were processed; ``None`` when
+        complete).
+    rejected
+        Packets refused by admission, per class (``tc``, ``foreign_apid``, ``unknown_type``,
+        ``outside_mission_time``); each is also listed in ``packet_errors``.
     """
 
     source: str
@@ -50,13 +57,15 @@ class FileReport:
     packet_errors: list[tuple[str, PacketError]] = field(default_factory=list)
     file_errors: list[str] = field(default_factory=list)
     unusable: str | None = None
+    truncated: str | None = None
+    rejected: dict[str, int] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
         """``ok``, ``partial``, ``unusable`` or ``failed`` (see the module docstring)."""
         if self.unusable is not None:
             return "unusable"
-        if self.packet_errors or self.file_errors:
+        if self.packet_errors or self.file_errors or self.truncated:
             return "partial" if any(self.produced.values()) or any(self.unchanged.values()) else "failed"
         return "ok"
 
@@ -88,6 +97,8 @@ class FileReport:
             ],
             "file_errors": list(self.file_errors),
             "unusable": self.unusable,
+            "truncated": self.truncated,
+            "rejected": dict(self.rejected),
         }
 
 

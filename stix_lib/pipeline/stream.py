@@ -15,6 +15,10 @@ written is merged into the file by a second write, with the same result.
 A flushed L0 file is converted to L1 from its merged content (what the file now holds, as the
 file-by-file L0 -> L1 step would read it). The L2 hook runs for L1 ``cal-energy`` files that
 changed. Every output is attributed to the report of each input that contributed to it.
+
+Containment: an exception while building an input's parts is a file error of that input; one
+while writing a target file is a file error of every input that contributed to it. Infrastructure
+faults (:func:`~stix_lib.pipeline.containment.is_infrastructure_fault`) propagate.
 """
 
 from __future__ import annotations
@@ -28,13 +32,14 @@ from pathlib import Path
 from stix_lib.idb.manager import IDBManager
 from stix_lib.lb.fits_io import WrittenLB
 from stix_lib.lb.naming import parse_lb_file_name
+from stix_lib.pipeline.containment import contained, describe, is_infrastructure_fault
 from stix_lib.pipeline.report import FileReport
 from stix_lib.products.fits_io import ProductFileError
 from stix_lib.products.merge import combine
 from stix_lib.products.model import Product
 from stix_lib.products.naming import SECONDS_PER_DAY, parse_product_name
 from stix_lib.products.science_l1 import is_science_lb, science_lb_step
-from stix_lib.products.steps import WRITE_ERRORS, StepResult, l0_product_of, l1_product_of
+from stix_lib.products.steps import StepResult, l0_product_of, l1_product_of
 from stix_lib.products.writer import ProductWriter
 from stix_lib.ridlut.table import RidLut
 
@@ -168,8 +173,10 @@ class ProductStream:
     ) -> None:
         try:
             targets = targets_of() if callable(targets_of) else targets_of
-        except WRITE_ERRORS as exc:
-            step.file_errors.append(f"{step.source.name} -> {level}: {exc}")
+        except Exception as exc:
+            if is_infrastructure_fault(exc):
+                raise
+            step.file_errors.append(f"{step.source.name} -> {level}: {describe(exc)}")
             return
         for path, part in targets:
             if path in pending:
@@ -203,8 +210,10 @@ class ProductStream:
             step.add([result])
             if self.make_l1:
                 self._to_l1(merged, path.name, pending.reports, step)
-        except WRITE_ERRORS as exc:
-            step.file_errors.append(f"{path.name}: {exc}")
+        except Exception as exc:
+            if is_infrastructure_fault(exc):
+                raise
+            step.file_errors.append(f"{path.name}: {describe(exc)}")
         _record(pending.reports, step, "L0")
         for report in pending.reports:
             self.on_report(report)
@@ -214,8 +223,10 @@ class ProductStream:
         try:
             result, _ = self.writer.merge_write(path, pending.product)
             step.add([result])
-        except WRITE_ERRORS as exc:
-            step.file_errors.append(f"{path.name}: {exc}")
+        except Exception as exc:
+            if is_infrastructure_fault(exc):
+                raise
+            step.file_errors.append(f"{path.name}: {describe(exc)}")
             result = None
         _record(pending.reports, step, "L1")
         for report in pending.reports:
@@ -250,15 +261,26 @@ def stream_order(paths: list[Path]) -> list[Path]:
 
 
 def feed(
-    stream: ProductStream, inputs: Iterable[tuple[Path, FileReport]], add: Callable[[Path, FileReport], None]
+    stream: ProductStream,
+    inputs: Iterable[tuple[Path, FileReport]],
+    add: Callable[[Path, FileReport], None],
+    stage: str = "LB -> L0/L1",
 ) -> None:
-    """Feed inputs (already in :func:`stream_order`) and flush by day; closes the stream."""
+    """Feed inputs (already in :func:`stream_order`) and flush by day; closes the stream.
+
+    A failure of ``add`` for one input is contained: a file error of that input (``stage`` names
+    the step), the other inputs go on.
+    """
     group = None
     for path, report in inputs:
         if input_group(path) != group:
             stream.close()
             group = input_group(path)
-        add(path, report)
+        failed = len(report.file_errors)
+        with contained(report, stage, path.name):
+            add(path, report)
+        if len(report.file_errors) > failed:
+            stream.on_report(report)
         day = day_of_input(path)
         if day is not None:
             stream.flush(day)

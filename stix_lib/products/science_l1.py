@@ -80,6 +80,7 @@ from stix_lib.products.l0.science import (
     user_ssid,
 )
 from stix_lib.products.l0.triggers import TRIGGER_GROUPS, active_groups, is_scaled, unscale
+from stix_lib.products.sequence_gaps import ArchiveGapExplainer, packet_btimes
 from stix_lib.products.steps import StepResult
 from stix_lib.products.writer import ProductWriter
 from stix_lib.ridlut.table import RidLut
@@ -524,7 +525,10 @@ def write_science_file(
     packets: np.ndarray | None = None,
     packet_times: tuple[float, float] | None = None,
 ) -> tuple[Path, bool]:
-    """Write the L0 or L1 file of one request unless it exists (write-once).
+    """Write the L0 or L1 file of one request unless it exists with the same packets.
+
+    A file made from other packets (the request was completed or corrected by a later delivery)
+    is rewritten.
 
     Parameters
     ----------
@@ -547,7 +551,8 @@ def write_science_file(
     Returns
     -------
     path, written
-        The file and whether it was written now (``False``: it existed and was left as it was).
+        The file and whether it was written now (``False``: it existed with the same packets and
+        was left as it was).
 
     Raises
     ------
@@ -566,7 +571,7 @@ def write_science_file(
         path = science_l1_path(out.archive, request, out.clock, version)
     else:
         path = science_l0_path(out.archive, request, version)
-    if path.exists():
+    if path.exists() and same_packets(path, packets, raw_files):
         return path, False
     request, factor = descale_triggers(request, out.rid_lut)
     if factor is not None:
@@ -608,6 +613,24 @@ def write_science_file(
     with atomic_path(path) as temp:
         hdul.writeto(temp, checksum=True)
     return path, True
+
+
+def same_packets(path: Path, packets: np.ndarray | None, raw_files: tuple[str, ...]) -> bool:
+    """True when the science file ``path`` was made from ``packets`` of ``raw_files`` (its CONTROL provenance).
+
+    An unreadable file counts as different (it is rewritten).
+    """
+    if packets is None:
+        return True
+    try:
+        with fits.open(path) as hdul:
+            control = hdul["CONTROL"].data
+            stored = np.sort(np.asarray(control["packet"], dtype=np.int64).ravel())
+            files = {f for value in np.asarray(control["raw_file"]).ravel().tolist() for f in str(value).split(";")}
+    except (OSError, KeyError, ValueError, TypeError):
+        return False
+    files = {f.strip() for f in files if f.strip()}
+    return np.array_equal(stored, np.sort(np.asarray(packets, dtype=np.int64).ravel())) and files == set(raw_files)
 
 
 @dataclass
@@ -652,7 +675,13 @@ def process_science_lb(
         raise ValueError(f"{lb_path.name}: packet type {lb.key} is not a science request")
     result = ScienceLBResult()
     file_version = product_version(int(lb.key[2]), version)  # type: ignore[arg-type]
-    report = request_sequences(lb.headers["sequence_flag"], lb.headers["sequence_count"], lb.key)
+    report = request_sequences(
+        lb.headers["sequence_flag"],
+        lb.headers["sequence_count"],
+        lb.key,
+        times=packet_btimes(lb.headers),
+        explain=ArchiveGapExplainer.for_request(out.archive, lb.headers),
+    )
     result.incomplete.extend(report.messages(lb_path.name))
     for sequence in report.complete:
         part = lb.take(np.asarray(sequence.rows, dtype=np.int64))

@@ -33,6 +33,9 @@ class TelemetryFileError(Exception):
         :func:`stix_lib.tm.xml_reader.read_packets`; a truncated file keeps its good packets).
     errors
         Packet errors collected before the problem was found (as ``packets``).
+    truncated
+        The file ends (or breaks) part way through, after the telemetry started: the complete
+        packets before that point are usable.
 
     Notes
     -----
@@ -46,21 +49,23 @@ class TelemetryFileError(Exception):
         *,
         packets: Sequence[RawPacket] = (),
         errors: Sequence[PacketError] = (),
+        truncated: bool = False,
     ) -> None:
         self.path = Path(path)
+        self.truncated = truncated
         self.reason = reason
         self.packets: tuple[RawPacket, ...] = tuple(packets)
         self.errors: tuple[PacketError, ...] = tuple(errors)
         super().__init__(f"{self.path}: {reason}")
 
     def __reduce__(self):  # keep the error picklable (worker processes, task results)
-        return (_rebuild_file_error, (self.path, self.reason, self.packets, self.errors))
+        return (_rebuild_file_error, (self.path, self.reason, self.packets, self.errors, self.truncated))
 
 
 def _rebuild_file_error(
-    path: Path, reason: str, packets: tuple[RawPacket, ...], errors: tuple[PacketError, ...]
+    path: Path, reason: str, packets: tuple[RawPacket, ...], errors: tuple[PacketError, ...], truncated: bool = False
 ) -> TelemetryFileError:
-    return TelemetryFileError(path, reason, packets=packets, errors=errors)
+    return TelemetryFileError(path, reason, packets=packets, errors=errors, truncated=truncated)
 
 
 @dataclass(frozen=True)

@@ -98,12 +98,16 @@ TC_HEADER_DTYPE = np.dtype(
 )
 
 
-def _leading_bytes(packets: Sequence[bytes], nbytes: int) -> np.ndarray:
-    """Stack the first ``nbytes`` bytes of every packet into an ``(N, nbytes)`` uint8 array."""
-    for index, packet in enumerate(packets):
-        if len(packet) < nbytes:
-            raise ValueError(f"packet {index} has {len(packet)} bytes, fewer than the {nbytes} header bytes")
-    joined = b"".join(bytes(packet[:nbytes]) for packet in packets)
+def _leading_bytes(packets: Sequence[bytes], nbytes: int, pad: bool = False) -> np.ndarray:
+    """Stack the first ``nbytes`` bytes of every packet into an ``(N, nbytes)`` uint8 array.
+
+    With ``pad`` shorter packets are padded with zero bytes, else they raise ``ValueError``.
+    """
+    if not pad:
+        for index, packet in enumerate(packets):
+            if len(packet) < nbytes:
+                raise ValueError(f"packet {index} has {len(packet)} bytes, fewer than the {nbytes} header bytes")
+    joined = b"".join(bytes(packet[:nbytes]).ljust(nbytes, b"\0") for packet in packets)
     return np.frombuffer(joined, dtype=np.uint8).reshape(len(packets), nbytes)
 
 
@@ -119,13 +123,16 @@ def _decode_primary(raw: np.ndarray, out: np.ndarray) -> None:
     out["data_length"] = (raw[:, 4].astype(np.uint16) << 8) | raw[:, 5]
 
 
-def decode_headers(packets: Sequence[bytes]) -> np.ndarray:
+def decode_headers(packets: Sequence[bytes], *, pad_short: bool = False) -> np.ndarray:
     """Decode the CCSDS primary and PUS TM data-field headers of many packets.
 
     Parameters
     ----------
     packets
         CCSDS packets (ground header already removed), each at least 16 bytes long.
+    pad_short
+        Decode shorter packets (e.g. STIX TC packets, 10 bytes of headers) as if padded with zero
+        bytes instead of raising; the caller must not trust their TM fields.
 
     Returns
     -------
@@ -135,9 +142,9 @@ def decode_headers(packets: Sequence[bytes]) -> np.ndarray:
     Raises
     ------
     ValueError
-        If a packet is shorter than 16 bytes (the message gives its index).
+        If a packet is shorter than 16 bytes and not ``pad_short`` (the message gives its index).
     """
-    raw = _leading_bytes(packets, TM_HEADERS_BYTES)
+    raw = _leading_bytes(packets, TM_HEADERS_BYTES, pad_short)
     out = np.zeros(len(packets), dtype=HEADER_DTYPE)
     if not len(packets):
         return out

@@ -18,7 +18,7 @@ import numpy as np
 
 from stix_lib.time.scet import SCETime
 from stix_lib.tm.errors import TelemetryFileError
-from stix_lib.tm.headers import TM_HEADERS_BYTES, decode_headers
+from stix_lib.tm.headers import TM_HEADERS_BYTES, decode_headers, is_tc
 from stix_lib.tm.raw_packet import RawPacket
 from stix_lib.tm.xml_reader import iter_packets
 
@@ -85,8 +85,9 @@ def read_obt_range(path: Path) -> ObtRange:
     if not heads:
         detail = f"; first: {first_error}" if first_error else ""
         raise TelemetryFileError(path, f"no readable packet ({errors} packet errors{detail})")
-    headers = decode_headers(heads)
-    tm = headers[headers["packet_type"] == 0]
+    headers = decode_headers(heads, pad_short=True)
+    full = np.array([len(head) == TM_HEADERS_BYTES for head in heads], dtype=bool)
+    tm = headers[(headers["packet_type"] == 0) & full & ~is_tc(headers)]
     times = SCETime(tm["scet_coarse"], tm["scet_fine"])
     synced = times.btime[times.time_sync]
     if synced.size == 0:

@@ -23,11 +23,13 @@ Error model
 * Per-packet problems (bad hex, odd-length hex, missing/non-integer ``packetID``, packet too short
   for ground + CCSDS/PUS headers, length different from ``data_length + 7``) become a
   :class:`~stix_lib.tm.errors.PacketError` in the output stream; reading continues.
-* File-level problems raise :class:`~stix_lib.tm.errors.TelemetryFileError` (missing or empty
-  file, not XML, truncated XML, TC report instead of TM, DTD/entities, no ``PktRawResponse``).
+* File-level problems raise :class:`~stix_lib.tm.errors.TelemetryFileError` (missing, empty or
+  unreadable file (no permission, I/O error), not XML, truncated XML, TC report instead of TM,
+  DTD/entities, no ``PktRawResponse``).
   :func:`iter_packets` raises it *after* yielding every packet that was complete before the
   problem, so a truncated file loses nothing that was readable; :func:`read_packets` attaches
-  those packets and packet errors to the exception (``error.packets``, ``error.errors``).
+  those packets and packet errors to the exception (``error.packets``, ``error.errors``) and marks
+  a file cut after its telemetry started with ``error.truncated``.
 """
 
 from __future__ import annotations
@@ -80,12 +82,19 @@ def _local(tag: str) -> str:
 
 
 def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise TelemetryFileError(path, "file not found")
-    if not path.is_file():
-        raise TelemetryFileError(path, "not a regular file")
-    if path.stat().st_size == 0:
-        raise TelemetryFileError(path, "empty file")
+    try:
+        if not path.exists():
+            raise TelemetryFileError(path, "file not found")
+        if not path.is_file():
+            raise TelemetryFileError(path, "not a regular file")
+        if path.stat().st_size == 0:
+            raise TelemetryFileError(path, "empty file")
+    except OSError as exc:
+        raise TelemetryFileError(path, f"cannot access the file: {exc.strerror or exc}") from exc
+
+
+def _unreadable(path: Path, exc: OSError) -> TelemetryFileError:
+    return TelemetryFileError(path, f"cannot read the file: {exc.strerror or exc}")
 
 
 def sniff_kind(path: Path) -> FileKind:
@@ -110,8 +119,11 @@ def sniff_kind(path: Path) -> FileKind:
     """
     path = Path(path)
     _check_file(path)
-    with path.open("rb") as stream:
-        head = stream.read(SNIFF_BYTES).decode("utf-8", errors="replace")
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(SNIFF_BYTES).decode("utf-8", errors="replace")
+    except OSError as exc:
+        raise _unreadable(path, exc) from exc
     if not head.lstrip("\ufeff \t\r\n").startswith("<"):
         raise TelemetryFileError(path, "not an XML file (does not start with '<')")
     if "<!DOCTYPE" in head or "<!ENTITY" in head:
@@ -203,7 +215,9 @@ def iter_packets(path: Path) -> Iterator[RawPacket | PacketError]:
         raise TelemetryFileError(path, f"XML with DTD/entity declarations is not accepted ({exc})") from exc
     except ElementTree.ParseError as exc:
         where = "truncated or broken XML" if seen_tm else "not a valid XML file"
-        raise TelemetryFileError(path, f"{where}: {exc}") from exc
+        raise TelemetryFileError(path, f"{where}: {exc}", truncated=seen_tm) from exc
+    except OSError as exc:
+        raise _unreadable(path, exc) from exc
     if not seen_tm:
         raise TelemetryFileError(path, f"no {_TM_TAG} element")
 
@@ -233,5 +247,5 @@ def read_packets(path: Path) -> tuple[list[RawPacket], list[PacketError]]:
         for item in iter_packets(path):
             (packets if isinstance(item, RawPacket) else errors).append(item)
     except TelemetryFileError as exc:
-        raise TelemetryFileError(exc.path, exc.reason, packets=packets, errors=errors) from exc
+        raise TelemetryFileError(exc.path, exc.reason, packets=packets, errors=errors, truncated=exc.truncated) from exc
     return packets, errors

@@ -22,7 +22,9 @@ def test_inspect_moc_test_json(settings, reference_data: Path, capsys: pytest.Ca
     report = json.loads(out)
     assert list(report) == ["files"]
     (record,) = report["files"]
-    assert list(record) == ["file", "packets", "by_type", "obt_range", "idb_versions", "errors"]
+    assert list(record) == [
+        "file", "packets", "by_type", "obt_range", "idb_versions", "errors", "rejected", "outside_mission"
+    ]  # fmt: skip
     assert record["file"] == str(tm) and record["packets"] == 16
     assert record["by_type"] == [
         {"service": 21, "subtype": 6, "ssid": s, "count": n}
@@ -32,7 +34,8 @@ def test_inspect_moc_test_json(settings, reference_data: Path, capsys: pytest.Ca
         628189995, abs=1
     )
     assert record["idb_versions"] == ["2.26.32"]
-    assert record["errors"] == []
+    assert record["errors"] == [] and record["rejected"] == {}
+    assert record["outside_mission"] == 16  # ground test of 2019-11-27: decodes, but no products
 
 
 def test_inspect_packet_errors_exit_1(settings, reference_data: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,7 +16,12 @@ from stix_lib.cli.main import main
 
 @pytest.fixture
 def env(settings, reference_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
-    """A TM folder with moc_test, an empty archive, STIX-CONF from the snapshot."""
+    """A TM folder with moc_test, an empty archive, STIX-CONF from the snapshot.
+
+    moc_test is ground-test telemetry of 2019-11-27, 75 days before launch: outside the default
+    mission window (tests/robustness checks it is refused there), so the margin is widened here.
+    """
+    monkeypatch.setenv("STIX_MISSION_TIME_MARGIN_BEFORE_LAUNCH", "120d")
     monkeypatch.setenv("STIX_CONF_DIR", str(reference_data / "stix-conf"))
     monkeypatch.setenv("STIX_SPICE_DIR", str(reference_data / "spice" / "kernels"))
     tm_dir = tmp_path / "tm"

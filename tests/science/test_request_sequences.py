@@ -1,4 +1,4 @@
-"""Completeness of science request sequences: one-gap tolerance, 14-bit wrap, missing packets."""
+"""Completeness of science request sequences: explained gaps, 14-bit wrap, missing packets."""
 
 from __future__ import annotations
 
@@ -35,11 +35,30 @@ def test_consecutive_counts_are_complete() -> None:
     assert is_complete_sequence([FIRST, LAST], [7, 8])
 
 
-def test_one_missing_count_is_tolerated_two_are_not() -> None:
-    assert is_complete_sequence(flags_of(4), [10, 11, 13, 14])  # one interleaved packet
-    assert not is_complete_sequence(flags_of(4), [10, 11, 14, 15])  # two counts missing at once
-    assert not is_complete_sequence(flags_of(5), [10, 12, 13, 15, 16])  # two separate gaps
+def test_a_missing_count_makes_the_request_incomplete_unless_tolerated() -> None:
+    assert not is_complete_sequence(flags_of(4), [10, 11, 13, 14])  # a lost middle packet (issue 16)
+    assert is_complete_sequence(flags_of(4), [10, 11, 13, 14], tolerance=1)  # the reference's leniency
+    assert not is_complete_sequence(flags_of(4), [10, 11, 14, 15], tolerance=1)  # two counts missing at once
+    assert not is_complete_sequence(flags_of(5), [10, 12, 13, 15, 16], tolerance=1)  # two separate gaps
     assert is_complete_sequence(flags_of(4), [10, 11, 14, 15], tolerance=2)
+
+
+def test_a_gap_explained_by_a_packet_of_another_type_is_complete() -> None:
+    times = np.array([100, 200, 300, 400]) << 16
+    other = {12: 250 << 16}  # another type's packet of the same APID took count 12 at t=250
+
+    def explain(missing, before, after):
+        return np.array([c in other and b < other[c] < a for c, b, a in zip(missing, before, after, strict=True)])
+
+    assert is_complete_sequence(flags_of(4), [10, 11, 12 + 1, 14], times=times, explain=explain)
+    assert not is_complete_sequence(flags_of(4), [10, 12, 13, 14], times=times, explain=explain)  # 11 unexplained
+    late = {12: 350 << 16}  # count 12 sent after the packet following the gap: not in it
+    assert not is_complete_sequence(
+        flags_of(4), [10, 11, 13, 14], times=times, explain=lambda m, b, a: np.array([b[0] < late[12] < a[0]])
+    )
+    report = request_sequences(flags_of(4), [10, 12, 13, 14], (21, 6, 21), times=times, explain=explain)
+    (incomplete,) = report.incomplete
+    assert "1 sequence counts missing (11), 1 not explained" in incomplete.reason
 
 
 def test_missing_middle_packet_beyond_tolerance_is_detected() -> None:
@@ -62,9 +81,9 @@ def test_14_bit_wrap() -> None:
     top = COUNT_MODULUS - 1
     assert count_steps([top - 1, top, 0, 1]).tolist() == [1, 1, 1]
     assert is_complete_sequence(flags_of(4), [top - 1, top, 0, 1])
-    assert is_complete_sequence(flags_of(4), [top - 1, top, 1, 2])  # the gap at the wrap
-    assert is_complete_sequence(flags_of(4), [top - 1, 0, 1, 2])  # 16383 missing
-    assert not is_complete_sequence(flags_of(4), [top - 1, 1, 2, 3])  # 16383 and 0 missing
+    assert is_complete_sequence(flags_of(4), [top - 1, top, 1, 2], tolerance=1)  # the gap at the wrap
+    assert is_complete_sequence(flags_of(4), [top - 1, 0, 1, 2], tolerance=1)  # 16383 missing
+    assert not is_complete_sequence(flags_of(4), [top - 1, 1, 2, 3], tolerance=1)  # 16383 and 0 missing
     assert missing_counts([top, 2]) == 2
 
 
@@ -83,7 +102,8 @@ def test_report_splits_requests() -> None:
     report = request_sequences(flags, counts, (21, 6, 20))
     assert [s.rows for s in report.complete] == [(0, 1, 2), (3,)]
     assert [(s.rows, s.reason) for s in report.incomplete] == [
-        ((4, 5, 6, 7), "2 sequence counts missing (tolerated: 1)"),
+        ((4, 5, 6, 7), "2 sequence counts missing (8, 9), 2 not explained by packets of other types of the same APID"
+                       " (tolerated: 0)"),
         ((8, 9), "does not end with a LAST packet"),
     ]
     assert report.complete_rows.tolist() == [0, 1, 2, 3]
@@ -126,10 +146,12 @@ def test_reference_requests_are_complete_and_a_lost_packet_is_reported(science_h
         assert report.complete_rows.tolist() == list(range(len(flags)))
         assert len(flags) >= 10
         keep = np.ones(len(flags), dtype=bool)
-        keep[[1, 2]] = False  # two middle packets lost: beyond the one-gap tolerance
+        keep[[1, 2]] = False  # two middle packets lost
         lost = request_sequences(flags[keep], counts[keep], (21, 6, ssid))
         assert lost.complete == [] and len(lost.incomplete) == 1
         assert extract_sequences(flags[keep], counts[keep], (21, 6, ssid))[0].complete  # the legacy formula
         keep = np.ones(len(flags), dtype=bool)
-        keep[1] = False  # one middle packet lost: tolerated
-        assert len(request_sequences(flags[keep], counts[keep], (21, 6, ssid)).complete) == 1
+        keep[1] = False  # one middle packet lost: no packet of another type explains it (issue 16)
+        one_lost = request_sequences(flags[keep], counts[keep], (21, 6, ssid))
+        assert one_lost.complete == [] and len(one_lost.incomplete) == 1
+        assert len(request_sequences(flags[keep], counts[keep], (21, 6, ssid), tolerance=1).complete) == 1
