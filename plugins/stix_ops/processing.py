@@ -6,12 +6,15 @@ Each callable reads the run's Params, builds the pipeline from the settings and 
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from airflow.sdk import Param, get_current_context
 
-from stix_ops.assets import FITS_L1
+from stix_ops.assets import FITS_L1, SPICE_KERNELS
+
+log = logging.getLogger(__name__)
 
 LEVELS = ["TM", "LB", "L0", "L1", "L2", "ALL"]
 
@@ -64,14 +67,39 @@ def _pipeline(settings: Any, params: dict[str, Any]) -> Any:
     )
 
 
+def include_waiting(run_type: str, triggering_assets: list[str]) -> bool:
+    """Whether a run takes the TM files ``waiting for kernels``: new kernels woke it, or a person started it.
+
+    Parameters
+    ----------
+    run_type
+        The DAG run's type (``manual``, ``scheduled``, ``asset_triggered``, ``backfill``).
+    triggering_assets
+        Names of the assets whose events triggered the run.
+    """
+    return "manual" in run_type.lower() or SPICE_KERNELS.name in triggering_assets
+
+
+def _triggering_assets(context: Any) -> list[str]:
+    events = context.get("triggering_asset_events") or {}
+    try:
+        return [str(getattr(asset, "name", asset)) for asset in events]
+    except Exception:  # noqa: BLE001 - no events is the safe answer (hourly catch-up only)
+        return []
+
+
 def select_inputs() -> list[str]:
     """TM files to process (empty when the run starts above TM: those inputs go to the LB step)."""
     from stix_lib.pipeline.tasks import select_tm_files
 
+    context = get_current_context()
     _settings, engine, params = _setup()
     if params["start_level"] not in ("TM", "ALL"):
         return []
-    return select_tm_files(engine, input_files=params["input_files"], name_filter=params["filter"])
+    waiting = include_waiting(str(getattr(context.get("dag_run"), "run_type", "")), _triggering_assets(context))
+    return select_tm_files(
+        engine, input_files=params["input_files"], name_filter=params["filter"], include_waiting=waiting
+    )
 
 
 def tm_to_lb(tm_file: str) -> dict[str, Any]:
@@ -122,7 +150,13 @@ def record(tm_results: list[dict[str, Any]], group_reports: list[list[dict[str, 
 
 
 def check(summary: dict[str, Any]) -> None:
-    """Fail (→ one alert mail) when a TM file failed or was quarantined; the rest is already done."""
+    """Fail (→ one alert mail) when a TM file failed or was quarantined; the rest is already done.
+
+    Files ``waiting for kernels`` are not a failure: they are logged and processed again when
+    the kernel asset triggers the next run.
+    """
+    for name, reason in sorted((summary.get("waiting") or {}).items()):
+        log.warning("%s: %s", name, reason)
     bad = {name: status for name, status in summary["files"].items() if status in ("failed", "unusable")}
     if bad:
         listing = ", ".join(f"{name} ({'quarantined' if s == 'unusable' else s})" for name, s in sorted(bad.items()))

@@ -29,6 +29,9 @@ class TMState(StrEnum):
     STAGED = "staged"  # released to processing
     PROCESSED = "processed"  # processed to the end level without file-level error
     FAILED = "failed"  # processing raised; retried on the next run
+    #: LB/L0 made, L1 held back: the loaded SPICE kernels do not cover the file's on-board time
+    #: (or there are none); processed again when new kernels arrive (``error`` says what is missing)
+    WAITING_KERNELS = "waiting for kernels"
     QUARANTINED = "quarantined"  # unusable input, moved to the quarantine folder
 
 

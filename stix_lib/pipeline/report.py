@@ -7,7 +7,9 @@ prints it as JSON. ``status``:
 * ``ok`` - everything processed;
 * ``partial`` - products were made but some packets or products failed (listed);
 * ``unusable`` - the input file as a whole could not be read (the caller quarantines it);
-* ``failed`` - nothing could be produced from a readable input.
+* ``failed`` - nothing could be produced from a readable input;
+* ``waiting`` - no error, but L1 products were held back because the SPICE kernels do not cover
+  them yet (``waiting`` lists them; the input is processed again when kernels arrive).
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class FileReport:
         Failures costing a whole product or output file.
     unusable
         Why the input could not be read at all (``None`` when it could).
+    waiting
+        L1 products held back until SPICE kernels cover them, with the reason.
     """
 
     source: str
@@ -50,15 +54,16 @@ class FileReport:
     packet_errors: list[tuple[str, PacketError]] = field(default_factory=list)
     file_errors: list[str] = field(default_factory=list)
     unusable: str | None = None
+    waiting: list[str] = field(default_factory=list)
 
     @property
     def status(self) -> str:
-        """``ok``, ``partial``, ``unusable`` or ``failed`` (see the module docstring)."""
+        """``ok``, ``partial``, ``unusable``, ``failed`` or ``waiting`` (see the module docstring)."""
         if self.unusable is not None:
             return "unusable"
         if self.packet_errors or self.file_errors:
             return "partial" if any(self.produced.values()) or any(self.unchanged.values()) else "failed"
-        return "ok"
+        return "waiting" if self.waiting else "ok"
 
     def add_files(self, level: str, written: Iterable[object], unchanged: Iterable[object] = ()) -> None:
         """Record output files of a level (duplicates ignored, order kept)."""
@@ -88,6 +93,7 @@ class FileReport:
             ],
             "file_errors": list(self.file_errors),
             "unusable": self.unusable,
+            "waiting": list(self.waiting),
         }
 
 

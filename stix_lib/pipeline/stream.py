@@ -35,7 +35,7 @@ from stix_lib.products.model import Product
 from stix_lib.products.naming import SECONDS_PER_DAY, parse_product_name
 from stix_lib.products.science_l1 import is_science_lb, science_lb_step
 from stix_lib.products.steps import WRITE_ERRORS, StepResult, l0_product_of, l1_product_of
-from stix_lib.products.writer import ProductWriter
+from stix_lib.products.writer import ProductWriter, WaitingForKernels
 from stix_lib.ridlut.table import RidLut
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,7 @@ def _record(reports: list[FileReport], step: StepResult, level: str) -> None:
         report.add_packet_errors(level, step.packet_errors)
         report.warnings.extend(w for w in step.warnings if w not in report.warnings)
         report.file_errors.extend(e for e in step.file_errors if e not in report.file_errors)
+        report.waiting.extend(w for w in step.waiting if w not in report.waiting)
 
 
 class ProductStream:
@@ -168,6 +169,9 @@ class ProductStream:
     ) -> None:
         try:
             targets = targets_of() if callable(targets_of) else targets_of
+        except WaitingForKernels as exc:
+            step.waiting.append(f"{step.source.name} -> {level}: {exc}")
+            return
         except WRITE_ERRORS as exc:
             step.file_errors.append(f"{step.source.name} -> {level}: {exc}")
             return
