@@ -283,7 +283,7 @@ class ProductWriter:
         The reason starts with :data:`WAITING_FOR_KERNELS` and names what is missing.
         """
         if self.kernels is None:
-            return f"{WAITING_FOR_KERNELS}: no SPICE kernels configured"
+            return f"{WAITING_FOR_KERNELS}: no SPICE kernels (no meta kernel found)"
         end = self.kernel_coverage_end()
         if end is None:
             return f"{WAITING_FOR_KERNELS}: no usable SPICE meta kernel in {self.kernels.kernel_dir}"

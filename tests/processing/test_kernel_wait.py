@@ -76,7 +76,7 @@ def test_no_l1_before_kernels_then_l1_when_they_arrive(dagbag, staged_bsd):
     assert _files(archive, "L1") == []
     rows = {r.name: r for r in ledger.in_state(engine, TMState.WAITING_KERNELS)}
     assert sorted(rows) == sorted(staged)
-    assert all(r.error.startswith("waiting for kernels: no usable SPICE meta kernel") for r in rows.values())
+    assert all(r.error.startswith("waiting for kernels: no SPICE kernels") for r in rows.values())
 
     # 2. kernels that end before the data: still no L1, still waiting (and the reason says so)
     build_kernel_set(settings.spice_dir, "2024-04-01", "2024-05-01", "2024-04-20")
