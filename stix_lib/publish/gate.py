@@ -73,9 +73,14 @@ def request_complete(path: Path, header: fits.Header, name: ProductName) -> str 
     return None
 
 
+#: Descriptors stixpy 0.2.1 cannot open whatever the file holds (``Visibility.__init__()`` rejects the
+#: ``meta`` its own product factory passes): not checked, or every such product would be parked.
+STIXPY_UNSUPPORTED = frozenset({"stix-sci-xray-vis"})
+
+
 def stixpy_loads(path: Path, header: fits.Header, name: ProductName) -> str | None:
-    """Reason when stixpy cannot open an L1 FITS file (other levels are not checked)."""
-    if not name.is_fits or name.level.upper() != "L1":
+    """Reason when stixpy cannot open an L1 FITS file (other levels and :data:`STIXPY_UNSUPPORTED` are not checked)."""
+    if not name.is_fits or name.level.upper() != "L1" or name.descriptor.lower() in STIXPY_UNSUPPORTED:
         return None
     from stix_lib.validate.stixpy_check import stixpy_product_class
 
