@@ -150,16 +150,35 @@ def record(tm_results: list[dict[str, Any]], group_reports: list[list[dict[str, 
 
 
 def check(summary: dict[str, Any]) -> None:
-    """Fail (→ one alert mail) when a TM file failed or was quarantined; the rest is already done.
+    """Make the run red when something needs an operator; the rest is already done.
 
-    Files ``waiting for kernels`` are not a failure: they are logged and processed again when
-    the kernel asset triggers the next run.
+    * every TM file quarantined as unusable and every science request incomplete for longer than
+      ``request_incomplete_alert`` → one data-problem mail each (file, reason, next step);
+    * TM files that failed → one failure mail listing them (they are retried by the next run).
+
+    Files ``waiting for kernels`` are not a failure: they are logged and processed again when the
+    kernel asset triggers the next run.
     """
+    from stix_lib.monitor.data_problems import incomplete_request, unusable_tm_file
+    from stix_lib.pipeline import incomplete
+    from stix_ops.notifiers import data_problems_failure, mail_data_problems
+
     for name, reason in sorted((summary.get("waiting") or {}).items()):
         log.warning("%s: %s", name, reason)
-    bad = {name: status for name, status in summary["files"].items() if status in ("failed", "unusable")}
-    if bad:
-        listing = ", ".join(f"{name} ({'quarantined' if s == 'unusable' else s})" for name, s in sorted(bad.items()))
+    settings, engine, _params = _setup()
+    quarantine = settings.quarantine_dir
+    unusable = summary.get("unusable") or {}
+    problems = [unusable_tm_file(name, reason, quarantine) for name, reason in sorted(unusable.items())]
+    overdue = incomplete.overdue(engine, settings.request_incomplete_alert)
+    problems += [incomplete_request(request, settings.request_incomplete_alert) for request in overdue]
+    failed = sorted(name for name, status in summary["files"].items() if status == "failed")
+    mail_data_problems(problems)
+    incomplete.mark_alerted(engine, [request.key for request in overdue])
+    if failed:
         from airflow.sdk.exceptions import AirflowFailException  # retrying would not change the verdict
 
-        raise AirflowFailException(f"{len(bad)} TM file(s) not processed: {listing}; see processing_reports")
+        reasons = summary.get("failed") or {}
+        listing = "; ".join(f"{name}: {reasons.get(name, 'see the task log')}" for name in failed)
+        raise AirflowFailException(f"{len(failed)} TM file(s) failed (retried by the next run): {listing}")
+    if problems:
+        raise data_problems_failure(problems)

@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 
 from stix_lib.db import ledger
 from stix_lib.db.schema import TMState, processing_reports
+from stix_lib.pipeline import incomplete
 from stix_lib.pipeline.orchestrator import Level, Pipeline
 from stix_lib.pipeline.report import LEVEL_NAMES, FileReport
 from stix_lib.pipeline.stream import input_group
@@ -131,17 +132,20 @@ def record_step(
     from those LB files. It becomes ``processed`` when neither step reported a file-level error
     for it (packet errors are reported, not fatal), else ``failed`` (retried by the next run).
     Without errors but with L1 products held back for lack of SPICE kernels it becomes
-    ``waiting for kernels`` (status ``waiting``; processed again when kernels arrive).
+    ``waiting for kernels`` (status ``waiting``; processed again when kernels arrive). Incomplete
+    science requests reported for the run's LB files are tracked (:mod:`stix_lib.pipeline.incomplete`).
 
     Returns
     -------
     dict
-        ``{"files": {tm: status}, "written": {level: [paths]}, "errors": n, "waiting": {tm: reason}}``.
+        ``{"files": {tm: status}, "written": {level: [paths]}, "errors": n, "waiting": {tm: reason},
+        "unusable": {tm: reason}, "failed": {tm: errors}}``.
     """
     by_lb: dict[str, dict[str, Any]] = {r["source"]: r for reports in group_reports for r in reports}
-    summary: dict[str, Any] = {
-        "files": {}, "written": {level: [] for level in LEVEL_NAMES}, "errors": 0, "waiting": {},
-    }  # fmt: skip
+    summary: dict[str, Any] = {"files": {}, "written": {level: [] for level in LEVEL_NAMES}, "errors": 0}
+    summary.update(waiting={}, unusable={}, failed={})
+    tm_of = {lb: result["tm_file"] for result in tm_results for lb in result["lb_files"]}
+    incomplete.track(engine, {lb: r.get("warnings", []) for lb, r in by_lb.items()}, tm_of)
     now = datetime.now(UTC)
     for result in tm_results:
         tm_path = Path(result["tm_file"])
@@ -186,6 +190,10 @@ def record_step(
         summary["files"][tm_path.name] = status
         if status == "waiting":
             summary["waiting"][tm_path.name] = _waiting_reason(waiting)
+        if status == "unusable":
+            summary["unusable"][tm_path.name] = str(report.get("unusable"))
+        if status == "failed":
+            summary["failed"][tm_path.name] = "; ".join(file_errors)[:1000]
         summary["errors"] += errors
         for level in LEVEL_NAMES:
             summary["written"][level] += [p for p in produced.get(level, []) if p not in summary["written"][level]]
