@@ -7,6 +7,12 @@ processed yet, so nothing depends on a watermark. One mapped task per TM file co
 and each group runs in parallel to L1/CAL; writers of the same daily product file are serialized
 by a folder lock, so parallel runs never lose merged data. The last task stores a report per TM
 file in the pipeline database, the product lineage and the ledger states.
+
+Never an L1 product without kernels: LB and L0 (on-board time only) are always made, but an L1
+product whose time the loaded SPICE kernels do not cover is held back and its TM file is ledgered
+`waiting for kernels`. New kernels (`stix_spice_kernels`, from `stix_spice_sync`) trigger a run
+that takes the waiting files again (so does a manual run); hourly and staging-triggered runs
+leave them alone.
 """
 
 from __future__ import annotations
@@ -16,13 +22,15 @@ from datetime import timedelta
 from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, task
 
 from stix_ops import processing
-from stix_ops.assets import FITS_L1, TM_STAGED
+from stix_ops.assets import FITS_L1, SPICE_KERNELS, TM_STAGED
 from stix_ops.defaults import START_DATE, default_args, tags
 
 with DAG(
     dag_id="stix_level_processing",
     description="TM -> LB -> L0 -> L1 -> CAL for released telemetry; catch-up of anything not processed",
-    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 * * * *", timezone="UTC"), assets=[TM_STAGED]),
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("0 * * * *", timezone="UTC"), assets=(TM_STAGED | SPICE_KERNELS)
+    ),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=4,

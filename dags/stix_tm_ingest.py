@@ -6,7 +6,9 @@ is read to its end (on-board time range from the packet headers) and only then r
 `incoming/` and ledgered `incoming`. Files not valid telemetry go to `quarantine/` with a
 `.reason` file (ledger `quarantined`); files still being written at the source are left for the
 next run. The ledger decides what is new: nothing is pulled twice. New files emit
-`stix_tm_incoming` (→ `stix_tm_staging`); with nothing new the task is skipped.
+`stix_tm_incoming` (→ `stix_tm_staging`); with nothing new the task is skipped. Every quarantined
+file is a data problem: `report_data_problems` sends one mail per file (file, reason, next step)
+and fails, so the run is red.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from datetime import timedelta
 from airflow.sdk import DAG
 
 from stix_ops.defaults import START_DATE, default_args, tags
-from stix_ops.operators.ingest import TMIngestOperator
+from stix_ops.operators.ingest import DataProblemsOperator, TMIngestOperator
 
 with DAG(
     dag_id="stix_tm_ingest",
@@ -30,4 +32,6 @@ with DAG(
     tags=tags("ingest"),
     doc_md=__doc__,
 ):
-    TMIngestOperator(task_id="pull_tm")
+    TMIngestOperator(task_id="pull_tm") >> DataProblemsOperator(
+        task_id="report_data_problems", source_task_id="pull_tm"
+    )

@@ -141,6 +141,12 @@ class Settings:
         Products starting further than this in the future are never published.
     publish_batch_size
         Maximum number of files per publishing run; ``-1`` for no limit.
+    publish_stixpy_check
+        The publish gate also opens every L1 product with stixpy (``stix_lib.publish.gate``);
+        products stixpy cannot load are parked, not delivered (default on).
+    request_incomplete_alert
+        A science request still incomplete (packets missing) this long after its TM file was
+        processed is reported by mail as a data problem (default 3 days).
     soar_host
         SOAR target host; empty or ``localhost`` means a local copy.
     nas_host
@@ -230,6 +236,8 @@ class Settings:
     publish_ll_waiting_period: timedelta = timedelta(minutes=1)
     publish_future_guard: timedelta = timedelta(days=7)
     publish_batch_size: int = -1
+    publish_stixpy_check: bool = True
+    request_incomplete_alert: timedelta = timedelta(days=3)
     soar_host: str = ""
     nas_host: str = ""
 

@@ -5,7 +5,7 @@ asset              producer                    event extra / consumers
 =================  ==========================  =========================================================
 ``TM_INCOMING``    ``stix_tm_ingest``          ``files``: new TM files in ``incoming/`` → staging
 ``TM_STAGED``      ``stix_tm_staging``         ``files``, ``reasons``: released to ``processing/``
-``SPICE_KERNELS``  ``stix_spice_sync``         ``flown_mk``, ``predicted_mk``, ``zips`` → staging
+``SPICE_KERNELS``  ``stix_spice_sync``         ``flown_mk``, ``predicted_mk``, ``zips`` → staging, processing
 ``FITS_L1``        (L1 processing, to come)    → ``stix_fits_nas_sync``
 ``SOAR_PUBLISHED`` (``stix_soar_publish``)     → ``stix_fits_nas_sync``
 ``LL03``           ``stix_daily_products``     ``files``: LL03 plots written (SVG names), ``more_files``

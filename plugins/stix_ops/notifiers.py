@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from airflow.sdk import BaseNotifier
+from airflow.sdk.exceptions import AirflowFailException
 
 from stix_lib.monitor.mails import SUBJECT_PREFIX, table
 
@@ -125,6 +126,23 @@ def send_mail(subject: str, html_body: str) -> None:
         )
 
 
+class DataProblemsReported(AirflowFailException):
+    """A task failed because of data problems that were already mailed one by one (no failure mail)."""
+
+
+def mail_data_problems(problems: list[Any]) -> None:
+    """Send one mail per :class:`~stix_lib.monitor.data_problems.DataProblem` (SMTP errors propagate)."""
+    for problem in problems:
+        log.error("%s: %s", problem.subject, problem.reason)
+        send_mail(problem.subject, problem.html())
+
+
+def data_problems_failure(problems: list[Any]) -> DataProblemsReported:
+    """The exception that fails a task after :func:`mail_data_problems` (red run, no retry, no second mail)."""
+    names = ", ".join(f"{p.file} ({p.kind})" for p in problems)
+    return DataProblemsReported(f"{len(problems)} data problem(s), one mail each: {names}")
+
+
 class FailureEmailNotifier(BaseNotifier):
     """Send one alert mail per failed task (after its last try) to the ``alert_to`` recipients.
 
@@ -133,7 +151,9 @@ class FailureEmailNotifier(BaseNotifier):
     """
 
     def notify(self, context: dict[str, Any]) -> None:
-        """Send the alert for ``context``."""
+        """Send the alert for ``context`` (not for :class:`DataProblemsReported`: those were mailed already)."""
+        if isinstance(context.get("exception"), DataProblemsReported):
+            return
         subject, body = describe_failure(context)
         send_mail(subject, body)
 

@@ -6,12 +6,15 @@ Each callable reads the run's Params, builds the pipeline from the settings and 
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from airflow.sdk import Param, get_current_context
 
-from stix_ops.assets import FITS_L1
+from stix_ops.assets import FITS_L1, SPICE_KERNELS
+
+log = logging.getLogger(__name__)
 
 LEVELS = ["TM", "LB", "L0", "L1", "L2", "ALL"]
 
@@ -64,14 +67,39 @@ def _pipeline(settings: Any, params: dict[str, Any]) -> Any:
     )
 
 
+def include_waiting(run_type: str, triggering_assets: list[str]) -> bool:
+    """Whether a run takes the TM files ``waiting for kernels``: new kernels woke it, or a person started it.
+
+    Parameters
+    ----------
+    run_type
+        The DAG run's type (``manual``, ``scheduled``, ``asset_triggered``, ``backfill``).
+    triggering_assets
+        Names of the assets whose events triggered the run.
+    """
+    return "manual" in run_type.lower() or SPICE_KERNELS.name in triggering_assets
+
+
+def _triggering_assets(context: Any) -> list[str]:
+    events = context.get("triggering_asset_events") or {}
+    try:
+        return [str(getattr(asset, "name", asset)) for asset in events]
+    except Exception:  # noqa: BLE001 - no events is the safe answer (hourly catch-up only)
+        return []
+
+
 def select_inputs() -> list[str]:
     """TM files to process (empty when the run starts above TM: those inputs go to the LB step)."""
     from stix_lib.pipeline.tasks import select_tm_files
 
+    context = get_current_context()
     _settings, engine, params = _setup()
     if params["start_level"] not in ("TM", "ALL"):
         return []
-    return select_tm_files(engine, input_files=params["input_files"], name_filter=params["filter"])
+    waiting = include_waiting(str(getattr(context.get("dag_run"), "run_type", "")), _triggering_assets(context))
+    return select_tm_files(
+        engine, input_files=params["input_files"], name_filter=params["filter"], include_waiting=waiting
+    )
 
 
 def tm_to_lb(tm_file: str) -> dict[str, Any]:
@@ -122,10 +150,35 @@ def record(tm_results: list[dict[str, Any]], group_reports: list[list[dict[str, 
 
 
 def check(summary: dict[str, Any]) -> None:
-    """Fail (→ one alert mail) when a TM file failed or was quarantined; the rest is already done."""
-    bad = {name: status for name, status in summary["files"].items() if status in ("failed", "unusable")}
-    if bad:
-        listing = ", ".join(f"{name} ({'quarantined' if s == 'unusable' else s})" for name, s in sorted(bad.items()))
+    """Make the run red when something needs an operator; the rest is already done.
+
+    * every TM file quarantined as unusable and every science request incomplete for longer than
+      ``request_incomplete_alert`` → one data-problem mail each (file, reason, next step);
+    * TM files that failed → one failure mail listing them (they are retried by the next run).
+
+    Files ``waiting for kernels`` are not a failure: they are logged and processed again when the
+    kernel asset triggers the next run.
+    """
+    from stix_lib.monitor.data_problems import incomplete_request, unusable_tm_file
+    from stix_lib.pipeline import incomplete
+    from stix_ops.notifiers import data_problems_failure, mail_data_problems
+
+    for name, reason in sorted((summary.get("waiting") or {}).items()):
+        log.warning("%s: %s", name, reason)
+    settings, engine, _params = _setup()
+    quarantine = settings.quarantine_dir
+    unusable = summary.get("unusable") or {}
+    problems = [unusable_tm_file(name, reason, quarantine) for name, reason in sorted(unusable.items())]
+    overdue = incomplete.overdue(engine, settings.request_incomplete_alert)
+    problems += [incomplete_request(request, settings.request_incomplete_alert) for request in overdue]
+    failed = sorted(name for name, status in summary["files"].items() if status == "failed")
+    mail_data_problems(problems)
+    incomplete.mark_alerted(engine, [request.key for request in overdue])
+    if failed:
         from airflow.sdk.exceptions import AirflowFailException  # retrying would not change the verdict
 
-        raise AirflowFailException(f"{len(bad)} TM file(s) not processed: {listing}; see processing_reports")
+        reasons = summary.get("failed") or {}
+        listing = "; ".join(f"{name}: {reasons.get(name, 'see the task log')}" for name in failed)
+        raise AirflowFailException(f"{len(failed)} TM file(s) failed (retried by the next run): {listing}")
+    if problems:
+        raise data_problems_failure(problems)

@@ -167,6 +167,7 @@ def _summary_text(run: RunReport) -> str:
                 + (f": {report.unusable}" if report.unusable else "")
             )
             lines.extend(f"  {text}" for text in report.file_errors[:10])
+            lines.extend(f"  {text}" for text in report.waiting[:10])
     return "\n".join(lines)
 
 

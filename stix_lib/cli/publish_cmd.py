@@ -19,6 +19,11 @@ Every option of STIXCore's ``publish.py`` (same short and long names), defaults 
     operator tools: import STIXCore's ``published.sqlite``; forget the IGNORED/BLACKLISTED
     history row of NAME so the next run offers the file again.
 
+Every candidate passes the publish gate first (:mod:`stix_lib.publish.gate`: kernels used, request
+complete, stixpy loads it — ``publish_stixpy_check`` —, no conflicting twin in the archive); a
+failing product is printed ``PARKED`` with its reasons, stays in the history as ``parked`` and is
+checked again by the next run.
+
 Exit status: 0 all went well, 1 some file failed (it is retried by the next run), 2 the run could
 not start (bad option, missing folder, unreadable blacklist, target unreachable, another run
 active).
@@ -40,6 +45,7 @@ from sqlalchemy.engine import make_url
 
 from stix_lib.db import connect
 from stix_lib.publish.ephemeris import flown_kernels
+from stix_lib.publish.gate import gate_checks
 from stix_lib.publish.history import PublishHistory, import_stixcore_history
 from stix_lib.publish.publisher import PublishOptions, publish
 from stix_lib.publish.report import PublishReport, build_report_message
@@ -128,6 +134,7 @@ def _options(args: argparse.Namespace, settings: Settings) -> PublishOptions:
         supplement_report=Path(args.supplement_report or settings.data_root / "publish" / "supplement_report.csv"),
         dry_run=args.dry_run,
         run_id=args.run_id,
+        checks=gate_checks(stixpy=settings.publish_stixpy_check),
     )
 
 

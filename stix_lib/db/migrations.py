@@ -53,6 +53,10 @@ def _v40_processed_fits_products(conn: Connection) -> None:
     schema.processed_fits_products.create(conn, checkfirst=True)
 
 
+def _v50_incomplete_requests(conn: Connection) -> None:
+    schema.incomplete_requests.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "TM-file ledger, products and lineage", _v1_ledger_and_lineage),
     Migration(2, "SPICE zip ledger and STIX-CONF versions", _v2_spice_zips_and_conf_versions),
@@ -60,6 +64,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(20, "pipeline monitor: backlog samples and incidents", _v20_monitor_samples_and_incidents),
     Migration(30, "per-TM-file processing reports", _v30_processing_reports),
     Migration(40, "daily products: processing history (processed_fits_products)", _v40_processed_fits_products),
+    Migration(50, "incomplete science requests (data-problem alerts)", _v50_incomplete_requests),
 )
 
 

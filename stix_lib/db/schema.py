@@ -29,6 +29,9 @@ class TMState(StrEnum):
     STAGED = "staged"  # released to processing
     PROCESSED = "processed"  # processed to the end level without file-level error
     FAILED = "failed"  # processing raised; retried on the next run
+    #: LB/L0 made, L1 held back: the loaded SPICE kernels do not cover the file's on-board time
+    #: (or there are none); processed again when new kernels arrive (``error`` says what is missing)
+    WAITING_KERNELS = "waiting for kernels"
     QUARANTINED = "quarantined"  # unusable input, moved to the quarantine folder
 
 
@@ -206,3 +209,17 @@ Index(
     processed_fits_products.c.version,
     processed_fits_products.c.fits_in_path,
 )
+
+incomplete_requests = Table(
+    "incomplete_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(300), nullable=False, unique=True),  # "<LB file name>#<first sequence count>"
+    Column("lb_file", String(255), nullable=False),
+    Column("tm_file", String(255), nullable=False, default=""),  # a TM file that delivered packets of it
+    Column("message", Text, nullable=False),  # latest "incomplete sequence of N packets (counts a..b): reason"
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+    Column("alerted_at", DateTime(timezone=True)),  # NULL: no data-problem mail sent yet
+)
+"""Science requests (packet sequences) seen incomplete and not completed since; alerted once when overdue."""

@@ -18,13 +18,17 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from stix_lib.db import ledger
-from stix_lib.db.schema import TMState, conf_versions, processing_reports, spice_zips, tm_files
+from stix_lib.db.schema import TMState, conf_versions, processing_reports, published, spice_zips, tm_files
 from stix_lib.monitor import incidents
 from stix_lib.monitor.api import AirflowApi, AirflowApiError
 from stix_lib.monitor.check import PROCESSING_DAG_ID
 from stix_lib.monitor.health import component_statuses
 from stix_lib.monitor.samples import aware, latest_sample
+from stix_lib.publish.history import DeliveryStatus
 from stix_lib.settings import Settings
+
+#: Files listed per section (waiting for kernels, parked by the publish gate); counts are in ``ledger``.
+STATUS_LIST_MAX = 20
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -65,7 +69,9 @@ def db_status(settings: Settings, engine: Engine) -> dict[str, Any]:
     -------
     dict
         ``open_files``, ``ledger`` (count per state), ``last_processed``, ``last_error``, ``spice``,
-        ``stix_conf``, ``monitor``, ``refused`` (:func:`refused_packets`).
+        ``waiting_for_kernels`` (TM files whose L1 waits for SPICE kernels, with the reason),
+        ``publish_parked`` (products the publish gate holds back, with the reason), ``stix_conf``,
+        ``monitor``, ``refused`` (:func:`refused_packets`).
     """
     from stix_lib.spice_sync import meta_kernel_names
 
@@ -92,6 +98,18 @@ def db_status(settings: Settings, engine: Engine) -> dict[str, Any]:
             .order_by(conf_versions.c.id.desc())
             .limit(1)
         ).first()
+        waiting = conn.execute(
+            select(tm_files.c.name, tm_files.c.error)
+            .where(tm_files.c.state == TMState.WAITING_KERNELS.value)
+            .order_by(tm_files.c.received_at, tm_files.c.name)
+            .limit(STATUS_LIST_MAX)
+        ).all()
+        parked = conn.execute(
+            select(published.c.name, published.c.error)
+            .where(published.c.status == DeliveryStatus.PARKED.value)
+            .order_by(published.c.id)
+            .limit(STATUS_LIST_MAX)
+        ).all()
     sample = latest_sample(engine)
     return {
         "open_files": counts.get(TMState.STAGED.value, 0),
@@ -106,6 +124,8 @@ def db_status(settings: Settings, engine: Engine) -> dict[str, Any]:
             "zips": zip_count,
             **meta_kernel_names(settings.spice_dir),
         },
+        "waiting_for_kernels": [{"name": row.name, "reason": row.error} for row in waiting],
+        "publish_parked": [{"name": row.name, "reason": row.error} for row in parked],
         "stix_conf": {"version": conf.version, "commit": conf.commit, "recorded_at": _iso(conf.recorded_at)}
         if conf
         else None,
@@ -229,6 +249,11 @@ def format_status(status: dict[str, Any]) -> str:
     else:
         lines.append("spice: no kernel zip unzipped yet")
     lines.append(f"spice meta kernels: flown {spice['flown_mk'] or '-'}, predicted {spice['predicted_mk'] or '-'}")
+    sections = (("waiting_for_kernels", "waiting for kernels"), ("publish_parked", "parked by the publish gate"))
+    for key, title in sections:
+        items = status.get(key) or []
+        lines.append(f"{title}: {len(items) if items else 'none'}")
+        lines += [f"  {item['name']}: {item['reason']}" for item in items]
     conf = status["stix_conf"]
     lines.append(
         f"stix-conf: {conf['version']} ({conf['commit'][:12]}) recorded {conf['recorded_at']}"

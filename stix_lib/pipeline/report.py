@@ -8,7 +8,9 @@ prints it as JSON. ``status``:
 * ``partial`` - products were made but some packets or products failed (listed), or the input
   was truncated (its complete packets were used);
 * ``unusable`` - the input file as a whole could not be read (the caller quarantines it);
-* ``failed`` - nothing could be produced from a readable input.
+* ``failed`` - nothing could be produced from a readable input;
+* ``waiting`` - no error, but L1 products were held back because the SPICE kernels do not cover
+  them yet (``waiting`` lists them; the input is processed again when kernels arrive).
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ class FileReport:
     rejected
         Packets refused by admission, per class (``tc``, ``foreign_apid``, ``unknown_type``,
         ``outside_mission_time``); each is also listed in ``packet_errors``.
+    waiting
+        L1 products held back until SPICE kernels cover them, with the reason.
     """
 
     source: str
@@ -59,15 +63,16 @@ class FileReport:
     unusable: str | None = None
     truncated: str | None = None
     rejected: dict[str, int] = field(default_factory=dict)
+    waiting: list[str] = field(default_factory=list)
 
     @property
     def status(self) -> str:
-        """``ok``, ``partial``, ``unusable`` or ``failed`` (see the module docstring)."""
+        """``ok``, ``partial``, ``unusable``, ``failed`` or ``waiting`` (see the module docstring)."""
         if self.unusable is not None:
             return "unusable"
         if self.packet_errors or self.file_errors or self.truncated:
             return "partial" if any(self.produced.values()) or any(self.unchanged.values()) else "failed"
-        return "ok"
+        return "waiting" if self.waiting else "ok"
 
     def add_files(self, level: str, written: Iterable[object], unchanged: Iterable[object] = ()) -> None:
         """Record output files of a level (duplicates ignored, order kept)."""
@@ -99,6 +104,7 @@ class FileReport:
             "unusable": self.unusable,
             "truncated": self.truncated,
             "rejected": dict(self.rejected),
+            "waiting": list(self.waiting),
         }
 
 

@@ -40,7 +40,7 @@ from stix_lib.products.model import Product
 from stix_lib.products.naming import SECONDS_PER_DAY, parse_product_name
 from stix_lib.products.science_l1 import is_science_lb, science_lb_step
 from stix_lib.products.steps import StepResult, l0_product_of, l1_product_of
-from stix_lib.products.writer import ProductWriter
+from stix_lib.products.writer import ProductWriter, WaitingForKernels
 from stix_lib.ridlut.table import RidLut
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,7 @@ def _record(reports: list[FileReport], step: StepResult, level: str) -> None:
         report.add_packet_errors(level, step.packet_errors)
         report.warnings.extend(w for w in step.warnings if w not in report.warnings)
         report.file_errors.extend(e for e in step.file_errors if e not in report.file_errors)
+        report.waiting.extend(w for w in step.waiting if w not in report.waiting)
 
 
 class ProductStream:
@@ -173,6 +174,9 @@ class ProductStream:
     ) -> None:
         try:
             targets = targets_of() if callable(targets_of) else targets_of
+        except WaitingForKernels as exc:
+            step.waiting.append(f"{step.source.name} -> {level}: {exc}")
+            return
         except Exception as exc:
             if is_infrastructure_fault(exc):
                 raise

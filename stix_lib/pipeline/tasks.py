@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 
 from stix_lib.db import ledger
 from stix_lib.db.schema import TMState, processing_reports
+from stix_lib.pipeline import incomplete
 from stix_lib.pipeline.orchestrator import Level, Pipeline
 from stix_lib.pipeline.report import LEVEL_NAMES, FileReport
 from stix_lib.pipeline.stream import input_group
@@ -40,12 +41,15 @@ def select_tm_files(
     input_files: Sequence[str] = (),
     name_filter: str = "",
     limit: int = MAX_FILES_PER_RUN,
+    include_waiting: bool = False,
 ) -> list[str]:
     """The TM files a run processes.
 
     Explicit ``input_files`` win; otherwise every ledger file that is ``staged`` or ``failed`` and
     not yet ``processed`` — the catch-up needs no watermark: whatever was released and not
-    finished is picked up by the next run. ``name_filter`` is a glob on the file name.
+    finished is picked up by the next run. With ``include_waiting`` (a run woken by new SPICE
+    kernels, or started by hand) the files ``waiting for kernels`` are taken too. ``name_filter``
+    is a glob on the file name.
 
     Returns
     -------
@@ -55,7 +59,8 @@ def select_tm_files(
     if input_files:
         paths = [str(p) for p in input_files]
     else:
-        paths = [row.path for row in ledger.in_state(engine, TMState.STAGED, TMState.FAILED)]
+        states = [TMState.STAGED, TMState.FAILED] + ([TMState.WAITING_KERNELS] if include_waiting else [])
+        paths = [row.path for row in ledger.in_state(engine, *states)]
     if name_filter:
         paths = [p for p in paths if fnmatch.fnmatch(Path(p).name, name_filter)]
     return paths[:limit]
@@ -126,14 +131,21 @@ def record_step(
     A TM file's products are the LB files it touched plus everything the LB → L1 step produced
     from those LB files. It becomes ``processed`` when neither step reported a file-level error
     for it (packet errors are reported, not fatal), else ``failed`` (retried by the next run).
+    Without errors but with L1 products held back for lack of SPICE kernels it becomes
+    ``waiting for kernels`` (status ``waiting``; processed again when kernels arrive). Incomplete
+    science requests reported for the run's LB files are tracked (:mod:`stix_lib.pipeline.incomplete`).
 
     Returns
     -------
     dict
-        ``{"files": {tm: status}, "written": {level: [paths]}, "errors": n}``.
+        ``{"files": {tm: status}, "written": {level: [paths]}, "errors": n, "waiting": {tm: reason},
+        "unusable": {tm: reason}, "failed": {tm: errors}}``.
     """
     by_lb: dict[str, dict[str, Any]] = {r["source"]: r for reports in group_reports for r in reports}
     summary: dict[str, Any] = {"files": {}, "written": {level: [] for level in LEVEL_NAMES}, "errors": 0}
+    summary.update(waiting={}, unusable={}, failed={})
+    tm_of = {lb: result["tm_file"] for result in tm_results for lb in result["lb_files"]}
+    incomplete.track(engine, {lb: r.get("warnings", []) for lb, r in by_lb.items()}, tm_of)
     now = datetime.now(UTC)
     for result in tm_results:
         tm_path = Path(result["tm_file"])
@@ -141,6 +153,7 @@ def record_step(
         produced = {level: list(report.get("produced", {}).get(level, [])) for level in LEVEL_NAMES}
         file_errors = list(report.get("file_errors", []))
         packet_errors = list(report.get("packet_errors", []))
+        waiting = list(report.get("waiting", []))
         for lb in result["lb_files"]:
             downstream = by_lb.get(lb, {})
             for level, paths in downstream.get("produced", {}).items():
@@ -148,10 +161,11 @@ def record_step(
                 produced[level] += [p for p in paths if p not in produced[level]]
             file_errors += downstream.get("file_errors", [])
             packet_errors += downstream.get("packet_errors", [])
-        report.update(produced=produced, file_errors=file_errors, packet_errors=packet_errors)
+            waiting += [w for w in downstream.get("waiting", []) if w not in waiting]
+        report.update(produced=produced, file_errors=file_errors, packet_errors=packet_errors, waiting=waiting)
         status = "unusable" if report.get("unusable") else ("failed" if file_errors else report.get("status", "ok"))
-        if status == "ok" and packet_errors:
-            status = "partial"
+        if status in ("ok", "partial", "waiting"):
+            status = "waiting" if waiting else ("partial" if packet_errors else "ok")
         report["status"] = status
         errors = len(file_errors) + len(packet_errors) + (1 if report.get("unusable") else 0)
         touched = [p for level in LEVEL_NAMES for p in produced.get(level, [])]
@@ -169,13 +183,27 @@ def record_step(
                 ledger.record_products(engine, tm_path.name, [Path(p) for p in touched], levels, run_id=run_id)
             if status == "failed":
                 _set_state(engine, tm_path.name, TMState.FAILED, error="; ".join(file_errors)[:2000])
+            elif status == "waiting":
+                _set_state(engine, tm_path.name, TMState.WAITING_KERNELS, error=_waiting_reason(waiting))
             else:
                 _set_state(engine, tm_path.name, TMState.PROCESSED)
         summary["files"][tm_path.name] = status
+        if status == "waiting":
+            summary["waiting"][tm_path.name] = _waiting_reason(waiting)
+        if status == "unusable":
+            summary["unusable"][tm_path.name] = str(report.get("unusable"))
+        if status == "failed":
+            summary["failed"][tm_path.name] = "; ".join(file_errors)[:1000]
         summary["errors"] += errors
         for level in LEVEL_NAMES:
             summary["written"][level] += [p for p in produced.get(level, []) if p not in summary["written"][level]]
     return summary
+
+
+def _waiting_reason(waiting: Sequence[str]) -> str:
+    """Ledger text of a file waiting for kernels: the first reason and how many products wait."""
+    first = waiting[0].split(": ", 1)[-1] if waiting else "waiting for kernels"
+    return f"{first} ({len(waiting)} L1 product(s) held back)"[:2000]
 
 
 def build_pipeline(

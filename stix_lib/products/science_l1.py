@@ -48,6 +48,7 @@ Science files are write-once: an existing file is never rewritten.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -399,6 +400,10 @@ class ScienceOutput:
         is ``SPICE_ER = '1'`` with empty values).
     rid_lut
         Trigger scaling factors of the requests.
+    l1_gate
+        Called with the last on-board time (float seconds) of a request before its L1 file is
+        made; a returned reason holds the L1 file back (reported in ``waiting``). The pipeline
+        passes :meth:`ProductWriter.l1_kernel_problem`: never an L1 file with the nominal clock.
     """
 
     archive: Path
@@ -409,6 +414,7 @@ class ScienceOutput:
     kernels: SpiceKernels | None = None
     soop: SoopKeywordProvider | None = None
     rid_lut: RidLut | None = None
+    l1_gate: Callable[[float], str | None] | None = None
 
     def table_for(self, obt: float) -> EnergyChannelTable:
         """The energy channel table valid at OBT ``obt``."""
@@ -647,12 +653,15 @@ class ScienceLBResult:
         One line per incomplete sequence (no product).
     errors
         Packets or requests left out, with the reason.
+    waiting
+        L1 files held back by :attr:`ScienceOutput.l1_gate`, with the reason.
     """
 
     written: list[Path] = field(default_factory=list)
     existing: list[Path] = field(default_factory=list)
     incomplete: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)
 
 
 def process_science_lb(
@@ -705,6 +714,11 @@ def process_science_lb(
         for level in ("L0", "L1"):
             if level not in levels:
                 continue
+            if level == "L1" and out.l1_gate is not None:
+                problem = out.l1_gate(float(obt_range(request)[1]))
+                if problem is not None:
+                    result.waiting.append(f"{rows} -> L1: {problem}")
+                    continue
             try:
                 path, new = write_science_file(
                     request,
@@ -762,6 +776,7 @@ def science_lb_step(
         kernels=writer.kernels,
         soop=writer.soop,
         rid_lut=rid_lut,
+        l1_gate=writer.l1_kernel_problem,
     )
     try:
         result = process_science_lb(
@@ -777,6 +792,7 @@ def science_lb_step(
     step.written.extend(result.written)
     step.unchanged.extend(result.existing)
     step.warnings.extend(result.incomplete)
+    step.waiting.extend(result.waiting)
     if rid_lut_error:
         result.errors = [f"{e} ({rid_lut_error})" if "no RID LUT" in e else e for e in result.errors]
     step.file_errors.extend(result.errors)

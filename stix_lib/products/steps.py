@@ -23,7 +23,7 @@ from stix_lib.products.l0 import ProductBuildError, build_l0
 from stix_lib.products.l1 import level0_to_level1
 from stix_lib.products.lb_reader import read_level_binary
 from stix_lib.products.model import Product
-from stix_lib.products.writer import ProductWriteError, ProductWriter, WriteResult
+from stix_lib.products.writer import ProductWriteError, ProductWriter, WaitingForKernels, WriteResult
 from stix_lib.spice.errors import SpiceKernelError
 from stix_lib.tm.errors import PacketError
 
@@ -51,6 +51,9 @@ class StepResult:
         Non-fatal notes (no product for a packet type, calibrations kept raw, ...).
     file_errors
         Failures that cost a whole product or output file.
+    waiting
+        L1 products held back until SPICE kernels cover them (each reason starts with
+        ``"waiting for kernels"``, see :class:`~stix_lib.products.writer.WaitingForKernels`).
     """
 
     source: Path
@@ -59,6 +62,7 @@ class StepResult:
     packet_errors: list[PacketError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     file_errors: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -131,6 +135,8 @@ def l0_to_l1(l0_path: Path, idb_manager: IDBManager, writer: ProductWriter) -> S
         l1 = l1_product_of(product, Path(l0_path).name, idb_manager, result)
         if l1 is not None:
             result.add(writer.write_l1(l1))
+    except WaitingForKernels as exc:
+        result.waiting.append(f"{Path(l0_path).name} -> L1: {exc}")
     except WRITE_ERRORS as exc:
         result.file_errors.append(f"{Path(l0_path).name} -> L1: {exc}")
     return result

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import IO
 
 import numpy as np
+from spiceypy.utils.exceptions import SpiceyError
 
 from stix_lib.atomic import atomic_write_parts, remove_stale_temps
 from stix_lib.conf.energy_channels import EnergyChannelError, ScienceEnergyChannels, energy_bands
@@ -52,6 +53,7 @@ from stix_lib.products.naming import (
     l1_directory,
     l1_file_name,
 )
+from stix_lib.spice.errors import SpiceKernelError
 from stix_lib.spice.fits_keywords import spice_fits_keywords
 from stix_lib.spice.kernels import SpiceKernels
 from stix_lib.time.scet import SCETime, scet_from_float
@@ -63,6 +65,18 @@ LOCK_FILE = ".products.lock"
 
 class ProductWriteError(Exception):
     """A product part could not be written (the message says which and why)."""
+
+
+#: Start of the reason of every :class:`WaitingForKernels` (ledger text, reports, ``status``).
+WAITING_FOR_KERNELS = "waiting for kernels"
+
+
+class WaitingForKernels(ProductWriteError):
+    """An L1 product is held back: no SPICE kernels, or they do not cover its on-board time.
+
+    Not a failure of the input: the L1 step is repeated when new kernels arrive. The message
+    starts with :data:`WAITING_FOR_KERNELS`.
+    """
 
 
 @dataclass(frozen=True)
@@ -169,6 +183,7 @@ class ProductWriter:
     _read_cache: dict = field(default_factory=dict, repr=False, compare=False)
     _cleaned: set = field(default_factory=set, repr=False, compare=False)
     _deferred: _Deferred | None = field(default=None, repr=False, compare=False)
+    _coverage: list = field(default_factory=list, repr=False, compare=False)
 
     def read(self, path: Path) -> Product:
         """Read a product file (reusing parsed column metadata across calls)."""
@@ -243,6 +258,49 @@ class ProductWriter:
         except (EnergyChannelError, KeyError, IndexError) as exc:
             raise ProductWriteError(f"energy channels for {when}: {exc}") from exc
 
+    # -- kernel coverage (never an L1 product with the nominal clock) ----------------------------
+    def kernel_coverage_end(self) -> float | None:
+        """Latest OBT (float seconds) the kernels cover; ``None`` without kernels or coverage.
+
+        Computed once per writer (:func:`stix_lib.spice.coverage.loaded_coverage_end`); kernels
+        that fail to load count as none.
+        """
+        if not self._coverage:
+            from stix_lib.spice.coverage import loaded_coverage_end
+
+            end: float | None = None
+            if self.kernels is not None:
+                try:
+                    end = loaded_coverage_end(self.kernels)
+                except (SpiceKernelError, SpiceyError, OSError, ValueError) as exc:
+                    log.warning("SPICE kernels of %s not usable: %s", self.kernels.kernel_dir, exc)
+            self._coverage.append(end)
+        return self._coverage[0]
+
+    def l1_kernel_problem(self, obt_end: float) -> str | None:
+        """Why no L1 product may be made for data up to OBT ``obt_end`` now (``None``: it may).
+
+        The reason starts with :data:`WAITING_FOR_KERNELS` and names what is missing.
+        """
+        if self.kernels is None:
+            return f"{WAITING_FOR_KERNELS}: no SPICE kernels (no meta kernel found)"
+        end = self.kernel_coverage_end()
+        if end is None:
+            return f"{WAITING_FOR_KERNELS}: no usable SPICE meta kernel in {self.kernels.kernel_dir}"
+        if obt_end > end:
+            names = ", ".join(self.kernels.meta_kernel_names) or "-"
+            return (
+                f"{WAITING_FOR_KERNELS}: data up to OBT {obt_end:.0f} s, loaded kernels ({names}) "
+                f"cover OBT {end:.0f} s"
+            )
+        return None
+
+    def check_l1_kernels(self, obt_end: float) -> None:
+        """Raise :class:`WaitingForKernels` when :meth:`l1_kernel_problem` finds one."""
+        problem = self.l1_kernel_problem(obt_end)
+        if problem is not None:
+            raise WaitingForKernels(problem)
+
     # -- daily targets --------------------------------------------------------------------------
     def l0_targets(self, product: Product) -> list[tuple[Path, Product]]:
         """Split an L0 product per SCET day: ``(daily file, part)``."""
@@ -255,9 +313,11 @@ class ProductWriter:
 
         Raises
         ------
-        ProductWriteError
-            Without SPICE kernels (UTC is needed for the split and the header).
+        WaitingForKernels
+            Without SPICE kernels covering the product's time (UTC is needed for the split and
+            the header).
         """
+        self.check_l1_kernels(float(product.obt_range[1]))
         clock = self._spice_clock()
         version = product.spec.effective_version(self.processing_version)
         return [

@@ -7,9 +7,11 @@ state that makes publishing safe to repeat:
 ``status``
     ``pending`` — claimed by a run, nothing recorded yet (a run that died leaves this);
     ``failed`` — the last attempt failed (``result`` ERROR, ``error`` says why);
+    ``parked`` — held back by the publish gate (:mod:`stix_lib.publish.gate`; ``error`` says
+    which product check failed); never delivered while it fails, checked again by every run;
     ``done`` — final outcome in ``result``.
-    Only ``done`` rows keep a file from being offered again; ``pending`` and ``failed`` rows are
-    retried by the next run (STIXCore recorded copy errors forever).
+    Only ``done`` rows keep a file from being offered again; ``pending``, ``failed`` and
+    ``parked`` rows are offered again by the next run (STIXCore recorded copy errors forever).
 ``attempts``, ``error``, ``delivered_name``, ``delivered_at``, ``updated_at``, ``run_id``
     Delivery bookkeeping; ``delivered_name`` is the name at the target (the supplement name for
     a supplement). A delivery is recorded only after the file is complete at the target.
@@ -61,6 +63,7 @@ class DeliveryStatus(StrEnum):
 
     PENDING = "pending"
     FAILED = "failed"
+    PARKED = "parked"
     DONE = "done"
 
 
@@ -152,6 +155,9 @@ class HistoryStore(Protocol):
         attempted: bool = False,
     ) -> HistoryRow:
         """Record a final outcome."""
+
+    def park(self, row_id: int, reason: str) -> HistoryRow:
+        """Record that the publish gate held the product back (checked again next run)."""
 
     def fail(self, row_id: int, error: str) -> HistoryRow:
         """Record a failed attempt (retried next run)."""
@@ -342,6 +348,21 @@ class PublishHistory:
             values["attempts"] = published.c.attempts + 1
         return self._update(row_id, values)
 
+    def park(self, row_id: int, reason: str) -> HistoryRow:
+        """Record that the publish gate held the product back: status ``parked``, ``reason`` in ``error``."""
+        values = {
+            "result": None, "status": DeliveryStatus.PARKED.value, "error": reason, "updated_at": datetime.now(UTC),
+        }  # fmt: skip
+        return self._update(row_id, values)
+
+    def parked(self) -> list[HistoryRow]:
+        """Rows held back by the publish gate, oldest first (for ``stix-pipeline status``)."""
+        with self.engine.connect() as conn:
+            records = conn.execute(
+                select(published).where(published.c.status == DeliveryStatus.PARKED.value).order_by(published.c.id)
+            ).all()
+        return [_row(r) for r in records]
+
     def fail(self, row_id: int, error: str) -> HistoryRow:
         """Record a failed attempt: result ERROR, status ``failed`` (offered again next run)."""
         values = {
@@ -472,6 +493,12 @@ class DryRunHistory:
             delivered_name=delivered_name if result in DELIVERED else None,
             modified_esaname=modified_esaname if modified_esaname is not None else row.modified_esaname,
         )
+        self._rows[row.name] = row
+        return row
+
+    def park(self, row_id: int, reason: str) -> HistoryRow:
+        """As :meth:`PublishHistory.park`, in memory."""
+        row = replace(self._by_id(row_id), result=None, status=DeliveryStatus.PARKED, error=reason)
         self._rows[row.name] = row
         return row
 

@@ -8,8 +8,12 @@ Per candidate, in order (operations spec §6.4, with the changes listed below):
    is already final there is reported IGNORED ("re-requested") and left alone;
 3. a FITS product starting more than ``future_guard`` after now is IGNORED (final);
 4. a blacklisted name (``U`` or complete form) is BLACKLISTED (final, never copied);
-5. no delivered product has its ESA name → delivered as is (PUBLISHED);
-6. else (FITS only) its ``DATA`` is compared with every delivered product of that ESA name:
+5. the publish gate (:mod:`stix_lib.publish.gate`): a product failing a product check (kernels
+   used, request complete, stixpy loads it, no conflicting twin in the archive, …) is PARKED —
+   history status ``parked`` with the reasons, checked again by the next run, never delivered
+   while it fails;
+6. no delivered product has its ESA name → delivered as is (PUBLISHED);
+7. else (FITS only) its ``DATA`` is compared with every delivered product of that ESA name:
    identical to one → IGNORED; otherwise it becomes supplement ``-sup1``/``-sup2`` (MODIFIED,
    with COMMENTs naming the base product and the original name, a row in the supplement report);
    a third supplement is not allowed: the file is copied to the conflicts folder, recorded as
@@ -55,6 +59,7 @@ from stix_lib.publish.fitsedit import (
     supplement_note,
     utc_iso,
 )
+from stix_lib.publish.gate import DEFAULT_CHECKS, GateCheck, ProductGate
 from stix_lib.publish.history import (
     DryRunHistory,
     HistoryRow,
@@ -107,6 +112,11 @@ class PublishOptions:
         Stored on history rows (e.g. the Airflow run id).
     work_dir
         Parent of the run's private staging folder (default: system temp).
+    checks
+        Per-file checks of the publish gate (:data:`stix_lib.publish.gate.DEFAULT_CHECKS`; see
+        :func:`stix_lib.publish.gate.gate_checks`).
+    check_conflicts
+        Run the gate's archive conflict check (another file of the same product and request/day).
     """
 
     fits_dir: Path
@@ -122,6 +132,8 @@ class PublishOptions:
     dry_run: bool = False
     run_id: str = ""
     work_dir: Path | None = None
+    checks: tuple[GateCheck, ...] = DEFAULT_CHECKS
+    check_conflicts: bool = True
 
 
 class Publisher:
@@ -163,6 +175,7 @@ class Publisher:
         self._kernels: SpiceKernels | None = None
         self.now = (now or datetime.now(UTC)).astimezone(UTC)
         self._files: dict[str, Path] = {}  # complete name -> file, for products of this run
+        self.gate = ProductGate(options.checks, options.check_conflicts)
         self._work: Path | None = None
         self.report = PublishReport(
             started=self.now, target=transport.describe() if transport else "", dry_run=options.dry_run
@@ -246,8 +259,9 @@ class Publisher:
         self, source: Path, path: Path, final: ProductName, conflict: PublishConflict, rows: list[HistoryRow]
     ) -> FileOutcome:
         row = rows[-1]
-        if final.is_fits:
-            begin = begin_time(fits.getheader(path, 0))
+        header = fits.getheader(path, 0) if final.is_fits else None
+        if header is not None:
+            begin = begin_time(header)
             if begin is not None and begin > self.now + self.options.future_guard:
                 reason = f"starts in the future ({utc_iso(begin)})"
                 self.history.finish(row.id, PublishResult.IGNORED, note=reason)
@@ -255,6 +269,11 @@ class Publisher:
         if source.name in self.options.blacklist or final.name in self.options.blacklist:
             self.history.finish(row.id, PublishResult.BLACKLISTED, note="blacklisted")
             return FileOutcome(source, final.name, Outcome.BLACKLISTED)
+        problems = self.gate.problems(path, final, self.history.get, header)
+        if problems:
+            reason = "; ".join(problems)
+            self.history.park(row.id, reason)
+            return FileOutcome(source, final.name, Outcome.PARKED, reason=reason)
 
         comment = bsd_comment(final, self.rid_lut) if final.is_fits else ""
         if conflict is PublishConflict.ADDED:
@@ -323,6 +342,8 @@ class Publisher:
         for path in selection.superseded:
             log.info("%s is superseded by its incomplete twin in this run", path)
         log.info("%d candidate(s) of %d product file(s)", len(selection.candidates), selection.scanned)
+        if selection.candidates and options.check_conflicts:
+            self.gate.index(options.fits_dir)
         with tempfile.TemporaryDirectory(prefix="stix-publish-", dir=options.work_dir) as work:
             self._work = Path(work)
             for candidate in selection.candidates:

@@ -1,10 +1,12 @@
 """What a publishing run did: per-file outcomes, the report mail and the supplement report.
 
 Counts of the report (operations spec §6.5): **E** errors (including products parked because they
-would need a third supplement, "max supplement error"), **I** ignored (re-requested, identical
-DATA, starting in the future, same ESA name without FITS) plus blacklisted, **S** supplements,
-**P** published. :func:`build_report_message` returns an :class:`email.message.EmailMessage`;
-sending it is the caller's business (Airflow's SMTP hook, or ``stix-pipeline publish --smtp``).
+would need a third supplement, "max supplement error", and products held back by the publish
+gate, :mod:`stix_lib.publish.gate`, listed in their own PARKED section with the reasons), **I**
+ignored (re-requested, identical DATA, starting in the future, same ESA name without FITS) plus
+blacklisted, **S** supplements, **P** published. :func:`build_report_message` returns an
+:class:`email.message.EmailMessage`; sending it is the caller's business (Airflow's SMTP hook,
+or ``stix-pipeline publish --smtp``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Outcome(StrEnum):
     IGNORED = "ignored"
     BLACKLISTED = "blacklisted"
     ERROR = "error"
+    PARKED = "parked"  # held back by the publish gate (not delivered; checked again next run)
 
 
 @dataclass(frozen=True)
@@ -120,9 +123,9 @@ class PublishReport:
 
     @property
     def counts(self) -> dict[str, int]:
-        """``{"E": errors, "I": ignored + blacklisted, "S": supplements, "P": published}``."""
+        """``{"E": errors + parked, "I": ignored + blacklisted, "S": supplements, "P": published}``."""
         return {
-            "E": len(self.of(Outcome.ERROR)),
+            "E": len(self.of(Outcome.ERROR, Outcome.PARKED)),
             "I": len(self.of(Outcome.IGNORED, Outcome.BLACKLISTED)),
             "S": len(self.of(Outcome.SUPPLEMENT)),
             "P": len(self.of(Outcome.PUBLISHED)),
@@ -153,6 +156,7 @@ class PublishReport:
         ]
         sections = (
             ("ERRORS (E)", self.of(Outcome.ERROR)),
+            ("PARKED by the publish gate, not delivered (E)", self.of(Outcome.PARKED)),
             ("IGNORED (I)", self.of(Outcome.IGNORED)),
             ("SUPPLEMENTS (S)", self.of(Outcome.SUPPLEMENT)),
             ("BLACKLISTED (I)", self.of(Outcome.BLACKLISTED)),

@@ -126,3 +126,51 @@ def flown_coverage(kernels: SpiceKernels, body: int = -144) -> FlownCoverage | N
     utc_end = min(ends)
     obt_end = kernels.datetime64_to_scet(utc_end)
     return FlownCoverage(flown.name, mk_date, spk_start, spk_end, utc_end, obt_end)
+
+
+def _predicted_spk_end(kernels: SpiceKernels, body: int) -> float | None:
+    """End (ET) of the ``body`` SPK coverage loaded through the predicted MK (None if none)."""
+    predicted = kernels.predicted_meta_kernel
+    if predicted is None:
+        return None
+    source = kernels.rewritten_path(predicted)
+    ends: list[float] = []
+    for index in range(spiceypy.ktotal("SPK")):
+        path, _, loaded_by, _ = spiceypy.kdata(index, "SPK")
+        if loaded_by != source:
+            continue
+        window = spiceypy.spkcov(path, body)
+        ends += [spiceypy.wnfetd(window, i)[1] for i in range(spiceypy.wncard(window))]
+    return max(ends) if ends else None
+
+
+def loaded_coverage_end(kernels: SpiceKernels, body: int = -144) -> float | None:
+    """Latest on-board time the loaded kernel set (flown and predicted) converts and locates.
+
+    The later of the flown coverage end (:func:`flown_coverage`) and the end of the ``body`` SPK
+    coverage of the predicted MK. L1 products are made only for times up to this: beyond it the
+    clock would be extrapolated and the observer position unknown.
+
+    Returns
+    -------
+    float or None
+        On-board time in float seconds (the form of product times, ``coarse + fine/65535``);
+        ``None`` when neither MK gives a coverage (nothing may be converted).
+
+    Raises
+    ------
+    SpiceKernelError
+        When the kernels cannot be loaded.
+    """
+    kernels.ensure_loaded()
+    ends: list[float] = []
+    flown = flown_coverage(kernels, body)
+    if flown is not None:
+        ends.append(float(np.max(flown.obt_end.as_float())))
+    try:
+        predicted_et = _predicted_spk_end(kernels, body)
+    except SpiceyError:
+        predicted_et = None
+    if predicted_et is not None:
+        ends.append(float(np.max(kernels.et_to_scet(np.array([predicted_et])).as_float())))
+    return max(ends) if ends else None

@@ -33,7 +33,7 @@ def _age(path: Path, seconds: float) -> None:
 
 
 def test_ingest_dag_over_ssh_pulls_once_and_quarantines(
-    dagbag, settings, soc_source, soc_connection, tm_bytes, monkeypatch
+    dagbag, settings, soc_source, soc_connection, tm_bytes, monkeypatch, smtp_sink
 ):
     from airflow.utils.state import DagRunState
     from ingest_helpers import asset_events
@@ -51,7 +51,15 @@ def test_ingest_dag_over_ssh_pulls_once_and_quarantines(
     events_before = len(asset_events("stix://tm/incoming"))
 
     dag = dagbag.get_dag("stix_tm_ingest")
-    assert dag.test(logical_date=pendulum.datetime(2026, 2, 1, tz="UTC")).state == DagRunState.SUCCESS
+    run = dag.test(logical_date=pendulum.datetime(2026, 2, 1, tz="UTC"))
+    # a corrupt file at the SOC exchange is a data problem: a red run and one mail naming file and reason
+    assert run.state == DagRunState.FAILED
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert states == {"pull_tm": "success", "report_data_problems": "failed"}
+    (mail,) = smtp_sink.wait_for(1)
+    assert BAD in mail["Subject"] and "DATA PROBLEM" in mail["Subject"]
+    body = mail.get_body(("html", "plain")).get_content()
+    assert "truncated or broken XML" in body and "Next step" in body
 
     incoming = settings.soc_incoming_dir
     assert sorted(p.name for p in incoming.iterdir()) == sorted(GOOD)
@@ -82,7 +90,9 @@ def test_ingest_dag_over_ssh_pulls_once_and_quarantines(
     (incoming / GOOD[0]).unlink()
     run = dag.test(logical_date=pendulum.datetime(2026, 2, 1, 0, 15, tz="UTC"))
     assert run.state == DagRunState.SUCCESS
-    assert [ti.state for ti in run.get_task_instances()] == ["skipped"]
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert states == {"pull_tm": "skipped", "report_data_problems": "success"}
+    assert len(smtp_sink.messages) == 1  # the quarantined file is mailed once, not again
     assert sorted(p.name for p in incoming.iterdir()) == [GOOD[1]]
     assert len(ledger.in_state(engine, TMState.INCOMING)) == 2
     assert len(asset_events("stix://tm/incoming")) == events_before + 1

@@ -75,7 +75,7 @@ def test_staged_files_become_l1_products(dagbag, world):
     assert {p: p.stat().st_mtime_ns for p in archive.rglob("*.fits")} == before
 
 
-def test_unusable_file_is_quarantined_and_the_rest_goes_on(dagbag, world):
+def test_unusable_file_is_quarantined_and_the_rest_goes_on(dagbag, world, smtp_sink):
     from airflow.utils.state import DagRunState
 
     from stix_lib.db import ledger
@@ -96,6 +96,12 @@ def test_unusable_file_is_quarantined_and_the_rest_goes_on(dagbag, world):
     assert bad.name in (settings.quarantine_dir / (bad.name + ".reason")).read_text()
     assert ledger.get(engine, bad.name).state is TMState.QUARANTINED
     assert {r.name for r in ledger.in_state(engine, TMState.PROCESSED)} == {p.name for p in staged}
+    # one data-problem mail naming the file, the reason and the next step (no second failure mail)
+    (mail,) = smtp_sink.wait_for(1)
+    assert "DATA PROBLEM" in mail["Subject"] and bad.name in mail["Subject"]
+    body = mail.get_body(("html", "plain")).get_content()
+    assert "Next step" in body and "quarantine" in body
+    assert len(smtp_sink.messages) == 1
 
 
 def test_manual_reprocessing_from_lb_into_another_archive(dagbag, world, tmp_path):

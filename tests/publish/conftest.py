@@ -11,6 +11,15 @@ import spiceypy
 from stix_lib.db import connect
 
 
+@pytest.fixture(autouse=True)
+def _no_stixpy_gate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The synthetic products of these tests are not stixpy-loadable: the gate's stixpy check is off.
+
+    (``tests/publish/test_gate.py`` covers it with real pipeline products.)
+    """
+    monkeypatch.setenv("STIX_PUBLISH_STIXPY_CHECK", "false")
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh pipeline database: SQLite file or a real PostgreSQL database."""

@@ -24,6 +24,7 @@ from stix_lib.publish import (
     publish,
     publish_lock,
 )
+from stix_lib.publish.gate import HEADER_CHECKS
 from stix_lib.ridlut import RidLut
 from stix_lib.ridlut.table import COLUMNS
 
@@ -38,6 +39,7 @@ def _options(folders, **changes) -> PublishOptions:
         "filters": SelectionFilters.from_strings("*", "*", "*"),
         "supplement_report": folders.report,
         "work_dir": folders.work,
+        "checks": HEADER_CHECKS,  # the synthetic products are not stixpy-loadable (gate tests cover stixpy)
     }
     return PublishOptions(**(values | changes))
 
@@ -200,6 +202,7 @@ from datetime import timedelta
 from pathlib import Path
 from stix_lib.db import connect
 from stix_lib.publish import LocalTransport, PublishOptions, SelectionFilters, publish
+from stix_lib.publish.gate import HEADER_CHECKS
 from stix_lib.publish.transport import part_name
 
 fits_dir, target, conflicts, url, when = sys.argv[1:]
@@ -213,7 +216,7 @@ class Crashing(LocalTransport):
         os.kill(os.getpid(), signal.SIGKILL)
 
 options = PublishOptions(fits_dir=Path(fits_dir), conflicts_dir=Path(conflicts), waiting_period=timedelta(0),
-                         filters=SelectionFilters.from_strings("*", "*", "*"))
+                         filters=SelectionFilters.from_strings("*", "*", "*"), checks=HEADER_CHECKS)
 publish(options, connect(url), Crashing(Path(target)))
 """
 

@@ -22,6 +22,7 @@ from stix_lib.publish import (
     TransportError,
     publish,
 )
+from stix_lib.publish.gate import HEADER_CHECKS
 from stix_lib.publish.transport import is_part_name, part_name
 
 NAME = "solo_L1_stix-ql-lightcurve_20200506_V02.fits"
@@ -147,6 +148,7 @@ def test_publish_over_sftp_with_retry(sftp_server, folders, engine) -> None:
     options = PublishOptions(
         fits_dir=folders.fits, conflicts_dir=folders.conflicts, waiting_period=timedelta(0),
         filters=SelectionFilters.from_strings("*", "*", "*"), supplement_report=folders.report,
+        checks=HEADER_CHECKS,
     )  # fmt: skip
 
     first = publish(options, engine, SftpTransport(sftp_server.endpoint(), str(remote)))

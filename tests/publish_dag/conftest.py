@@ -33,6 +33,12 @@ def _load_publish_conftest():
 rid_api_server = _load_publish_conftest().rid_api_server
 
 
+@pytest.fixture(autouse=True)
+def _no_stixpy_gate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The synthetic products of these tests are not stixpy-loadable: the gate's stixpy check is off."""
+    monkeypatch.setenv("STIX_PUBLISH_STIXPY_CHECK", "false")
+
+
 @dataclass
 class Soar:
     """One publishing setup: archive, target, RID LUT, settings (exported as ``STIX_*``)."""

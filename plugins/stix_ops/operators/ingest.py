@@ -9,6 +9,9 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from stix_ops.assets import TM_INCOMING
 
+#: XCom key under which a task lists its data problems (``DataProblem.as_dict()`` each).
+DATA_PROBLEMS_XCOM_KEY = "data_problems"
+
 
 class TMIngestOperator(BaseOperator):
     """Pull TM files that are not yet in the ledger, check them, and ledger them (``stix_lib.ingest``).
@@ -17,7 +20,9 @@ class TMIngestOperator(BaseOperator):
     set (demo, tests), else a directory on the SSH connection ``soc_ssh_conn_id``
     (:class:`~stix_ops.hooks.ssh.RsyncSSHHook`). Files that are not valid telemetry go to the
     quarantine folder. Emits an event on :data:`~stix_ops.assets.TM_INCOMING` carrying the new file
-    names; when nothing new arrived the task is skipped, so no event wakes the staging DAG.
+    names; when nothing new arrived the task is skipped, so no event wakes the staging DAG. The
+    quarantined files are pushed as XCom ``data_problems`` (before a skip) for
+    :class:`DataProblemsOperator`, which mails them and makes the run red.
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -43,6 +48,11 @@ class TMIngestOperator(BaseOperator):
             len(result.quarantined),
             len(result.deferred),
         )
+        from stix_lib.monitor.data_problems import quarantined_at_ingest
+
+        problems = [quarantined_at_ingest(n, r, settings.quarantine_dir) for n, r in sorted(result.quarantined.items())]
+        if context.get("ti") is not None:
+            context["ti"].xcom_push(key=DATA_PROBLEMS_XCOM_KEY, value=[p.as_dict() for p in problems])
         for name, reason in result.quarantined.items():
             self.log.error("quarantined %s: %s", name, reason)
         for name, reason in result.deferred.items():
@@ -52,3 +62,36 @@ class TMIngestOperator(BaseOperator):
         names = [p.name for p in result.new_files]
         context["outlet_events"][TM_INCOMING].extra = {"files": names}
         return result.as_dict()
+
+
+class DataProblemsOperator(BaseOperator):
+    """Mail the data problems another task found, one mail each, and fail (red run, no second mail).
+
+    Reads the XCom :data:`DATA_PROBLEMS_XCOM_KEY` of ``source_task_id`` (e.g. the TM files
+    ``pull_tm`` quarantined); runs when that task succeeded or was skipped
+    (``trigger_rule="none_failed"``), so a skipped pull (nothing new) still reports the files it
+    quarantined, and a failed pull keeps the run failed.
+
+    Parameters
+    ----------
+    source_task_id
+        The task whose problems are reported.
+    """
+
+    def __init__(self, *, source_task_id: str, **kwargs: Any) -> None:
+        kwargs.setdefault("trigger_rule", "none_failed")
+        kwargs.setdefault("retries", 0)
+        super().__init__(**kwargs)
+        self.source_task_id = source_task_id
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        """Mail and fail, or report that there was nothing."""
+        from stix_lib.monitor.data_problems import DataProblem
+        from stix_ops.notifiers import data_problems_failure, mail_data_problems
+
+        found = context["ti"].xcom_pull(task_ids=self.source_task_id, key=DATA_PROBLEMS_XCOM_KEY) or []
+        problems = [DataProblem.from_dict(item) for item in found]
+        if not problems:
+            return {"data_problems": 0}
+        mail_data_problems(problems)
+        raise data_problems_failure(problems)

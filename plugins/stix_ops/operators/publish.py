@@ -262,6 +262,7 @@ def resolve_run(params: Mapping[str, Any], settings: Settings, *, run_id: str = 
         A duration or version list that cannot be parsed.
     """
     from stix_lib.publish import PublishOptions, SelectionFilters, read_blacklist
+    from stix_lib.publish.gate import gate_checks
     from stix_lib.settings import parse_duration
 
     def get(name: str) -> Any:
@@ -295,6 +296,7 @@ def resolve_run(params: Mapping[str, Any], settings: Settings, *, run_id: str = 
         ),
         dry_run=bool(get("dry_run")),
         run_id=run_id,
+        checks=gate_checks(stixpy=settings.publish_stixpy_check),
     )
     host = _text(params, "target_host")
     host = settings.soar_host.strip() if host is None else host
