@@ -29,4 +29,9 @@ with DAG(
     tags=tags("config"),
     doc_md=__doc__,
 ):
-    ConfSyncOperator(task_id="sync_conf")
+    ConfSyncOperator(
+        task_id="sync_conf",
+        doc_md="Fetch STIX-CONF tags, check out the newest tagged commit, write `VERSION.TXT` and record the "
+        "version. On failure: read the git error in the log (network, credentials `conf_repo_url`, a locally "
+        "modified working copy in `conf_dir`), fix it and clear the task.",
+    )

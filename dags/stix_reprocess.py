@@ -45,5 +45,16 @@ with DAG(
     tags=tags("processing", "reprocess"),
     doc_md=__doc__,
 ):
-    plan = ReprocessPlanOperator(task_id="plan")
-    plan >> ReprocessDayOperator(task_id="reprocess", plan_task_id="plan", execution_timeout=timedelta(hours=3))
+    plan = ReprocessPlanOperator(
+        task_id="plan",
+        doc_md="Resolve the day (logical date or `day`), its OBT window, the TM files overlapping it and the "
+        "output version/folder; the plan is the XCom. `dry_run` stops here: read the plan in the log.",
+    )
+    plan >> ReprocessDayOperator(
+        task_id="reprocess",
+        plan_task_id="plan",
+        execution_timeout=timedelta(hours=3),
+        doc_md="TM -> LB -> L0 -> L1 (-> L2) of the planned files into the separate output archive; the live "
+        "archive and the ledger are untouched. File errors fail the run at the end (no retry): the mail and "
+        "the log name the file and the reason; fix the input and clear the task.",
+    )

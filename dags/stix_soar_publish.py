@@ -46,8 +46,22 @@ with DAG(
     tags=tags("publish", "soar"),
     doc_md=__doc__,
 ):
-    refresh = RidLutRefreshOperator(task_id="refresh_rid_lut")
-    publish = SoarPublishOperator(
-        task_id="publish", trigger_rule=TriggerRule.NONE_FAILED, execution_timeout=timedelta(hours=6)
+    refresh = RidLutRefreshOperator(
+        task_id="refresh_rid_lut",
+        doc_md="Update the RID LUT from `rid_lut_update_url` (3 resuming attempts). A failure is a report "
+        "warning while a local LUT exists; without one the task fails: check the URL and the network.",
     )
-    refresh >> publish >> PublishReportMailOperator(task_id="report_mail").as_teardown()
+    publish = SoarPublishOperator(
+        task_id="publish",
+        trigger_rule=TriggerRule.NONE_FAILED,
+        execution_timeout=timedelta(hours=6),
+        doc_md="Select, finish and deliver products to the SOAR target atomically and record them; emits "
+        "`stix_soar_published` (-> NAS mirror) when files were delivered. Errors fail the task at the end "
+        "(no retry): failed copies stay pending and the next run offers them again; see the report mail.",
+    )
+    report = PublishReportMailOperator(
+        task_id="report_mail",
+        doc_md="Teardown: mail the E/I/S/P report to `alert_to` (`report_mail` Param); does not decide the "
+        "run's state.",
+    )
+    refresh >> publish >> report.as_teardown()

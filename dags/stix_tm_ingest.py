@@ -30,4 +30,9 @@ with DAG(
     tags=tags("ingest"),
     doc_md=__doc__,
 ):
-    TMIngestOperator(task_id="pull_tm")
+    TMIngestOperator(
+        task_id="pull_tm",
+        doc_md="rsync new `*PktTmRaw*.xml` from the SOC exchange, read each to its end, move it to `incoming/` "
+        "and ledger it; invalid files go to `quarantine/` with a `.reason`. Skipped when nothing is new. On "
+        "failure: check the `stix_soc` connection and `tm_source` named in the error.",
+    )
