@@ -1,8 +1,10 @@
 """Daily products (runbook cron C7, STIXCore `pipeline_daily.py`): LL03 plots and the ANC aspect product.
 
-Daily at 08:00 UTC and whenever L1 processing wrote products (`stix_fits_l1`). The run's data interval has zero length (Airflow 3 cron timetable), so the days
-are computed explicitly: run day D = the logical date's UTC date, data days D - `days_back` … D - 1
-(Param, default 40: past the 30-day age gate, with margin; 0 = the whole archive).
+Daily at 08:00 UTC, and whenever L1 processing wrote products (`stix_fits_l1`). The run's data
+interval has zero length (Airflow 3 cron timetable), so the days are computed explicitly: run day
+D = the logical date's UTC date (an asset-triggered run: its `run_after`), data days
+D - `days_back` … D - 1 (Param, default 40: past the 30-day age gate, with margin; 0 = the whole
+archive).
 
 1. `ll03_plots` — for each data day the latest-version L1 `ql-lightcurve` file is plotted (SVG +
    PNG preview in `LL03/YYYY/MM/DD/QL/`) when its day is complete (≥ 21540 4-s bins) or its data
