@@ -140,10 +140,17 @@ def record(tm_results: list[dict[str, Any]], group_reports: list[list[dict[str, 
 
 
 def check(summary: dict[str, Any]) -> None:
-    """Fail (→ one alert mail) when a TM file failed or was quarantined; the rest is already done."""
+    """Fail (→ one alert mail) when a TM file failed or was quarantined, naming each file and its reason."""
     bad = {name: status for name, status in summary["files"].items() if status in ("failed", "unusable")}
     if bad:
-        listing = ", ".join(f"{name} ({'quarantined' if s == 'unusable' else s})" for name, s in sorted(bad.items()))
+        reasons = summary.get("reasons") or {}
+        listing = "; ".join(
+            f"{name} {'quarantined' if status == 'unusable' else status}: {reasons.get(name) or 'no reason recorded'}"
+            for name, status in sorted(bad.items())
+        )
         from airflow.sdk.exceptions import AirflowFailException  # retrying would not change the verdict
 
-        raise AirflowFailException(f"{len(bad)} TM file(s) not processed: {listing}; see processing_reports")
+        raise AirflowFailException(
+            f"{len(bad)} TM file(s) not processed: {listing}. Quarantined files are in the quarantine folder with a "
+            ".reason file (fix or replace, then re-ingest); failed files are retried by the next run."
+        )

@@ -130,10 +130,13 @@ def record_step(
     Returns
     -------
     dict
-        ``{"files": {tm: status}, "written": {level: [paths]}, "errors": n}``.
+        ``{"files": {tm: status}, "reasons": {tm: why it failed or is unusable}, "written": {level: [paths]},
+        "errors": n}``.
     """
     by_lb: dict[str, dict[str, Any]] = {r["source"]: r for reports in group_reports for r in reports}
-    summary: dict[str, Any] = {"files": {}, "written": {level: [] for level in LEVEL_NAMES}, "errors": 0}
+    summary: dict[str, Any] = {
+        "files": {}, "reasons": {}, "written": {level: [] for level in LEVEL_NAMES}, "errors": 0,
+    }  # fmt: skip
     now = datetime.now(UTC)
     for result in tm_results:
         tm_path = Path(result["tm_file"])
@@ -172,6 +175,8 @@ def record_step(
             else:
                 _set_state(engine, tm_path.name, TMState.PROCESSED)
         summary["files"][tm_path.name] = status
+        if status in ("failed", "unusable"):
+            summary["reasons"][tm_path.name] = report.get("unusable") or "; ".join(map(str, file_errors))
         summary["errors"] += errors
         for level in LEVEL_NAMES:
             summary["written"][level] += [p for p in produced.get(level, []) if p not in summary["written"][level]]
