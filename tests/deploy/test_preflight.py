@@ -100,3 +100,17 @@ def test_make_demo_stops_at_once_naming_rsync(path_without_rsync: str, tmp_path:
     lines = [line for line in done.stderr.splitlines() if line.startswith("preflight:")]
     assert lines == ["preflight: missing system package(s): rsync — install with: sudo apt-get install -y rsync"]
     assert not venv.exists()
+
+
+def test_local_stacks_give_the_monitor_its_api_login(tmp_path: Path) -> None:
+    """`make up` / `make demo`: the monitor's API URL, user and password are those of the stack's admin."""
+    from stix_lib.monitor.api import AirflowApi
+    from stix_lib.settings import load_settings
+    from stix_ops.localstack import LocalStack, StackConfig
+
+    config = StackConfig(home=tmp_path / "home")
+    env = LocalStack(config).env()
+    settings = load_settings(environ=env)
+    assert (settings.airflow_api_url, settings.airflow_api_user) == (config.api_url, "admin")
+    with AirflowApi.from_settings(settings, environ=env) as api:
+        assert api._password == config.admin_password
