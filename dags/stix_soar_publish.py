@@ -1,7 +1,9 @@
 """Publish products to ESA's SOAR (runbook cron C6, STIXCore `publish.py --update_rid_lut`).
 
-Daily at 05:00 UTC, or by hand from the trigger form: every `publish.py` option is a Param (empty
-= the setting, resolved when the task runs), plus `dry_run`, `rid_lut_update` and `report_mail`.
+Daily at 05:00 UTC — unpausing never publishes at once: the next run is the next 05:00
+(`stix_ops.timetables.NextCronTimetable`) — or by hand from the trigger form: every `publish.py`
+option is a Param (empty = the setting, resolved when the task runs), plus `dry_run`,
+`rid_lut_update` and `report_mail`.
 
 1. `refresh_rid_lut` — update the RID LUT from `rid_lut_update_url` (30 s per call, 3 attempts that
    resume where the last stopped). A failure is a warning in the report while a local LUT with at
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, CronTriggerTimetable, TriggerRule
+from airflow.sdk import DAG, TriggerRule
 
 from stix_ops.defaults import START_DATE, default_args, tags
 from stix_ops.operators.publish import (
@@ -32,11 +34,12 @@ from stix_ops.operators.publish import (
     SoarPublishOperator,
     publish_params,
 )
+from stix_ops.timetables import NextCronTimetable
 
 with DAG(
     dag_id="stix_soar_publish",
     description="publish products to ESA SOAR: RID LUT refresh, atomic delivery, history, report mail",
-    schedule=CronTriggerTimetable("0 5 * * *", timezone="UTC"),
+    schedule=NextCronTimetable("0 5 * * *", timezone="UTC"),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
