@@ -338,31 +338,37 @@ class LocalStack:
                 found = str(entry.get("event", found))
         return found or "(no error in the task log)"
 
-    def first_failure(self, run_ids: Mapping[str, str]) -> str | None:
-        """``"DAG d, task t (try n): error"`` for the first failed or retrying task of the given runs, else None."""
+    def task_problems(self, run_ids: Mapping[str, str]) -> list[tuple[str, str]]:
+        """``(state, "DAG d, task t (try n): error")`` for every failed or retrying task of the given runs."""
+        found = []
         for dag_id, run_id in run_ids.items():
             reply = self.api("GET", f"dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 1000})
             for ti in reply["task_instances"]:
                 if ti["state"] in ("failed", "up_for_retry"):
-                    where = f"{ti['task_id']}" + (f"[{ti['map_index']}]" if ti.get("map_index", -1) != -1 else "")
-                    retry = ", will retry" if ti["state"] == "up_for_retry" else ""
-                    return f"DAG {dag_id}, task {where} (try {ti.get('try_number')}{retry}): {self.task_error(ti)}"
-        return None
+                    where = ti["task_id"] + (f"[{ti['map_index']}]" if ti.get("map_index", -1) != -1 else "")
+                    text = f"DAG {dag_id}, task {where} (try {ti.get('try_number')}): {self.task_error(ti)}"
+                    found.append((ti["state"], text))
+        return found
 
     def wait_until_idle(
         self, run_ids: Mapping[str, str], timeout: float = 900.0, settle: float = 10.0, fail_fast: bool = False
     ) -> None:
         """Wait until the given runs are finished and no run is queued or running for ``settle`` s.
 
-        With ``fail_fast``, the first failed or retrying task of the given runs raises
-        :class:`RunFailed` naming the DAG, the task and its error.
+        With ``fail_fast``, a task of the given runs that will retry is printed at once (to stderr)
+        and the first failed one raises :class:`RunFailed` naming the DAG, the task and its error.
         """
         deadline = time.monotonic() + timeout
         quiet_since: float | None = None
+        told: set[str] = set()
         while time.monotonic() < deadline:
             self._check_alive()
-            if fail_fast and (failure := self.first_failure(run_ids)):
-                raise RunFailed(failure)
+            for state, text in self.task_problems(run_ids) if fail_fast else ():
+                if state == "failed":
+                    raise RunFailed(text)
+                if text not in told:
+                    told.add(text)
+                    print(f"retrying: {text}", file=sys.stderr, flush=True)
             runs = self.runs()
             by_id = {(r["dag_id"], r["dag_run_id"]): r["state"] for r in runs}
             mine_done = all(by_id.get(key) in TERMINAL_RUN_STATES for key in run_ids.items())
