@@ -72,3 +72,19 @@ def page(ui_stack, browser, screenshots):
     page.wait_for_url(lambda url: "login" not in url)
     yield page
     context.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator:
+    """A failed browser test leaves a screenshot and the page's HTML (what the browser showed)."""
+    outcome = yield
+    report = outcome.get_result()
+    page = item.funcargs.get("page") if hasattr(item, "funcargs") else None
+    if report.when == "call" and report.failed and page is not None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        name = "".join(c if c.isalnum() else "-" for c in item.name)
+        try:
+            page.screenshot(path=SCREENSHOTS / f"FAILED-{name}.png", full_page=True)
+            (SCREENSHOTS / f"FAILED-{name}.html").write_text(page.content())
+        except Exception as exc:  # the report must not fail because the page is gone
+            print(f"no failure screenshot: {exc}")
