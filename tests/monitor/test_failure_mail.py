@@ -146,3 +146,29 @@ def test_deadline_callback_mails(smtp_sink):
     assert "2026-03-01T00:10:01Z" in body and "running" in body
     text = message.get_body(("plain",)).get_content()
     assert "Deadline: 2026-03-01T00:10:01Z" in text and "Next step:" in text
+
+
+def test_processing_failure_mail_states_each_file_and_reason():
+    """The level-processing check names every bad TM file with its reason (not a database table)."""
+    from types import SimpleNamespace
+
+    from stix_ops import processing
+    from stix_ops.notifiers import describe_failure
+
+    summary = {
+        "files": {"solo_TM_a.PktTmRaw.xml": "unusable", "solo_TM_b.PktTmRaw.xml": "failed", "ok.xml": "ok"},
+        "reasons": {"solo_TM_a.PktTmRaw.xml": "not XML: truncated at byte 512",
+                    "solo_TM_b.PktTmRaw.xml": "LB file x.fits: no IDB for OBT 1234"},
+    }  # fmt: skip
+    with pytest.raises(Exception) as caught:
+        processing.check(summary)
+    message = str(caught.value)
+    assert "solo_TM_a.PktTmRaw.xml quarantined: not XML: truncated at byte 512" in message
+    assert "solo_TM_b.PktTmRaw.xml failed: LB file x.fits: no IDB for OBT 1234" in message
+    assert "processing_reports" not in message
+    ti = SimpleNamespace(dag_id="stix_level_processing", task_id="check", map_index=-1, try_number=1, max_tries=2,
+                         log_url="http://x/log", rendered_map_index=None, xcom_pull=lambda **_: None)  # fmt: skip
+    subject, body = describe_failure({"ti": ti, "exception": caught.value, "run_id": "r1", "params": {}})
+    assert subject == "[STIX pipeline] FAILED stix_level_processing.check (2 TM files)"
+    assert "<td>solo_TM_a.PktTmRaw.xml, solo_TM_b.PktTmRaw.xml</td>" in body
+    assert "<td>1, final: not retried (AirflowFailException)</td>" in body  # not "1 of 3"
