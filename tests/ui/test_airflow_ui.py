@@ -7,7 +7,6 @@ Playwright. Screenshots go to ``build/ui-screenshots`` (kept as CI artifacts). R
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -37,7 +36,7 @@ def _manual_runs(stack, dag_id: str) -> list[dict]:
 
 def _open_trigger_dialog(page, stack, dag_id: str) -> None:
     page.goto(f"{stack.config.api_url}/dags/{dag_id}")
-    page.get_by_role("button", name=re.compile(r"^Trigger")).first.click()
+    page.get_by_test_id("trigger-dag-button").click()
     page.get_by_role("dialog").wait_for()
 
 
@@ -49,7 +48,7 @@ def _submit_trigger_form_unchanged(page, stack, dag_id: str, shot) -> dict:
         dialog.get_by_text("Single Run", exact=True).click()
     page.wait_for_timeout(1000)
     shot(f"form-{dag_id}")
-    submit = dialog.get_by_role("button", name="Trigger", exact=True)
+    submit = dialog.get_by_test_id("trigger-dag-submit")
     assert submit.is_enabled(), f"{dag_id}: Trigger disabled on the unchanged form"
     submit.click()
     page.get_by_text("Dag Run Triggered").first.wait_for()
@@ -88,9 +87,12 @@ def test_backfill_from_the_ui(page, ui_stack, shot):
     _open_trigger_dialog(page, ui_stack, "stix_reprocess")
     dialog = page.get_by_role("dialog")
     dialog.get_by_text("Backfill", exact=True).first.click()
-    inputs = dialog.locator("input[type='datetime-local']")
-    inputs.nth(0).fill("2024-05-13T00:00")
-    inputs.nth(1).fill("2024-05-14T00:00")
+    pickers = dialog.get_by_test_id("datetime-input")
+    for index, day in enumerate(("2024/05/13", "2024/05/14")):  # From, To (date-time pickers)
+        pickers.nth(index).click()
+        page.get_by_placeholder("YYYY/MM/DD").fill(day)
+        page.get_by_placeholder("HH:mm").fill("00:00")
+        dialog.get_by_text("Date Range").click()  # closes the picker
     dialog.get_by_text("2 runs will be triggered.").wait_for()
     shot("backfill-form")
     dialog.get_by_role("button", name="Run Backfill").click()
