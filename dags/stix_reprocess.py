@@ -2,8 +2,9 @@
 
 The runbook's manual reprocessing, one day per run, made for backfills after a version bump:
 
-    airflow backfill create --dag-id stix_reprocess --from-date 2024-03-01 --to-date 2024-03-31 \
-        --dag-run-conf '{"version": 3}' --max-active-runs 4
+    stix-pipeline reprocess --from 2024-03-01 --to 2024-03-31 --version 3 --max-active-runs 2
+
+(REST API backfill, retried while the metadata DB is busy; it unpauses the DAG.)
 
 (UI: DAG page → Trigger → Backfill.) The scheduler starts no run of a paused DAG, backfill runs
 included: unpause it for a reprocessing campaign (the backfill form's *Unpause* box, or `airflow dags

@@ -24,7 +24,11 @@ from typing import Any
 
 import httpx
 
+from stix_ops import sqlite_settings
+
 REPO = Path(__file__).resolve().parents[2]
+#: File name of the embedded SQLite metadata database inside ``AIRFLOW_HOME``.
+SQLITE_NAME = "airflow.db"
 TERMINAL_RUN_STATES = {"success", "failed"}
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 
@@ -100,6 +104,14 @@ class LocalStack:
         self.log_dir = config.home / "stack-logs"
 
     # -- configuration ----------------------------------------------------------------------
+    @property
+    def sqlite_database(self) -> Path | None:
+        """The metadata database file when the stack runs on SQLite (the embedded default), else None."""
+        url = self.config.sql_alchemy_conn
+        if not url:
+            return self.config.home.resolve() / SQLITE_NAME
+        return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+
     def env(self) -> dict[str, str]:
         """The environment shared by every component and CLI call.
 
@@ -121,7 +133,7 @@ class LocalStack:
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{c.api_url}/execution/",
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": c.sql_alchemy_conn or f"sqlite:///{home / 'airflow.db'}",
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": c.sql_alchemy_conn or f"sqlite:///{home / SQLITE_NAME}",
                 "AIRFLOW__API__HOST": "127.0.0.1",
                 "AIRFLOW__API__PORT": str(c.api_port),
                 "AIRFLOW__API__WORKERS": "1",
@@ -143,6 +155,8 @@ class LocalStack:
                 "STIX_AIRFLOW_API_PASSWORD": c.admin_password,
             }
         )
+        if self.sqlite_database is not None:
+            env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"] = sqlite_settings.CONNECT_ARGS_PATH
         if c.auth_manager:
             env["AIRFLOW__CORE__AUTH_MANAGER"] = c.auth_manager
         if c.hostname_callable:
@@ -188,6 +202,8 @@ class LocalStack:
         passwords.write_text(json.dumps({"admin": self.config.admin_password}))
         passwords.chmod(0o600)
         self.airflow("db", "migrate")
+        if self.sqlite_database is not None:
+            sqlite_settings.use_write_ahead_log(self.sqlite_database)
 
     def start(self, components: Iterable[str] = COMPONENTS, workers: int = 0) -> None:
         """Start the components (plus ``workers`` Celery workers) in their own process groups."""

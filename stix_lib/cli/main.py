@@ -23,6 +23,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "kernels_cmd",
     "process_cmd",
     "publish_cmd",
+    "reprocess_cmd",
     "simulate_cmd",
     "status_cmd",
     "validate_cmd",

@@ -12,6 +12,7 @@ here (they return nothing).
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -32,6 +33,10 @@ class AirflowApiError(RuntimeError):
 
 class _NotFound(AirflowApiError):
     pass
+
+
+class AirflowApiConflict(AirflowApiError):
+    """The API refused a request because it conflicts with the current state (HTTP 409)."""
 
 
 class AirflowApi:
@@ -100,34 +105,73 @@ class AirflowApi:
             self._token = self._login()
         return {"Authorization": f"Bearer {self._token}"}
 
-    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
-        """``GET /api/v2/<path>``; return the decoded JSON body.
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        attempts: int = 1,
+        backoff: float = 2.0,
+    ) -> Any:
+        """``<METHOD> /api/v2/<path>``; return the decoded JSON body (None for an empty body).
+
+        Parameters
+        ----------
+        method, path
+            HTTP method and path below ``/api/v2/``.
+        params, json
+            Query parameters and JSON body.
+        attempts
+            Tries in all when the API is unreachable or answers with a server error (5xx): an
+            api-server over SQLite answers 500 while another component holds the database lock.
+        backoff
+            Seconds before the second try; doubled for each further try (at most 30 s).
 
         Raises
         ------
         AirflowApiError
-            On connection problems, refused authentication and HTTP errors.
+            On connection problems, refused authentication and HTTP errors (after the last try).
         """
         url = f"{self.base_url}/api/v2/{path.lstrip('/')}"
-        for attempt in (1, 2):
+        relogged = False
+        delay = backoff
+        tries = 0
+        while True:
+            tries += 1
             try:
-                reply = self._client.get(url, params=params, headers=self._headers())
+                reply = self._client.request(method, url, params=params, json=json, headers=self._headers())
             except httpx.HTTPError as exc:
-                raise AirflowApiError(f"Airflow API at {self.base_url} unreachable: {exc}") from exc
-            if reply.status_code == 401 and attempt == 1 and self._password:
-                self._token = None  # expired token: log in once more
-                continue
-            break
+                if tries >= attempts:
+                    raise AirflowApiError(f"Airflow API at {self.base_url} unreachable: {exc}") from exc
+            else:
+                if reply.status_code == 401 and not relogged and self._password:
+                    self._token, relogged, tries = None, True, tries - 1  # expired token: log in once more
+                    continue
+                if reply.status_code < 500 or tries >= attempts:
+                    break
+            time.sleep(delay)
+            delay = min(delay * 2, 30.0)
         if reply.status_code == 404:
-            raise _NotFound(f"GET {path}: 404 {reply.text[:300]}")
+            raise _NotFound(f"{method} {path}: 404 {reply.text[:300]}")
+        if reply.status_code == 409:
+            raise AirflowApiConflict(f"{method} {path}: 409 {reply.text[:300]}")
         if reply.status_code in (401, 403):
-            raise AirflowApiError(f"Airflow API refused GET {path} ({reply.status_code}); check the API user's rights")
+            raise AirflowApiError(
+                f"Airflow API refused {method} {path} ({reply.status_code}); check the API user's rights"
+            )
         if reply.status_code >= 400:
-            raise AirflowApiError(f"GET {path} -> {reply.status_code}: {reply.text[:300]}")
+            raise AirflowApiError(f"{method} {path} -> {reply.status_code}: {reply.text[:300]}")
+        if not reply.content:
+            return None
         try:
             return reply.json()
         except ValueError as exc:
-            raise AirflowApiError(f"GET {path} returned no JSON: {reply.text[:300]}") from exc
+            raise AirflowApiError(f"{method} {path} returned no JSON: {reply.text[:300]}") from exc
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        """``GET /api/v2/<path>`` (one try); see :meth:`request`."""
+        return self.request("GET", path, params)
 
     # -- queries -----------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
@@ -174,3 +218,50 @@ class AirflowApi:
             return list(self.get(f"dags/{dag_id}/dagRuns/~/taskInstances", params)["task_instances"])
         except _NotFound:
             return []
+
+    # -- backfills -----------------------------------------------------------------------------
+    def set_paused(self, dag_id: str, paused: bool, attempts: int = 8) -> None:
+        """Pause or unpause ``dag_id`` (the scheduler runs no backfill run of a paused DAG)."""
+        self.request("PATCH", f"dags/{dag_id}", json={"is_paused": paused}, attempts=attempts)
+
+    def backfill_dates(self, body: Mapping[str, Any], attempts: int = 8) -> list[str]:
+        """The logical dates a backfill with ``body`` would run (``POST /backfills/dry_run``)."""
+        reply = self.request("POST", "backfills/dry_run", json=dict(body), attempts=attempts)
+        return [str(item["logical_date"]) for item in reply["backfills"]]
+
+    def create_backfill(self, body: Mapping[str, Any], attempts: int = 8) -> dict[str, Any]:
+        """Create a backfill (``POST /backfills``), retrying while the metadata database is busy.
+
+        A try whose answer was lost may have created the backfill already; the retry's 409
+        ("already a running backfill") is then answered with that backfill when its dates and run
+        conf are the ones asked for.
+
+        Raises
+        ------
+        AirflowApiConflict
+            Another backfill of the DAG is still running.
+        """
+        try:
+            return dict(self.request("POST", "backfills", json=dict(body), attempts=attempts))
+        except AirflowApiConflict:
+            running = [
+                b
+                for b in self.request("GET", "backfills", {"dag_id": body["dag_id"]}, attempts=attempts)["backfills"]
+                if b.get("completed_at") is None
+            ]
+            for backfill in running:
+                same_range = _day(backfill["from_date"]) == _day(body["from_date"]) and _day(
+                    backfill["to_date"]
+                ) == _day(body["to_date"])
+                if same_range and (backfill.get("dag_run_conf") or {}) == (body.get("dag_run_conf") or {}):
+                    return dict(backfill)
+            ids = ", ".join(f"#{b['id']} {b['from_date'][:10]}..{b['to_date'][:10]}" for b in running)
+            raise AirflowApiConflict(
+                f"{body['dag_id']} already has a running backfill ({ids or 'unknown'}); wait for it to finish "
+                f"or cancel it (PUT /api/v2/backfills/<id>/cancel) before starting another"
+            ) from None
+
+
+def _day(value: str) -> str:
+    """The ``YYYY-MM-DD`` part of an ISO date or date-time."""
+    return str(value)[:10]

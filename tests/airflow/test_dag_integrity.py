@@ -10,7 +10,7 @@ import pytest
 pytestmark = pytest.mark.airflow
 
 DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
-#: DAGs meant to be replayed with `airflow backfill create` may use catchup.
+#: DAGs meant to be replayed with backfills (`stix-pipeline reprocess`) may use catchup.
 BACKFILL_DAGS: set[str] = set()
 EXPECTED_DAGS = {
     "stix_tm_ingest",
@@ -146,7 +146,7 @@ def test_monitor_dag_schedule_and_deadline(dagbag):
     assert all(d.interval < dag.dagrun_timeout for d in deadlines)
 
 
-# -- daily products and reprocessing (catchup off: stix_reprocess is replayed with `airflow backfill create`,
+# -- daily products and reprocessing (catchup off: stix_reprocess is replayed by backfills (stix-pipeline reprocess),
 # which does not need catchup) --------------------------------------------------------------------------------
 EXPECTED_DAGS.update({"stix_daily_products", "stix_reprocess"})
 

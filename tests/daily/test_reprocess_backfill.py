@@ -1,11 +1,12 @@
-"""``stix_reprocess`` backfilled with ``airflow backfill create`` on a real stack (api-server, scheduler,
+"""``stix_reprocess`` backfilled with ``stix-pipeline reprocess`` (REST API) on a real stack (api-server, scheduler,
 dag-processor, triggerer): exactly the backfilled days are reprocessed into the new version's folder."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import date
@@ -34,7 +35,8 @@ def _wait(predicate, timeout: float, what: str):
 
 @pytest.fixture(scope="module")
 def backfilled(reference_data: Path):
-    """Five simulated days in the ledger; a three-day backfill with version 3 run to completion."""
+    """Five simulated days in the ledger; a three-day backfill with version 3 (``stix-pipeline reprocess``) run to
+    completion while the scheduler runs."""
     from stix_lib.db import connect
     from stix_lib.db.schema import TMState
     from stix_lib.kernels import build_kernel_set
@@ -69,20 +71,32 @@ def backfilled(reference_data: Path):
         stack.start(components=("api-server", "scheduler", "dag-processor"))  # no deferrable tasks: no triggerer
         stack.wait_healthy()
         stack.wait_for_dags([DAG_ID])
-        stack.airflow(
-            "backfill", "create", "--dag-id", DAG_ID,
-            "--from-date", BACKFILL[0].isoformat(), "--to-date", BACKFILL[1].isoformat(),
-            "--dag-run-conf", json.dumps({"version": 3}), "--max-active-runs", "3",
+        # the README's route: ``stix-pipeline reprocess`` creates the backfill through the REST API
+        created = subprocess.run(
+            [
+                sys.executable, "-m", "stix_lib.cli.main", "reprocess",
+                "--from", BACKFILL[0].isoformat(), "--to", BACKFILL[1].isoformat(),
+                "--version", "3", "--max-active-runs", "3",
+            ],
+            env={
+                **stack.env(),
+                "STIX_AIRFLOW_API_URL": config.api_url,
+                "STIX_AIRFLOW_API_USER": "admin",
+                "STIX_AIRFLOW_API_PASSWORD": config.admin_password,
+            },
+            capture_output=True, text=True, timeout=300, check=False,
         )  # fmt: skip
-        stack.unpause(DAG_ID)  # the scheduler starts no run of a paused DAG, backfill runs included
+        assert created.returncode == 0, created.stderr
+        assert f"{BACKFILL[0]} .. {BACKFILL[1]} (3 day(s)), version 3" in created.stdout
 
         def finished():
             runs = [r for r in stack.runs(DAG_ID) if r["run_type"] == "backfill"]
             return runs if len(runs) == 3 and all(r["state"] in ("success", "failed") for r in runs) else None
 
         runs = _wait(finished, 120, "the three backfill runs")
+        health = stack.wait_healthy(timeout=60)  # raises if a component (the scheduler above all) has died
         backfills = stack.api("GET", "backfills", params={"dag_id": DAG_ID})["backfills"]
-        yield {"runs": runs, "backfills": backfills, "settings": settings, "stack": stack}
+        yield {"runs": runs, "health": health, "backfills": backfills, "settings": settings, "stack": stack}
     finally:
         stack.stop(grace=5)
         shutil.rmtree(root, ignore_errors=True)
@@ -93,6 +107,7 @@ def test_backfill_runs_succeed(backfilled) -> None:
     assert sorted(r["logical_date"][:10] for r in runs) == [d.isoformat() for d in day_range(*BACKFILL)]
     assert {r["state"] for r in runs} == {"success"}
     assert [b["dag_run_conf"] for b in backfilled["backfills"]] == [{"version": 3}]
+    assert backfilled["health"]["scheduler"]["status"] == "healthy"  # the scheduler kept running
 
 
 def test_exactly_the_backfilled_days_are_reprocessed(backfilled) -> None:

@@ -1,0 +1,112 @@
+"""``stix-pipeline reprocess``: start a backfill of ``stix_reprocess`` through the Airflow REST API.
+
+This is the operator's reprocessing route on every deployment, the embedded SQLite one included:
+the request goes to the api-server (``POST /api/v2/backfills``) and the scheduler runs the days.
+``airflow backfill create`` writes to the metadata database from a separate process and, on
+SQLite, races the running scheduler ("database is locked"); the REST route is retried while the
+database is busy and is idempotent (a retry finds the backfill its lost first try created).
+
+Exit codes: 0 backfill created (or listed with ``--dry-run``); 2 bad arguments; 3 the REST API
+could not be used (URL ``airflow_api_url``, user ``airflow_api_user``, password
+``$STIX_AIRFLOW_API_PASSWORD``); 4 another backfill of the DAG is still running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+from stix_lib.settings import Settings
+
+NAME = "reprocess"
+HELP = (
+    "reprocess UTC days into a new processing version: creates a backfill of the stix_reprocess DAG "
+    "through the Airflow REST API (one run per day), unpausing the DAG"
+)
+
+#: The DAG a reprocessing backfill runs.
+DAG_ID = "stix_reprocess"
+EXIT_API_ERROR = 3
+EXIT_CONFLICT = 4
+BEHAVIORS = ("none", "failed", "completed")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``reprocess``."""
+    parser.add_argument("--from", dest="first", required=True, type=date.fromisoformat, help="first day, YYYY-MM-DD")
+    parser.add_argument("--to", dest="last", required=True, type=date.fromisoformat, help="last day, YYYY-MM-DD")
+    parser.add_argument(
+        "--version", type=int, help="processing version of the new products (default: processing_version + 1)"
+    )
+    parser.add_argument("--end-level", help="last level to make (LB, L0, L1, L2; default: the DAG's L2)")
+    parser.add_argument(
+        "--max-active-runs", type=int, default=2, help="days processed at the same time (default 2)"
+    )
+    parser.add_argument(
+        "--reprocess-behavior",
+        choices=BEHAVIORS,
+        default="none",
+        help="days that already have a run: none = skip them, failed = re-run failed ones, completed = re-run all",
+    )
+    parser.add_argument("--dry-run", action="store_true", help="only list the days the backfill would run")
+    parser.add_argument("--api-url", help="Airflow API base URL (default: the airflow_api_url setting)")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per REST API request (default 30)")
+
+
+def backfill_body(args: argparse.Namespace, settings: Settings) -> dict[str, object]:
+    """The ``POST /api/v2/backfills`` body for the parsed arguments."""
+    version = args.version if args.version is not None else settings.processing_version + 1
+    conf: dict[str, object] = {"version": version}
+    if args.end_level:
+        conf["end_level"] = args.end_level
+    return {
+        "dag_id": DAG_ID,
+        "from_date": f"{args.first.isoformat()}T00:00:00Z",
+        "to_date": f"{args.last.isoformat()}T00:00:00Z",
+        "dag_run_conf": conf,
+        "reprocess_behavior": args.reprocess_behavior,
+        "max_active_runs": args.max_active_runs,
+    }
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Create (or dry-run) the backfill; see the module docstring for exit codes."""
+    from stix_lib.monitor.api import AirflowApi, AirflowApiConflict, AirflowApiError
+
+    if args.last < args.first:
+        print(f"stix-pipeline reprocess: --to {args.last} is before --from {args.first}", file=sys.stderr)
+        return 2
+    if args.max_active_runs < 1:
+        print("stix-pipeline reprocess: --max-active-runs must be at least 1", file=sys.stderr)
+        return 2
+    if args.api_url:
+        settings = settings.replace(airflow_api_url=args.api_url)
+    body = backfill_body(args, settings)
+    version = body["dag_run_conf"]["version"]  # type: ignore[index]
+    days = (args.last - args.first).days + 1
+    try:
+        with AirflowApi.from_settings(settings, timeout=args.timeout) as api:
+            if args.dry_run:
+                dates = api.backfill_dates(body)
+                print(f"{DAG_ID} would run {len(dates)} day(s) with version {version}:")
+                for logical_date in dates:
+                    print(f"  {logical_date[:10]}")
+                return 0
+            api.set_paused(DAG_ID, False)
+            backfill = api.create_backfill(body)
+    except AirflowApiConflict as exc:
+        print(f"stix-pipeline reprocess: {exc}", file=sys.stderr)
+        return EXIT_CONFLICT
+    except AirflowApiError as exc:
+        print(f"stix-pipeline reprocess: {exc}", file=sys.stderr)
+        return EXIT_API_ERROR
+    out = Path(settings.data_root) / "reprocess" / f"V{int(str(version)):02d}"
+    print(
+        f"backfill #{backfill['id']} of {DAG_ID}: {args.first} .. {args.last} ({days} day(s)), version {version}, "
+        f"{args.max_active_runs} at a time -> {out}\n"
+        f"follow it: {settings.airflow_api_url.rstrip('/')}/dags/{DAG_ID}  (failed days: rerun with "
+        f"--reprocess-behavior failed)"
+    )
+    return 0
