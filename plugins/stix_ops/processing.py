@@ -23,7 +23,7 @@ PARAMS: dict[str, Param] = {
     "start_level": Param("TM", enum=LEVELS, description="Level of the input files (-b/--start_level)."),
     "end_level": Param("L2", enum=LEVELS, description="Last level to produce (-e/--end_level); L2 includes CAL."),
     "input_files": Param(
-        [], type="array", items={"type": "string"},
+        None, type=["null", "array"], items={"type": "string"},
         description="Absolute paths to process (-i/--input_files). Empty: every staged or failed TM file "
         "of the ledger that is not processed yet (catch-up).",
     ),
@@ -89,7 +89,7 @@ def select_inputs() -> list[str]:
     _settings, engine, params = _setup()
     if params["start_level"] not in ("TM", "ALL"):
         return []
-    return select_tm_files(engine, input_files=params["input_files"], name_filter=params["filter"] or "")
+    return select_tm_files(engine, input_files=params["input_files"] or (), name_filter=params["filter"] or "")
 
 
 def tm_to_lb(tm_file: str) -> dict[str, Any]:
@@ -109,7 +109,7 @@ def group_lb(tm_results: list[dict[str, Any]]) -> list[list[str]]:
     params = _params()
     results = list(tm_results or [])
     if params["start_level"] not in ("TM", "ALL"):
-        results = [{"lb_files": params["input_files"]}]
+        results = [{"lb_files": params["input_files"] or []}]
     return lb_groups(results)
 
 

@@ -143,14 +143,13 @@ def test_monitor_first_run_reaches_the_api(ui_stack):
 def test_a_failing_task_is_named_with_its_error(ui_stack):
     """What `make demo` prints first when a task fails: DAG, task, try and the error from the task log.
 
-    The SOC from_soc folder of this stack does not exist, so the SPICE sync's first try fails.
+    A TM file that does not exist: the processing run's `check` fails for good, naming it and why.
     """
-    ui_stack.unpause("stix_spice_sync")
-    run_id = ui_stack.trigger("stix_spice_sync")
-    problems = _wait(lambda: ui_stack.task_problems({"stix_spice_sync": run_id}), 120, "the failed first try")
-    ui_stack.api("PATCH", f"dags/stix_spice_sync/dagRuns/{run_id}", json={"state": "failed"})
-    ui_stack.api("PATCH", "dags/stix_spice_sync", json={"is_paused": True})
+    missing = "/nonexistent/solo_TM_missing.PktTmRaw.xml"
+    ui_stack.unpause("stix_level_processing")
+    run_id = ui_stack.trigger("stix_level_processing", conf={"input_files": [missing]})
+    problems = _wait(lambda: ui_stack.task_problems({"stix_level_processing": run_id}), 240, "the failed check")
     (state, text), *_ = problems
-    assert state in ("up_for_retry", "failed")
-    assert text.startswith("DAG stix_spice_sync, task sync_from_soc (try 1): ")
-    assert "soc-from_soc" in text, text  # the error names the missing source
+    assert state == "failed", problems
+    assert text.startswith("DAG stix_level_processing, task check (try 1): "), text
+    assert "solo_TM_missing.PktTmRaw.xml" in text and "file not found" in text, text
