@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)/plugins
 
-.PHONY: venv demo up test lint bench lock clean
+.PHONY: venv preflight demo up test lint bench lock clean
 
 venv: $(STAMP)
 
@@ -18,12 +18,18 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/pip check
 	touch $(STAMP)
 
+## preflight: the system packages demo/up need (rsync, openssh-client, git, python3-venv): installed with
+## apt-get (root, or sudo without password), else one line naming them and the install command.
+## STIX_PREFLIGHT_INSTALL=0: check only.
+preflight:
+	$(PYTHON) -m stix_ops.preflight
+
 ## demo: the whole pipeline on a local Airflow (SQLite, LocalExecutor) with demo telemetry; prints a summary
-demo: venv
+demo: preflight venv
 	$(BIN)/python -m stix_ops.demo run
 
 ## up: the Airflow UI over the demo data (login printed); Ctrl-C stops it
-up: venv
+up: preflight venv
 	$(BIN)/python -m stix_ops.demo up
 
 ## test: lint + the full test suite in random order (pytest-randomly). The seed is printed first;

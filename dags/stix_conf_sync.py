@@ -1,26 +1,29 @@
-"""Check out the latest STIX-CONF release (runbook cron C4).
+"""Check out the latest STIX-CONF release (runbook crons C4a and C4b).
 
 In the working copy `conf_dir` (cloned from `conf_repo_url` if missing): `git fetch --tags`,
 check out the tag of the most recently tagged commit (`git describe --tags $(git rev-list --tags
 --max-count=1)`; untagged newer commits are ignored), then — only if that worked — write
 `VERSION.TXT` atomically and record the version in the pipeline DB (`conf_versions`).
-Processing reads the version per run (`stix_lib.conf_sync.current_conf_version`). Daily at 22:20
-UTC, as the pipeline copy's cron.
+Processing reads the version per run (`stix_lib.conf_sync.current_conf_version`).
+`sync_public_conf` does the same in the public copy `conf_public_dir` (the runbook's web folder
+`/var/www/data/STIX-CONF`; skipped while the setting is empty), without recording a version.
+Every 4 hours at :10 (the public copy's cron) and daily at 22:20 (the pipeline copy's); both tasks
+run each time, independently.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG
+from airflow.sdk import DAG, MultipleCronTriggerTimetable
 
 from stix_ops.defaults import START_DATE, default_args, tags
-from stix_ops.operators.conf import ConfSyncOperator
+from stix_ops.operators.conf import ConfSyncOperator, PublicConfSyncOperator
 
 with DAG(
     dag_id="stix_conf_sync",
     description="check out the most recently tagged STIX-CONF commit and record its version",
-    schedule="20 22 * * *",
+    schedule=MultipleCronTriggerTimetable("10 */4 * * *", "20 22 * * *", timezone="UTC"),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
@@ -29,4 +32,14 @@ with DAG(
     tags=tags("config"),
     doc_md=__doc__,
 ):
-    ConfSyncOperator(task_id="sync_conf")
+    ConfSyncOperator(
+        task_id="sync_conf",
+        doc_md="Fetch STIX-CONF tags, check out the newest tagged commit, write `VERSION.TXT` and record the "
+        "version. On failure: read the git error in the log (network, credentials `conf_repo_url`, a locally "
+        "modified working copy in `conf_dir`), fix it and clear the task.",
+    )
+    PublicConfSyncOperator(
+        task_id="sync_public_conf",
+        doc_md="The same for the public copy `conf_public_dir` (web folder); skipped while that setting is "
+        "empty. On failure: the git error names the folder; the pipeline copy is not affected.",
+    )

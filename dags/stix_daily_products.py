@@ -1,8 +1,10 @@
 """Daily products (runbook cron C7, STIXCore `pipeline_daily.py`): LL03 plots and the ANC aspect product.
 
-Daily at 08:00 UTC. The run's data interval has zero length (Airflow 3 cron timetable), so the days
-are computed explicitly: run day D = the logical date's UTC date, data days D - `days_back` … D - 1
-(Param, default 40: past the 30-day age gate, with margin; 0 = the whole archive).
+Daily at 08:00 UTC, and whenever L1 processing wrote products (`stix_fits_l1`). The run's data
+interval has zero length (Airflow 3 cron timetable), so the days are computed explicitly: run day
+D = the logical date's UTC date (an asset-triggered run: its `run_after`), data days
+D - `days_back` … D - 1 (Param, default 40: past the 30-day age gate, with margin; 0 = the whole
+archive).
 
 1. `ll03_plots` — for each data day the latest-version L1 `ql-lightcurve` file is plotted (SVG +
    PNG preview in `LL03/YYYY/MM/DD/QL/`) when its day is complete (≥ 21540 4-s bins) or its data
@@ -24,15 +26,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, CronTriggerTimetable
+from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable
 
+from stix_ops.assets import FITS_L1
 from stix_ops.defaults import START_DATE, default_args, tags
 from stix_ops.operators.daily import AspectANCOperator, LL03PlotsOperator, daily_params
 
 with DAG(
     dag_id="stix_daily_products",
     description="daily products: LL03 quick-look light-curve plots, ANC aspect (IDL)",
-    schedule=CronTriggerTimetable("0 8 * * *", timezone="UTC"),
+    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 8 * * *", timezone="UTC"), assets=[FITS_L1]),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
@@ -42,5 +45,15 @@ with DAG(
     tags=tags("daily", "products"),
     doc_md=__doc__,
 ):
-    LL03PlotsOperator(task_id="ll03_plots")
-    AspectANCOperator(task_id="anc_aspect", execution_timeout=timedelta(hours=2))
+    LL03PlotsOperator(
+        task_id="ll03_plots",
+        doc_md="LL03 quick-look light-curve plots (SVG + PNG) of the complete or > 30-day-old days in the window; "
+        "emits `stix_ll03` when plots were written. Failed inputs are named in the log and the mail; they stay "
+        "due and the next run tries them again.",
+    )
+    AspectANCOperator(
+        task_id="anc_aspect",
+        execution_timeout=timedelta(hours=2),
+        doc_md="ANC aspect product through STX-GSW in IDL (`idl_executable`, `idl_gsw_path`); skipped while "
+        "`idl_gsw_path` is empty. Files without a product are listed in the log and stay due.",
+    )

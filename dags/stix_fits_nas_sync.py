@@ -32,4 +32,9 @@ with DAG(
     tags=tags("archive"),
     doc_md=__doc__,
 ):
-    FitsNasSyncOperator(task_id="mirror_fits")
+    FitsNasSyncOperator(
+        task_id="mirror_fits",
+        doc_md="`rsync --delete` of the FITS archive to `nas_mirror_dir` (or `nas_host` over SSH), temp files "
+        "excluded. Refuses a missing or empty archive. On failure: check the NAS mount / SSH connection "
+        "`stix_nas` named in the error, then clear the task.",
+    )

@@ -40,9 +40,14 @@ with DAG(
     tags=tags("processing"),
     doc_md=__doc__,
 ):
-    files = task(processing.select_inputs, task_id="select_inputs")()
-    lb = task(processing.tm_to_lb, task_id="tm_to_lb", map_index_template="{{ tm_file }}").expand(tm_file=files)
-    groups = task(processing.group_lb, task_id="group_lb", trigger_rule="all_done")(lb)
-    l1 = task(processing.lb_to_l1, task_id="lb_to_l1").expand(lb_files=groups)
-    summary = task(processing.record, task_id="record", outlets=[FITS_L1], trigger_rule="all_done")(lb, l1)
-    task(processing.check, task_id="check")(summary)
+    docs = processing.TASK_DOCS
+    files = task(processing.select_inputs, task_id="select_inputs", doc_md=docs["select_inputs"])()
+    lb = task(
+        processing.tm_to_lb, task_id="tm_to_lb", map_index_template="{{ tm_file }}", doc_md=docs["tm_to_lb"]
+    ).expand(tm_file=files)
+    groups = task(processing.group_lb, task_id="group_lb", trigger_rule="all_done", doc_md=docs["group_lb"])(lb)
+    l1 = task(processing.lb_to_l1, task_id="lb_to_l1", doc_md=docs["lb_to_l1"]).expand(lb_files=groups)
+    summary = task(
+        processing.record, task_id="record", outlets=[FITS_L1], trigger_rule="all_done", doc_md=docs["record"]
+    )(lb, l1)
+    task(processing.check, task_id="check", doc_md=docs["check"])(summary)

@@ -44,4 +44,8 @@ with DAG(
     tags=tags("monitor"),
     doc_md=__doc__,
 ):
-    PipelineMonitorOperator(task_id="check_pipeline")
+    PipelineMonitorOperator(
+        task_id="check_pipeline",
+        doc_md="Sample the backlog, check the processing deadline and component health, open/clear incidents "
+        "and mail them. Its own failure usually means the pipeline DB or SMTP is unreachable: see the log.",
+    )

@@ -9,7 +9,9 @@ The runbook's manual reprocessing, one day per run, made for backfills after a v
 (UI: DAG page → Trigger → Backfill.) The scheduler starts no run of a paused DAG, backfill runs
 included: unpause it for a reprocessing campaign (the backfill form's *Unpause* box, or `airflow dags
 unpause stix_reprocess`) and pause it again afterwards. Catchup is off: unpaused, the schedule only
-adds one run per new day (at its midnight, with little telemetry yet).
+adds one run per new day (at its midnight, with little telemetry yet); unpausing never starts a
+run that was already due (`stix_ops.timetables.NextCronTimetable`), so a backfill's *Unpause* box
+does not also reprocess today.
 
 * **Day**: the logical date's UTC date (cron runs have `data_interval_start == data_interval_end ==
   logical_date`), or the `day` Param.
@@ -28,15 +30,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, CronTriggerTimetable
+from airflow.sdk import DAG
 
 from stix_ops.defaults import START_DATE, default_args, tags
 from stix_ops.operators.reprocess import ReprocessDayOperator, ReprocessPlanOperator, reprocess_params
+from stix_ops.timetables import NextCronTimetable
 
 with DAG(
     dag_id="stix_reprocess",
     description="reprocess one UTC day of telemetry into a separate archive and version (for backfills)",
-    schedule=CronTriggerTimetable("0 0 * * *", timezone="UTC"),
+    schedule=NextCronTimetable("0 0 * * *", timezone="UTC"),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
@@ -46,5 +49,16 @@ with DAG(
     tags=tags("processing", "reprocess"),
     doc_md=__doc__,
 ):
-    plan = ReprocessPlanOperator(task_id="plan")
-    plan >> ReprocessDayOperator(task_id="reprocess", plan_task_id="plan", execution_timeout=timedelta(hours=3))
+    plan = ReprocessPlanOperator(
+        task_id="plan",
+        doc_md="Resolve the day (logical date or `day`), its OBT window, the TM files overlapping it and the "
+        "output version/folder; the plan is the XCom. `dry_run` stops here: read the plan in the log.",
+    )
+    plan >> ReprocessDayOperator(
+        task_id="reprocess",
+        plan_task_id="plan",
+        execution_timeout=timedelta(hours=3),
+        doc_md="TM -> LB -> L0 -> L1 (-> L2) of the planned files into the separate output archive; the live "
+        "archive and the ledger are untouched. File errors fail the run at the end (no retry): the mail and "
+        "the log name the file and the reason; fix the input and clear the task.",
+    )

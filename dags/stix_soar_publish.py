@@ -1,7 +1,9 @@
 """Publish products to ESA's SOAR (runbook cron C6, STIXCore `publish.py --update_rid_lut`).
 
-Daily at 05:00 UTC, or by hand from the trigger form: every `publish.py` option is a Param (empty
-= the setting, resolved when the task runs), plus `dry_run`, `rid_lut_update` and `report_mail`.
+Daily at 05:00 UTC — unpausing never publishes at once: the next run is the next 05:00
+(`stix_ops.timetables.NextCronTimetable`) — or by hand from the trigger form: every `publish.py`
+option is a Param (empty = the setting, resolved when the task runs), plus `dry_run`,
+`rid_lut_update` and `report_mail`.
 
 1. `refresh_rid_lut` — update the RID LUT from `rid_lut_update_url` (30 s per call, 3 attempts that
    resume where the last stopped). A failure is a warning in the report while a local LUT with at
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, CronTriggerTimetable, TriggerRule
+from airflow.sdk import DAG, TriggerRule
 
 from stix_ops.defaults import START_DATE, default_args, tags
 from stix_ops.operators.publish import (
@@ -32,11 +34,12 @@ from stix_ops.operators.publish import (
     SoarPublishOperator,
     publish_params,
 )
+from stix_ops.timetables import NextCronTimetable
 
 with DAG(
     dag_id="stix_soar_publish",
     description="publish products to ESA SOAR: RID LUT refresh, atomic delivery, history, report mail",
-    schedule=CronTriggerTimetable("0 5 * * *", timezone="UTC"),
+    schedule=NextCronTimetable("0 5 * * *", timezone="UTC"),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
@@ -46,8 +49,22 @@ with DAG(
     tags=tags("publish", "soar"),
     doc_md=__doc__,
 ):
-    refresh = RidLutRefreshOperator(task_id="refresh_rid_lut")
-    publish = SoarPublishOperator(
-        task_id="publish", trigger_rule=TriggerRule.NONE_FAILED, execution_timeout=timedelta(hours=6)
+    refresh = RidLutRefreshOperator(
+        task_id="refresh_rid_lut",
+        doc_md="Update the RID LUT from `rid_lut_update_url` (3 resuming attempts). A failure is a report "
+        "warning while a local LUT exists; without one the task fails: check the URL and the network.",
     )
-    refresh >> publish >> PublishReportMailOperator(task_id="report_mail").as_teardown()
+    publish = SoarPublishOperator(
+        task_id="publish",
+        trigger_rule=TriggerRule.NONE_FAILED,
+        execution_timeout=timedelta(hours=6),
+        doc_md="Select, finish and deliver products to the SOAR target atomically and record them; emits "
+        "`stix_soar_published` (-> NAS mirror) when files were delivered. Errors fail the task at the end "
+        "(no retry): failed copies stay pending and the next run offers them again; see the report mail.",
+    )
+    report = PublishReportMailOperator(
+        task_id="report_mail",
+        doc_md="Teardown: mail the E/I/S/P report to `alert_to` (`report_mail` Param); does not decide the "
+        "run's state.",
+    )
+    refresh >> publish >> report.as_teardown()

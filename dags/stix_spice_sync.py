@@ -29,4 +29,13 @@ with DAG(
     tags=tags("ingest", "spice"),
     doc_md=__doc__,
 ):
-    FromSocSyncOperator(task_id="sync_from_soc") >> KernelUnzipOperator(task_id="unzip_kernels")
+    sync = FromSocSyncOperator(
+        task_id="sync_from_soc",
+        doc_md="rsync the SOC `from_soc` tree (kernel zips, SOOP) into `from_soc_dir` over the `stix_soc` "
+        "connection (or locally). On failure: check the SSH connection / source folder named in the error.",
+    )
+    sync >> KernelUnzipOperator(
+        task_id="unzip_kernels",
+        doc_md="Unzip new `solo_ANC*20*zip` kernel zips safely into the kernel tree and ledger them; emits "
+        "`stix_spice_kernels`. A bad zip is named in the mail and retried by the next run.",
+    )

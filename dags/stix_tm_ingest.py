@@ -32,6 +32,15 @@ with DAG(
     tags=tags("ingest"),
     doc_md=__doc__,
 ):
-    TMIngestOperator(task_id="pull_tm") >> DataProblemsOperator(
-        task_id="report_data_problems", source_task_id="pull_tm"
+    TMIngestOperator(
+        task_id="pull_tm",
+        doc_md="rsync new `*PktTmRaw*.xml` from the SOC exchange, read each to its end, move it to `incoming/` "
+        "and ledger it; invalid files go to `quarantine/` with a `.reason`. Skipped when nothing is new. On "
+        "failure: check the `stix_soc` connection and `tm_source` named in the error.",
+    ) >> DataProblemsOperator(
+        task_id="report_data_problems",
+        source_task_id="pull_tm",
+        doc_md="one data-problem mail per TM file that `pull_tm` quarantined (file, reason, next step); the run "
+        "turns red. Next step: read the `.reason` beside the file in `quarantine/`, ask the SOC for a new "
+        "delivery or fix the file, then put it back at the exchange.",
     )

@@ -36,5 +36,15 @@ with DAG(
     tags=tags("staging"),
     doc_md=__doc__,
 ):
-    wait = TMReleaseSensor(task_id="wait_for_releasable", timeout=timedelta(minutes=25), poke_interval=300)
-    wait >> TMStagingOperator(task_id="release")
+    wait = TMReleaseSensor(
+        task_id="wait_for_releasable",
+        timeout=timedelta(minutes=25),
+        poke_interval=300,
+        doc_md="Wait until a file in `incoming/` is older than `staging_delay` or covered by flown kernels; "
+        "gives up after 25 min with *skipped* (nothing to release is normal).",
+    )
+    wait >> TMStagingOperator(
+        task_id="release",
+        doc_md="Move the releasable files atomically to `processing/`, ledger them `staged` and emit "
+        "`stix_tm_staged` (-> level processing).",
+    )

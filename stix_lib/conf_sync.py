@@ -13,7 +13,9 @@ checks the tag out, verifies ``HEAD`` is the tagged commit, and only then writes
 differs from the last recorded one. Any git failure raises :class:`ConfSyncError` with git's
 message and leaves ``VERSION.TXT`` as it was.
 
-Processing reads the version per run with :func:`current_conf_version`.
+Processing reads the version per run with :func:`current_conf_version`. The public copy (runbook
+cron C4a, ``/var/www/data/STIX-CONF``) is a second working copy brought to the same tag by
+:func:`sync_public_copy`.
 """
 
 from __future__ import annotations
@@ -190,6 +192,28 @@ def sync_conf(conf_dir: Path, repo_url: str, engine: Engine | None = None) -> Co
     if tag != previous:
         log.info("STIX-CONF %s -> %s (%s)", previous, tag, commit)
     return ConfSyncResult(tag, commit, previous, cloned, recorded)
+
+
+def sync_public_copy(public_dir: Path, repo_url: str) -> ConfSyncResult:
+    """Bring the public STIX-CONF copy to the most recent tag (runbook cron C4a, the web folder).
+
+    The same steps as :func:`sync_conf` in its own working copy (cloned when missing), without
+    recording a version: what processing uses is recorded by the pipeline copy only.
+
+    Parameters
+    ----------
+    public_dir
+        The public working copy (setting ``conf_public_dir``).
+    repo_url
+        Remote to clone from when it is missing.
+
+    Raises
+    ------
+    ConfSyncError
+        As :func:`sync_conf`.
+    """
+    Path(public_dir).parent.mkdir(parents=True, exist_ok=True)
+    return sync_conf(public_dir, repo_url, engine=None)
 
 
 def current_conf_version(conf_dir: Path) -> str:

@@ -127,6 +127,10 @@ class Settings:
     conf_repo_url
         Git remote of STIX-CONF, cloned into ``conf_dir`` when that is missing
         (default ``https://github.com/i4Ds/STIX-CONF.git``; a local path works too).
+    conf_public_dir
+        The public STIX-CONF copy (runbook: ``/var/www/data/STIX-CONF``, cron C4a): a second
+        working copy of the latest tag, synced by ``stix_conf_sync`` every 4 hours; relative paths
+        are below ``data_root``; empty (default): no public copy.
     transfer_timeout
         Upper limit for one rsync command (default 1 h).
     transfer_io_timeout
@@ -228,6 +232,7 @@ class Settings:
     from_soc_source_local: bool = False
     spice_zip_pattern: str = "solo_ANC*20*zip"
     conf_repo_url: str = "https://github.com/i4Ds/STIX-CONF.git"
+    conf_public_dir: Path | None = None
 
     transfer_timeout: timedelta = timedelta(hours=1)
     transfer_io_timeout: timedelta = timedelta(minutes=5)
@@ -277,6 +282,8 @@ class Settings:
         for name, rel in FOLDER_DEFAULTS.items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, root / rel)
+        if self.conf_public_dir is not None and not Path(self.conf_public_dir).expanduser().is_absolute():
+            object.__setattr__(self, "conf_public_dir", root / self.conf_public_dir)
         if self.rid_lut_file is None:
             object.__setattr__(self, "rid_lut_file", root / "publish" / "rid_lut.csv")
         if not self.pipeline_db_url:

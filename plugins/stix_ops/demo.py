@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from stix_ops.localstack import REPO, LocalStack, StackConfig
+from stix_ops import preflight
+from stix_ops.localstack import REPO, LocalStack, RunFailed, StackConfig
 
 BUILD = REPO / "build"
 DEMO_ROOT = BUILD / "demo"
@@ -160,13 +161,19 @@ def prepare_data(root: Path, reference: Path) -> list[Path]:
 
 
 def run_chain(stack: LocalStack) -> None:
-    """Trigger the demo DAGs one after the other, each once everything before it has finished."""
+    """Trigger the demo DAGs one after the other, each once everything before it has finished.
+
+    Raises
+    ------
+    RunFailed
+        At the first failed (or retrying) task of a demo run: the DAG, the task and its error.
+    """
     stack.wait_for_dags(DEMO_DAGS)
     for dag_id in DEMO_DAGS:
         stack.unpause(dag_id)
         run_id = stack.trigger(dag_id, conf=DEMO_CONF.get(dag_id))
         print(f"triggered {dag_id}: {run_id}", flush=True)
-        stack.wait_until_idle({dag_id: run_id}, settle=4.0)
+        stack.wait_until_idle({dag_id: run_id}, settle=4.0, fail_fast=True)
 
 
 def serve_until_interrupted(stack: LocalStack) -> None:
@@ -293,17 +300,27 @@ def run_demo(root: Path = DEMO_ROOT, summary_file: Path = SUMMARY_FILE) -> int:
     if not (reference / "tm").is_dir():
         print(f"reference data not found at {reference}; set STIX_REFERENCE_DATA", file=sys.stderr)
         return 2
+    if problem := preflight.preflight(install=False):
+        print(f"demo: {problem}", file=sys.stderr)
+        return 2
     shutil.rmtree(root, ignore_errors=True)
     prepare_data(root, reference)
     env = demo_env(root, reference)
     stack = LocalStack(StackConfig(home=root / "airflow-home", extra_env=env))
     print(f"Airflow home {stack.config.home}; logs in {stack.log_dir}")
+    failure = None
     with stack:
         stack.prepare()
         stack.start()
         stack.wait_healthy()
-        run_chain(stack)
+        try:
+            run_chain(stack)
+        except RunFailed as exc:
+            failure = f"demo FAILED: {exc}"
+            print(failure, file=sys.stderr, flush=True)  # first, before any summary
         summary = summarize(stack, env)
+    if failure:
+        summary["errors"].insert(0, failure)
     summary_file.parent.mkdir(parents=True, exist_ok=True)
     tmp = summary_file.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(summary, indent=2))
@@ -328,6 +345,9 @@ def handle_stop_signals() -> None:
 def run_up() -> int:
     """The ``up`` command: UI over the demo data until interrupted (Ctrl-C or SIGTERM)."""
     handle_stop_signals()
+    if problem := preflight.preflight(install=False):
+        print(f"up: {problem}", file=sys.stderr)
+        return 2
     reference = _reference()
     DEMO_ROOT.mkdir(parents=True, exist_ok=True)
     prepare_data(DEMO_ROOT, reference)

@@ -49,6 +49,10 @@ class StackError(RuntimeError):
     """The stack did not start, or a DAG run could not be driven."""
 
 
+class RunFailed(StackError):
+    """A task of a driven run failed; the message names the DAG, the task and the error."""
+
+
 @dataclass
 class StackConfig:
     """How to run the stack.
@@ -109,7 +113,11 @@ class LocalStack:
         return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
 
     def env(self) -> dict[str, str]:
-        """The environment shared by every component and CLI call."""
+        """The environment shared by every component and CLI call.
+
+        Includes the monitor's API settings (``airflow_api_url``, ``airflow_api_user``,
+        ``STIX_AIRFLOW_API_PASSWORD``) for this stack's admin; ``extra_env`` may override them.
+        """
         c = self.config
         home = c.home.resolve()
         env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")}
@@ -141,6 +149,10 @@ class LocalStack:
                 "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "plugins"), env.get("PYTHONPATH", "")])),
                 "PATH": os.pathsep.join([str(self.bin_dir), env.get("PATH", "")]),
+                # the pipeline monitor (and `stix-pipeline status`) use this stack's REST API as admin
+                "STIX_AIRFLOW_API_URL": c.api_url,
+                "STIX_AIRFLOW_API_USER": "admin",
+                "STIX_AIRFLOW_API_PASSWORD": c.admin_password,
             }
         )
         if self.sqlite_database is not None:
@@ -322,12 +334,57 @@ class LocalStack:
         )
         return reply["task_instances"]
 
-    def wait_until_idle(self, run_ids: Mapping[str, str], timeout: float = 900.0, settle: float = 10.0) -> None:
-        """Wait until the given runs are finished and no run is queued or running for ``settle`` s."""
+    def task_error(self, ti: Mapping[str, Any]) -> str:
+        """The last error a task instance logged (exception ``Type: message``, else its last error line)."""
+        try_number = max(1, int(ti.get("try_number") or 1))
+        path = f"dags/{ti['dag_id']}/dagRuns/{ti['dag_run_id']}/taskInstances/{ti['task_id']}/logs/{try_number}"
+        try:
+            reply = self.api("GET", path, params={"map_index": ti.get("map_index", -1)},
+                             headers={"Accept": "application/json"})  # fmt: skip
+        except (StackError, httpx.HTTPError) as exc:
+            return f"(log not readable: {exc})"
+        content = reply.get("content") if isinstance(reply, dict) else reply
+        found = ""
+        for entry in content if isinstance(content, list) else []:
+            if not isinstance(entry, dict):
+                continue
+            for detail in entry.get("error_detail") or []:
+                found = f"{detail.get('exc_type', 'Error')}: {detail.get('exc_value', '')}"
+            if not entry.get("error_detail") and str(entry.get("level", "")).lower() in ("error", "critical"):
+                found = str(entry.get("event", found))
+        return found or "(no error in the task log)"
+
+    def task_problems(self, run_ids: Mapping[str, str]) -> list[tuple[str, str]]:
+        """``(state, "DAG d, task t (try n): error")`` for every failed or retrying task of the given runs."""
+        found = []
+        for dag_id, run_id in run_ids.items():
+            reply = self.api("GET", f"dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 1000})
+            for ti in reply["task_instances"]:
+                if ti["state"] in ("failed", "up_for_retry"):
+                    where = ti["task_id"] + (f"[{ti['map_index']}]" if ti.get("map_index", -1) != -1 else "")
+                    text = f"DAG {dag_id}, task {where} (try {ti.get('try_number')}): {self.task_error(ti)}"
+                    found.append((ti["state"], text))
+        return found
+
+    def wait_until_idle(
+        self, run_ids: Mapping[str, str], timeout: float = 900.0, settle: float = 10.0, fail_fast: bool = False
+    ) -> None:
+        """Wait until the given runs are finished and no run is queued or running for ``settle`` s.
+
+        With ``fail_fast``, a task of the given runs that will retry is printed at once (to stderr)
+        and the first failed one raises :class:`RunFailed` naming the DAG, the task and its error.
+        """
         deadline = time.monotonic() + timeout
         quiet_since: float | None = None
+        told: set[str] = set()
         while time.monotonic() < deadline:
             self._check_alive()
+            for state, text in self.task_problems(run_ids) if fail_fast else ():
+                if state == "failed":
+                    raise RunFailed(text)
+                if text not in told:
+                    told.add(text)
+                    print(f"retrying: {text}", file=sys.stderr, flush=True)
             runs = self.runs()
             by_id = {(r["dag_id"], r["dag_run_id"]): r["state"] for r in runs}
             mine_done = all(by_id.get(key) in TERMINAL_RUN_STATES for key in run_ids.items())
@@ -339,4 +396,6 @@ class LocalStack:
             else:
                 quiet_since = None
             time.sleep(2)
-        raise StackError(f"runs not finished after {timeout:.0f} s: {self.runs()}")
+        runs = self.runs()
+        busy = [f"{r['dag_id']} {r['dag_run_id']} {r['state']}" for r in runs if r["state"] not in TERMINAL_RUN_STATES]
+        raise StackError(f"runs not finished after {timeout:.0f} s: {'; '.join(busy) or 'none busy'}")

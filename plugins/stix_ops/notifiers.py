@@ -5,25 +5,36 @@
 * :func:`deadline_missed_mail` — ``AsyncCallback`` of a ``DeadlineAlert`` (runs in the triggerer).
 
 Host, port, TLS and login come from the SMTP connection (setting ``smtp_conn_id``), sender and
-recipients from the settings ``alert_from`` and ``alert_to``. Airflow's own ``email_on_failure``
+recipients from the settings ``alert_from`` and ``alert_to``. Every mail has a plain-text and an
+HTML part (:func:`stix_lib.monitor.mails.build_message`). Airflow's own ``email_on_failure``
 stays off everywhere, so a failed task produces exactly one mail.
 """
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 from collections.abc import Mapping
+from email.message import EmailMessage
 from typing import Any
 
 from airflow.sdk import BaseNotifier
 from airflow.sdk.exceptions import AirflowFailException
 
-from stix_lib.monitor.mails import SUBJECT_PREFIX, table
+from stix_lib.monitor.mails import SUBJECT_PREFIX, build_message, table
 
 log = logging.getLogger(__name__)
 
 #: XCom key a per-file task may push (before it can fail) to name its TM file in the failure mail.
 TM_FILE_XCOM_KEY = "tm_file"
+#: A SOC telemetry file name inside an error text (``solo_..._PktTmRaw....xml`` and the like).
+TM_NAME = re.compile(r"[\w.+-]*PktTmRaw[\w.+-]*\.xml")
+#: What the on-call person does after any failure mail.
+NEXT_STEP = (
+    "open the log (link above), fix the cause the error names, then clear the task in the UI "
+    "(task instance → Clear) to run it again; `stix-pipeline status` shows the ledger."
+)
 
 
 def _tm_file(context: Mapping[str, Any], ti: Any) -> str | None:
@@ -48,12 +59,39 @@ def _tm_file(context: Mapping[str, Any], ti: Any) -> str | None:
     return str(value) if value else None
 
 
+def tm_files_named_in(error_text: str) -> str | None:
+    """The TM file names an error text mentions (comma-separated, in order, each once), or None."""
+    names = list(dict.fromkeys(TM_NAME.findall(error_text)))
+    return ", ".join(names) if names else None
+
+
+def _try_text(error: object, ti: Any, task: Any) -> str:
+    """``"2 of 3, final"`` after used-up retries, ``"1 of 1"`` without retries, ``"1, final: not retried ..."``
+    for failures Airflow never retries (``AirflowFailException``)."""
+    try_number = getattr(ti, "try_number", None)
+    max_tries = getattr(ti, "max_tries", None)
+    if max_tries is None and task is not None:
+        max_tries = getattr(task, "retries", None)
+    if try_number is None:
+        return "?"
+    if type(error).__name__ in ("AirflowFailException", "AirflowSensorTimeout"):
+        return f"{try_number}, final: not retried ({type(error).__name__})"
+    if max_tries is None:
+        return f"{try_number}, final"
+    allowed = max_tries + 1
+    if try_number < allowed:
+        return f"{try_number} of {allowed}, final: not retried"
+    return f"{try_number} of {allowed}, final" if allowed > 1 else "1 of 1, final (no retries configured)"
+
+
 def describe_failure(context: Mapping[str, Any]) -> tuple[str, str]:
     """Build (subject, html body) of a failure alert from a task context.
 
     The subject names the DAG, the task and, for per-file tasks, the TM file (the mapped task's
-    rendered map index, else the ``tm_file`` param, else a ``tm_file`` XCom pushed by the task);
-    the body gives the error, the try number (of the allowed tries), the run and the log URL.
+    rendered map index, else the ``tm_file`` param, else a ``tm_file`` XCom pushed by the task,
+    else the TM file names in the error text); the body gives the error, the try (of the allowed
+    tries, and whether it was retried at all), the run, the log URL, the next step and the task's
+    ``doc_md``.
 
     Parameters
     ----------
@@ -69,38 +107,50 @@ def describe_failure(context: Mapping[str, Any]) -> tuple[str, str]:
     dag_id = getattr(ti, "dag_id", None) or getattr(context.get("dag"), "dag_id", "?")
     task_id = getattr(ti, "task_id", "?")
     map_index = getattr(ti, "map_index", -1)
-    tm_file = _tm_file(context, ti)
-    subject = f"{SUBJECT_PREFIX} FAILED {dag_id}.{task_id}"
-    if tm_file:
-        subject += f" ({tm_file})"
-    elif map_index not in (None, -1):
-        subject += f" [map index {map_index}]"
     error = context.get("exception")
     if isinstance(error, BaseException):
         error_text = f"{type(error).__name__}: {error}"
     else:
         error_text = str(error) if error else "-"
-    try_number = getattr(ti, "try_number", None)
-    max_tries = getattr(ti, "max_tries", None)
+    tm_file = _tm_file(context, ti) or tm_files_named_in(error_text)
+    subject = f"{SUBJECT_PREFIX} FAILED {dag_id}.{task_id}"
+    if tm_file:
+        count = tm_file.count(", ") + 1
+        subject += f" ({tm_file})" if count == 1 else f" ({count} TM files)"
+    elif map_index not in (None, -1):
+        subject += f" [map index {map_index}]"
     task = context.get("task")
-    if max_tries is None and task is not None:
-        max_tries = getattr(task, "retries", None)
-    try_text = f"{try_number} of {max_tries + 1}" if try_number is not None and max_tries is not None else try_number
+    log_url = getattr(ti, "log_url", None)
     rows = {
         "DAG": dag_id,
         "Task": task_id,
         "TM file": tm_file or "-",
         "Map index": map_index if map_index not in (None, -1) else "-",
         "Run": context.get("run_id", "-"),
-        "Try": try_text if try_text is not None else "?",
+        "Try": _try_text(error, ti, task),
         "Error": error_text,
-        "Log": getattr(ti, "log_url", None) or "-",
+        "Log": log_url or "-",
     }
-    return subject, table(rows)
+    body = table(rows) + f"<p>Next step: {html.escape(NEXT_STEP)}</p>"
+    doc = getattr(task, "doc_md", None)
+    if doc:
+        body += f"<p>About {html.escape(task_id)}: {html.escape(doc)}</p>"
+    return subject, body
 
 
-def send_mail(subject: str, html_body: str) -> None:
-    """Send one pipeline mail to ``alert_to`` from ``alert_from`` through the SMTP connection.
+def _message(subject: str, html_body: str, text_body: str | None = None) -> EmailMessage | None:
+    """The mail for ``alert_to`` from ``alert_from``; None (and a warning) without recipients."""
+    from stix_ops.config import get_settings
+
+    settings = get_settings()
+    if not settings.alert_to:
+        log.warning("no alert recipients configured (STIX_ALERT_TO); not mailing: %s", subject)
+        return None
+    return build_message(subject, html_body, settings.alert_from, list(settings.alert_to), text_body)
+
+
+def send_mail(subject: str, html_body: str, text_body: str | None = None) -> None:
+    """Send one pipeline mail (plain text + HTML) to ``alert_to`` through the SMTP connection.
 
     Without recipients it only logs a warning. SMTP errors propagate (the caller decides whether
     to retry).
@@ -111,19 +161,19 @@ def send_mail(subject: str, html_body: str) -> None:
         Mail subject.
     html_body
         HTML body.
+    text_body
+        Plain-text part; default: derived from the HTML.
     """
     from airflow.providers.smtp.hooks.smtp import SmtpHook
 
     from stix_ops.config import get_settings
 
-    settings = get_settings()
-    if not settings.alert_to:
-        log.warning("no alert recipients configured (STIX_ALERT_TO); not mailing: %s", subject)
+    message = _message(subject, html_body, text_body)
+    if message is None:
         return
-    with SmtpHook(smtp_conn_id=settings.smtp_conn_id) as hook:
-        hook.send_email_smtp(
-            to=list(settings.alert_to), subject=subject, html_content=html_body, from_email=settings.alert_from
-        )
+    with SmtpHook(smtp_conn_id=get_settings().smtp_conn_id) as hook:
+        # the hook's send_email_smtp builds HTML-only messages; its connected client sends ours
+        hook._smtp_client.send_message(message)
 
 
 class DataProblemsReported(AirflowFailException):
@@ -180,7 +230,11 @@ def describe_deadline_miss(context: Mapping[str, Any] | None) -> tuple[str, str]
         "Started": run.get("start_date") or "-",
         "Deadline": deadline.get("deadline_time", "?"),
     }
-    body = table(rows) + "<p>The run did not finish in time. The pipeline monitor keeps watching it.</p>"
+    body = table(rows) + (
+        "<p>The run did not finish in time. The pipeline monitor keeps watching it.</p>"
+        "<p>Next step: open the run in the UI, look at its running or queued tasks and their logs; "
+        "check that the scheduler and workers are alive.</p>"
+    )
     return subject, body
 
 
@@ -201,13 +255,10 @@ async def deadline_missed_mail(context: dict[str, Any] | None = None, **kwargs: 
 
     from stix_ops.config import get_settings
 
-    settings = get_settings()
     subject, body = describe_deadline_miss(context)
-    if not settings.alert_to:
-        log.warning("no alert recipients configured (STIX_ALERT_TO); not mailing: %s", subject)
+    message = _message(subject, body)
+    if message is None:
         return subject
-    async with SmtpHook(smtp_conn_id=settings.smtp_conn_id) as hook:
-        await hook.asend_email_smtp(
-            to=list(settings.alert_to), subject=subject, html_content=body, from_email=settings.alert_from
-        )
+    async with SmtpHook(smtp_conn_id=get_settings().smtp_conn_id) as hook:
+        await hook._smtp_client.send_message(message)  # aiosmtplib client of the async connection
     return subject

@@ -18,27 +18,45 @@ log = logging.getLogger(__name__)
 
 LEVELS = ["TM", "LB", "L0", "L1", "L2", "ALL"]
 
+#: JSON-schema type of an optional override: empty (``None``) is valid, so the trigger form opens submittable.
+OPTIONAL = ["null", "string"]
+
 #: Trigger-form Params, mirroring ``stix-pipeline process``; empty values mean "from the settings".
 PARAMS: dict[str, Param] = {
     "start_level": Param("TM", enum=LEVELS, description="Level of the input files (-b/--start_level)."),
     "end_level": Param("L2", enum=LEVELS, description="Last level to produce (-e/--end_level); L2 includes CAL."),
     "input_files": Param(
-        [], type="array", items={"type": "string"},
+        None, type=["null", "array"], items={"type": "string"},
         description="Absolute paths to process (-i/--input_files). Empty: every staged or failed TM file "
         "of the ledger that is not processed yet (catch-up).",
     ),
-    "filter": Param("", type="string", description="Glob on input file names (-F/--filter), e.g. *2024.135*."),
-    "fits_dir": Param("", type="string", description="Output FITS archive (-f/--fits_dir); empty: the setting."),
-    "idb_dir": Param("", type="string", description="IDB root override (--idb_dir)."),
-    "spice_dir": Param("", type="string", description="SPICE kernel tree override (-s/--spice_dir)."),
-    "spice_file": Param("", type="string", description="Explicit meta kernel (-S/--spice_file)."),
-    "soop_dir": Param("", type="string", description="SOOP export folder (-p/--soop_dir)."),
+    "filter": Param(None, type=OPTIONAL, description="Glob on input file names (-F/--filter), e.g. *2024.135*."),
+    "fits_dir": Param(None, type=OPTIONAL, description="Output FITS archive (-f/--fits_dir); empty: the setting."),
+    "idb_dir": Param(None, type=OPTIONAL, description="IDB root override (--idb_dir); empty: the setting."),
+    "spice_dir": Param(None, type=OPTIONAL, description="SPICE kernel tree override (-s/--spice_dir)."),
+    "spice_file": Param(None, type=OPTIONAL, description="Explicit meta kernel (-S/--spice_file)."),
+    "soop_dir": Param(None, type=OPTIONAL, description="SOOP export folder (-p/--soop_dir)."),
     "stop_on_error": Param(
         False, type="boolean", description="Fail a task at its first problem (--stop_on_error) instead of "
         "reporting and continuing (--continue_on_error)."
     ),
 }  # fmt: skip
 
+
+#: ``doc_md`` of the tasks (the UI's task details): what each does and what to do when it fails.
+TASK_DOCS: dict[str, str] = {
+    "select_inputs": "TM files to process: `input_files`, else every staged or failed ledger file not processed "
+    "yet (catch-up), filtered by `filter`.",
+    "tm_to_lb": "TM -> LB for one TM file (the map index is its name). An unusable file is quarantined with "
+    "its reason (ledger, `stix-pipeline status`); the other files go on. On failure: the mail names the file "
+    "and the error; fix or replace the file and clear this map index.",
+    "group_lb": "Group the LB files written by this run per packet type, one `lb_to_l1` task per group.",
+    "lb_to_l1": "LB -> L0 -> L1 (-> CAL) for one packet type; writers of the same daily file are serialized by "
+    "a folder lock. On failure: the error names the LB file; the next run retries the TM file.",
+    "record": "Store the per-file reports, the product lineage and the ledger states; emits `stix_fits_l1` "
+    "when L1 files were written (-> daily products, NAS mirror).",
+    "check": "Fail (one mail listing each file and its reason) when a TM file failed or was quarantined.",
+}
 
 def _params() -> dict[str, Any]:
     return dict(get_current_context()["params"])
@@ -98,7 +116,7 @@ def select_inputs() -> list[str]:
         return []
     waiting = include_waiting(str(getattr(context.get("dag_run"), "run_type", "")), _triggering_assets(context))
     return select_tm_files(
-        engine, input_files=params["input_files"], name_filter=params["filter"], include_waiting=waiting
+        engine, input_files=params["input_files"] or (), name_filter=params["filter"] or "", include_waiting=waiting
     )
 
 
@@ -119,7 +137,7 @@ def group_lb(tm_results: list[dict[str, Any]]) -> list[list[str]]:
     params = _params()
     results = list(tm_results or [])
     if params["start_level"] not in ("TM", "ALL"):
-        results = [{"lb_files": params["input_files"]}]
+        results = [{"lb_files": params["input_files"] or []}]
     return lb_groups(results)
 
 
@@ -178,7 +196,10 @@ def check(summary: dict[str, Any]) -> None:
         from airflow.sdk.exceptions import AirflowFailException  # retrying would not change the verdict
 
         reasons = summary.get("failed") or {}
-        listing = "; ".join(f"{name}: {reasons.get(name, 'see the task log')}" for name in failed)
-        raise AirflowFailException(f"{len(failed)} TM file(s) failed (retried by the next run): {listing}")
+        listing = "; ".join(f"{name} failed: {reasons.get(name) or 'see the task log'}" for name in failed)
+        raise AirflowFailException(
+            f"{len(failed)} TM file(s) not processed: {listing}. Failed files are retried by the next run"
+            + (f"; {len(problems)} data problem(s) were mailed separately" if problems else "")
+        )
     if problems:
         raise data_problems_failure(problems)

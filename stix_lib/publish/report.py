@@ -11,17 +11,19 @@ or ``stix-pipeline publish --smtp``).
 
 from __future__ import annotations
 
+import html
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-#: Subject prefix of the report mail.
-SUBJECT = "STIX SOAR publishing"
+from stix_lib.monitor.mails import SUBJECT_PREFIX, build_message
+
+#: Subject of the report mail, after the pipeline's mail prefix.
+SUBJECT = f"{SUBJECT_PREFIX} STIX SOAR publishing"
 #: Header row of the supplement report (tab separated).
 SUPPLEMENT_REPORT_HEADER = ("filename", "basefile", "comment")
 #: Reason text of a parked product.
@@ -137,7 +139,7 @@ class PublishReport:
         return self.of(Outcome.PUBLISHED, Outcome.SUPPLEMENT)
 
     def subject(self) -> str:
-        """``STIX SOAR publishing [ERROR-]report E n I n S n P n`` (``[DRY RUN]`` prefix for dry runs)."""
+        """``[STIX pipeline] STIX SOAR publishing [ERROR-]report E n I n S n P n`` (``[DRY RUN]`` first in dry runs)."""
         counts = self.counts
         kind = "ERROR-report" if counts["E"] else "report"
         prefix = "[DRY RUN] " if self.dry_run else ""
@@ -197,7 +199,7 @@ class PublishReport:
 
 
 def build_report_message(report: PublishReport, sender: str, recipients: list[str] | tuple[str, ...]) -> EmailMessage:
-    """The report mail of a run.
+    """The report mail of a run: the plain-text report, and the same preformatted as the HTML part.
 
     Parameters
     ----------
@@ -215,14 +217,12 @@ def build_report_message(report: PublishReport, sender: str, recipients: list[st
     """
     if not recipients:
         raise ValueError("the report mail needs at least one recipient")
-    message = EmailMessage()
-    message["Subject"] = report.subject()
-    message["From"] = sender
-    message["To"] = ", ".join(recipients)
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
-    message.set_content(report.body())
-    return message
+    return build_message(report.subject(), report_html(report.body()), sender, recipients, text_body=report.body())
+
+
+def report_html(body: str) -> str:
+    """The HTML part of the report mail: the plain-text report, preformatted."""
+    return f"<pre>{html.escape(body)}</pre>"
 
 
 def append_supplement_report(path: Path, rows: list[tuple[str, str, str]]) -> None:

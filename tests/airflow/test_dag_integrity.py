@@ -155,4 +155,5 @@ def test_daily_and_reprocess_schedules(dagbag):
     expected = {"stix_daily_products": "0 8 * * *", "stix_reprocess": "0 0 * * *"}
     for dag_id, cron in expected.items():
         dag = dagbag.get_dag(dag_id)
-        assert (dag.timetable.expression, str(dag.timetable.timezone), dag.catchup) == (cron, "UTC", False)
+        timetable = getattr(dag.timetable, "timetable", dag.timetable)  # daily products: also on stix_fits_l1
+        assert (timetable.expression, str(timetable.timezone), dag.catchup) == (cron, "UTC", False)

@@ -89,7 +89,9 @@ def history(settings):
 
 def test_dag_shape_and_params(dagbag) -> None:
     dag = dagbag.get_dag(DAG_ID)
-    assert (dag.timetable.expression, str(dag.timetable.timezone)) == ("0 8 * * *", "UTC")
+    cron = dag.timetable.timetable  # daily at 08:00 or when L1 processing wrote products
+    assert (cron.expression, str(cron.timezone)) == ("0 8 * * *", "UTC")
+    assert [a.name for a in dag.timetable.asset_condition.objects] == ["stix_fits_l1"]
     assert dag.catchup is False and dag.max_active_runs == 1
     assert sorted(dag.task_ids) == ["anc_aspect", "ll03_plots"] and not dag.get_task("ll03_plots").upstream_task_ids
     assert dict(dag.params) == {"days_back": 40, "fits_dir": None}

@@ -88,6 +88,32 @@ def test_conf_sync_dag_clones_and_checks_out_the_newest_tag(dagbag, settings, up
     assert [p.name for p in conf.parent.iterdir() if p.name.startswith(".STIX-CONF-clone-")] == []
 
 
+@pytest.mark.airflow
+def test_public_copy_in_the_web_folder_follows_the_newest_tag(dagbag, settings, upstream, tmp_path, monkeypatch):
+    """Runbook C4a: the public copy (setting conf_public_dir) is brought to the same tag by the same DAG."""
+    from airflow.utils.state import DagRunState
+
+    from stix_lib.conf_sync import recorded_versions
+    from stix_lib.db import connect
+
+    dag = dagbag.get_dag("stix_conf_sync")
+    run = dag.test(logical_date=pendulum.datetime(2026, 5, 1, tz="UTC"))
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert states == {"sync_conf": "success", "sync_public_conf": "skipped"}  # no public copy configured
+
+    public = tmp_path / "www" / "data" / "STIX-CONF"
+    monkeypatch.setenv("STIX_CONF_PUBLIC_DIR", str(public))
+    upstream.commit("v0.1.11 release", change="release 0.1.11", tag="v0.1.11")
+    run = dag.test(logical_date=pendulum.datetime(2026, 5, 1, 4, 10, tz="UTC"))
+    assert run.state == DagRunState.SUCCESS
+    for copy in (settings.conf_dir, public):
+        assert (copy / "VERSION.TXT").read_text() == "v0.1.11\n"
+        assert _head(copy) == upstream.tags["v0.1.11"]
+    assert "release 0.1.11" in (public / "README.md").read_text()
+    # the version processing uses is recorded by the pipeline copy only
+    assert [v for v, _ in recorded_versions(connect(settings.pipeline_db_url))] == ["v0.1.10", "v0.1.11"]
+
+
 def test_new_tag_is_picked_up_and_recorded_once(settings, upstream):
     from stix_lib.conf_sync import recorded_versions, sync_conf
     from stix_lib.db import connect

@@ -73,7 +73,8 @@ def test_publish_with_every_publish_py_option(cli, folders, tmp_path: Path, caps
     history = PublishHistory(connect(f"sqlite:///{cli.db}"))
     assert history.get(DAILY).result is PublishResult.BLACKLISTED and history.get(DAILY).run_id == "manual-1"
     message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
-    assert message["Subject"] == "STIX SOAR publishing report E 0 I 2 S 1 P 1" and message["To"] == "ops@example.org"
+    assert message["Subject"] == "[STIX pipeline] STIX SOAR publishing report E 0 I 2 S 1 P 1"
+    assert message["To"] == "ops@example.org"
     log = (cli.logs / f"pub_{datetime.now(UTC):%Y%m%d}.log").read_text()
     assert "PUBLISHED" in log and CPD.format(rid=1) in log
     assert folders.report.read_text().splitlines()[1].startswith(sup)
@@ -123,7 +124,8 @@ def test_smtp_report(cli, folders, smtp_sink) -> None:
     assert code == 0
     (envelope,) = smtp_sink.envelopes
     message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-    assert message["Subject"] == "STIX SOAR publishing report E 0 I 0 S 0 P 1" and DAILY in message.get_content()
+    assert message["Subject"] == "[STIX pipeline] STIX SOAR publishing report E 0 I 0 S 0 P 1"
+    assert DAILY in message.get_body(("plain",)).get_content()
 
 
 def test_errors_give_exit_1_and_are_retried(cli, folders) -> None:

@@ -39,8 +39,8 @@ def _report(errors: bool = True) -> PublishReport:
 def test_counts_and_subject() -> None:
     report = _report()
     assert report.counts == {"E": 1, "I": 2, "S": 1, "P": 1}
-    assert report.subject() == "STIX SOAR publishing ERROR-report E 1 I 2 S 1 P 1"
-    assert _report(errors=False).subject() == "STIX SOAR publishing report E 0 I 2 S 1 P 1"
+    assert report.subject() == "[STIX pipeline] STIX SOAR publishing ERROR-report E 1 I 2 S 1 P 1"
+    assert _report(errors=False).subject() == "[STIX pipeline] STIX SOAR publishing report E 0 I 2 S 1 P 1"
     assert [o.name for o in report.delivered] == [A, "d.fits"]
 
 
@@ -58,10 +58,11 @@ def test_body_sections() -> None:
 
 def test_message_content() -> None:
     message = build_report_message(_report(), "stix@example.org", ["ops@example.org", "pi@example.org"])
-    assert message["Subject"] == "STIX SOAR publishing ERROR-report E 1 I 2 S 1 P 1"
+    assert message["Subject"] == "[STIX pipeline] STIX SOAR publishing ERROR-report E 1 I 2 S 1 P 1"
     assert message["From"] == "stix@example.org" and message["To"] == "ops@example.org, pi@example.org"
     assert message["Message-ID"].endswith("@example.org>") and message["Date"]
-    assert message.get_content() == _report().body()
+    assert message.get_body(("plain",)).get_content() == _report().body()
+    assert "ERRORS (E): 1" in message.get_body(("html",)).get_content()  # the same report as HTML
     with pytest.raises(ValueError, match="recipient"):
         build_report_message(_report(), "stix@example.org", [])
 
@@ -75,7 +76,8 @@ def test_mail_is_accepted_by_a_real_smtp_server(smtp_sink) -> None:
     assert envelope.mail_from == "stix@example.org" and envelope.rcpt_tos == ["ops@example.org"]
     received = email.message_from_bytes(envelope.content, policy=email.policy.default)
     assert received["Subject"] == message["Subject"]
-    assert "ERRORS (E): 1" in received.get_content() and A in received.get_content()
+    text = received.get_body(("plain",)).get_content()
+    assert "ERRORS (E): 1" in text and A in text
 
 
 def test_supplement_report_appends(tmp_path: Path) -> None:

@@ -102,7 +102,7 @@ def test_local_delivery_report_mail_and_retry(dagbag, soar, smtp_sink, unpause_n
     assert published_events(run) == []  # a failed task emits no asset event
     messages = {m["Subject"]: m for m in smtp_sink.wait_for(2)}
     assert len(smtp_sink.messages) == 2
-    mail = messages["STIX SOAR publishing ERROR-report E 1 I 2 S 1 P 1"]
+    mail = messages["[STIX pipeline] STIX SOAR publishing ERROR-report E 1 I 2 S 1 P 1"]
     assert mail["To"] == "stix-ops@example.org" and mail["From"] == "stix-pipeline@example.org"
     body = _html_body(mail)
     assert "errors E 1, ignored I 2, supplements S 1, published P 1" in body and DAILY2 in body
@@ -122,7 +122,7 @@ def test_local_delivery_report_mail_and_retry(dagbag, soar, smtp_sink, unpause_n
     (event,) = published_events(run)
     assert event["files"] == [DAILY2] and event["counts"]["P"] == 1
     assert queued_runs(nas_sync) == 1  # the NAS mirror follows
-    assert smtp_sink.wait_for(3)[-1]["Subject"] == "STIX SOAR publishing report E 0 I 0 S 0 P 1"
+    assert smtp_sink.wait_for(3)[-1]["Subject"] == "[STIX pipeline] STIX SOAR publishing report E 0 I 0 S 0 P 1"
     supplement_report = soar.settings.data_root / "publish" / "supplement_report.csv"
     assert supplement_report.read_text().splitlines()[1].startswith(SUP.format(rid=42))
 
@@ -214,7 +214,7 @@ def test_killed_upload_is_delivered_once_by_the_next_run(dagbag, soar, soar_conn
     assert [(o["name"], o["outcome"]) for o in report["outcomes"]] == [(DAILY, "published")]
     assert f"removed 1 stale partial upload(s): {part.name}" in report["warnings"]
     delivered = (remote / DAILY).stat()
-    assert smtp_sink.wait_for(1)[0]["Subject"] == "STIX SOAR publishing report E 0 I 0 S 0 P 1"
+    assert smtp_sink.wait_for(1)[0]["Subject"] == "[STIX pipeline] STIX SOAR publishing report E 0 I 0 S 0 P 1"
 
     # Exactly once: the next run has nothing to deliver (and, with report_mail=activity, nothing to mail).
     run = run_dag(dagbag, {"rid_lut_update": "skip", "report_mail": "activity"})

@@ -24,7 +24,6 @@ mirror ``stix-pipeline publish`` (:mod:`stix_lib.cli.publish_cmd`).
 
 from __future__ import annotations
 
-import html
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -584,8 +583,8 @@ class PublishReportMailOperator(BaseOperator):
     ``always`` (default, STIXCore's ``report_mail_send``), ``activity`` or ``never``. Skipped when
     there is no report (publishing did not run), for dry runs, and without recipients. The plain-text
     report (:meth:`~stix_lib.publish.PublishReport.subject` and ``body``, as in
-    :func:`stix_lib.publish.build_report_message`) is sent as preformatted HTML, the body type of
-    the SMTP hook.
+    :func:`stix_lib.publish.build_report_message`) is the plain-text part, the same preformatted
+    the HTML part.
 
     Parameters
     ----------
@@ -599,9 +598,9 @@ class PublishReportMailOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         """Send the mail; return subject and recipients."""
-        from airflow.providers.smtp.hooks.smtp import SmtpHook
-
+        from stix_lib.publish.report import report_html
         from stix_ops.config import get_settings
+        from stix_ops.notifiers import send_mail
 
         params = context["params"]
         summary = context["ti"].xcom_pull(task_ids=self.report_task_id)
@@ -618,10 +617,6 @@ class PublishReportMailOperator(BaseOperator):
         recipients = list(settings.alert_to)
         if not recipients:
             raise AirflowSkipException("no report recipients: set alert_to (STIX_ALERT_TO)")
-        body = f"<pre>{html.escape(summary['body'])}</pre>"
-        with SmtpHook(smtp_conn_id=settings.smtp_conn_id) as hook:
-            hook.send_email_smtp(
-                to=recipients, subject=summary["subject"], html_content=body, from_email=settings.alert_from
-            )
+        send_mail(summary["subject"], report_html(summary["body"]), text_body=summary["body"])
         self.log.info("report mail %r sent to %s", summary["subject"], ", ".join(recipients))
         return {"subject": summary["subject"], "to": recipients}
