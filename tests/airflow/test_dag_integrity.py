@@ -148,7 +148,7 @@ def test_monitor_dag_schedule_and_deadline(dagbag):
 
 # -- daily products and reprocessing (catchup off: stix_reprocess is replayed by backfills (stix-pipeline reprocess),
 # which does not need catchup) --------------------------------------------------------------------------------
-EXPECTED_DAGS.update({"stix_daily_products", "stix_reprocess"})
+EXPECTED_DAGS.update({"stix_daily_products", "stix_reprocess", "stix_tm_release_timer"})
 
 
 def test_daily_and_reprocess_schedules(dagbag):
