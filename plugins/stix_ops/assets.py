@@ -10,6 +10,7 @@ asset              producer                    event extra / consumers
 ``SOAR_PUBLISHED`` (``stix_soar_publish``)     → ``stix_fits_nas_sync``
 ``LL03``           ``stix_daily_products``     ``files``: LL03 plots written (SVG names), ``more_files``
 ``TM_HELD``        ``stix_tm_release_timer``   ``release_at``: files still held by age → re-arms the timer
+``MONITOR_REARM``  ``stix_pipeline_monitor``   ``opened``, ``resolved``: after an incident change → next watch
 =================  ==========================  =========================================================
 """
 
@@ -24,3 +25,4 @@ FITS_L1 = Asset(name="stix_fits_l1", uri="stix://fits/l1")
 SOAR_PUBLISHED = Asset(name="stix_soar_published", uri="stix://soar/published")
 LL03 = Asset(name="stix_ll03", uri="stix://fits/ll03")
 TM_HELD = Asset(name="stix_tm_held", uri="stix://tm/held")
+MONITOR_REARM = Asset(name="stix_monitor_rearm", uri="stix://monitor/rearm")

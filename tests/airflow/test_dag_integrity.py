@@ -138,8 +138,13 @@ def test_exactly_one_failure_mail_per_task(dagbag):
 
 
 def test_monitor_dag_schedule_and_deadline(dagbag):
+    """The monitor watches from the triggerer: a daily run plus a re-arm asset, no run every 15 minutes."""
+    from airflow.sdk import AssetOrTimeSchedule
+
     dag = dagbag.get_dag("stix_pipeline_monitor")
-    assert dag.timetable.expression == "*/15 * * * *"
+    assert isinstance(dag.timetable, AssetOrTimeSchedule)
+    assert dag.timetable.timetable.expression == "0 0 * * *"
+    assert [a.name for a in dag.timetable.asset_condition.objects] == ["stix_monitor_rearm"]
     assert dag.max_active_runs == 1 and dag.catchup is False
     deadlines = dag.deadline if isinstance(dag.deadline, list) else [dag.deadline]
     assert [d.callback.path for d in deadlines] == ["stix_ops.notifiers.deadline_missed_mail"]
