@@ -139,7 +139,7 @@ def stack_quiet_period(folder: Path, work: Path, minutes: float) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--old-rev", default="aefbe78", help="git revision of the cron-copy design (default: %(default)s)")
+    parser.add_argument("--old-rev", default="aefbe78", help="git revision of the cron-copy design (%(default)s)")
     parser.add_argument("--quiet-minutes", type=float, default=10.0)
     parser.add_argument("--designs", default="new,old", help="stack runs to make (default: %(default)s)")
     parser.add_argument("--no-stack", action="store_true", help="only (a), no Airflow stack")
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     if stacks:
         lines += [
             "",
-            f"(b) Real stack (SQLite, LocalExecutor, 2 slots), empty SOC exchange, all DAGs but stix_reprocess",
+            "(b) Real stack (SQLite, LocalExecutor, 2 slots), empty SOC exchange, all DAGs but stix_reprocess",
             "unpaused; window after the unpause burst settled. CPU: all stack processes and their children.",
             "",
             "| design | window min | runs in window (by type) | CPU s in window | CPU s per hour |",

@@ -89,7 +89,8 @@ def test_operator_defers_in_segments_and_mails_one_alert_on_an_incident(api_down
     assert smtp_sink.messages == []
 
     result = op.resume(context, {"status": "incident", "opened": ["airflow_api"]}, window_end=window_end)
-    assert result["incident"] is True and result["mails_sent"] == ["[STIX pipeline] ALERT Airflow REST API unavailable to the monitor"]
+    alert = "[STIX pipeline] ALERT Airflow REST API unavailable to the monitor"
+    assert result["incident"] is True and result["mails_sent"] == [alert]
     assert len(smtp_sink.wait_for(1)) == 1
     result = op.resume(context, {"status": "incident"}, window_end=window_end)  # a late duplicate event
     assert result["mails_sent"] == [] and len(smtp_sink.messages) == 1
