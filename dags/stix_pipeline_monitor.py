@@ -1,63 +1,48 @@
-"""Watch the pipeline from the triggerer; one mail per incident, one when it clears (replaces `pipeline_monitor.py`).
+"""Check the pipeline now: one monitor pass by hand; one mail per incident, one when it clears.
 
-`check_pipeline` defers to a trigger that runs a monitor pass every 15 minutes in the triggerer —
-no DAG run, no worker per pass. A pass samples the **backlog** — TM files staged but not
-processed (pipeline DB ledger) plus queued/running task instances (Airflow REST API v2) — and an
-incident opens when
+The continuous watch is `stix_pipeline_watch` (passes every 15 minutes in the triggerer, no DAG run
+per pass); this DAG has no schedule and is the "check now" button. Each run samples the
+**backlog** — TM files staged but not processed (pipeline DB ledger) plus queued/running task
+instances (Airflow REST API v2) — and raises an incident when
 
 * the backlog stayed above zero and never decreased over the window (runbook: 9 samples spanning
   at least 1 day; settings `monitor_window_samples`, `monitor_window_min_span`);
 * a `stix_level_processing` run has been running longer than `processing_deadline`;
 * the scheduler, triggerer, dag-processor or metadata DB is unhealthy (`/api/v2/monitor/health`);
 * the REST API itself cannot be used (URL `airflow_api_url`, user `airflow_api_user`, password
-  `$STIX_AIRFLOW_API_PASSWORD`; the triggerer needs it in its environment).
+  `$STIX_AIRFLOW_API_PASSWORD`).
 
-The watch completes only when an incident opens or clears: the task resumes on a worker, runs one
-full pass that sends the alert or recovery mail (`smtp_default` → `alert_to`), and `rearm` emits
-`stix_monitor_rearm`, which starts the next watch at once. A quiet watch ends after 23 h 50 min;
-the daily run at 00:00 UTC starts the next. A manual run is one pass at once ("check now").
-
-A dead triggerer cannot resume the watch: each deferral (one-hour segments) times out on the
-scheduler side 30 minutes after its segment, the task fails (after its retry) and its failure
-mail goes out — within about 3 h. The other components are checked by the passes. Samples and
-incidents live in the pipeline DB; `stix-pipeline status` shows the same numbers. A
-`DeadlineAlert` (experimental in Airflow 3.3) mails when a monitor run is not finished one hour
-after its watch window — the monitor watching itself.
+Samples and incidents live in the pipeline DB (`monitor_samples`, `monitor_incidents`); each
+incident sends one alert and, when it clears, one recovery mail (`smtp_default` → `alert_to`).
+`stix-pipeline status` shows the same numbers. A `DeadlineAlert` (experimental in Airflow 3.3)
+mails from the triggerer when a run is not finished 10 minutes after it was queued.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, AssetOrTimeSchedule, AsyncCallback, CronTriggerTimetable, DeadlineAlert, DeadlineReference
+from airflow.sdk import DAG, AsyncCallback, DeadlineAlert, DeadlineReference
 
-from stix_ops.assets import MONITOR_REARM
 from stix_ops.defaults import START_DATE, default_args, tags
 from stix_ops.notifiers import deadline_missed_mail
-from stix_ops.operators.monitor_watch import MonitorRearmOperator, PipelineWatchOperator
-
-WINDOW = timedelta(hours=23, minutes=50)
+from stix_ops.operators.monitor import PipelineMonitorOperator
 
 with DAG(
     dag_id="stix_pipeline_monitor",
     description="backlog window, processing deadline and component health; one mail per incident",
-    schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("0 0 * * *", timezone="UTC"), assets=[MONITOR_REARM]
-    ),
+    schedule=None,
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
-    dagrun_timeout=WINDOW + timedelta(hours=2),
+    dagrun_timeout=timedelta(minutes=12),
     deadline=DeadlineAlert(
         reference=DeadlineReference.DAGRUN_QUEUED_AT,
-        interval=WINDOW + timedelta(hours=1),
+        interval=timedelta(minutes=10),
         callback=AsyncCallback(deadline_missed_mail),
     ),
     default_args=default_args(retries=1, retry_delay=timedelta(minutes=1), execution_timeout=timedelta(minutes=5)),
     tags=tags("monitor"),
     doc_md=__doc__,
 ):
-    watch = PipelineWatchOperator(
-        task_id="check_pipeline", window=WINDOW, execution_timeout=WINDOW + timedelta(hours=1)
-    )
-    watch >> MonitorRearmOperator(task_id="rearm", watch_task_id="check_pipeline")
+    PipelineMonitorOperator(task_id="check_pipeline")

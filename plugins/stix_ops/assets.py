@@ -10,7 +10,7 @@ asset              producer                    event extra / consumers
 ``SOAR_PUBLISHED`` (``stix_soar_publish``)     → ``stix_fits_nas_sync``
 ``LL03``           ``stix_daily_products``     ``files``: LL03 plots written (SVG names), ``more_files``
 ``TM_HELD``        ``stix_tm_release_timer``   ``release_at``: files still held by age → re-arms the timer
-``MONITOR_REARM``  ``stix_pipeline_monitor``   ``opened``, ``resolved``: after an incident change → next watch
+``MONITOR_REARM``  ``stix_pipeline_watch``     ``opened``, ``resolved``: after an incident change → next watch
 =================  ==========================  =========================================================
 """
 

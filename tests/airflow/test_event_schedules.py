@@ -14,7 +14,7 @@ EVENT_DRIVEN = {
     "stix_tm_staging": ("20 3 * * *", {"stix_tm_incoming", "stix_spice_kernels"}),
     "stix_fits_nas_sync": ("0 1 * * *", {"stix_fits_l1", "stix_soar_published"}),
     "stix_tm_release_timer": (None, {"stix_tm_incoming", "stix_tm_held"}),
-    "stix_pipeline_monitor": ("0 0 * * *", {"stix_monitor_rearm"}),
+    "stix_pipeline_watch": ("0 0 * * *", {"stix_monitor_rearm"}),
 }
 #: Calendar jobs stay calendar jobs.
 CALENDAR = {"stix_daily_products": "0 8 * * *", "stix_soar_publish": "0 5 * * *", "stix_conf_sync": "20 22 * * *"}
@@ -89,6 +89,7 @@ def test_timed_runs_on_a_quiet_day(dagbag):
         "stix_tm_staging": 1,
         "stix_fits_nas_sync": 1,
         "stix_tm_release_timer": 0,
-        "stix_pipeline_monitor": 1,
+        "stix_pipeline_watch": 1,
     }
     assert {dag_id: counts[dag_id] for dag_id in CALENDAR} == dict.fromkeys(CALENDAR, 1)
+    assert counts["stix_pipeline_monitor"] == 0  # "check now" by hand only

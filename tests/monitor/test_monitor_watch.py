@@ -27,7 +27,7 @@ def _trigger(segment: timedelta, poll: float = 60.0):
         poll_interval=poll,
         segment_end=(datetime.now(UTC) + segment).isoformat(),
         run_id="scheduled__test",
-        own_dag_id="stix_pipeline_monitor",
+        own_dag_id="stix_pipeline_watch",
         processing_dag_id="stix_level_processing",
     )
 
@@ -94,15 +94,6 @@ def test_operator_defers_in_segments_and_mails_one_alert_on_an_incident(api_down
     assert len(smtp_sink.wait_for(1)) == 1
     result = op.resume(context, {"status": "incident"}, window_end=window_end)  # a late duplicate event
     assert result["mails_sent"] == [] and len(smtp_sink.messages) == 1
-
-
-def test_manual_run_is_one_pass_now(api_down, smtp_sink):
-    from stix_ops.operators.monitor_watch import PipelineWatchOperator
-
-    result = PipelineWatchOperator(task_id="check_pipeline").execute(
-        {"dag_run": _Run("manual"), "run_id": "manual__x"}
-    )
-    assert result["incident"] is False and result["opened"] == ["airflow_api"] and len(result["mails_sent"]) == 1
 
 
 def test_rearm_only_after_an_incident_change():

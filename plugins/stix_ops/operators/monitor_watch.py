@@ -15,8 +15,7 @@ from stix_ops.operators.monitor import PipelineMonitorOperator
 class PipelineWatchOperator(PipelineMonitorOperator):
     """Watch the pipeline from the triggerer; send the mails on a worker when an incident changes.
 
-    * Manual runs do one pass at once (``PipelineMonitorOperator``, mails included): "check now".
-    * Other runs defer to the watch trigger in segments of ``segment`` (a pass every
+    * The task defers to the watch trigger in segments of ``segment`` (a pass every
       ``poll_interval``), re-deferring after each quiet segment until ``window`` has passed since
       the task started; then the task ends quietly (XCom ``{"incident": False}``). When a pass
       leaves a mail due, the task resumes, runs one full pass that sends the alert/recovery mails
@@ -48,10 +47,7 @@ class PipelineWatchOperator(PipelineMonitorOperator):
         self.check_in_grace = check_in_grace
 
     def execute(self, context: Any) -> dict[str, Any]:
-        """One pass now (manual run), else start watching."""
-        dag_run = context.get("dag_run")
-        if dag_run is not None and str(getattr(dag_run, "run_type", "")).endswith("manual"):
-            return {"incident": False, **super().execute(context)}
+        """Start watching (defers)."""
         self._watch(context, datetime.now(UTC) + self.window)
         return {}  # not reached: _watch defers
 
@@ -95,7 +91,7 @@ class PipelineWatchOperator(PipelineMonitorOperator):
 class MonitorRearmOperator(BaseOperator):
     """Emit :data:`~stix_ops.assets.MONITOR_REARM` after an incident change, so the next watch starts at once.
 
-    Skipped (no event) when the watch ended quietly or the run was manual.
+    Skipped (no event) when the watch ended quietly.
     """
 
     def __init__(self, *, watch_task_id: str, **kwargs: Any) -> None:
