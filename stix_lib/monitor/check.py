@@ -1,4 +1,4 @@
-"""One pass of the pipeline monitor (the ``stix_pipeline_monitor`` DAG runs it every 15 minutes).
+"""One monitor pass (every 15 minutes in the triggerer for ``stix_pipeline_watch``; ``stix_pipeline_monitor`` by hand).
 
 A pass
 
