@@ -46,10 +46,10 @@ def test_event_driven_schedules(dagbag, dag_id):
 
 
 @pytest.mark.parametrize(
-    ("dag_id", "asset", "source"),
-    [("stix_tm_ingest", "stix_soc_tm", "tm"), ("stix_spice_sync", "stix_soc_from_soc", "from_soc")],
+    ("dag_id", "asset", "source", "interval"),
+    [("stix_tm_ingest", "stix_soc_tm", "tm", None), ("stix_spice_sync", "stix_soc_from_soc", "from_soc", 60.0)],
 )
-def test_exchange_assets_are_watched_by_the_folder_trigger(dagbag, dag_id, asset, source):
+def test_exchange_assets_are_watched_by_the_folder_trigger(dagbag, dag_id, asset, source, interval):
     from stix_ops.triggers.folder import ExchangeFolderTrigger
 
     (watched,) = [a for a in dagbag.get_dag(dag_id).timetable.asset_condition.objects if a.name == asset]
@@ -58,7 +58,7 @@ def test_exchange_assets_are_watched_by_the_folder_trigger(dagbag, dag_id, asset
     assert isinstance(watcher.trigger, ExchangeFolderTrigger)
     assert watcher.trigger.serialize() == (
         "stix_ops.triggers.folder.ExchangeFolderTrigger",
-        {"source": source, "poke_interval": None},  # folder, pattern, SSH or local: settings, in the triggerer
+        {"source": source, "poke_interval": interval},  # folder, pattern, SSH or local: settings, in the triggerer
     )
 
 
