@@ -1,6 +1,7 @@
 """Mirror the FITS archive to the NAS (runbook cron C5: `rsync -avLo --delete fits/ nas/`).
 
-Every 6 hours, and after L1 processing or SOAR publishing (`stix_fits_l1`, `stix_soar_published`).
+After L1 processing or SOAR publishing (`stix_fits_l1`, `stix_soar_published`), plus one daily
+safety run at 01:00 UTC.
 Additions, changes and deletions are mirrored; temp names (dot files, `*.tmp`, `*.part`) are never
 copied nor deleted, so a product being written never reaches the NAS half-written. Local target
 `nas_mirror_dir`, or over SSH (`stix_nas` connection) when `nas_host` is set. A missing archive, or
@@ -21,7 +22,7 @@ with DAG(
     dag_id="stix_fits_nas_sync",
     description="rsync --delete the FITS archive to the NAS, skipping temp files",
     schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("0 */6 * * *", timezone="UTC"),
+        timetable=CronTriggerTimetable("0 1 * * *", timezone="UTC"),
         assets=(FITS_L1 | SOAR_PUBLISHED),
     ),
     start_date=START_DATE,

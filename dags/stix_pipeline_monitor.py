@@ -1,7 +1,9 @@
-"""Watch the pipeline every 15 minutes; one mail per incident, one when it clears (replaces `pipeline_monitor.py`).
+"""Check the pipeline now: one monitor pass by hand; one mail per incident, one when it clears.
 
-Each run samples the **backlog** — TM files staged but not processed (pipeline DB ledger) plus
-queued/running task instances (Airflow REST API v2) — and raises an incident when
+The continuous watch is `stix_pipeline_watch` (passes every 15 minutes in the triggerer, no DAG run
+per pass); this DAG has no schedule and is the "check now" button. Each run samples the
+**backlog** — TM files staged but not processed (pipeline DB ledger) plus queued/running task
+instances (Airflow REST API v2) — and raises an incident when
 
 * the backlog stayed above zero and never decreased over the window (runbook: 9 samples spanning
   at least 1 day; settings `monitor_window_samples`, `monitor_window_min_span`);
@@ -13,8 +15,7 @@ queued/running task instances (Airflow REST API v2) — and raises an incident w
 Samples and incidents live in the pipeline DB (`monitor_samples`, `monitor_incidents`); each
 incident sends one alert and, when it clears, one recovery mail (`smtp_default` → `alert_to`).
 `stix-pipeline status` shows the same numbers. A `DeadlineAlert` (experimental in Airflow 3.3)
-mails from the triggerer when a monitor run is not finished 10 minutes after it was queued — the
-monitor watching itself; a dead scheduler shows up as an unhealthy component instead.
+mails from the triggerer when a run is not finished 10 minutes after it was queued.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from stix_ops.operators.monitor import PipelineMonitorOperator
 with DAG(
     dag_id="stix_pipeline_monitor",
     description="backlog window, processing deadline and component health; one mail per incident",
-    schedule="*/15 * * * *",
+    schedule=None,
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,

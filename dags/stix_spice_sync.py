@@ -6,21 +6,28 @@ the `spice_zips` ledger into the kernel tree: CRC-checked, no absolute paths, `.
 extracted to a temp folder and moved into place file by file. Only successes are ledgered; a bad
 zip fails the task at the end (one mail naming it) and is retried next run. New kernels emit
 `stix_spice_kernels` (latest flown and predicted meta kernel), which re-runs staging.
+
+Runs when the triggerer's watcher of `from_soc_source` (asset `stix_soc_from_soc`) sees a new or
+changed file in the tree, and once a day at 03:10 UTC as a safety run (rsync and the `spice_zips`
+ledger make a run without news a no-op).
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG
+from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable
 
 from stix_ops.defaults import START_DATE, default_args, tags
 from stix_ops.operators.spice import FromSocSyncOperator, KernelUnzipOperator
+from stix_ops.watchers import FROM_SOC_EXCHANGE
 
 with DAG(
     dag_id="stix_spice_sync",
     description="rsync from_soc (SPICE zips, SOOP) and unzip new kernel zips safely",
-    schedule="*/15 * * * *",
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("10 3 * * *", timezone="UTC"), assets=[FROM_SOC_EXCHANGE]
+    ),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,

@@ -1,11 +1,17 @@
-"""Pull new telemetry from the SOC exchange every 15 minutes (runbook cron C1).
+"""Pull new telemetry from the SOC exchange when it arrives (runbook cron C1, event-driven).
+
+Runs when the triggerer's watcher of `tm_source` (asset `stix_soc_tm`) sees a new or changed
+`*PktTmRaw*.xml` file (within `watch_interval`, default 10 s), and once a day at 03:00 UTC as a
+safety run: it compares the exchange listing with the ledger, so a delivery whose event was missed
+(triggerer down) is still ingested. Nothing is pulled twice — the ledger decides what is new.
 
 `rsync` of `*PktTmRaw*.xml` from `tm_source` on the SOC exchange host (SSH connection `stix_soc`:
 key authentication, pinned host key, strict checking) into a private pull folder; each new file
 is read to its end (on-board time range from the packet headers) and only then renamed into
 `incoming/` and ledgered `incoming`. Files not valid telemetry go to `quarantine/` with a
 `.reason` file (ledger `quarantined`); files still being written at the source are left for the
-next run. The ledger decides what is new: nothing is pulled twice. New files emit
+next change of the file (its watcher fires again) or the safety run; a file that stays
+truncated is quarantined once older than `tm_settle_time`. New files emit
 `stix_tm_incoming` (→ `stix_tm_staging`); with nothing new the task is skipped. Every quarantined
 file is a data problem: `report_data_problems` sends one mail per file (file, reason, next step)
 and fails, so the run is red.
@@ -15,15 +21,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG
+from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable
 
 from stix_ops.defaults import START_DATE, default_args, tags
 from stix_ops.operators.ingest import DataProblemsOperator, TMIngestOperator
+from stix_ops.watchers import TM_EXCHANGE
 
 with DAG(
     dag_id="stix_tm_ingest",
     description="rsync *PktTmRaw*.xml from the SOC exchange into incoming/ and ledger them",
-    schedule="*/15 * * * *",
+    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 3 * * *", timezone="UTC"), assets=[TM_EXCHANGE]),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,

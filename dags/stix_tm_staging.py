@@ -6,8 +6,10 @@ A TM file is released when it was **received** (ledger `received_at`) more than
 ingest). The move is atomic; the ledger row becomes `staged`; `stix_tm_staged` carries the names.
 
 Runs when new telemetry arrives (`stix_tm_incoming`), when new kernels were unzipped
-(`stix_spice_kernels`), and every 30 minutes. `wait_for_releasable` (reschedule mode, pokes every
-5 min, gives up after 25 min with *skipped*) replaces the cron polling; `release` then moves.
+(`stix_spice_kernels`), and once a day at 03:20 UTC as a safety run. `wait_for_releasable`
+(reschedule mode, pokes every 5 min, gives up after 25 min with *skipped*) catches kernels or ages
+that arrive just after the event; `release` then moves. Files held by the age rule are released at
+their release time by `stix_tm_release_timer` (a deferrable wait in the triggerer), not by polling.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ with DAG(
     dag_id="stix_tm_staging",
     description="release TM files to processing/ by age or flown SPICE coverage",
     schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("*/30 * * * *", timezone="UTC"),
+        timetable=CronTriggerTimetable("20 3 * * *", timezone="UTC"),
         assets=(TM_INCOMING | SPICE_KERNELS),
     ),
     start_date=START_DATE,

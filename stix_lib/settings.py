@@ -110,6 +110,9 @@ class Settings:
         the source while its modification time is younger than this: it is left out of
         ``incoming/`` and pulled again on the next run. Older truncated files are quarantined.
         Default 1 h.
+    watch_interval
+        How often the triggerer's folder watchers list ``tm_source`` and ``from_soc_source`` for
+        new or changed files (``stix_ops.triggers.folder``). Default 10 s.
     staging_delay
         Release a TM file to processing when it is older than this (runbook: 2 days), or earlier
         once the flown SPICE kernels cover its on-board time range. The age is counted from the
@@ -225,6 +228,7 @@ class Settings:
     tm_source_local: bool = False
     tm_pattern: str = "*PktTmRaw*.xml"
     tm_settle_time: timedelta = timedelta(hours=1)
+    watch_interval: timedelta = timedelta(seconds=10)
 
     staging_delay: timedelta = timedelta(days=2)
 

@@ -269,3 +269,19 @@ def stage(
             result.quarantined[item.name] = problem
             log.error("quarantined %s", problem)
     return result
+
+
+def next_age_release(settings: Settings, engine: Engine) -> datetime | None:
+    """When the oldest ``incoming`` file becomes releasable by age (``received_at + staging_delay``).
+
+    Files arrive with increasing ``received_at``, so this moment only moves when files are
+    released. None when no file is ``incoming``. The moment may lie in the past (due now).
+    """
+    with engine.connect() as conn:
+        first = conn.execute(
+            select(tm_files.c.received_at)
+            .where(tm_files.c.state == TMState.INCOMING.value)
+            .order_by(tm_files.c.received_at)
+            .limit(1)
+        ).scalar()
+    return None if first is None else as_utc(first) + settings.staging_delay

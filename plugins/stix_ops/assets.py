@@ -9,6 +9,8 @@ asset              producer                    event extra / consumers
 ``FITS_L1``        (L1 processing, to come)    → ``stix_fits_nas_sync``
 ``SOAR_PUBLISHED`` (``stix_soar_publish``)     → ``stix_fits_nas_sync``
 ``LL03``           ``stix_daily_products``     ``files``: LL03 plots written (SVG names), ``more_files``
+``TM_HELD``        ``stix_tm_release_timer``   ``release_at``: files still held by age → re-arms the timer
+``MONITOR_REARM``  ``stix_pipeline_watch``     ``opened``, ``resolved``: after an incident change → next watch
 =================  ==========================  =========================================================
 """
 
@@ -22,3 +24,5 @@ SPICE_KERNELS = Asset(name="stix_spice_kernels", uri="stix://spice/kernels")
 FITS_L1 = Asset(name="stix_fits_l1", uri="stix://fits/l1")
 SOAR_PUBLISHED = Asset(name="stix_soar_published", uri="stix://soar/published")
 LL03 = Asset(name="stix_ll03", uri="stix://fits/ll03")
+TM_HELD = Asset(name="stix_tm_held", uri="stix://tm/held")
+MONITOR_REARM = Asset(name="stix_monitor_rearm", uri="stix://monitor/rearm")

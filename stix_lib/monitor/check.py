@@ -1,4 +1,4 @@
-"""One pass of the pipeline monitor (the ``stix_pipeline_monitor`` DAG runs it every 15 minutes).
+"""One monitor pass (every 15 minutes in the triggerer for ``stix_pipeline_watch``; ``stix_pipeline_monitor`` by hand).
 
 A pass
 
@@ -70,6 +70,8 @@ class CheckReport:
         Subjects of the mails sent.
     mail_errors
         Mails that could not be sent (retried by the next pass).
+    due_mails
+        Alert and recovery mails due but not sent (passes with ``notify=False``).
     api_error
         Why the REST API could not be used, if so.
     """
@@ -86,6 +88,7 @@ class CheckReport:
     mails_sent: list[str] = field(default_factory=list)
     mail_errors: list[str] = field(default_factory=list)
     api_error: str | None = None
+    due_mails: int = 0
 
     @property
     def backlog(self) -> int | None:
@@ -187,6 +190,7 @@ def run_check(
     run_id: str = "",
     own_dag_id: str = MONITOR_DAG_ID,
     processing_dag_id: str = PROCESSING_DAG_ID,
+    notify: bool = True,
 ) -> CheckReport:
     """Run one monitor pass (see the module docstring).
 
@@ -209,6 +213,9 @@ def run_check(
         DAG whose task instances are not counted as backlog (the monitor's own).
     processing_dag_id
         DAG whose running runs are checked against ``processing_deadline``.
+    notify
+        Send the due mails (step 5). False: only count them in ``due_mails`` and leave them due
+        (the triggerer's watch evaluates, a worker pass sends).
 
     Returns
     -------
@@ -267,7 +274,10 @@ def run_check(
     transitions = incidents.reconcile(engine, findings, checked, now)
     report.opened = [i.key for i in transitions.opened]
     report.resolved = [i.key for i in transitions.resolved]
-    _notify(engine, send, report)
+    if notify:
+        _notify(engine, send, report)
+    else:
+        report.due_mails = len(incidents.due_alerts(engine)) + len(incidents.due_recoveries(engine))
     return report
 
 

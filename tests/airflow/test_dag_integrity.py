@@ -138,8 +138,9 @@ def test_exactly_one_failure_mail_per_task(dagbag):
 
 
 def test_monitor_dag_schedule_and_deadline(dagbag):
+    """stix_pipeline_monitor is the manual "check now" pass; stix_pipeline_watch watches (test_event_schedules)."""
     dag = dagbag.get_dag("stix_pipeline_monitor")
-    assert dag.timetable.expression == "*/15 * * * *"
+    assert type(dag.timetable).__name__ == "NullTimetable"
     assert dag.max_active_runs == 1 and dag.catchup is False
     deadlines = dag.deadline if isinstance(dag.deadline, list) else [dag.deadline]
     assert [d.callback.path for d in deadlines] == ["stix_ops.notifiers.deadline_missed_mail"]
@@ -148,7 +149,7 @@ def test_monitor_dag_schedule_and_deadline(dagbag):
 
 # -- daily products and reprocessing (catchup off: stix_reprocess is replayed by backfills (stix-pipeline reprocess),
 # which does not need catchup) --------------------------------------------------------------------------------
-EXPECTED_DAGS.update({"stix_daily_products", "stix_reprocess"})
+EXPECTED_DAGS.update({"stix_daily_products", "stix_reprocess", "stix_tm_release_timer", "stix_pipeline_watch"})
 
 
 def test_daily_and_reprocess_schedules(dagbag):

@@ -64,7 +64,20 @@ class RsyncSSHHook(BaseHook):
         stix_lib.transfer.sshkeys.SSHConfigError
             Host-key checking disabled, or conflicting hosts.
         """
-        conn = self.get_connection(self.ssh_conn_id)
+        return self.arguments_from_connection(self.get_connection(self.ssh_conn_id))
+
+    async def aendpoint_arguments(self) -> dict[str, Any]:
+        """:meth:`endpoint_arguments`, reading the connection asynchronously (for triggers)."""
+        return self.arguments_from_connection(await self.aget_connection(self.ssh_conn_id))
+
+    def arguments_from_connection(self, conn: Any) -> dict[str, Any]:
+        """Keyword arguments for :func:`~stix_lib.transfer.sshkeys.ssh_endpoint` from a connection object.
+
+        Raises
+        ------
+        stix_lib.transfer.sshkeys.SSHConfigError
+            Host-key checking disabled, or conflicting hosts.
+        """
         extra = conn.extra_dejson or {}
         source = f"connection {self.ssh_conn_id}"
         if str(extra.get("no_host_key_check", "false")).strip().lower() in _TRUE:

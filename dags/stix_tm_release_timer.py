@@ -1,0 +1,41 @@
+"""Release telemetry held by the staging delay at its release time (no polling runs).
+
+A TM file too young for the age rule (`staging_delay`, runbook 2 days) and not yet covered by
+flown SPICE kernels stays in `incoming/`. This DAG waits for the oldest such file's release
+moment (`received_at + staging_delay`, known since ingest) in the triggerer — a deferred task
+holds no worker slot — and then releases everything due (`stix_lib.staging.stage`, the same step
+as `stix_tm_staging`; both may run at once, releasing is idempotent).
+
+1. `wait_for_release_time` — skipped when nothing is incoming; otherwise defers until the moment.
+2. `release` — releases what is due (emits `stix_tm_staged` → processing), skipped if nothing.
+3. `rearm` — when files are still held, emits `stix_tm_held`, which starts the next wait.
+
+Runs on new telemetry (`stix_tm_incoming`) and on `stix_tm_held`; never on a clock. Files arrive
+with increasing receipt times, so the oldest file's moment only changes when it is released.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import DAG
+
+from stix_ops.assets import TM_HELD, TM_INCOMING
+from stix_ops.defaults import START_DATE, default_args, tags
+from stix_ops.operators.release_timer import MAX_WAIT, AgeReleaseWaitOperator, HeldFilesRearmOperator
+from stix_ops.operators.staging import TMStagingOperator
+
+with DAG(
+    dag_id="stix_tm_release_timer",
+    description="deferrable wait until the oldest held TM file is due by age, then release it",
+    schedule=(TM_INCOMING | TM_HELD),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=MAX_WAIT + timedelta(hours=2),
+    default_args=default_args(execution_timeout=timedelta(minutes=15)),
+    tags=tags("staging"),
+    doc_md=__doc__,
+):
+    wait = AgeReleaseWaitOperator(task_id="wait_for_release_time", execution_timeout=MAX_WAIT + timedelta(hours=1))
+    wait >> TMStagingOperator(task_id="release") >> HeldFilesRearmOperator(task_id="rearm")

@@ -1,0 +1,1 @@
+"""Triggers that run in the Airflow triggerer (event-driven scheduling, deferrable waits)."""
