@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from stix_lib.db import connect, current_version, ledger
-from stix_lib.db.migrations import MIGRATIONS
 from stix_lib.settings import Settings
 
 NAME = "db"
@@ -21,6 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Migrate and report."""
+    from stix_lib.db import connect, current_version, ledger
+    from stix_lib.db.migrations import MIGRATIONS
+
     engine = connect(args.url or settings.pipeline_db_url)
     report = {
         "url": engine.url.render_as_string(hide_password=True),

@@ -16,18 +16,13 @@ import argparse
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from stix_lib.decode.batch import decode_packets
-from stix_lib.idb.manager import IDBManager
 from stix_lib.settings import Settings
-from stix_lib.time.mission_window import MissionWindow
-from stix_lib.time.scet import scet_to_float
-from stix_lib.tm.errors import PacketError, TelemetryFileError
-from stix_lib.tm.hex_dump import read_hex_dump
-from stix_lib.tm.xml_reader import read_packets
+
+if TYPE_CHECKING:
+    from stix_lib.idb.manager import IDBManager
+    from stix_lib.time.mission_window import MissionWindow
 
 NAME = "inspect"
 HELP = "decode telemetry files and summarise packets per type, OBT range, IDB versions and errors"
@@ -51,6 +46,14 @@ def inspect_file(path: Path, manager: IDBManager, window: MissionWindow | None =
         ``file, packets, by_type, obt_range, idb_versions, errors, rejected, outside_mission``; a
         file that cannot be read has ``packets == 0`` and one error with ``packet_id`` None.
     """
+    import numpy as np
+
+    from stix_lib.decode.batch import decode_packets
+    from stix_lib.time.scet import scet_to_float
+    from stix_lib.tm.errors import PacketError, TelemetryFileError
+    from stix_lib.tm.hex_dump import read_hex_dump
+    from stix_lib.tm.xml_reader import read_packets
+
     record: dict[str, Any] = {
         "file": str(path),
         "packets": 0,
@@ -112,6 +115,9 @@ def _print_text(record: dict[str, Any]) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Inspect the files and print a summary (text or JSON)."""
+    from stix_lib.idb.manager import IDBManager
+    from stix_lib.time.mission_window import MissionWindow
+
     root = Path(args.idb_dir or settings.idb_dir)
     manager = IDBManager(root)
     try:

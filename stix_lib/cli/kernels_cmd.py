@@ -14,7 +14,6 @@ import json
 import sys
 from pathlib import Path
 
-from stix_lib.kernels import KernelSetOptions, build_kernel_set
 from stix_lib.settings import Settings
 
 NAME = "kernels"
@@ -43,6 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _build(args: argparse.Namespace) -> int:
+    from stix_lib.kernels import KernelSetOptions, build_kernel_set
+
     options = KernelSetOptions(roll_deg=args.roll, clock_drift_ppm=args.clock_drift_ppm)
     try:
         manifest = build_kernel_set(

@@ -26,12 +26,13 @@ import shutil
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from stix_lib.pipeline.containment import describe, is_infrastructure_fault
-from stix_lib.pipeline.orchestrator import Level, Pipeline, PipelineAborted
-from stix_lib.pipeline.report import LEVEL_NAMES, RunReport
 from stix_lib.settings import Settings
+
+if TYPE_CHECKING:  # the processing chain is imported by run(): building the CLI parser stays cheap
+    from stix_lib.pipeline.orchestrator import Level
+    from stix_lib.pipeline.report import RunReport
 
 NAME = "process"
 HELP = "process telemetry into LB, L0, L1 (and CAL) products"
@@ -104,6 +105,8 @@ def find_inputs(
     start: Level, *, tm_dir: Path, fits_dir: Path, pattern: str, filter_text: str | None, input_files: Path | None
 ) -> list[Path]:
     """The input files of a run (see the module docstring), sorted."""
+    from stix_lib.pipeline.orchestrator import Level
+
     if input_files is not None:
         listed = [Path(line.strip()) for line in input_files.read_text().splitlines() if line.strip()]
         missing = [str(p) for p in listed if not p.is_file()]
@@ -158,6 +161,8 @@ def _l2_hook(settings: Settings, fits_dir: Path, soop: Any, kernels: Any):
 
 
 def _summary_text(run: RunReport) -> str:
+    from stix_lib.pipeline.report import LEVEL_NAMES
+
     lines = [f"{level}: {len(run.written(level))} file(s) written" for level in LEVEL_NAMES]
     for report in run.files:
         if report.status != "ok":
@@ -173,6 +178,10 @@ def _summary_text(run: RunReport) -> str:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run ``process``; returns the exit status."""
+    from stix_lib.pipeline.containment import describe, is_infrastructure_fault
+    from stix_lib.pipeline.orchestrator import Level, Pipeline, PipelineAborted
+    from stix_lib.pipeline.report import LEVEL_NAMES, RunReport
+
     _configure_logging(args)
     start, end = Level.parse(args.start_level), Level.parse(args.end_level)
     first = Level.TM if start == Level.ALL else start

@@ -39,23 +39,17 @@ import smtplib
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, inspect
-from sqlalchemy.engine import make_url
-
-from stix_lib.db import connect
-from stix_lib.publish.ephemeris import flown_kernels
-from stix_lib.publish.gate import gate_checks
-from stix_lib.publish.history import PublishHistory, import_stixcore_history
-from stix_lib.publish.publisher import PublishOptions, publish
-from stix_lib.publish.report import PublishReport, build_report_message
-from stix_lib.publish.runlock import PublishLockedError
-from stix_lib.publish.selection import DEFAULT_LEVELS, DEFAULT_PRODUCTS, SelectionFilters, read_blacklist
-from stix_lib.publish.transport import LocalTransport, SftpTransport, Transport, TransportError
-from stix_lib.ridlut.table import RidLut, RidLutError
-from stix_lib.ridlut.update import update_rid_lut
+from stix_lib.publish.selection import DEFAULT_LEVELS, DEFAULT_PRODUCTS
 from stix_lib.settings import Settings, format_duration, parse_duration
-from stix_lib.transfer.rsync import SSHEndpoint
+
+if TYPE_CHECKING:  # the publishing code (SQLAlchemy, astropy) is imported when a run needs it
+    from sqlalchemy import Engine
+
+    from stix_lib.publish.publisher import PublishOptions
+    from stix_lib.publish.report import PublishReport
+    from stix_lib.publish.transport import Transport
 
 NAME = "publish"
 HELP = "publish products to ESA SOAR: select, finish U files, deliver atomically, record, report"
@@ -118,6 +112,10 @@ def _duration(value: str | None, default: timedelta) -> timedelta:
 
 
 def _options(args: argparse.Namespace, settings: Settings) -> PublishOptions:
+    from stix_lib.publish.gate import gate_checks
+    from stix_lib.publish.publisher import PublishOptions
+    from stix_lib.publish.selection import SelectionFilters, read_blacklist
+
     fits_dir = Path(args.fits_dir or settings.fits_archive_dir)
     if not fits_dir.is_dir():
         raise FileNotFoundError(f"FITS folder {fits_dir} does not exist")
@@ -140,6 +138,11 @@ def _options(args: argparse.Namespace, settings: Settings) -> PublishOptions:
 
 def _read_only_engine(url: str) -> Engine | None:
     """The database for a dry run: not created, not migrated (None when it has no history yet)."""
+    from sqlalchemy import inspect
+    from sqlalchemy.engine import make_url
+
+    from stix_lib.db import connect
+
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and (not parsed.database or not Path(parsed.database).exists()):
         return None
@@ -148,6 +151,9 @@ def _read_only_engine(url: str) -> Engine | None:
 
 
 def _transport(args: argparse.Namespace, settings: Settings, target_dir: Path) -> Transport:
+    from stix_lib.publish.transport import LocalTransport, SftpTransport
+    from stix_lib.transfer.rsync import SSHEndpoint
+
     host = settings.soar_host if args.target_host is None else args.target_host
     if host.strip().lower() in LOCAL_HOSTS:
         return LocalTransport(target_dir)
@@ -184,6 +190,8 @@ def _print(report: PublishReport, as_json: bool) -> None:
 
 
 def _maintenance(args: argparse.Namespace, engine: Engine) -> int:
+    from stix_lib.publish.history import PublishHistory, import_stixcore_history
+
     history = PublishHistory(engine)
     if args.import_stixcore_history:
         count = import_stixcore_history(engine, Path(args.import_stixcore_history))
@@ -195,6 +203,8 @@ def _maintenance(args: argparse.Namespace, engine: Engine) -> int:
 
 
 def _update_lut(args: argparse.Namespace, settings: Settings, lut_file: Path) -> str | None:
+    from stix_lib.ridlut.update import update_rid_lut
+
     result = update_rid_lut(lut_file, args.rid_lut_update_url or settings.rid_lut_update_url)
     calls, added = len(result.urls), result.added_rows
     print(f"RID LUT {lut_file}: {calls} API call(s), {added} new row(s), {result.total_rows} rows")
@@ -203,6 +213,14 @@ def _update_lut(args: argparse.Namespace, settings: Settings, lut_file: Path) ->
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run ``publish``."""
+    from stix_lib.db import connect
+    from stix_lib.publish.ephemeris import flown_kernels
+    from stix_lib.publish.publisher import publish
+    from stix_lib.publish.report import build_report_message
+    from stix_lib.publish.runlock import PublishLockedError
+    from stix_lib.publish.transport import TransportError
+    from stix_lib.ridlut.table import RidLut, RidLutError
+
     if "log_level" in args and args.log_level:
         logging.getLogger().setLevel(args.log_level)
     lut_file = Path(args.rid_lut_file or settings.rid_lut_file)

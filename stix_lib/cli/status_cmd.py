@@ -11,9 +11,6 @@ import argparse
 import json
 import sys
 
-from sqlalchemy.exc import SQLAlchemyError
-
-from stix_lib.db import connect
 from stix_lib.settings import Settings
 
 NAME = "status"
@@ -39,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Collect and print the status; see the module docstring for exit codes."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from stix_lib.db import connect
     from stix_lib.monitor.api import AirflowApi
     from stix_lib.monitor.status import collect_status, db_status, format_status
 

@@ -22,7 +22,6 @@ import json
 from pathlib import Path
 
 from stix_lib.settings import Settings
-from stix_lib.validate import ProductValidator
 
 NAME = "validate"
 HELP = "validate FITS products against reference products (layout, keywords) and stixpy loading"
@@ -53,6 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Validate ``args.files``; print a per-file report (text or JSON)."""
+    from stix_lib.validate import ProductValidator
+
     reference = args.reference or Path(settings.reference_data) / "reference" / "l1"
     try:
         validator = ProductValidator(reference, use_stixpy=not args.no_stixpy, compare_values=not args.layout_only)

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.interpolate import splev, splrep
 
 from stix_lib.idb.database import IDB
 from stix_lib.idb.records import CalibrationCurve
@@ -75,6 +74,8 @@ def evaluate_curve(curve: CalibrationCurve, raw: npt.ArrayLike) -> npt.NDArray[n
     if len(x) == 2:
         slope = (y[1] - y[0]) / (x[1] - x[0])
         return y[0] + slope * (values - x[0])
+    from scipy.interpolate import splev, splrep  # ~0.4 s to import: only when a spline curve is used
+
     tck = splrep(x, y)
     return np.asarray(splev(values, tck), dtype=np.float64)
 

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from astropy.io import fits
 
 from stix_lib.atomic import atomic_write_bytes, remove_stale_temps
 from stix_lib.lb.fits_writer import TableColumn, TableHDU, fits_bytes
@@ -120,6 +119,8 @@ def read_lb(path: Path) -> LBProduct:
     LBFileError
         Unreadable file, missing HDUs/columns, or packets that do not match their length field.
     """
+    from astropy.io import fits  # LB files are written without astropy: TM -> LB does not import it
+
     try:
         with fits.open(path, memmap=False) as hdul:
             header = hdul[0].header

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
-
-from astropy.io import fits
+from typing import TYPE_CHECKING, Any
 
 import stix_lib
+
+if TYPE_CHECKING:
+    from astropy.io import fits
 
 ORIGIN = "STIX Team, FHNW"
 CREATOR = "stix_lib"
@@ -153,6 +154,8 @@ def lb_primary_cards(
 
 def lb_primary_header(**kwargs: Any) -> fits.Header:
     """:func:`lb_primary_cards` as an :class:`astropy.io.fits.Header` (same keyword arguments)."""
+    from astropy.io import fits
+
     cards, history = lb_primary_cards(**kwargs)
     header = fits.Header()
     for keyword, value, comment in cards:

@@ -12,17 +12,22 @@ times, canonical order), :mod:`~stix_lib.products.l0` (LB -> L0 builders),
 :mod:`~stix_lib.products.steps` (one input file -> products, with per-file results).
 """
 
-from stix_lib.products.catalogue import NoProductError, ProductSpec, product_spec
-from stix_lib.products.fits_io import ProductFileError, read_product
-from stix_lib.products.header import NoSoopKeywords, SoopKeywordProvider
-from stix_lib.products.l0 import L0Build, ProductBuildError, build_l0
-from stix_lib.products.l1 import level0_to_level1
-from stix_lib.products.merge import combine, split_by_scet_day, split_by_utc_day
-from stix_lib.products.model import Product
-from stix_lib.products.naming import complete_name, incomplete_name, parse_product_name
-from stix_lib.products.steps import StepResult, l0_to_l1, lb_to_l0
-from stix_lib.products.table import Column, ColumnTable
-from stix_lib.products.writer import ProductWriteError, ProductWriter, WriteResult
+from typing import TYPE_CHECKING
+
+from stix_lib.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:  # imported on first use (stix_lib.lazy_exports): a submodule does not pull its siblings
+    from stix_lib.products.catalogue import NoProductError, ProductSpec, product_spec
+    from stix_lib.products.fits_io import ProductFileError, read_product
+    from stix_lib.products.header import NoSoopKeywords, SoopKeywordProvider
+    from stix_lib.products.l0 import L0Build, ProductBuildError, build_l0
+    from stix_lib.products.l1 import level0_to_level1
+    from stix_lib.products.merge import combine, split_by_scet_day, split_by_utc_day
+    from stix_lib.products.model import Product
+    from stix_lib.products.naming import complete_name, incomplete_name, parse_product_name
+    from stix_lib.products.steps import StepResult, l0_to_l1, lb_to_l0
+    from stix_lib.products.table import Column, ColumnTable
+    from stix_lib.products.writer import ProductWriteError, ProductWriter, WriteResult
 
 __all__ = [
     "Column",
@@ -52,3 +57,5 @@ __all__ = [
     "split_by_scet_day",
     "split_by_utc_day",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

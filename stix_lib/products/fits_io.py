@@ -25,10 +25,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from astropy.io import fits
 
 from stix_lib.atomic import atomic_write_parts
 from stix_lib.products.catalogue import NoProductError, product_spec
@@ -36,6 +35,9 @@ from stix_lib.products.fits_reader import TableData, UnsupportedLayout, read_fit
 from stix_lib.products.fits_writer import WriteColumn, bintable_parts, primary_bytes
 from stix_lib.products.model import Product, control_base, snap_times
 from stix_lib.products.table import Column, ColumnTable
+
+if TYPE_CHECKING:
+    from astropy.io import fits
 
 COMP_ERR_DESCRIPTION = "Error due only to integer compression"
 
@@ -196,6 +198,8 @@ def _read_fast(path: Path, cache: dict | None) -> tuple[dict[str, Any], ColumnTa
 
 
 def _read_astropy(path: Path) -> tuple[dict[str, Any], ColumnTable, ColumnTable, ColumnTable]:
+    from astropy.io import fits  # only for layouts the fast reader does not handle
+
     with fits.open(path, memmap=False) as hdul:
         primary = {
             key: hdul[0].header[key] for key in ("LEVEL", "STYPE", "SSTYPE", "SSID", "OBT_BEG") if key in hdul[0].header

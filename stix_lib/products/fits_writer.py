@@ -31,11 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import astropy.units as u
 import numpy as np
-from astropy.table import Column as AstropyColumn
-from astropy.table import Table, meta
-from astropy.utils.exceptions import AstropyWarning
 
 from stix_lib.fits_cards import encode_checksum, format_card, ones_complement_sum
 
@@ -96,6 +92,9 @@ def fits_unit(unit: str | None) -> str | None:
     """A unit string in FITS syntax (``ct`` -> ``count``, ``%`` -> ``10**-2``); unknown units as given."""
     if not unit:
         return None
+    import astropy.units as u  # astropy is imported by the first product written, not at start-up
+    from astropy.utils.exceptions import AstropyWarning
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AstropyWarning)
         parsed = u.Unit(unit, parse_strict="silent")
@@ -143,6 +142,10 @@ def serialized_comments(columns: Sequence[WriteColumn], cache: dict | None = Non
     key = tuple((c.name, c.values.dtype.str, c.values.shape[1:], c.unit, c.description, repr(c.meta)) for c in columns)
     if cache is not None and key in cache:
         return cache[key]
+    from astropy.table import Column as AstropyColumn
+    from astropy.table import Table, meta
+    from astropy.utils.exceptions import AstropyWarning
+
     table = Table(
         [
             AstropyColumn(

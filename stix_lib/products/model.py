@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import astropy.units as u
 import numpy as np
 import numpy.typing as npt
 
@@ -181,6 +180,8 @@ def same_unit(a: str | None, b: str | None) -> bool:
         return True
     if not a or not b:
         return False
+    import astropy.units as u
+
     try:
         return u.Unit(a, parse_strict="silent") == u.Unit(b, parse_strict="silent")
     except (ValueError, TypeError):

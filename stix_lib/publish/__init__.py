@@ -6,30 +6,35 @@ in its ``published`` table (:class:`PublishHistory`). See :mod:`stix_lib.publish
 the algorithm and :mod:`stix_lib.publish.timestamps` for the waiting-period clock.
 """
 
-from stix_lib.publish.ephemeris import ExplicitMetaKernel, finalize_incomplete, flown_kernels
-from stix_lib.publish.history import (
-    DeliveryStatus,
-    DryRunHistory,
-    HistoryRow,
-    PublishConflict,
-    PublishHistory,
-    PublishResult,
-    import_stixcore_history,
-)
-from stix_lib.publish.naming import (
-    VERSION_REGEX,
-    ProductName,
-    ProductNameError,
-    complete_name,
-    incomplete_name,
-    is_incomplete_name,
-)
-from stix_lib.publish.publisher import Publisher, PublishOptions, publish
-from stix_lib.publish.report import FileOutcome, Outcome, PublishReport, build_report_message
-from stix_lib.publish.runlock import PublishLockedError, publish_lock
-from stix_lib.publish.selection import SelectionFilters, read_blacklist, select_candidates
-from stix_lib.publish.timestamps import product_time
-from stix_lib.publish.transport import HostKeyRejected, LocalTransport, SftpTransport, Transport, TransportError
+from typing import TYPE_CHECKING
+
+from stix_lib.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:  # imported on first use (stix_lib.lazy_exports): a submodule does not pull its siblings
+    from stix_lib.publish.ephemeris import ExplicitMetaKernel, finalize_incomplete, flown_kernels
+    from stix_lib.publish.history import (
+        DeliveryStatus,
+        DryRunHistory,
+        HistoryRow,
+        PublishConflict,
+        PublishHistory,
+        PublishResult,
+        import_stixcore_history,
+    )
+    from stix_lib.publish.naming import (
+        VERSION_REGEX,
+        ProductName,
+        ProductNameError,
+        complete_name,
+        incomplete_name,
+        is_incomplete_name,
+    )
+    from stix_lib.publish.publisher import Publisher, PublishOptions, publish
+    from stix_lib.publish.report import FileOutcome, Outcome, PublishReport, build_report_message
+    from stix_lib.publish.runlock import PublishLockedError, publish_lock
+    from stix_lib.publish.selection import SelectionFilters, read_blacklist, select_candidates
+    from stix_lib.publish.timestamps import product_time
+    from stix_lib.publish.transport import HostKeyRejected, LocalTransport, SftpTransport, Transport, TransportError
 
 __all__ = [
     "VERSION_REGEX",
@@ -67,3 +72,5 @@ __all__ = [
     "read_blacklist",
     "select_candidates",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

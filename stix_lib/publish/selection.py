@@ -24,10 +24,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from stix_lib.publish.history import HistoryRow
 from stix_lib.publish.naming import SUFFIXES, ProductName, ProductNameError, complete_name
 from stix_lib.publish.timestamps import product_time
+
+if TYPE_CHECKING:
+    from stix_lib.publish.history import HistoryRow
 
 log = logging.getLogger(__name__)
 

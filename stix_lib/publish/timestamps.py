@@ -25,8 +25,6 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from astropy.io import fits
-
 
 def parse_fits_date(value: object) -> float | None:
     """Epoch seconds of an ISO ``DATE`` header value (naive = UTC), None if it is not a date/time."""
@@ -44,6 +42,8 @@ def parse_fits_date(value: object) -> float | None:
 
 def header_date(path: Path) -> float | None:
     """The primary-header ``DATE`` of a FITS file as epoch seconds (None if absent or unreadable)."""
+    from astropy.io import fits
+
     try:
         value = fits.getval(path, "DATE", ext=0)
     except (OSError, KeyError, IndexError, ValueError, TypeError):

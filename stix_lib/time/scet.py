@@ -20,12 +20,15 @@ The conversion to UTC needs the spacecraft clock kernel and lives in :mod:`stix_
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import astropy.units as u
 import numpy as np
 from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:
+    import astropy.units as u
 
 MAX_COARSE = 2**32 - 1
 MAX_FINE = 2**16 - 1
@@ -153,7 +156,15 @@ def time_sync(coarse: ArrayLike) -> np.ndarray:
 # wrappers
 
 
+def _is_quantity(value: object) -> bool:
+    """True for an astropy Quantity (none exists before astropy.units is imported: no import here)."""
+    units = sys.modules.get("astropy.units")
+    return units is not None and isinstance(value, units.Quantity)
+
+
 def _seconds(quantity: u.Quantity) -> np.ndarray:
+    import astropy.units as u
+
     return np.asarray(quantity.to_value(u.s), dtype=np.float64)
 
 
@@ -287,7 +298,7 @@ class SCETime(_TimeBase):
     @classmethod
     def from_float(cls, seconds: ArrayLike | u.Quantity) -> SCETime:
         """From float seconds (``fine = round(65535 * fraction)``); a time Quantity is accepted."""
-        if isinstance(seconds, u.Quantity):
+        if _is_quantity(seconds):
             seconds = _seconds(seconds)
         return cls(*scet_from_float(seconds))
 
@@ -358,7 +369,7 @@ class SCETime(_TimeBase):
     def _delta_btime(self, other: object) -> np.ndarray | None:
         if isinstance(other, SCETimeDelta):
             return other.btime
-        if isinstance(other, u.Quantity):
+        if _is_quantity(other):
             return SCETimeDelta.from_float(other).btime
         return None
 
@@ -427,7 +438,7 @@ class SCETimeDelta(_TimeBase):
     @classmethod
     def from_float(cls, seconds: ArrayLike | u.Quantity) -> SCETimeDelta:
         """From float seconds (or a time Quantity): ``coarse = trunc(s)``, ``fine = round(65535 * rest)``."""
-        value = _seconds(seconds) if isinstance(seconds, u.Quantity) else np.asarray(seconds, dtype=np.float64)
+        value = _seconds(seconds) if _is_quantity(seconds) else np.asarray(seconds, dtype=np.float64)
         if not np.all(np.isfinite(value)):
             raise ValueError("SCET delta float must be finite")
         coarse = np.trunc(value)
@@ -456,6 +467,8 @@ class SCETimeDelta(_TimeBase):
 
     def as_quantity(self) -> u.Quantity:
         """Float form as an astropy Quantity in seconds."""
+        import astropy.units as u
+
         return self.as_float() * u.s
 
     def __repr__(self) -> str:
@@ -466,7 +479,7 @@ class SCETimeDelta(_TimeBase):
     def _other(self, other: object) -> np.ndarray | None:
         if isinstance(other, SCETimeDelta):
             return other.btime
-        if isinstance(other, u.Quantity):
+        if _is_quantity(other):
             return SCETimeDelta.from_float(other).btime
         return None
 
@@ -501,7 +514,7 @@ class SCETimeDelta(_TimeBase):
         return SCETimeDelta._from_btime(np.abs(self._btime))
 
     def __mul__(self, factor: object) -> SCETimeDelta:
-        if isinstance(factor, _TimeBase | u.Quantity):
+        if isinstance(factor, _TimeBase) or _is_quantity(factor):
             return NotImplemented
         return SCETimeDelta._from_btime(np.round(self._btime * np.asarray(factor)).astype(np.int64))
 
@@ -511,7 +524,7 @@ class SCETimeDelta(_TimeBase):
         """``delta / n`` floor-divides the tick count; ``delta / delta`` is a float ratio."""
         if isinstance(other, SCETimeDelta):
             return self._btime / other.btime
-        if isinstance(other, _TimeBase | u.Quantity):
+        if isinstance(other, _TimeBase) or _is_quantity(other):
             return NotImplemented
         divisor = np.asarray(other)
         if divisor.dtype.kind in "iu":
