@@ -52,6 +52,7 @@ def test_tm_to_l0_run_imports_only_what_it_uses(reference_data: Path, tmp_path: 
         "STIX_IDB_DIR": str(reference_data / "idb"),
         "STIX_CONF_DIR": str(reference_data / "stix-conf"),
         "STIX_SPICE_DIR": str(reference_data / "spice" / "kernels"),
+        "STIX_MISSION_TIME_MARGIN_BEFORE_LAUNCH": "120d",  # moc_test is ground-test data of 2019-11-27
     }
     code = (
         "from stix_lib.cli.main import main\n"

@@ -79,8 +79,7 @@ class DataProblemsOperator(BaseOperator):
     """
 
     def __init__(self, *, source_task_id: str, **kwargs: Any) -> None:
-        kwargs.setdefault("trigger_rule", "none_failed")
-        kwargs.setdefault("retries", 0)
+        kwargs.setdefault("trigger_rule", "none_failed")  # the DAG's retries apply: only an SMTP failure is retried
         super().__init__(**kwargs)
         self.source_task_id = source_task_id
 
