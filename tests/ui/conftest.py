@@ -41,7 +41,8 @@ def ui_stack(tmp_path_factory: pytest.TempPathFactory, reference_data: Path) -> 
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
     """Debian's chromium under Playwright (never `playwright install`)."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (PyPI) is not installed")
+    from playwright import sync_api  # pinned in requirements.txt: a missing install fails, never skips
+
     assert CHROMIUM.is_file(), f"{CHROMIUM} missing: apt-get install chromium"
     with sync_api.sync_playwright() as driver:
         launched = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
