@@ -52,7 +52,7 @@ from stix_lib.time.scet import SCETime, scet_to_btime
 log = logging.getLogger(__name__)
 
 #: Ledger states whose files make up "the telemetry of a day".
-DAY_STATES: tuple[TMState, ...] = (TMState.STAGED, TMState.PROCESSED)
+DAY_STATES: tuple[TMState, ...] = (TMState.STAGED, TMState.PROCESSED, TMState.WAITING_KERNELS)
 #: End levels a reprocessing run may stop at.
 END_LEVELS: tuple[str, ...] = ("LB", "L0", "L1", "L2")
 #: Folder below ``data_root`` holding one output archive per version.

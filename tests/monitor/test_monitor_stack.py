@@ -218,7 +218,9 @@ def test_status_shows_pipeline_db_and_airflow(stix_env, processing_run, capsys):
     assert main(["status", "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["open_files"] == 3
-    assert status["ledger"] == {"incoming": 1, "staged": 3, "processed": 1, "failed": 1, "quarantined": 0}
+    assert status["ledger"] == {
+        "incoming": 1, "staged": 3, "processed": 1, "failed": 1, "waiting for kernels": 0, "quarantined": 0
+    }
     assert status["last_processed"]["name"] == "solo_TM_done.PktTmRaw.xml"
     assert status["last_error"]["name"] == "solo_TM_bad.PktTmRaw.xml"
     assert status["last_error"]["error"] == "L0: cannot decode packet 17 (bad SSID)"
