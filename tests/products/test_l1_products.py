@@ -143,11 +143,13 @@ def test_soop_keywords_come_from_the_provider(moc_lb: dict, idb_manager, writer)
     assert header["SOOPNAME"] == "none"
 
 
-def test_l1_without_kernels_is_a_file_error(moc_lb: dict, idb_manager, writer) -> None:
+def test_l1_without_kernels_waits(moc_lb: dict, idb_manager, writer) -> None:
+    """No L1 with the nominal clock: without kernels the L1 step writes nothing and waits (no error)."""
     (l0_path,) = lb_to_l0(moc_lb[(21, 6, 43)], idb_manager, writer).written
     writer.kernels = None
     step = l0_to_l1(l0_path, idb_manager, writer)
-    assert not step.written and step.file_errors and "SPICE" in step.file_errors[0]
+    assert not step.written and not step.file_errors
+    assert step.waiting and "waiting for kernels: no SPICE kernels" in step.waiting[0]
 
 
 def test_rows_are_calibrated_with_the_idb_of_their_period(monkeypatch) -> None:

@@ -14,13 +14,17 @@ from stix_lib.simulate.reference import encode_reference
 TOTALS = {20: 19086, 21: 19078, 22: 19079}
 
 
-def test_pipeline_writes_science_requests_once(tmp_path: Path, references, idb_dir, idb_manager, energy_channels):
+def test_pipeline_writes_science_requests_once(
+    tmp_path: Path, references, idb_dir, idb_manager, energy_channels, kernels
+):
     source = tmp_path / "l1-ref"
     source.mkdir()
     for product in references.values():
         shutil.copy(product.path, source / product.path.name)
     encoding = encode_reference(source, tmp_path / "tm", idb_dir)
-    writer = ProductWriter(tmp_path / "archive", energy_channels=energy_channels, date="2026-01-01T00:00:00.000")
+    writer = ProductWriter(
+        tmp_path / "archive", energy_channels=energy_channels, kernels=kernels, date="2026-01-01T00:00:00.000"
+    )
     pipeline = Pipeline(writer, idb_manager, date="2026-01-01T00:00:00.000")
     reports = [pipeline.process_tm(tm) for tm in encoding.tm_files]
     assert all(r.status == "ok" for r in reports), [r.to_dict() for r in reports]

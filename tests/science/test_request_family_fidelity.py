@@ -115,7 +115,9 @@ def test_validate_conservation_option(family, corrupted: Path, settings, referen
     (good,) = [p for p in files if p.name.startswith("solo_L1_stix-sci-xray-cpd")]
     spec = [p for p in files if p.name.startswith("solo_L1_stix-sci-xray-spec")]
     reference = str(reference_data / "reference" / "l1")
-    args = ["validate", "--no-stixpy", "--reference", reference, "--conservation"]
+    # --layout-only: the re-encoder does not reproduce the reference packet split, so per-packet values
+    # (num_substructures, num_energy_groups) differ; see docs/stixcore-differences.md
+    args = ["validate", "--no-stixpy", "--layout-only", "--reference", reference, "--conservation"]
     assert main([*args, str(good), *map(str, spec)]) == 0
     assert capsys.readouterr().out.count("counts and triggers equal the sums of the") == 2
     assert main([*args, str(good), str(corrupted)]) == 1
