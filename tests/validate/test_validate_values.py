@@ -122,3 +122,19 @@ def test_round_trip_values_equal_the_reference(round_trip: dict, descriptor: str
     assert sum(r.values.values for r in reports) > 0 and not sum(r.values.mismatches for r in reports)
     if descriptor != "stix-ql-spectra":
         assert sum(r.values.rows_matched for r in reports) == max(r.values.rows_reference for r in reports)
+
+
+def test_spectra_of_another_day_are_not_compared(reference_dir: Path, tmp_path: Path) -> None:
+    """ql-spectra totals are compared only over a common time range (the demo's 2024 day is not 2020-05-06)."""
+    from stix_lib.validate.report import FileReport
+    from stix_lib.validate.values import compare_values
+
+    name = "solo_L1_stix-ql-spectra_20200506_V01.fits"
+    product = _copy(reference_dir, name, tmp_path)
+    with fits.open(product, mode="update") as hdul:
+        hdul[0].header["VERSION"] = "02"  # a current product ...
+        hdul[0].header["OBT_BEG"] = float(hdul[0].header["OBT_BEG"]) + 4 * 365 * 86400.0  # ... of another day
+        hdul["DATA"].data["spectra"][:] = 0
+    report = FileReport(product)
+    compare_values(report, product, reference_dir / name, "ql-spectra")
+    assert report.ok and "values-skipped" in report.codes()
