@@ -287,12 +287,9 @@ class LocalStack:
             )
             reply.raise_for_status()
             self._token = reply.json()["access_token"]
+        headers = {"Authorization": f"Bearer {self._token}", **kwargs.pop("headers", {})}
         reply = httpx.request(
-            method,
-            f"{self.config.api_url}/api/v2/{path.lstrip('/')}",
-            headers={"Authorization": f"Bearer {self._token}"},
-            timeout=60,
-            **kwargs,
+            method, f"{self.config.api_url}/api/v2/{path.lstrip('/')}", headers=headers, timeout=60, **kwargs
         )
         if reply.status_code >= 400:
             raise StackError(f"{method} {path} -> {reply.status_code}: {reply.text[:2000]}")
