@@ -20,6 +20,9 @@ reported with the ratio base / this tree. Cases:
 ``ql10k TM -> L1``
     the 10,000 quick-look packets of ``bench_products.py`` (``--ql-dir``; made by it with
     ``--cache``), one process; ``-e L1``.
+``DAG files``
+    every file of ``dags/`` executed in one process after ``import airflow.sdk`` (what the DAG
+    processor and each task pay for our code at parse time).
 ``task: empty / TM -> LB / LB -> L1``
     the STIX part of the Airflow tasks of ``stix_level_processing`` on moc_test: a process
     imports ``airflow.sdk`` (as every task process does; its CPU is the "empty" row) and then runs
@@ -83,6 +86,19 @@ if step != "empty":
     else:  # the LB -> L1 tasks of the LB files the TM -> LB task wrote, one after the other
         for group in lb_groups([json.load(open(result_file))]):
             lb_group_step(build_pipeline(settings), group)
+print("TASK", before, cpu() - before)
+"""
+
+
+DAG_PROBE = """
+import resource, runpy, sys
+def cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+import airflow.sdk
+before = cpu()
+for path in sys.argv[1:]:
+    runpy.run_path(path)
 print("TASK", before, cpu() - before)
 """
 
@@ -160,6 +176,11 @@ def _cases(data: Path, ql_dir: Path | None) -> list[tuple[str, callable]]:
 
         return run
 
+    def dag_files(tree: Path, work: Path) -> tuple[float, float]:
+        files = sorted(str(p) for p in (tree / "dags").glob("*.py"))
+        _, wall, out = _child([python, "-c", DAG_PROBE, *files], _env(tree, data, work), work)
+        return float(next(line for line in out.splitlines() if line.startswith("TASK")).split()[2]), wall
+
     cases = [
         ("help (`stix-pipeline --help`)", cli("--help")),
         ("first packet (`stix-pipeline process`, moc_test)", first_packet),
@@ -168,6 +189,7 @@ def _cases(data: Path, ql_dir: Path | None) -> list[tuple[str, callable]]:
     if ql_dir is not None:
         cases.append(("ql10k TM -> L1 (`stix-pipeline process -e L1`)", process(lambda _work: ql_dir, "-e", "L1")))
     cases += [
+        ("DAG files: parse all of dags/, CPU above `import airflow.sdk`", dag_files),
         ("task: empty (interpreter + `import airflow.sdk`)", task("empty")),
         ("task: TM -> LB, CPU above the empty task (moc_test)", task("tm_to_lb")),
         ("task: LB -> L1, CPU above the empty task (moc_test, 7 packet types)", task("lb_to_l1")),
