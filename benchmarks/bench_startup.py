@@ -1,9 +1,13 @@
 """Start-up and per-task overhead: this tree against a base checkout, measured side by side.
 
-Run from the repository root (the base is any other checkout, e.g. the commit before a change)::
+Run from the repository root::
 
-    git worktree add /tmp/stix-base <commit>
-    .venv/bin/python benchmarks/bench_startup.py --base /tmp/stix-base [--repeat 5] [--ql-dir DIR]
+    .venv/bin/python benchmarks/bench_startup.py [--base-commit REV | --base DIR] [--repeat 5] [--ql-dir DIR]
+
+The base is a checkout (``--base``) or a commit checked out into a temporary git worktree
+(``--base-commit``, default :data:`BASE_COMMIT`, the last commit before the start-up work of
+issue 20). ``--ql-dir`` defaults to ``build/bench-products/ql10k`` when ``bench_products.py
+--cache build/bench-products`` made it (the ql10k row is left out otherwise).
 
 Every case runs in a fresh Python process, alternately from the base and from this tree, so both
 see the same machine load; CPU is user + sys of the child (``resource.getrusage(RUSAGE_CHILDREN)``),
@@ -51,6 +55,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from results_file import write_section  # noqa: E402
 
+#: Commit compared with by default: the tree before the start-up work (issue 20).
+BASE_COMMIT = "aefbe78"
+DEFAULT_QL_DIR = ROOT / "build" / "bench-products" / "ql10k"
 DEFAULT_DATA = Path(os.environ.get("STIX_REFERENCE_DATA", ROOT.parent / "shared" / "stix-data"))
 
 FIRST_PACKET_PROBE = """
@@ -268,17 +275,29 @@ NOTES = """Notes:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base", type=Path, required=True, help="checkout of the commit to compare with")
+    parser.add_argument("--base", type=Path, help="checkout of the tree to compare with")
+    parser.add_argument("--base-commit", default=BASE_COMMIT, help=f"commit to compare with (default {BASE_COMMIT})")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared stix-data folder")
     parser.add_argument("--ql-dir", type=Path, help="ql10k TM files (bench_products.py --cache DIR: DIR/ql10k)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-write", action="store_true", help="print only, leave RESULTS.md alone")
     args = parser.parse_args(argv)
+    ql_dir = args.ql_dir or (DEFAULT_QL_DIR if any(DEFAULT_QL_DIR.glob("*.xml")) else None)
     load_before = os.getloadavg()[0]
-    results = measure(args.base.resolve(), args.data, args.ql_dir, args.repeat)
-    base_commit = subprocess.run(
-        ["git", "-C", str(args.base), "log", "-1", "--format=%h %s"], capture_output=True, text=True
-    ).stdout.strip()
+    with tempfile.TemporaryDirectory(prefix="bench-startup-base-") as tmp:
+        base = args.base
+        if base is None:
+            base = Path(tmp) / "base"
+            git = ["git", "-C", str(ROOT), "worktree"]
+            subprocess.run([*git, "add", "--detach", str(base), args.base_commit], check=True, capture_output=True)
+        try:
+            results = measure(base.resolve(), args.data, ql_dir, args.repeat)
+            base_commit = subprocess.run(
+                ["git", "-C", str(base), "log", "-1", "--format=%h %s"], capture_output=True, text=True
+            ).stdout.strip()
+        finally:
+            if args.base is None:
+                subprocess.run([*git, "remove", "--force", str(base)], capture_output=True)
     command = "python benchmarks/bench_startup.py " + " ".join(argv if argv is not None else sys.argv[1:])
     text = markdown(results, command, base_commit, (load_before, os.getloadavg()[0]))
     print(text)
