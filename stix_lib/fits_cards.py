@@ -15,7 +15,6 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from astropy.io import fits
 
 _EXCLUDED = frozenset(range(0x3A, 0x41)) | frozenset(range(0x5B, 0x61))
 
@@ -78,6 +77,13 @@ def _cached_card(keyword: str, _type: type, value: Any, comment: str) -> str:
     return _format_card(keyword, value, comment)
 
 
+def _astropy_card(*args: Any) -> Any:
+    """:class:`astropy.io.fits.Card` (imported here: most cards are formatted without astropy)."""
+    from astropy.io import fits
+
+    return fits.Card(*args)
+
+
 def _format_card(keyword: str, value: Any, comment: str = "") -> str:
     """80-character image(s) of a header card.
 
@@ -88,9 +94,9 @@ def _format_card(keyword: str, value: Any, comment: str = "") -> str:
     if keyword in ("COMMENT", "HISTORY") and isinstance(value, str):
         if len(value) <= 72 and value.isascii():
             return f"{keyword:<8}{value}".ljust(80)
-        return fits.Card(keyword, value).image
+        return _astropy_card(keyword, value).image
     if len(keyword) > 8:
-        return fits.Card(keyword, value, comment).image
+        return _astropy_card(keyword, value, comment).image
     if isinstance(value, bool | np.bool_):
         field_text = f"{'T' if value else 'F':>20}"
     elif isinstance(value, int | np.integer):
@@ -100,13 +106,13 @@ def _format_card(keyword: str, value: Any, comment: str = "") -> str:
     elif isinstance(value, str) and "'" not in value and len(value) <= 68 and value.isascii():
         field_text = f"'{value:<8}'".ljust(20) if value else "''"
     else:
-        return fits.Card(keyword, value, comment).image
+        return _astropy_card(keyword, value, comment).image
     image = f"{keyword:<8}= {field_text}"
     if comment:
         image = f"{image} / {comment}"
     if len(image) > 80:
         base = f"{keyword:<8}= {field_text}"
         if len(base) > 80:
-            return fits.Card(keyword, value, comment).image
+            return _astropy_card(keyword, value, comment).image
         image = image[:80]
     return image.ljust(80)

@@ -3,11 +3,16 @@
 Entry point: :class:`CalEnergyStep` — ``CalEnergyStep(settings)(l1_path) -> list[Path]``.
 """
 
-from stix_lib.cal.ecc_inputs import ecc_input_hdus, spec_all_hdus, write_ecc_inputs
-from stix_lib.cal.ecc_runner import EccPrograms, EccRunError, find_ecc_programs, run_ecc_programs
-from stix_lib.cal.post_fit import PostFitError, PostFitResult, fit_ba133_lines, post_fit, post_fit_files
-from stix_lib.cal.product import CalResult, CalTiming, cal_filename, cal_path
-from stix_lib.cal.step import CalEnergyError, CalEnergyStep, energy_edges, gain_range_ok
+from typing import TYPE_CHECKING
+
+from stix_lib.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:  # imported on first use (stix_lib.lazy_exports): a submodule does not pull its siblings
+    from stix_lib.cal.ecc_inputs import ecc_input_hdus, spec_all_hdus, write_ecc_inputs
+    from stix_lib.cal.ecc_runner import EccPrograms, EccRunError, find_ecc_programs, run_ecc_programs
+    from stix_lib.cal.post_fit import PostFitError, PostFitResult, fit_ba133_lines, post_fit, post_fit_files
+    from stix_lib.cal.product import CalResult, CalTiming, cal_filename, cal_path
+    from stix_lib.cal.step import CalEnergyError, CalEnergyStep, energy_edges, gain_range_ok
 
 __all__ = [
     "CalEnergyError",
@@ -31,3 +36,5 @@ __all__ = [
     "spec_all_hdus",
     "write_ecc_inputs",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

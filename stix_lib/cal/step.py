@@ -25,18 +25,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-from astropy import units as u
-from astropy.io import fits
-from astropy.table import Table
 
-from stix_lib.cal.ecc_inputs import SPECTRUM_SHAPE, write_ecc_inputs
 from stix_lib.cal.ecc_runner import DEFAULT_TIMEOUT_S, EccRunError, find_ecc_programs, run_ecc_programs
-from stix_lib.cal.post_fit import PostFitError, PostFitResult, post_fit_files
-from stix_lib.cal.product import CalResult, CalTiming, cal_path, primary_header, write_cal_product
 from stix_lib.conf.ecc import EccConfigError, EccConfigIndex, PostEccConfig
 from stix_lib.conf.elut import Elut, ElutError, ElutIndex
 
-if TYPE_CHECKING:  # pragma: no cover - typing only
+if TYPE_CHECKING:  # pragma: no cover - typing only; astropy and the ECC steps are imported by a calibration
+    from astropy import units as u
+    from astropy.io import fits
+    from astropy.table import Table
+
+    from stix_lib.cal.post_fit import PostFitResult
+    from stix_lib.cal.product import CalTiming
     from stix_lib.settings import Settings
     from stix_lib.spice.kernels import SpiceKernels
 
@@ -87,6 +87,8 @@ def energy_edges(elut: Elut, offset: np.ndarray, gain: np.ndarray) -> np.ndarray
 
 
 def _to_seconds(value: Any, unit: Any, default_unit: u.UnitBase) -> float:
+    from astropy import units as u
+
     unit = u.Unit(unit) if unit not in (None, "") else default_unit
     return float((float(value) * unit).to_value(u.s))
 
@@ -181,6 +183,8 @@ class CalEnergyStep:
         if self.programs is None:
             logger.info("CAL energy calibration skipped for %s: %s", l1_path.name, self.unavailable)
             return []
+        from stix_lib.cal.post_fit import PostFitError
+
         if not L1_NAME.match(l1_path.name):
             raise CalEnergyError(f"{l1_path}: not an L1 cal-energy file (solo_L1_stix-cal-energy_<date>_V<vv>.fits)")
         try:
@@ -189,6 +193,13 @@ class CalEnergyStep:
             raise CalEnergyError(f"{l1_path}: CAL energy calibration failed: {exc}") from exc
 
     def _process(self, l1_path: Path) -> list[Path]:
+        from astropy import units as u
+        from astropy.io import fits
+        from astropy.table import Table
+
+        from stix_lib.cal.ecc_inputs import SPECTRUM_SHAPE
+        from stix_lib.cal.product import CalTiming
+
         with fits.open(l1_path, memmap=True) as hdul:
             header = hdul[0].header.copy()
             counts = np.asarray(hdul["DATA"].data["counts"])
@@ -237,6 +248,10 @@ class CalEnergyStep:
         idb_versions: Table,
         elut: Elut,
     ) -> Path | None:
+        from stix_lib.cal.ecc_inputs import write_ecc_inputs
+        from stix_lib.cal.post_fit import post_fit_files
+        from stix_lib.cal.product import CalResult, cal_path, primary_header, write_cal_product
+
         target = cal_path(self.archive_dir, timing, self.version)
         if target.exists():
             logger.warning("%s exists: CAL products are not merged, %s spectrum skipped", target, l1_path.name)

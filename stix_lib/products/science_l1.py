@@ -51,11 +51,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from astropy.io import fits
 
 from stix_lib.atomic import atomic_path
 from stix_lib.conf.energy_channels import EnergyChannelTable, ScienceEnergyChannels, energy_bands
@@ -86,6 +85,9 @@ from stix_lib.products.steps import StepResult
 from stix_lib.products.writer import ProductWriter
 from stix_lib.ridlut.table import RidLut
 from stix_lib.spice.kernels import SpiceKernels
+
+if TYPE_CHECKING:  # astropy.io.fits is imported by the science writers, not by TM -> LB
+    from astropy.io import fits
 
 SHIFTED = "Time and count arrays were shifted to fix offset"
 NOT_SHIFTED = "Time and count offset not fixed as possibly summed on board"
@@ -197,6 +199,8 @@ def _fits_code(values: np.ndarray) -> str:
 
 
 def _table(columns: Columns, name: str) -> fits.BinTableHDU:
+    from astropy.io import fits
+
     cols = []
     for col, values, unit in columns:
         values = np.asarray(values)
@@ -487,6 +491,8 @@ def _primary_header(
         cards.append(("TRIG_SCA", factor, "Descaling factor of the triggers"))
     if getattr(request, "datawarn", False):
         cards.append(("DATAWARN", 1, "Data warning, see COMMENT"))
+    from astropy.io import fits
+
     header = fits.Header()
     for key, value, comment in cards:
         bare = fits.Card(key, value)
@@ -600,6 +606,8 @@ def write_science_file(
     idb_range = span if packet_times is None else packet_times
     n_packets = len(np.atleast_1d(request.control.get("num_substructures", request.control.get("index"))))
     ids = np.arange(n_packets) if packets is None else np.asarray(packets)
+    from astropy.io import fits
+
     hdus: list[fits.BinTableHDU] = [
         _table(_control_columns(request, ids, raw_files, parent), "CONTROL"),
         _table(_data_columns(request, span[0], level), "DATA"),

@@ -64,7 +64,7 @@ def test_tm_to_l0_run_imports_only_what_it_uses(reference_data: Path, tmp_path: 
     assert sorted(modules.intersection(UNUSED_BY_PROCESS)) == []
 
 
-@pytest.mark.parametrize("package", ["stix_lib.products", "stix_lib.publish"])
+@pytest.mark.parametrize("package", ["stix_lib.cal", "stix_lib.products", "stix_lib.publish", "stix_lib.spice"])
 def test_lazy_package_exports_resolve(package: str) -> None:
     """Every name a lazily exporting package lists in ``__all__`` can be imported from it."""
     import importlib
