@@ -68,9 +68,12 @@ def select_inputs() -> list[str]:
     """TM files to process (empty when the run starts above TM: those inputs go to the LB step)."""
     from stix_lib.pipeline.tasks import select_tm_files
 
-    _settings, engine, params = _setup()
+    settings, engine, params = _setup()
     if params["start_level"] not in ("TM", "ALL"):
         return []
+    from stix_lib.pipeline.orchestrator import sweep_stale_partials
+
+    sweep_stale_partials(Path(params["fits_dir"] or settings.fits_archive_dir))  # leftovers of killed writers
     return select_tm_files(engine, input_files=params["input_files"], name_filter=params["filter"])
 
 
