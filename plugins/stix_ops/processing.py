@@ -111,9 +111,12 @@ def select_inputs() -> list[str]:
     from stix_lib.pipeline.tasks import select_tm_files
 
     context = get_current_context()
-    _settings, engine, params = _setup()
+    settings, engine, params = _setup()
     if params["start_level"] not in ("TM", "ALL"):
         return []
+    from stix_lib.pipeline.orchestrator import sweep_stale_partials
+
+    sweep_stale_partials(Path(params["fits_dir"] or settings.fits_archive_dir))  # leftovers of killed writers
     waiting = include_waiting(str(getattr(context.get("dag_run"), "run_type", "")), _triggering_assets(context))
     return select_tm_files(
         engine, input_files=params["input_files"] or (), name_filter=params["filter"] or "", include_waiting=waiting

@@ -26,7 +26,7 @@ faults (disk full, database down) stop a run. A telemetry file that cannot be re
 reported ``unusable`` and nothing is produced from it (the caller quarantines it); a truncated
 file gives its complete packets, is reported ``truncated`` and a copy goes to quarantine. Stale
 hidden ``.partial`` files older than :data:`STALE_PARTIAL_AGE` are removed from the archive when
-:meth:`Pipeline.run` starts. With ``stop_on_error`` the first problem raises
+a run starts at TM (:func:`sweep_stale_partials`). With ``stop_on_error`` the first problem raises
 :class:`PipelineAborted` (carrying the report so far).
 """
 
@@ -399,9 +399,8 @@ class Pipeline:
             raise ValueError(f"end level {end.name} is before start level {start.name}")
         run = RunReport()
         files = [Path(p) for p in inputs]
-        for stale in remove_stale_partials_below(self.archive, STALE_PARTIAL_AGE) if self.archive.is_dir() else []:
-            log.warning("removed %s, left by a killed writer", stale)
         if start == Level.TM:
+            sweep_stale_partials(self.archive)
             touched: list[Path] = []
             for tm in self.progress(files, "TM -> LB"):
                 report = FileReport(str(tm))
@@ -418,6 +417,17 @@ class Pipeline:
                 run.files.append(report)
                 self.l1_to_l2(path, report)
         return run
+
+
+def sweep_stale_partials(archive: Path) -> list[Path]:
+    """Remove hidden ``.partial`` files older than :data:`STALE_PARTIAL_AGE` from ``archive``.
+
+    Called when a run starts at TM (:meth:`Pipeline.run`, the processing DAG's input selection).
+    """
+    removed = remove_stale_partials_below(Path(archive), STALE_PARTIAL_AGE) if Path(archive).is_dir() else []
+    for stale in removed:
+        log.warning("removed %s, left by a killed writer", stale)
+    return removed
 
 
 def _end(level: Level | str) -> Level:

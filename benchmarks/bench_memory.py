@@ -1,0 +1,110 @@
+"""Peak memory of TM -> LB -> L0 -> L1 against the size of one telemetry file (issue 16, item 8).
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/bench_memory.py [--sizes 50 200 400] [--no-write]
+
+For each size (MB of EDDS XML) a file is built from the real moc_test quick-look packets and
+synthetic HK maxi packets (:func:`bench_telemetry.build_packets`, times shifted to 2020-05 so the
+packets lie inside the mission window), then ``stix-pipeline process -e L1`` runs in a fresh
+process on an empty archive (real 2020 SPICE kernels, STIX-CONF snapshot, real IDBs). Reported:
+the maximum RSS of that process (``ru_maxrss`` of that process), the wall time and the ratio of peak
+RSS to file size. Target of issue 16: peak bounded by a constant, <= 400 MB for a 400 MB file.
+The figures go to the ``memory`` section of ``benchmarks/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_telemetry import DEFAULT_DATA, build_packets, shifted, write_tm_xml  # noqa: E402
+from results_file import write_section  # noqa: E402
+
+#: moc_test is from 2019-11-27; shifted by this many seconds its packets fall in May 2020.
+SHIFT_TO_2020 = 160 * 86400
+#: XML bytes per quick-look packet of the replicated moc_test mix (measured on a small file).
+_PROBE_PACKETS = 2000
+
+
+def build_file(path: Path, megabytes: float, data: Path) -> int:
+    """An EDDS XML file of about ``megabytes`` MB; returns its packet count."""
+    probe = path.with_suffix(".probe.xml")
+    packets, _, _ = build_packets(data, _PROBE_PACKETS)
+    write_tm_xml(probe, packets)
+    per_packet = probe.stat().st_size / len(packets)
+    probe.unlink()
+    packets, _, _ = build_packets(data, int(megabytes * 1e6 / per_packet))
+    packets = [shifted(p, SHIFT_TO_2020, int.from_bytes(p[2:4], "big") & 0x3FFF) for p in packets]
+    write_tm_xml(path, packets)
+    return len(packets)
+
+
+def measure(tm: Path, work: Path, data: Path) -> dict[str, float]:
+    """Peak RSS (MB) and wall time (s) of ``stix-pipeline process`` of one file to L1."""
+    tm_dir = work / "tm"
+    tm_dir.mkdir(parents=True, exist_ok=True)
+    os.replace(tm, tm_dir / tm.name)
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "plugins")]),
+        STIX_DATA_ROOT=str(work / "data"),
+        STIX_IDB_DIR=str(data / "idb"),
+        STIX_CONF_DIR=str(data / "stix-conf"),
+        STIX_SPICE_DIR=str(data / "spice" / "kernels"),
+    )
+    argv = ["process", "-t", str(tm_dir), "-f", str(work / "fits"), "-e", "L1", "--log_level", "WARNING"]
+    code = (
+        "import resource, sys; from stix_lib.cli.main import main; "
+        f"main({argv!r}); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout
+    seconds = time.perf_counter() - start
+    peak = int(out.split()[-1])
+    return {"peak_mb": peak / 1024, "seconds": seconds}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=float, nargs="+", default=[50.0, 200.0, 400.0], help="file sizes in MB")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    rows = []
+    for size in sorted(args.sizes):
+        with tempfile.TemporaryDirectory(prefix="stix-bench-memory-") as tmp:
+            tm = Path(tmp) / f"bench_{int(size)}MB.PktTmRaw.xml"
+            packets = build_file(tm, size, args.data)
+            actual = tm.stat().st_size / 1e6
+            result = measure(tm, Path(tmp) / "work", args.data)
+        rows.append((actual, packets, result))
+        print(f"{actual:.0f} MB, {packets} packets: peak RSS {result['peak_mb']:.0f} MB, {result['seconds']:.0f} s")
+    lines = [
+        "## Memory: peak RSS of TM -> L1 against file size (`benchmarks/bench_memory.py`)",
+        "",
+        f"Command: `python benchmarks/bench_memory.py --sizes {' '.join(f'{s:g}' for s in args.sizes)}`; "
+        "one file, `stix-pipeline process -e L1` in a fresh process, peak = `ru_maxrss`.",
+        "",
+        "| file | packets | peak RSS | peak / file size | wall time |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {mb:.0f} MB | {n:,} | {r['peak_mb']:.0f} MB | {r['peak_mb'] / mb:.1f} | {r['seconds']:.0f} s |"
+        for mb, n, r in rows
+    ]
+    if not args.no_write:
+        write_section("memory", "\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
