@@ -7,15 +7,16 @@ check out the tag of the most recently tagged commit (`git describe --tags $(git
 Processing reads the version per run (`stix_lib.conf_sync.current_conf_version`).
 `sync_public_conf` does the same in the public copy `conf_public_dir` (the runbook's web folder
 `/var/www/data/STIX-CONF`; skipped while the setting is empty), without recording a version.
-Every 4 hours at :10 (the public copy's cron) and daily at 22:20 (the pipeline copy's); both tasks
-run each time, independently.
+Daily at 22:20, both copies in the same run, independently (the runbook's 4-hourly public-copy cron
+is folded in: both follow the same tags, and an event-driven pipeline keeps clock runs to the
+calendar jobs; trigger the DAG by hand to publish a release at once).
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, MultipleCronTriggerTimetable
+from airflow.sdk import DAG, CronTriggerTimetable
 
 from stix_ops.defaults import START_DATE, default_args, tags
 from stix_ops.operators.conf import ConfSyncOperator, PublicConfSyncOperator
@@ -23,7 +24,7 @@ from stix_ops.operators.conf import ConfSyncOperator, PublicConfSyncOperator
 with DAG(
     dag_id="stix_conf_sync",
     description="check out the most recently tagged STIX-CONF commit and record its version",
-    schedule=MultipleCronTriggerTimetable("10 */4 * * *", "20 22 * * *", timezone="UTC"),
+    schedule=CronTriggerTimetable("20 22 * * *", timezone="UTC"),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,

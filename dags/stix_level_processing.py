@@ -11,8 +11,12 @@ file in the pipeline database, the product lineage and the ledger states.
 Never an L1 product without kernels: LB and L0 (on-board time only) are always made, but an L1
 product whose time the loaded SPICE kernels do not cover is held back and its TM file is ledgered
 `waiting for kernels`. New kernels (`stix_spice_kernels`, from `stix_spice_sync`) trigger a run
-that takes the waiting files again (so does a manual run); hourly and staging-triggered runs
-leave them alone.
+that takes the waiting files again (so does a manual run); the daily safety run and
+staging-triggered runs leave them alone.
+
+Event-driven: a run starts on `stix_tm_staged` (staging released files) or `stix_spice_kernels`;
+one daily safety run (03:40 UTC, after the other safety runs) picks up failed files and anything an
+event missed. There is no hourly polling any more.
 """
 
 from __future__ import annotations
@@ -27,9 +31,9 @@ from stix_ops.defaults import START_DATE, default_args, tags
 
 with DAG(
     dag_id="stix_level_processing",
-    description="TM -> LB -> L0 -> L1 -> CAL for released telemetry; catch-up of anything not processed",
+    description="TM -> LB -> L0 -> L1 -> CAL for released telemetry on staging/kernel events; daily catch-up",
     schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("0 * * * *", timezone="UTC"), assets=(TM_STAGED | SPICE_KERNELS)
+        timetable=CronTriggerTimetable("40 3 * * *", timezone="UTC"), assets=(TM_STAGED | SPICE_KERNELS)
     ),
     start_date=START_DATE,
     catchup=False,

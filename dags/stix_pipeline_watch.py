@@ -58,6 +58,17 @@ with DAG(
     doc_md=__doc__,
 ):
     watch = PipelineWatchOperator(
-        task_id="check_pipeline", window=WINDOW, execution_timeout=WINDOW + timedelta(hours=1)
+        task_id="check_pipeline",
+        window=WINDOW,
+        execution_timeout=WINDOW + timedelta(hours=1),
+        doc_md="Monitor passes every 15 min in the triggerer (backlog window, overdue runs, component health); "
+        "resumes on a worker only to mail an incident that opened or cleared. On failure: the triggerer or "
+        "the REST API is down; run `stix-pipeline status` and `stix_pipeline_monitor` by hand.",
     )
-    watch >> MonitorRearmOperator(task_id="rearm", watch_task_id="check_pipeline")
+    rearm = MonitorRearmOperator(
+        task_id="rearm",
+        watch_task_id="check_pipeline",
+        doc_md="Emit `stix_monitor_rearm` so the next watch starts at once. On failure: clear the task (the "
+        "midnight run starts a new watch anyway).",
+    )
+    watch >> rearm

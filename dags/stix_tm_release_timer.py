@@ -37,5 +37,21 @@ with DAG(
     tags=tags("staging"),
     doc_md=__doc__,
 ):
-    wait = AgeReleaseWaitOperator(task_id="wait_for_release_time", execution_timeout=MAX_WAIT + timedelta(hours=1))
-    wait >> TMStagingOperator(task_id="release") >> HeldFilesRearmOperator(task_id="rearm")
+    wait = AgeReleaseWaitOperator(
+        task_id="wait_for_release_time",
+        execution_timeout=MAX_WAIT + timedelta(hours=1),
+        doc_md="Deferred in the triggerer until the oldest held `incoming` TM file is due by age "
+        "(`received_at + staging_delay`). Shows as *deferred* meanwhile. On failure (timeout): the triggerer "
+        "was down; check `airflow jobs check --job-type TriggererJob`, then clear the task.",
+    )
+    release = TMStagingOperator(
+        task_id="release",
+        doc_md="Release due files `incoming/` -> `processing/` (the staging rule) and emit `stix_tm_staged`. "
+        "On failure: the error names the file or folder (permissions, disk); fix it and clear the task.",
+    )
+    rearm = HeldFilesRearmOperator(
+        task_id="rearm",
+        doc_md="Emit `stix_tm_held` while files are still held, so the next wait starts. On failure: clear the "
+        "task; the daily `stix_tm_staging` safety run releases due files meanwhile.",
+    )
+    wait >> release >> rearm

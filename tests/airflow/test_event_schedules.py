@@ -16,8 +16,10 @@ EVENT_DRIVEN = {
     "stix_tm_release_timer": (None, {"stix_tm_incoming", "stix_tm_held"}),
     "stix_pipeline_watch": ("0 0 * * *", {"stix_monitor_rearm"}),
 }
-#: Calendar jobs stay calendar jobs.
+#: Calendar jobs stay calendar jobs (daily products also run on new L1 files).
 CALENDAR = {"stix_daily_products": "0 8 * * *", "stix_soar_publish": "0 5 * * *", "stix_conf_sync": "20 22 * * *"}
+#: Level processing: staging and kernel events, plus one daily safety run (no hourly polling).
+PROCESSING = ("40 3 * * *", {"stix_tm_staged", "stix_spice_kernels"})
 
 
 def _asset_names(condition) -> set[str]:
@@ -73,8 +75,17 @@ def test_watchers_survive_serialization(dagbag):
 
 @pytest.mark.parametrize(("dag_id", "cron"), sorted(CALENDAR.items()))
 def test_calendar_jobs_stay_calendar_jobs(dagbag, dag_id, cron):
-    dag = dagbag.get_dag(dag_id)
-    assert (dag.timetable.expression, str(dag.timetable.timezone)) == (cron, "UTC")
+    timetable = dagbag.get_dag(dag_id).timetable
+    clock = getattr(timetable, "timetable", timetable)  # AssetOrTimeSchedule: its clock part
+    assert (clock.expression, str(clock.timezone)) == (cron, "UTC")
+
+
+def test_level_processing_runs_on_events_and_once_a_day(dagbag):
+    from airflow.sdk import AssetOrTimeSchedule
+
+    timetable = dagbag.get_dag("stix_level_processing").timetable
+    assert isinstance(timetable, AssetOrTimeSchedule)
+    assert (timetable.timetable.expression, _asset_names(timetable.asset_condition)) == PROCESSING
 
 
 def test_timed_runs_on_a_quiet_day(dagbag):
@@ -93,3 +104,6 @@ def test_timed_runs_on_a_quiet_day(dagbag):
     }
     assert {dag_id: counts[dag_id] for dag_id in CALENDAR} == dict.fromkeys(CALENDAR, 1)
     assert counts["stix_pipeline_monitor"] == 0  # "check now" by hand only
+    assert counts["stix_level_processing"] == 1
+    unpaused = sum(n for dag_id, n in counts.items() if dag_id != "stix_reprocess")  # paused outside campaigns
+    assert unpaused <= 10  # issue 19: at most 10 DAG runs on a day without a delivery
