@@ -32,6 +32,8 @@ from stix_lib.spice.meta_kernels import meta_kernel_date
 from stix_lib.time.scet import SCETime
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
+    from pathlib import Path
+
     from stix_lib.spice.kernels import SpiceKernels
 
 
@@ -71,11 +73,15 @@ class FlownCoverage:
         return bool(np.all(synchronised <= self.obt_end.btime))
 
 
-def _spk_window(kernels: SpiceKernels, body: int) -> tuple[float, float] | None:
-    flown = kernels.flown_meta_kernel
-    if flown is None:
+def _spk_window(kernels: SpiceKernels, body: int, meta_kernel: Path | None = None) -> tuple[float, float] | None:
+    """First start and last end (ET) of the ``body`` SPK coverage loaded through ``meta_kernel``.
+
+    ``meta_kernel`` defaults to the flown MK; None when it is missing or loads no such SPK.
+    """
+    meta_kernel = meta_kernel or kernels.flown_meta_kernel
+    if meta_kernel is None:
         return None
-    source = kernels.rewritten_path(flown)
+    source = kernels.rewritten_path(meta_kernel)
     starts: list[float] = []
     ends: list[float] = []
     for index in range(spiceypy.ktotal("SPK")):
@@ -131,17 +137,8 @@ def flown_coverage(kernels: SpiceKernels, body: int = -144) -> FlownCoverage | N
 def _predicted_spk_end(kernels: SpiceKernels, body: int) -> float | None:
     """End (ET) of the ``body`` SPK coverage loaded through the predicted MK (None if none)."""
     predicted = kernels.predicted_meta_kernel
-    if predicted is None:
-        return None
-    source = kernels.rewritten_path(predicted)
-    ends: list[float] = []
-    for index in range(spiceypy.ktotal("SPK")):
-        path, _, loaded_by, _ = spiceypy.kdata(index, "SPK")
-        if loaded_by != source:
-            continue
-        window = spiceypy.spkcov(path, body)
-        ends += [spiceypy.wnfetd(window, i)[1] for i in range(spiceypy.wncard(window))]
-    return max(ends) if ends else None
+    window = _spk_window(kernels, body, predicted) if predicted is not None else None
+    return window[1] if window else None
 
 
 def loaded_coverage_end(kernels: SpiceKernels, body: int = -144) -> float | None:
