@@ -287,10 +287,11 @@ class LocalStack:
             )
             reply.raise_for_status()
             self._token = reply.json()["access_token"]
+        headers = {"Authorization": f"Bearer {self._token}", **kwargs.pop("headers", {})}
         reply = httpx.request(
             method,
             f"{self.config.api_url}/api/v2/{path.lstrip('/')}",
-            headers={"Authorization": f"Bearer {self._token}"},
+            headers=headers,
             timeout=60,
             **kwargs,
         )
