@@ -636,6 +636,8 @@ def same_packets(path: Path, packets: np.ndarray | None, raw_files: tuple[str, .
     """
     if packets is None:
         return True
+    from astropy.io import fits
+
     try:
         with fits.open(path) as hdul:
             control = hdul["CONTROL"].data
