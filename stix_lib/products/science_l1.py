@@ -85,6 +85,7 @@ from stix_lib.products.steps import StepResult
 from stix_lib.products.writer import ProductWriter
 from stix_lib.ridlut.table import RidLut
 from stix_lib.spice.kernels import SpiceKernels
+from stix_lib.time.scet import SCETimeDelta
 
 if TYPE_CHECKING:  # astropy.io.fits is imported by the science writers, not by TM -> LB
     from astropy.io import fits
@@ -154,9 +155,14 @@ def descale_triggers(request: ScienceRequest, rid_lut: RidLut | None) -> tuple[S
 
 # -- names -----------------------------------------------------------------------------------------
 def obt_range(request: ScienceRequest) -> tuple[float, float]:
-    """OBT start and end (seconds) of a request: bin edges, or first sample to end of the last one."""
+    """OBT start and end (seconds) of a request: the edges of its first and last bin or sample.
+
+    Aspect samples are centred on their times (as STIXCore): half a sample, floored to SCET
+    ticks, before the first and after the last.
+    """
     if isinstance(request, AspectBurst):
-        return float(request.time[0]), float(request.time[-1] + request.timedel[-1])
+        half = SCETimeDelta.from_btime(SCETimeDelta.from_float(request.timedel[[0, -1]]).btime // 2).as_float()
+        return float(request.time[0] - half[0]), float(request.time[-1] + half[1])
     return float(request.time[0] - request.timedel[0] / 200.0), float(request.time[-1] + request.timedel[-1] / 200.0)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from stix_lib.conf.energy_channels import ScienceEnergyChannels
@@ -14,8 +15,12 @@ from stix_lib.lb.fits_io import read_lb
 from stix_lib.lb.request_sequences import request_sequences
 from stix_lib.products.l0.packets import decode_lb_product
 from stix_lib.products.l0.science import XrayRequest, decode_xray_request
+from stix_lib.simulate.context import SimulationContext
+from stix_lib.simulate.packets import PacketFactory
+from stix_lib.simulate.physics import Flare, build_day_model
 from stix_lib.simulate.reference import encode_reference
 from stix_lib.simulate.reference_io import ReferenceProduct, read_product
+from stix_lib.simulate.timebase import FINE_PER_SECOND, utc_to_scet
 from stix_lib.spice import SpiceKernels
 
 
@@ -71,3 +76,11 @@ def requests(
         request = decode_xray_request(batch)
         out[request.ssid] = request
     return out
+
+
+@pytest.fixture(scope="module")
+def sim_context(idb_manager: IDBManager) -> SimulationContext:
+    """A 10 minute simulated flare from 2021-08-01T06:00 (IDB 2.26.35) for building single requests."""
+    coarse, fine = utc_to_scet(np.datetime64("2021-08-01T06:00:00"))
+    model = build_day_model(600.0, Flare(peak=300.0, rise=60.0, decay=200.0), np.random.default_rng(7))
+    return SimulationContext(PacketFactory(idb_manager), int(coarse) * FINE_PER_SECOND + int(fine), 600.0, model, 11)

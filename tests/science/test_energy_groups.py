@@ -28,11 +28,8 @@ from stix_lib.products.l0.packets import PacketBatch, decode_lb_product
 from stix_lib.products.l0.science import decode_science_request
 from stix_lib.products.science_l1 import ScienceOutput, write_science_file
 from stix_lib.simulate.context import SimulationContext
-from stix_lib.simulate.packets import PacketFactory
-from stix_lib.simulate.physics import Flare, build_day_model
 from stix_lib.simulate.reference import encode_reference
 from stix_lib.simulate.science import RequestPlan, pixel_data, spectrogram, visibilities
-from stix_lib.simulate.timebase import FINE_PER_SECOND, utc_to_scet
 from stix_lib.tm.headers import decode_headers
 from stix_lib.validate.conservation import check_conservation, request_totals
 
@@ -99,21 +96,9 @@ def _edges_to_groups(edges: list[int]) -> list[tuple[int, int]]:
 edge_masks = st.lists(st.integers(0, 32), min_size=2, max_size=33, unique=True).map(sorted)
 
 
-@pytest.fixture(scope="module")
-def context(idb_dir: Path) -> SimulationContext:
-    """A 10 minute simulated flare (IDB 2.26.35) for building single requests."""
-    from stix_lib.idb.manager import IDBManager
-
-    coarse, fine = utc_to_scet(np.datetime64("2021-08-01T06:00:00"))
-    model = build_day_model(600.0, Flare(peak=300.0, rise=60.0, decay=200.0), np.random.default_rng(7))
-    return SimulationContext(
-        PacketFactory(IDBManager(idb_dir)), int(coarse) * FINE_PER_SECOND + int(fine), 600.0, model, 11
-    )
-
-
-def _to_l1(context: SimulationContext, made: tuple, idb_manager, table: EnergyChannelTable, folder: Path):
+def _to_l1(sim_context: SimulationContext, made: tuple, idb_manager, table: EnergyChannelTable, folder: Path):
     specs, _ = made
-    packets = context.factory.encode_all(specs)
+    packets = sim_context.factory.encode_all(specs)
     headers = decode_headers(packets)
     n = len(packets)
     key = specs[0].key
@@ -152,50 +137,50 @@ def _check_rows(batch: PacketBatch, path: Path, table: EnergyChannelTable, group
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(edges=edge_masks, ssid=st.sampled_from([21, 22]), bins=st.integers(1, 3), seed=st.integers(0, 10**6))
-def test_pixel_data_partial_masks(context, idb_manager, energy_channels, edges, ssid, bins, seed) -> None:
+def test_pixel_data_partial_masks(sim_context, idb_manager, energy_channels, edges, ssid, bins, seed) -> None:
     table = energy_channels.table_for("2021-08-01")
     groups = _edges_to_groups(edges)
-    plan = RequestPlan(context, 500.0, 2108010000 + seed, seed % 10000)
+    plan = RequestPlan(sim_context, 500.0, 2108010000 + seed, seed % 10000)
     sets = tuple(1 << p for p in range(12)) if ssid == 21 else (0x00F, 0x0F0, 0xF00, 0x0FF)
-    made = pixel_data(context, plan, ssid, 280.0, bins, 4.0, sets, groups=groups)
+    made = pixel_data(sim_context, plan, ssid, 280.0, bins, 4.0, sets, groups=groups)
     with tempfile.TemporaryDirectory() as folder:
-        batch, path = _to_l1(context, made, idb_manager, table, Path(folder))
+        batch, path = _to_l1(sim_context, made, idb_manager, table, Path(folder))
         _check_rows(batch, path, table, groups)
         assert np.array_equal(fits.getdata(path, "DATA")["num_energy_groups"], _first_substructure_groups(batch))
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(edges=st.lists(st.integers(0, 32), min_size=2, max_size=17, unique=True).map(sorted), bins=st.integers(1, 3))
-def test_visibility_partial_masks(context, idb_manager, energy_channels, edges, bins) -> None:
+def test_visibility_partial_masks(sim_context, idb_manager, energy_channels, edges, bins) -> None:
     table = energy_channels.table_for("2021-08-01")
     groups = _edges_to_groups(edges)
-    made = visibilities(context, RequestPlan(context, 500.0, 2108019000, 77), 280.0, bins, 4.0, groups=groups)
+    made = visibilities(sim_context, RequestPlan(sim_context, 500.0, 2108019000, 77), 280.0, bins, 4.0, groups=groups)
     with tempfile.TemporaryDirectory() as folder:
-        _check_rows(*_to_l1(context, made, idb_manager, table, Path(folder)), table, groups)
+        _check_rows(*_to_l1(sim_context, made, idb_manager, table, Path(folder)), table, groups)
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data(), bins=st.integers(1, 4))
-def test_spectrogram_partial_masks(context, idb_manager, energy_channels, data, bins) -> None:
+def test_spectrogram_partial_masks(sim_context, idb_manager, energy_channels, data, bins) -> None:
     table = energy_channels.table_for("2021-08-01")
     first = data.draw(st.integers(0, 31))
     step = data.draw(st.integers(1, 32 - first))
     n = data.draw(st.integers(1, (32 - first) // step))
     groups = [(first + k * step, first + (k + 1) * step - 1) for k in range(n)]
     made = spectrogram(
-        context, RequestPlan(context, 500.0, 2108019500, 78), 280.0, bins, 4.0, (first, groups[-1][1]), step
+        sim_context, RequestPlan(sim_context, 500.0, 2108019500, 78), 280.0, bins, 4.0, (first, groups[-1][1]), step
     )
     with tempfile.TemporaryDirectory() as folder:
-        _check_rows(*_to_l1(context, made, idb_manager, table, Path(folder)), table, groups)
+        _check_rows(*_to_l1(sim_context, made, idb_manager, table, Path(folder)), table, groups)
 
 
-def test_groups_that_differ_between_bins_are_refused(context, idb_manager) -> None:
+def test_groups_that_differ_between_bins_are_refused(sim_context, idb_manager) -> None:
     """Bins whose groups straddle each other's edges have no common channel table: a clear error."""
-    plan = RequestPlan(context, 500.0, 2108019900, 79)
-    first = pixel_data(context, plan, 21, 280.0, 1, 4.0, (1,), groups=[(1, 4)])
-    second = pixel_data(context, plan, 21, 284.0, 1, 4.0, (1,), groups=[(1, 2), (3, 4)])
+    plan = RequestPlan(sim_context, 500.0, 2108019900, 79)
+    first = pixel_data(sim_context, plan, 21, 280.0, 1, 4.0, (1,), groups=[(1, 4)])
+    second = pixel_data(sim_context, plan, 21, 284.0, 1, 4.0, (1,), groups=[(1, 2), (3, 4)])
     specs = first[0] + second[0]
-    packets = context.factory.encode_all(specs)
+    packets = sim_context.factory.encode_all(specs)
     lb = LBProduct(21, 6, 21, decode_headers(packets), np.full(len(packets), "x"), np.arange(len(packets)), packets)
     (batch,), _ = decode_lb_product(lb, idb_manager)
     with pytest.raises(ValueError, match="spans several channels"):

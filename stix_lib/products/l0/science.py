@@ -51,6 +51,7 @@ import numpy.typing as npt
 
 from stix_lib.products.l0.common import bits_lsb_first, skm
 from stix_lib.products.l0.packets import PacketBatch, ramp
+from stix_lib.time.scet import SCETimeDelta, scet_to_float
 
 #: Science X-ray SSIDs handled by :func:`decode_xray_request` (user requests).
 XRAY_SSIDS = {20: "xray-rpd", 21: "xray-cpd", 22: "xray-scpd"}
@@ -466,9 +467,11 @@ class AspectBurst:
         (NIX00089), ``averaging_value`` (NIX00490, 1 when absent), ``request_id`` (NIX00037, 0
         when absent), ``index``.
     time
-        Sample starts: packet time + ``i * dt`` (OBT seconds), ``dt`` = summing * averaging / 1000 s.
+        Sample times (OBT seconds): packet time + ``i * dt``, ``dt`` = summing * averaging / 1000 s,
+        each offset rounded to SCET ticks; as in STIXCore, the time is the centre of the sample's
+        ``dt`` interval (:func:`decode_aspect_burst`).
     timedel
-        ``dt`` per sample (seconds).
+        ``dt`` per sample (seconds), rounded to SCET ticks.
     control_index
         Packet of each sample.
     cha_diode0, cha_diode1, chb_diode0, chb_diode1
@@ -496,6 +499,15 @@ class AspectBurst:
 def decode_aspect_burst(batch: PacketBatch) -> AspectBurst | None:
     """Samples of one aspect burst request; ``None`` when the packets hold no sample.
 
+    Time axis (issue 15 item 4, decided to follow STIXCore): the packet definition (IDB: "SCET
+    coarse/fine time", "Summing value Asp FPGA", "Averaging value Asp TC", "Number of samples")
+    does not say where in its interval a sample lies, so STIXCore's convention is kept: sample
+    ``i`` of a packet is at ``SCET(NIX00445, NIX00446) + i * dt`` with ``dt`` and each offset
+    rounded to SCET ticks (``SCETimeDelta.from_float``), and that time is the centre of a
+    ``dt``-wide sample. The file's range therefore starts half a sample earlier (``OBT_BEG`` =
+    first time - dt / 2, :func:`stix_lib.products.science_l1.obt_range`) and the first ``time``
+    of the DATA table is dt / 2, as in STIXCore's files.
+
     Raises
     ------
     ValueError
@@ -518,7 +530,8 @@ def decode_aspect_burst(batch: PacketBatch) -> AspectBurst | None:
     fine = batch.scalar("NIX00446").astype(np.int64)
     dt = summing * averaging / 1000.0
     packet, position = ramp(samples)
-    base = coarse.astype(np.float64) + fine.astype(np.float64) / 65535.0
+    offset = SCETimeDelta.from_float(position * dt[packet]).btime
+    ticks = (coarse[packet] << 16) + fine[packet] + offset
     control = {
         "scet_coarse": coarse,
         "scet_fine": fine,
@@ -530,8 +543,8 @@ def decode_aspect_burst(batch: PacketBatch) -> AspectBurst | None:
     }
     return AspectBurst(
         control=control,
-        time=base[packet] + position * dt[packet],
-        timedel=dt[packet],
+        time=scet_to_float(ticks >> 16, ticks & 0xFFFF),
+        timedel=SCETimeDelta.from_float(dt[packet]).as_float(),
         control_index=packet,
         **{name: values.astype(np.uint16) for name, values in diodes.items()},
     )
