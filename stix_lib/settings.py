@@ -151,6 +151,11 @@ class Settings:
     publish_stixpy_check
         The publish gate also opens every L1 product with stixpy (``stix_lib.publish.gate``);
         products stixpy cannot load are parked, not delivered (default on).
+    publish_conservation_check
+        The publish gate also checks that every science count product (L0/L1 of rpd, cpd, scpd,
+        vis, spec) holds exactly the counts of its packets, read from its LB parent in the archive
+        (``stix_lib.validate.conservation``); a product that fails or cannot be checked is parked
+        (default on).
     request_incomplete_alert
         A science request still incomplete (packets missing) this long after its TM file was
         processed is reported by mail as a data problem (default 3 days).
@@ -246,6 +251,7 @@ class Settings:
     publish_future_guard: timedelta = timedelta(days=7)
     publish_batch_size: int = -1
     publish_stixpy_check: bool = True
+    publish_conservation_check: bool = True
     request_incomplete_alert: timedelta = timedelta(days=3)
     soar_host: str = ""
     nas_host: str = ""

@@ -132,7 +132,10 @@ def _options(args: argparse.Namespace, settings: Settings) -> PublishOptions:
         supplement_report=Path(args.supplement_report or settings.data_root / "publish" / "supplement_report.csv"),
         dry_run=args.dry_run,
         run_id=args.run_id,
-        checks=gate_checks(stixpy=settings.publish_stixpy_check),
+        checks=gate_checks(
+            stixpy=settings.publish_stixpy_check,
+            conservation_idb=Path(settings.idb_dir) if settings.publish_conservation_check else None,
+        ),
     )
 
 

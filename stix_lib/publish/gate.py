@@ -17,8 +17,8 @@ Per-file checks (:data:`DEFAULT_CHECKS`, in order; each returns ``None`` or a re
   sequences only, so its absence passes.)
 * :func:`stixpy_loads` — stixpy, the users' reader, opens an L1 FITS file (~0.1-0.3 s per file
   after a one-off ~5 s import; optional, ``publish_stixpy_check`` setting).
-* *counts conservation* (being written in :mod:`stix_lib.validate.conservation`): append its
-  check to the list passed as ``checks`` — a :data:`GateCheck` like the ones here.
+* :func:`counts_conserved` — a science count product holds exactly the counts and triggers of
+  its packets (:mod:`stix_lib.validate.conservation`; ``publish_conservation_check`` setting).
 
 Archive check (:meth:`ProductGate.conflict`): no other archive file may be the *same product*
 — same level, descriptor, version and request (``<rid>-<psc>``), or for products without a request
@@ -92,9 +92,45 @@ def stixpy_loads(path: Path, header: fits.Header, name: ProductName) -> str | No
     return None
 
 
+def counts_conserved(idb_dir: Path) -> GateCheck:
+    """A check that a science count product (L0/L1 of rpd, cpd, scpd, vis, spec) holds its packets' counts.
+
+    The counts and triggers summed straight from the decoded packets of the request (found through
+    the file's parents in the archive: L1 -> L0 -> LB) must equal the file's totals per time bin
+    and energy group (:mod:`stix_lib.validate.conservation`). A product whose packets cannot be
+    found is not delivered either: nothing unchecked reaches SOAR.
+
+    Parameters
+    ----------
+    idb_dir
+        IDB root used to decode the packets (loaded on the first science file).
+    """
+    managers: list[object] = []
+
+    def counts_conserved_check(path: Path, header: fits.Header, name: ProductName) -> str | None:
+        from stix_lib.validate.conservation import check_conservation, is_count_request_file, request_packets
+
+        if not name.is_fits or not is_count_request_file(path):
+            return None
+        if not managers:
+            from stix_lib.idb.manager import IDBManager
+
+            managers.append(IDBManager(Path(idb_dir)))
+        try:
+            batch = request_packets(path, managers[0])  # type: ignore[arg-type]
+        except (OSError, ValueError, KeyError) as exc:
+            return f"counts not checked against the packets ({exc}); keep the LB/L0 parents in the archive"
+        problems = check_conservation(batch, path)
+        if problems:
+            return f"counts not conserved from the packets: {'; '.join(problems[:3])}"
+        return None
+
+    return counts_conserved_check
+
+
 #: The per-file checks without stixpy (cheap: header only).
 HEADER_CHECKS: tuple[GateCheck, ...] = (kernels_used, request_complete)
-#: Every per-file check. The counts-conservation check (stix_lib.validate.conservation) goes here.
+#: Every per-file check that needs no settings (see :func:`gate_checks` for a run's list).
 DEFAULT_CHECKS: tuple[GateCheck, ...] = (*HEADER_CHECKS, stixpy_loads)
 
 
@@ -190,6 +226,10 @@ class ProductGate:
         return reasons
 
 
-def gate_checks(*, stixpy: bool = True, extra: Iterable[GateCheck] = ()) -> tuple[GateCheck, ...]:
-    """The per-file checks of a run: header checks, stixpy if wanted, then ``extra`` (e.g. conservation)."""
-    return (*HEADER_CHECKS, *((stixpy_loads,) if stixpy else ()), *extra)
+def gate_checks(
+    *, stixpy: bool = True, conservation_idb: Path | None = None, extra: Iterable[GateCheck] = ()
+) -> tuple[GateCheck, ...]:
+    """The per-file checks of a run: header checks, stixpy if wanted, counts conservation when
+    ``conservation_idb`` (the IDB root) is given, then ``extra``."""
+    conservation = (counts_conserved(conservation_idb),) if conservation_idb is not None else ()
+    return (*HEADER_CHECKS, *((stixpy_loads,) if stixpy else ()), *conservation, *extra)

@@ -35,8 +35,10 @@ rid_api_server = _load_publish_conftest().rid_api_server
 
 @pytest.fixture(autouse=True)
 def _no_stixpy_gate(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The synthetic products of these tests are not stixpy-loadable: the gate's stixpy check is off."""
+    """The synthetic products of these tests are not stixpy-loadable: the gate's stixpy and
+    conservation checks are off."""
     monkeypatch.setenv("STIX_PUBLISH_STIXPY_CHECK", "false")
+    monkeypatch.setenv("STIX_PUBLISH_CONSERVATION_CHECK", "false")  # no LB parents beside them either
 
 
 @dataclass

@@ -123,3 +123,26 @@ def test_validate_conservation_option(family, corrupted: Path, settings, referen
     assert main([*args, str(good), str(corrupted)]) == 1
     text = capsys.readouterr().out
     assert "1 passed, 1 failed" in text and f"error: {corrupted.name}: counts of time bin" in text
+
+
+def test_publish_gate_parks_a_product_whose_counts_are_not_conserved(family, corrupted: Path, idb_dir: Path) -> None:
+    """The publish gate's conservation check: the good request files pass, the corrupted one is parked."""
+    from stix_lib.publish.gate import gate_checks
+    from stix_lib.publish.naming import ProductName
+
+    *_, conserved = gate_checks(stixpy=False, conservation_idb=idb_dir)
+    _, _, files = family
+    for path in files:
+        assert conserved(path, fits.getheader(path), ProductName.parse(path.name)) is None, path.name
+    reason = conserved(corrupted, fits.getheader(corrupted), ProductName.parse(corrupted.name))
+    assert reason is not None and reason.startswith("counts not conserved from the packets:")
+    assert "counts of time bin" in reason
+    orphan = corrupted.with_name(corrupted.name.replace("_V99_", "_V98_"))  # an L1 whose L0 parent is gone
+    shutil.copy(corrupted, orphan)
+    with fits.open(orphan, mode="update") as hdul:
+        hdul["CONTROL"].data["parent"][0] = "solo_L0_missing.fits"
+    try:
+        reason = conserved(orphan, fits.getheader(orphan), ProductName.parse(orphan.name))
+    finally:
+        orphan.unlink()
+    assert reason is not None and reason.startswith("counts not checked against the packets")

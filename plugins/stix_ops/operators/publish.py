@@ -295,7 +295,10 @@ def resolve_run(params: Mapping[str, Any], settings: Settings, *, run_id: str = 
         ),
         dry_run=bool(get("dry_run")),
         run_id=run_id,
-        checks=gate_checks(stixpy=settings.publish_stixpy_check),
+        checks=gate_checks(
+            stixpy=settings.publish_stixpy_check,
+            conservation_idb=Path(settings.idb_dir) if settings.publish_conservation_check else None,
+        ),
     )
     host = _text(params, "target_host")
     host = settings.soar_host.strip() if host is None else host
