@@ -189,7 +189,7 @@ def mail_data_problems(problems: list[Any]) -> None:
 
 def data_problems_failure(problems: list[Any]) -> DataProblemsReported:
     """The exception that fails a task after :func:`mail_data_problems` (red run, no retry, no second mail)."""
-    names = ", ".join(f"{p.file} ({p.kind})" for p in problems)
+    names = "; ".join(f"{p.file} ({p.kind}): {p.reason}" for p in problems)
     return DataProblemsReported(f"{len(problems)} data problem(s), one mail each: {names}")
 
 

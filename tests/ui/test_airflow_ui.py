@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
-pytestmark = [pytest.mark.airflow, pytest.mark.slow]
+# one stack and one browser page shared by the module: steps in file order (unpausing, triggering and
+# backfills change the stack for the steps after them)
+pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.scenario]
 
 STIX_DAGS = (
     "stix_conf_sync", "stix_daily_products", "stix_fits_nas_sync", "stix_level_processing", "stix_pipeline_monitor",
