@@ -92,8 +92,9 @@ def test_backfill_from_the_ui(page, ui_stack, shot):
     pickers = dialog.get_by_test_id("datetime-input")
     for index, day in enumerate(("2024/05/13", "2024/05/14")):  # From, To (date-time pickers)
         pickers.nth(index).click()
-        page.get_by_placeholder("YYYY/MM/DD").fill(day)
-        page.get_by_placeholder("HH:mm").fill("00:00")
+        # the picker just opened is the last in the page (the previous one may not have closed yet)
+        page.get_by_placeholder("YYYY/MM/DD").last.fill(day)
+        page.get_by_placeholder("HH:mm").last.fill("00:00")
         dialog.get_by_text("Date Range").click()  # closes the picker
     dialog.get_by_text("2 runs will be triggered.").wait_for()
     shot("backfill-form")
