@@ -17,7 +17,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from stix_ops.assets import LL03
 
 if TYPE_CHECKING:
-    from stix_lib.settings import Settings
+    from stix_ops.hooks.pipeline import StixPipelineHook
 
 #: Alias through which the LL03 task emits :data:`~stix_ops.assets.LL03` conditionally.
 LL03_PLOTTING = AssetAlias(name="stix_ll03_plotting")
@@ -46,12 +46,13 @@ def _params(context: Mapping[str, Any]) -> Mapping[str, Any]:
     return context.get("params") or {}
 
 
-def _settings(context: Mapping[str, Any]) -> Settings:
-    from stix_ops.config import get_settings
+def _hook(context: Mapping[str, Any]) -> StixPipelineHook:
+    """The pipeline hook with the run's ``fits_dir`` Param applied to its settings."""
+    from stix_ops.hooks.pipeline import StixPipelineHook
 
-    settings = get_settings()
+    settings = StixPipelineHook().settings
     fits_dir = _params(context).get("fits_dir")
-    return settings.replace(fits_archive_dir=Path(fits_dir)) if fits_dir else settings
+    return StixPipelineHook(settings.replace(fits_archive_dir=Path(fits_dir)) if fits_dir else settings)
 
 
 def _days(context: Mapping[str, Any]) -> tuple[str, list[Any] | None, str]:
@@ -78,11 +79,10 @@ class LL03PlotsOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         """Plot what is due."""
         from stix_lib.daily import DatabaseHistory, run_ll03
-        from stix_ops.config import pipeline_engine
 
-        settings = _settings(context)
+        hook = _hook(context)
         run_day, days, window = _days(context)
-        result = run_ll03(settings, DatabaseHistory(pipeline_engine(settings)), days)
+        result = run_ll03(hook.settings, DatabaseHistory(hook.engine), days)
         for reason in result.skipped:
             self.log.info("not due: %s", reason)
         self.log.info(
@@ -116,15 +116,14 @@ class AspectANCOperator(BaseOperator):
         """Skip without IDL, else make what is due."""
         from stix_lib.daily import idl_missing
 
-        settings = _settings(context)
-        reason = idl_missing(settings)
+        hook = _hook(context)
+        reason = idl_missing(hook.settings)
         if reason:
             raise AirflowSkipException(reason)
         from stix_lib.daily import DatabaseHistory, run_aspect
-        from stix_ops.config import pipeline_engine
 
         run_day, days, window = _days(context)
-        result = run_aspect(settings, DatabaseHistory(pipeline_engine(settings)), days)
+        result = run_aspect(hook.settings, DatabaseHistory(hook.engine), days)
         for why in result.skipped:
             self.log.info("not due: %s", why)
         self.log.info(

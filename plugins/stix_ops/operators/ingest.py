@@ -32,12 +32,13 @@ class TMIngestOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         """Run one ingest pass and return its summary (also pushed to XCom)."""
         from stix_lib.ingest import ingest
-        from stix_ops.config import get_settings, pipeline_engine
+        from stix_ops.hooks.pipeline import StixPipelineHook
         from stix_ops.hooks.ssh import source_endpoint
 
-        settings = get_settings()
+        hook = StixPipelineHook()
+        settings = hook.settings
         settings.ensure_folders()
-        engine = pipeline_engine(settings)
+        engine = hook.engine
         with source_endpoint(settings, local=settings.tm_source_local, conn_id=settings.soc_ssh_conn_id) as ssh:
             result = ingest(settings, engine, ssh)
         self.log.info(

@@ -71,10 +71,11 @@ class ReprocessPlanOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         """Plan the run's day."""
         from stix_lib.reprocess import ReprocessError, plan_day, resolve_options, run_day
-        from stix_ops.config import get_settings, pipeline_engine
+        from stix_ops.hooks.pipeline import StixPipelineHook
 
         params = _params(context)
-        settings = get_settings()
+        hook = StixPipelineHook()
+        settings = hook.settings
         try:
             day = run_day(context.get("logical_date"), params.get("day"))
             options = resolve_options(
@@ -90,7 +91,7 @@ class ReprocessPlanOperator(BaseOperator):
             )
         except ReprocessError as exc:
             raise AirflowFailException(str(exc)) from exc
-        plan = plan_day(settings, pipeline_engine(settings), day, options)
+        plan = plan_day(settings, hook.engine, day, options)
         self.log.info(
             "reprocess %s: %d TM file(s) -> %s as V%02d up to %s",
             plan["window"], len(plan["tm_files"]), options.fits_dir, options.version, options.end_level,
@@ -120,7 +121,7 @@ class ReprocessDayOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         """Reprocess the day."""
         from stix_lib.reprocess import reprocess
-        from stix_ops.config import get_settings
+        from stix_ops.hooks.pipeline import StixPipelineHook
 
         plan = context["ti"].xcom_pull(task_ids=self.plan_task_id)
         options = plan["options"]
@@ -129,7 +130,7 @@ class ReprocessDayOperator(BaseOperator):
                 f"dry run: {len(plan['tm_files'])} TM file(s) of {plan['day']} would be reprocessed into "
                 f"{options['fits_dir']} as V{options['version']:02d}"
             )
-        summary = reprocess(get_settings(), plan)
+        summary = reprocess(StixPipelineHook().settings, plan)
         self.log.info(
             "%s: %d TM file(s) -> written %s; %d packet error(s), %d file error(s)",
             summary["day"], summary["tm_files"], summary["written"], summary["packet_errors"], summary["file_errors"],
