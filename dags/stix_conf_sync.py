@@ -16,21 +16,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, CronTriggerTimetable
+from airflow.sdk import CronTriggerTimetable
 
-from stix_ops.defaults import START_DATE, default_args, tags
+from stix_ops.dag_policy import stix_dag
 from stix_ops.operators.conf import ConfSyncOperator, PublicConfSyncOperator
 
-with DAG(
-    dag_id="stix_conf_sync",
+with stix_dag(
+    "stix_conf_sync",
     description="check out the most recently tagged STIX-CONF commit and record its version",
     schedule=CronTriggerTimetable("20 22 * * *", timezone="UTC"),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
     dagrun_timeout=timedelta(minutes=30),
-    default_args=default_args(execution_timeout=timedelta(minutes=15)),
-    tags=tags("config"),
+    task_timeout=timedelta(minutes=15),
+    tags=["config"],
     doc_md=__doc__,
 ):
     ConfSyncOperator(

@@ -12,25 +12,22 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable
 
 from stix_ops.assets import FITS_L1, SOAR_PUBLISHED
-from stix_ops.defaults import START_DATE, default_args, tags
+from stix_ops.dag_policy import stix_dag
 from stix_ops.operators.nas import FitsNasSyncOperator
 
-with DAG(
-    dag_id="stix_fits_nas_sync",
+with stix_dag(
+    "stix_fits_nas_sync",
     description="rsync --delete the FITS archive to the NAS, skipping temp files",
     schedule=AssetOrTimeSchedule(
         timetable=CronTriggerTimetable("0 1 * * *", timezone="UTC"),
         assets=(FITS_L1 | SOAR_PUBLISHED),
     ),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
     dagrun_timeout=timedelta(hours=3),
-    default_args=default_args(execution_timeout=timedelta(hours=2)),
-    tags=tags("archive"),
+    task_timeout=timedelta(hours=2),
+    tags=["archive"],
     doc_md=__doc__,
 ):
     FitsNasSyncOperator(

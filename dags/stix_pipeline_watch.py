@@ -29,32 +29,26 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, AssetOrTimeSchedule, AsyncCallback, CronTriggerTimetable, DeadlineAlert, DeadlineReference
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable
 
 from stix_ops.assets import MONITOR_REARM
-from stix_ops.defaults import START_DATE, default_args, tags
-from stix_ops.notifiers import deadline_missed_mail
+from stix_ops.dag_policy import stix_dag
 from stix_ops.operators.monitor_watch import MonitorRearmOperator, PipelineWatchOperator
 
 WINDOW = timedelta(hours=23, minutes=50)
 
-with DAG(
-    dag_id="stix_pipeline_watch",
+with stix_dag(
+    "stix_pipeline_watch",
     description="monitor passes every 15 min in the triggerer; resumes only when an incident opens or clears",
     schedule=AssetOrTimeSchedule(
         timetable=CronTriggerTimetable("0 0 * * *", timezone="UTC"), assets=[MONITOR_REARM]
     ),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
     dagrun_timeout=WINDOW + timedelta(hours=2),
-    deadline=DeadlineAlert(
-        reference=DeadlineReference.DAGRUN_QUEUED_AT,
-        interval=WINDOW + timedelta(hours=1),
-        callback=AsyncCallback(deadline_missed_mail),
-    ),
-    default_args=default_args(retries=1, retry_delay=timedelta(minutes=1), execution_timeout=timedelta(minutes=5)),
-    tags=tags("monitor"),
+    task_timeout=timedelta(minutes=5),
+    retries=1,
+    retry_delay=timedelta(minutes=1),
+    deadline_after=WINDOW + timedelta(hours=1),
+    tags=["monitor"],
     doc_md=__doc__,
 ):
     watch = PipelineWatchOperator(

@@ -30,23 +30,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG
-
-from stix_ops.defaults import START_DATE, default_args, tags
+from stix_ops.dag_policy import stix_dag
 from stix_ops.operators.reprocess import ReprocessDayOperator, ReprocessPlanOperator, reprocess_params
 from stix_ops.timetables import NextCronTimetable
 
-with DAG(
-    dag_id="stix_reprocess",
+with stix_dag(
+    "stix_reprocess",
     description="reprocess one UTC day of telemetry into a separate archive and version (for backfills)",
     schedule=NextCronTimetable("0 0 * * *", timezone="UTC"),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
     dagrun_timeout=timedelta(hours=4),
-    default_args=default_args(execution_timeout=timedelta(minutes=15)),
+    task_timeout=timedelta(minutes=15),
     params=reprocess_params(),
-    tags=tags("processing", "reprocess"),
+    tags=["processing", "reprocess"],
     doc_md=__doc__,
 ):
     plan = ReprocessPlanOperator(

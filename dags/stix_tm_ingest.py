@@ -21,22 +21,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable
 
-from stix_ops.defaults import START_DATE, default_args, tags
+from stix_ops.dag_policy import stix_dag
 from stix_ops.operators.ingest import DataProblemsOperator, TMIngestOperator
 from stix_ops.watchers import TM_EXCHANGE
 
-with DAG(
-    dag_id="stix_tm_ingest",
+with stix_dag(
+    "stix_tm_ingest",
     description="rsync *PktTmRaw*.xml from the SOC exchange into incoming/ and ledger them",
     schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 3 * * *", timezone="UTC"), assets=[TM_EXCHANGE]),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
     dagrun_timeout=timedelta(minutes=30),
-    default_args=default_args(execution_timeout=timedelta(minutes=20)),
-    tags=tags("ingest"),
+    task_timeout=timedelta(minutes=20),
+    tags=["ingest"],
     doc_md=__doc__,
 ):
     TMIngestOperator(
