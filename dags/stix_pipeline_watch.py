@@ -59,10 +59,9 @@ with stix_dag(
         "resumes on a worker only to mail an incident that opened or cleared. On failure: the triggerer or "
         "the REST API is down; run `stix-pipeline status` and `stix_pipeline_monitor` by hand.",
     )
-    rearm = MonitorRearmOperator(
+    MonitorRearmOperator(
         task_id="rearm",
-        watch_task_id="check_pipeline",
+        watch_result=watch.output,
         doc_md="Emit `stix_monitor_rearm` so the next watch starts at once. On failure: clear the task (the "
         "midnight run starts a new watch anyway).",
     )
-    watch >> rearm

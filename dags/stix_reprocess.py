@@ -49,9 +49,9 @@ with stix_dag(
         doc_md="Resolve the day (logical date or `day`), its OBT window, the TM files overlapping it and the "
         "output version/folder; the plan is the XCom. `dry_run` stops here: read the plan in the log.",
     )
-    plan >> ReprocessDayOperator(
+    ReprocessDayOperator(
         task_id="reprocess",
-        plan_task_id="plan",
+        plan=plan.output,
         execution_timeout=timedelta(hours=3),
         doc_md="TM -> LB -> L0 -> L1 (-> L2) of the planned files into the separate output archive; the live "
         "archive and the ledger are untouched. File errors fail the run at the end (no retry): the mail and "

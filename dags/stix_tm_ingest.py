@@ -24,7 +24,7 @@ from datetime import timedelta
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable
 
 from stix_ops.dag_policy import stix_dag
-from stix_ops.operators.ingest import DataProblemsOperator, TMIngestOperator
+from stix_ops.operators.ingest import DATA_PROBLEMS_XCOM_KEY, DataProblemsOperator, TMIngestOperator
 from stix_ops.watchers import TM_EXCHANGE
 
 with stix_dag(
@@ -36,14 +36,15 @@ with stix_dag(
     tags=["ingest"],
     doc_md=__doc__,
 ):
-    TMIngestOperator(
+    pull = TMIngestOperator(
         task_id="pull_tm",
         doc_md="rsync new `*PktTmRaw*.xml` from the SOC exchange, read each to its end, move it to `incoming/` "
         "and ledger it; invalid files go to `quarantine/` with a `.reason`. Skipped when nothing is new. On "
         "failure: check the `stix_soc` connection and `tm_source` named in the error.",
-    ) >> DataProblemsOperator(
+    )
+    DataProblemsOperator(
         task_id="report_data_problems",
-        source_task_id="pull_tm",
+        problems=pull.output[DATA_PROBLEMS_XCOM_KEY],
         doc_md="one data-problem mail per TM file that `pull_tm` quarantined (file, reason, next step); the run "
         "turns red. Next step: read the `.reason` beside the file in `quarantine/`, ask the SOC for a new "
         "delivery or fix the file, then put it back at the exchange.",

@@ -110,20 +110,22 @@ class ReprocessDayOperator(BaseOperator):
 
     Parameters
     ----------
-    plan_task_id
-        Task whose return value is the plan.
+    plan
+        The plan, templated: pass the plan task's ``output`` (also sets the dependency).
     """
 
-    def __init__(self, *, plan_task_id: str = "plan", **kwargs: Any) -> None:
+    template_fields = ("plan",)
+
+    def __init__(self, *, plan: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.plan_task_id = plan_task_id
+        self.plan = plan
 
     def execute(self, context: Any) -> dict[str, Any]:
         """Reprocess the day."""
         from stix_lib.reprocess import reprocess
         from stix_ops.hooks.pipeline import StixPipelineHook
 
-        plan = context["ti"].xcom_pull(task_ids=self.plan_task_id)
+        plan = self.plan
         options = plan["options"]
         if _params(context).get("dry_run"):
             raise AirflowSkipException(
