@@ -1,3 +1,4 @@
+# Airflow DAG file (the dag-processor reads only files that mention "airflow" and "dag").
 """Check out the latest STIX-CONF release (runbook crons C4a and C4b).
 
 In the working copy `conf_dir` (cloned from `conf_repo_url` if missing): `git fetch --tags`,
@@ -16,15 +17,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import CronTriggerTimetable
-
-from stix_ops.dag_policy import stix_dag
+from stix_ops.dag_policy import stix_dag, utc_cron
 from stix_ops.operators.conf import ConfSyncOperator, PublicConfSyncOperator
 
 with stix_dag(
     "stix_conf_sync",
     description="check out the most recently tagged STIX-CONF commit and record its version",
-    schedule=CronTriggerTimetable("20 22 * * *", timezone="UTC"),
+    schedule=utc_cron("20 22 * * *"),
     dagrun_timeout=timedelta(minutes=30),
     task_timeout=timedelta(minutes=15),
     tags=["config"],

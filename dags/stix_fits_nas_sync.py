@@ -1,3 +1,4 @@
+# Airflow DAG file (the dag-processor reads only files that mention "airflow" and "dag").
 """Mirror the FITS archive to the NAS (runbook cron C5: `rsync -avLo --delete fits/ nas/`).
 
 After L1 processing or SOAR publishing (`stix_fits_l1`, `stix_soar_published`), plus one daily
@@ -12,19 +13,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable
-
 from stix_ops.assets import FITS_L1, SOAR_PUBLISHED
-from stix_ops.dag_policy import stix_dag
+from stix_ops.dag_policy import events_or_cron, stix_dag
 from stix_ops.operators.nas import FitsNasSyncOperator
 
 with stix_dag(
     "stix_fits_nas_sync",
     description="rsync --delete the FITS archive to the NAS, skipping temp files",
-    schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("0 1 * * *", timezone="UTC"),
-        assets=(FITS_L1 | SOAR_PUBLISHED),
-    ),
+    schedule=events_or_cron("0 1 * * *", FITS_L1 | SOAR_PUBLISHED),
     dagrun_timeout=timedelta(hours=3),
     task_timeout=timedelta(hours=2),
     tags=["archive"],

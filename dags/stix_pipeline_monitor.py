@@ -1,3 +1,4 @@
+# Airflow DAG file (the dag-processor reads only files that mention "airflow" and "dag").
 """Check the pipeline now: one monitor pass by hand; one mail per incident, one when it clears.
 
 The continuous watch is `stix_pipeline_watch` (passes every 15 minutes in the triggerer, no DAG run

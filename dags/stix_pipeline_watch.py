@@ -1,3 +1,4 @@
+# Airflow DAG file (the dag-processor reads only files that mention "airflow" and "dag").
 """Watch the pipeline from the triggerer; one mail per incident, one when it clears (replaces `pipeline_monitor.py`).
 
 `check_pipeline` defers to a trigger that runs a monitor pass every 15 minutes in the triggerer —
@@ -29,10 +30,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable
-
 from stix_ops.assets import MONITOR_REARM
-from stix_ops.dag_policy import stix_dag
+from stix_ops.dag_policy import events_or_cron, stix_dag
 from stix_ops.operators.monitor_watch import MonitorRearmOperator, PipelineWatchOperator
 
 WINDOW = timedelta(hours=23, minutes=50)
@@ -40,9 +39,7 @@ WINDOW = timedelta(hours=23, minutes=50)
 with stix_dag(
     "stix_pipeline_watch",
     description="monitor passes every 15 min in the triggerer; resumes only when an incident opens or clears",
-    schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("0 0 * * *", timezone="UTC"), assets=[MONITOR_REARM]
-    ),
+    schedule=events_or_cron("0 0 * * *", [MONITOR_REARM]),
     dagrun_timeout=WINDOW + timedelta(hours=2),
     task_timeout=timedelta(minutes=5),
     retries=1,

@@ -1,3 +1,4 @@
+# Airflow DAG file (the dag-processor reads only files that mention "airflow" and "dag").
 """Reprocess all telemetry of one UTC day into a separate archive and processing version.
 
 The runbook's manual reprocessing, one day per run, made for backfills after a version bump:

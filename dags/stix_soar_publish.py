@@ -1,3 +1,4 @@
+# Airflow DAG file (the dag-processor reads only files that mention "airflow" and "dag").
 """Publish products to ESA's SOAR (runbook cron C6, STIXCore `publish.py --update_rid_lut`).
 
 Daily at 05:00 UTC — unpausing never publishes at once: the next run is the next 05:00

@@ -1,3 +1,4 @@
+# Airflow DAG file (the dag-processor reads only files that mention "airflow" and "dag").
 """Sync SPICE kernels and SOOP files from the SOC and unzip new kernel zips (runbook cron C3).
 
 `sync_from_soc` copies the SOC `from_soc` tree (`STIX_FROM_SOC_SOURCE`, over the `stix_soc`
@@ -16,18 +17,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable
-
-from stix_ops.dag_policy import stix_dag
+from stix_ops.dag_policy import events_or_cron, stix_dag
 from stix_ops.operators.spice import FromSocSyncOperator, KernelUnzipOperator
 from stix_ops.watchers import FROM_SOC_EXCHANGE
 
 with stix_dag(
     "stix_spice_sync",
     description="rsync from_soc (SPICE zips, SOOP) and unzip new kernel zips safely",
-    schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("10 3 * * *", timezone="UTC"), assets=[FROM_SOC_EXCHANGE]
-    ),
+    schedule=events_or_cron("10 3 * * *", [FROM_SOC_EXCHANGE]),
     dagrun_timeout=timedelta(hours=1),
     task_timeout=timedelta(minutes=40),
     tags=["ingest", "spice"],

@@ -1,3 +1,4 @@
+# Airflow DAG file (the dag-processor reads only files that mention "airflow" and "dag").
 """Pull new telemetry from the SOC exchange when it arrives (runbook cron C1, event-driven).
 
 Runs when the triggerer's watcher of `tm_source` (asset `stix_soc_tm`) sees a new or changed
@@ -21,16 +22,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable
-
-from stix_ops.dag_policy import stix_dag
+from stix_ops.dag_policy import events_or_cron, stix_dag
 from stix_ops.operators.ingest import DATA_PROBLEMS_XCOM_KEY, DataProblemsOperator, TMIngestOperator
 from stix_ops.watchers import TM_EXCHANGE
 
 with stix_dag(
     "stix_tm_ingest",
     description="rsync *PktTmRaw*.xml from the SOC exchange into incoming/ and ledger them",
-    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 3 * * *", timezone="UTC"), assets=[TM_EXCHANGE]),
+    schedule=events_or_cron("0 3 * * *", [TM_EXCHANGE]),
     dagrun_timeout=timedelta(minutes=30),
     task_timeout=timedelta(minutes=20),
     tags=["ingest"],

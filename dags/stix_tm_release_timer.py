@@ -1,3 +1,4 @@
+# Airflow DAG file (the dag-processor reads only files that mention "airflow" and "dag").
 """Release telemetry held by the staging delay at its release time (no polling runs).
 
 A TM file too young for the age rule (`staging_delay`, runbook 2 days) and not yet covered by

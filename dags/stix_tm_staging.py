@@ -1,3 +1,4 @@
+# Airflow DAG file (the dag-processor reads only files that mention "airflow" and "dag").
 """Release telemetry from `incoming/` to `processing/` (runbook cron C2, "stage & delay").
 
 A TM file is released when it was **received** (ledger `received_at`) more than
@@ -16,20 +17,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable
-
 from stix_ops.assets import SPICE_KERNELS, TM_INCOMING
-from stix_ops.dag_policy import stix_dag
+from stix_ops.dag_policy import events_or_cron, stix_dag
 from stix_ops.operators.staging import TMStagingOperator
 from stix_ops.sensors.staging import TMReleaseSensor
 
 with stix_dag(
     "stix_tm_staging",
     description="release TM files to processing/ by age or flown SPICE coverage",
-    schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("20 3 * * *", timezone="UTC"),
-        assets=(TM_INCOMING | SPICE_KERNELS),
-    ),
+    schedule=events_or_cron("20 3 * * *", TM_INCOMING | SPICE_KERNELS),
     dagrun_timeout=timedelta(minutes=45),
     task_timeout=timedelta(minutes=15),
     tags=["staging"],

@@ -15,9 +15,27 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import DAG
+from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable
 
 from stix_ops import defaults
+
+
+def utc_cron(cron: str) -> CronTriggerTimetable:
+    """A cron schedule in UTC (every STIX clock run is in UTC; zero-length data intervals)."""
+    return CronTriggerTimetable(cron, timezone="UTC")
+
+
+def events_or_cron(cron: str, assets: Any) -> AssetOrTimeSchedule:
+    """Run on each event of ``assets`` and, as a safety run for missed events, at ``cron`` (UTC).
+
+    Parameters
+    ----------
+    cron
+        Cron expression of the safety run, e.g. ``"0 3 * * *"``.
+    assets
+        An asset, a list of assets or an asset expression (``A | B``).
+    """
+    return AssetOrTimeSchedule(timetable=utc_cron(cron), assets=assets)
 
 
 def stix_dag(
@@ -39,7 +57,8 @@ def stix_dag(
     Parameters
     ----------
     dag_id, description, schedule, params, max_active_runs
-        As for :class:`airflow.sdk.DAG` (``max_active_runs`` defaults to 1).
+        As for :class:`airflow.sdk.DAG` (``max_active_runs`` defaults to 1); for the schedule see
+        :func:`utc_cron` and :func:`events_or_cron`.
     doc_md
         The DAG's documentation (the module docstring of its file); required.
     dagrun_timeout

@@ -38,6 +38,14 @@ def test_every_dag_file_is_known():
     assert sorted(p.name for p in DAGS_DIR.glob("*.py")) == sorted(DAG_FILES)
 
 
+@pytest.mark.parametrize("path", sorted(DAGS_DIR.glob("*.py")), ids=lambda p: p.name)
+def test_dag_processor_reads_the_file(path):
+    """In safe mode the dag-processor skips files without the words "airflow" and "dag" (silently)."""
+    from airflow.utils.file import might_contain_dag_via_default_heuristic
+
+    assert might_contain_dag_via_default_heuristic(str(path)), f"{path.name} would be skipped by the dag-processor"
+
+
 def test_each_file_defines_its_dag(dagbag):
     found = {Path(dag.fileloc).name: dag_id for dag_id, dag in dagbag.dags.items()}
     assert found == DAG_FILES
