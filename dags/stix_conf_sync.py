@@ -1,3 +1,4 @@
+# Airflow DAG file (the dag-processor reads only files that mention "airflow" and "dag").
 """Check out the latest STIX-CONF release (runbook crons C4a and C4b).
 
 In the working copy `conf_dir` (cloned from `conf_repo_url` if missing): `git fetch --tags`,
@@ -16,21 +17,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, CronTriggerTimetable
-
-from stix_ops.defaults import START_DATE, default_args, tags
+from stix_ops.dag_policy import stix_dag, utc_cron
 from stix_ops.operators.conf import ConfSyncOperator, PublicConfSyncOperator
 
-with DAG(
-    dag_id="stix_conf_sync",
+with stix_dag(
+    "stix_conf_sync",
     description="check out the most recently tagged STIX-CONF commit and record its version",
-    schedule=CronTriggerTimetable("20 22 * * *", timezone="UTC"),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
+    schedule=utc_cron("20 22 * * *"),
     dagrun_timeout=timedelta(minutes=30),
-    default_args=default_args(execution_timeout=timedelta(minutes=15)),
-    tags=tags("config"),
+    task_timeout=timedelta(minutes=15),
+    tags=["config"],
     doc_md=__doc__,
 ):
     ConfSyncOperator(

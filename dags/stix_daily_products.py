@@ -1,3 +1,4 @@
+# Airflow DAG file (the dag-processor reads only files that mention "airflow" and "dag").
 """Daily products (runbook cron C7, STIXCore `pipeline_daily.py`): LL03 plots and the ANC aspect product.
 
 Daily at 08:00 UTC, and whenever L1 processing wrote products (`stix_fits_l1`). The run's data
@@ -26,23 +27,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable
-
 from stix_ops.assets import FITS_L1
-from stix_ops.defaults import START_DATE, default_args, tags
+from stix_ops.dag_policy import events_or_cron, stix_dag
 from stix_ops.operators.daily import AspectANCOperator, LL03PlotsOperator, daily_params
 
-with DAG(
-    dag_id="stix_daily_products",
+with stix_dag(
+    "stix_daily_products",
     description="daily products: LL03 quick-look light-curve plots, ANC aspect (IDL)",
-    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 8 * * *", timezone="UTC"), assets=[FITS_L1]),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
+    schedule=events_or_cron("0 8 * * *", [FITS_L1]),
     dagrun_timeout=timedelta(hours=4),
-    default_args=default_args(execution_timeout=timedelta(hours=2)),
+    task_timeout=timedelta(hours=2),
     params=daily_params(),
-    tags=tags("daily", "products"),
+    tags=["daily", "products"],
     doc_md=__doc__,
 ):
     LL03PlotsOperator(

@@ -1,3 +1,4 @@
+# Airflow DAG file (the dag-processor reads only files that mention "airflow" and "dag").
 """Mirror the FITS archive to the NAS (runbook cron C5: `rsync -avLo --delete fits/ nas/`).
 
 After L1 processing or SOAR publishing (`stix_fits_l1`, `stix_soar_published`), plus one daily
@@ -12,25 +13,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable
-
 from stix_ops.assets import FITS_L1, SOAR_PUBLISHED
-from stix_ops.defaults import START_DATE, default_args, tags
+from stix_ops.dag_policy import events_or_cron, stix_dag
 from stix_ops.operators.nas import FitsNasSyncOperator
 
-with DAG(
-    dag_id="stix_fits_nas_sync",
+with stix_dag(
+    "stix_fits_nas_sync",
     description="rsync --delete the FITS archive to the NAS, skipping temp files",
-    schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("0 1 * * *", timezone="UTC"),
-        assets=(FITS_L1 | SOAR_PUBLISHED),
-    ),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
+    schedule=events_or_cron("0 1 * * *", FITS_L1 | SOAR_PUBLISHED),
     dagrun_timeout=timedelta(hours=3),
-    default_args=default_args(execution_timeout=timedelta(hours=2)),
-    tags=tags("archive"),
+    task_timeout=timedelta(hours=2),
+    tags=["archive"],
     doc_md=__doc__,
 ):
     FitsNasSyncOperator(

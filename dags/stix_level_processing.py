@@ -1,3 +1,4 @@
+# Airflow DAG file (the dag-processor reads only files that mention "airflow" and "dag").
 """Process released telemetry: TM → LB per file, then LB → L0 → L1 → CAL per packet type.
 
 Replaces STIXCore's watchdog service. Runs whenever staging releases files (and by hand with the
@@ -23,25 +24,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, task
+from airflow.sdk import task
 
 from stix_ops import processing
 from stix_ops.assets import FITS_L1, SPICE_KERNELS, TM_STAGED
-from stix_ops.defaults import START_DATE, default_args, tags
+from stix_ops.dag_policy import events_or_cron, stix_dag
 
-with DAG(
-    dag_id="stix_level_processing",
+with stix_dag(
+    "stix_level_processing",
     description="TM -> LB -> L0 -> L1 -> CAL for released telemetry on staging/kernel events; daily catch-up",
-    schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("40 3 * * *", timezone="UTC"), assets=(TM_STAGED | SPICE_KERNELS)
-    ),
-    start_date=START_DATE,
-    catchup=False,
+    schedule=events_or_cron("40 3 * * *", TM_STAGED | SPICE_KERNELS),
     max_active_runs=4,
     dagrun_timeout=timedelta(hours=6),
+    task_timeout=timedelta(hours=2),
     params=processing.PARAMS,
-    default_args=default_args(execution_timeout=timedelta(hours=2)),
-    tags=tags("processing"),
+    tags=["processing"],
     doc_md=__doc__,
 ):
     docs = processing.TASK_DOCS

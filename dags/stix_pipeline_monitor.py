@@ -1,3 +1,4 @@
+# Airflow DAG file (the dag-processor reads only files that mention "airflow" and "dag").
 """Check the pipeline now: one monitor pass by hand; one mail per incident, one when it clears.
 
 The continuous watch is `stix_pipeline_watch` (passes every 15 minutes in the triggerer, no DAG run
@@ -22,27 +23,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, AsyncCallback, DeadlineAlert, DeadlineReference
-
-from stix_ops.defaults import START_DATE, default_args, tags
-from stix_ops.notifiers import deadline_missed_mail
+from stix_ops.dag_policy import stix_dag
 from stix_ops.operators.monitor import PipelineMonitorOperator
 
-with DAG(
-    dag_id="stix_pipeline_monitor",
+with stix_dag(
+    "stix_pipeline_monitor",
     description="backlog window, processing deadline and component health; one mail per incident",
     schedule=None,
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
     dagrun_timeout=timedelta(minutes=12),
-    deadline=DeadlineAlert(
-        reference=DeadlineReference.DAGRUN_QUEUED_AT,
-        interval=timedelta(minutes=10),
-        callback=AsyncCallback(deadline_missed_mail),
-    ),
-    default_args=default_args(retries=1, retry_delay=timedelta(minutes=1), execution_timeout=timedelta(minutes=5)),
-    tags=tags("monitor"),
+    task_timeout=timedelta(minutes=5),
+    retries=1,
+    retry_delay=timedelta(minutes=1),
+    deadline_after=timedelta(minutes=10),
+    tags=["monitor"],
     doc_md=__doc__,
 ):
     PipelineMonitorOperator(

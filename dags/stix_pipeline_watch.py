@@ -1,3 +1,4 @@
+# Airflow DAG file (the dag-processor reads only files that mention "airflow" and "dag").
 """Watch the pipeline from the triggerer; one mail per incident, one when it clears (replaces `pipeline_monitor.py`).
 
 `check_pipeline` defers to a trigger that runs a monitor pass every 15 minutes in the triggerer —
@@ -29,32 +30,22 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, AssetOrTimeSchedule, AsyncCallback, CronTriggerTimetable, DeadlineAlert, DeadlineReference
-
 from stix_ops.assets import MONITOR_REARM
-from stix_ops.defaults import START_DATE, default_args, tags
-from stix_ops.notifiers import deadline_missed_mail
+from stix_ops.dag_policy import events_or_cron, stix_dag
 from stix_ops.operators.monitor_watch import MonitorRearmOperator, PipelineWatchOperator
 
 WINDOW = timedelta(hours=23, minutes=50)
 
-with DAG(
-    dag_id="stix_pipeline_watch",
+with stix_dag(
+    "stix_pipeline_watch",
     description="monitor passes every 15 min in the triggerer; resumes only when an incident opens or clears",
-    schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("0 0 * * *", timezone="UTC"), assets=[MONITOR_REARM]
-    ),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
+    schedule=events_or_cron("0 0 * * *", [MONITOR_REARM]),
     dagrun_timeout=WINDOW + timedelta(hours=2),
-    deadline=DeadlineAlert(
-        reference=DeadlineReference.DAGRUN_QUEUED_AT,
-        interval=WINDOW + timedelta(hours=1),
-        callback=AsyncCallback(deadline_missed_mail),
-    ),
-    default_args=default_args(retries=1, retry_delay=timedelta(minutes=1), execution_timeout=timedelta(minutes=5)),
-    tags=tags("monitor"),
+    task_timeout=timedelta(minutes=5),
+    retries=1,
+    retry_delay=timedelta(minutes=1),
+    deadline_after=WINDOW + timedelta(hours=1),
+    tags=["monitor"],
     doc_md=__doc__,
 ):
     watch = PipelineWatchOperator(
@@ -65,10 +56,9 @@ with DAG(
         "resumes on a worker only to mail an incident that opened or cleared. On failure: the triggerer or "
         "the REST API is down; run `stix-pipeline status` and `stix_pipeline_monitor` by hand.",
     )
-    rearm = MonitorRearmOperator(
+    MonitorRearmOperator(
         task_id="rearm",
-        watch_task_id="check_pipeline",
+        watch_result=watch.output,
         doc_md="Emit `stix_monitor_rearm` so the next watch starts at once. On failure: clear the task (the "
         "midnight run starts a new watch anyway).",
     )
-    watch >> rearm

@@ -1,3 +1,4 @@
+# Airflow DAG file (the dag-processor reads only files that mention "airflow" and "dag").
 """Reprocess all telemetry of one UTC day into a separate archive and processing version.
 
 The runbook's manual reprocessing, one day per run, made for backfills after a version bump:
@@ -30,23 +31,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG
-
-from stix_ops.defaults import START_DATE, default_args, tags
+from stix_ops.dag_policy import stix_dag
 from stix_ops.operators.reprocess import ReprocessDayOperator, ReprocessPlanOperator, reprocess_params
 from stix_ops.timetables import NextCronTimetable
 
-with DAG(
-    dag_id="stix_reprocess",
+with stix_dag(
+    "stix_reprocess",
     description="reprocess one UTC day of telemetry into a separate archive and version (for backfills)",
     schedule=NextCronTimetable("0 0 * * *", timezone="UTC"),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
     dagrun_timeout=timedelta(hours=4),
-    default_args=default_args(execution_timeout=timedelta(minutes=15)),
+    task_timeout=timedelta(minutes=15),
     params=reprocess_params(),
-    tags=tags("processing", "reprocess"),
+    tags=["processing", "reprocess"],
     doc_md=__doc__,
 ):
     plan = ReprocessPlanOperator(
@@ -54,9 +50,9 @@ with DAG(
         doc_md="Resolve the day (logical date or `day`), its OBT window, the TM files overlapping it and the "
         "output version/folder; the plan is the XCom. `dry_run` stops here: read the plan in the log.",
     )
-    plan >> ReprocessDayOperator(
+    ReprocessDayOperator(
         task_id="reprocess",
-        plan_task_id="plan",
+        plan=plan.output,
         execution_timeout=timedelta(hours=3),
         doc_md="TM -> LB -> L0 -> L1 (-> L2) of the planned files into the separate output archive; the live "
         "archive and the ledger are untouched. File errors fail the run at the end (no retry): the mail and "

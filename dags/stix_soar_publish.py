@@ -1,3 +1,4 @@
+# Airflow DAG file (the dag-processor reads only files that mention "airflow" and "dag").
 """Publish products to ESA's SOAR (runbook cron C6, STIXCore `publish.py --update_rid_lut`).
 
 Daily at 05:00 UTC — unpausing never publishes at once: the next run is the next 05:00
@@ -25,9 +26,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, TriggerRule
+from airflow.sdk import TriggerRule
 
-from stix_ops.defaults import START_DATE, default_args, tags
+from stix_ops.dag_policy import stix_dag
 from stix_ops.operators.publish import (
     PublishReportMailOperator,
     RidLutRefreshOperator,
@@ -36,17 +37,14 @@ from stix_ops.operators.publish import (
 )
 from stix_ops.timetables import NextCronTimetable
 
-with DAG(
-    dag_id="stix_soar_publish",
+with stix_dag(
+    "stix_soar_publish",
     description="publish products to ESA SOAR: RID LUT refresh, atomic delivery, history, report mail",
     schedule=NextCronTimetable("0 5 * * *", timezone="UTC"),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
     dagrun_timeout=timedelta(hours=8),
-    default_args=default_args(execution_timeout=timedelta(minutes=30)),
+    task_timeout=timedelta(minutes=30),
     params=publish_params(),
-    tags=tags("publish", "soar"),
+    tags=["publish", "soar"],
     doc_md=__doc__,
 ):
     refresh = RidLutRefreshOperator(

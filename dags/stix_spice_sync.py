@@ -1,3 +1,4 @@
+# Airflow DAG file (the dag-processor reads only files that mention "airflow" and "dag").
 """Sync SPICE kernels and SOOP files from the SOC and unzip new kernel zips (runbook cron C3).
 
 `sync_from_soc` copies the SOC `from_soc` tree (`STIX_FROM_SOC_SOURCE`, over the `stix_soc`
@@ -16,24 +17,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable
-
-from stix_ops.defaults import START_DATE, default_args, tags
+from stix_ops.dag_policy import events_or_cron, stix_dag
 from stix_ops.operators.spice import FromSocSyncOperator, KernelUnzipOperator
 from stix_ops.watchers import FROM_SOC_EXCHANGE
 
-with DAG(
-    dag_id="stix_spice_sync",
+with stix_dag(
+    "stix_spice_sync",
     description="rsync from_soc (SPICE zips, SOOP) and unzip new kernel zips safely",
-    schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("10 3 * * *", timezone="UTC"), assets=[FROM_SOC_EXCHANGE]
-    ),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
+    schedule=events_or_cron("10 3 * * *", [FROM_SOC_EXCHANGE]),
     dagrun_timeout=timedelta(hours=1),
-    default_args=default_args(execution_timeout=timedelta(minutes=40)),
-    tags=tags("ingest", "spice"),
+    task_timeout=timedelta(minutes=40),
+    tags=["ingest", "spice"],
     doc_md=__doc__,
 ):
     sync = FromSocSyncOperator(

@@ -1,3 +1,4 @@
+# Airflow DAG file (the dag-processor reads only files that mention "airflow" and "dag").
 """Pull new telemetry from the SOC exchange when it arrives (runbook cron C1, event-driven).
 
 Runs when the triggerer's watcher of `tm_source` (asset `stix_soc_tm`) sees a new or changed
@@ -21,32 +22,28 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable
-
-from stix_ops.defaults import START_DATE, default_args, tags
-from stix_ops.operators.ingest import DataProblemsOperator, TMIngestOperator
+from stix_ops.dag_policy import events_or_cron, stix_dag
+from stix_ops.operators.ingest import DATA_PROBLEMS_XCOM_KEY, DataProblemsOperator, TMIngestOperator
 from stix_ops.watchers import TM_EXCHANGE
 
-with DAG(
-    dag_id="stix_tm_ingest",
+with stix_dag(
+    "stix_tm_ingest",
     description="rsync *PktTmRaw*.xml from the SOC exchange into incoming/ and ledger them",
-    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 3 * * *", timezone="UTC"), assets=[TM_EXCHANGE]),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
+    schedule=events_or_cron("0 3 * * *", [TM_EXCHANGE]),
     dagrun_timeout=timedelta(minutes=30),
-    default_args=default_args(execution_timeout=timedelta(minutes=20)),
-    tags=tags("ingest"),
+    task_timeout=timedelta(minutes=20),
+    tags=["ingest"],
     doc_md=__doc__,
 ):
-    TMIngestOperator(
+    pull = TMIngestOperator(
         task_id="pull_tm",
         doc_md="rsync new `*PktTmRaw*.xml` from the SOC exchange, read each to its end, move it to `incoming/` "
         "and ledger it; invalid files go to `quarantine/` with a `.reason`. Skipped when nothing is new. On "
         "failure: check the `stix_soc` connection and `tm_source` named in the error.",
-    ) >> DataProblemsOperator(
+    )
+    DataProblemsOperator(
         task_id="report_data_problems",
-        source_task_id="pull_tm",
+        problems=pull.output[DATA_PROBLEMS_XCOM_KEY],
         doc_md="one data-problem mail per TM file that `pull_tm` quarantined (file, reason, next step); the run "
         "turns red. Next step: read the `.reason` beside the file in `quarantine/`, ask the SOC for a new "
         "delivery or fix the file, then put it back at the exchange.",

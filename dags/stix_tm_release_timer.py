@@ -1,3 +1,4 @@
+# Airflow DAG file (the dag-processor reads only files that mention "airflow" and "dag").
 """Release telemetry held by the staging delay at its release time (no polling runs).
 
 A TM file too young for the age rule (`staging_delay`, runbook 2 days) and not yet covered by
@@ -18,23 +19,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG
-
 from stix_ops.assets import TM_HELD, TM_INCOMING
-from stix_ops.defaults import START_DATE, default_args, tags
+from stix_ops.dag_policy import stix_dag
 from stix_ops.operators.release_timer import MAX_WAIT, AgeReleaseWaitOperator, HeldFilesRearmOperator
 from stix_ops.operators.staging import TMStagingOperator
 
-with DAG(
-    dag_id="stix_tm_release_timer",
+with stix_dag(
+    "stix_tm_release_timer",
     description="deferrable wait until the oldest held TM file is due by age, then release it",
-    schedule=(TM_INCOMING | TM_HELD),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
+    schedule=TM_INCOMING | TM_HELD,
     dagrun_timeout=MAX_WAIT + timedelta(hours=2),
-    default_args=default_args(execution_timeout=timedelta(minutes=15)),
-    tags=tags("staging"),
+    task_timeout=timedelta(minutes=15),
+    tags=["staging"],
     doc_md=__doc__,
 ):
     wait = AgeReleaseWaitOperator(

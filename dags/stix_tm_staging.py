@@ -1,3 +1,4 @@
+# Airflow DAG file (the dag-processor reads only files that mention "airflow" and "dag").
 """Release telemetry from `incoming/` to `processing/` (runbook cron C2, "stage & delay").
 
 A TM file is released when it was **received** (ledger `received_at`) more than
@@ -16,26 +17,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable
-
 from stix_ops.assets import SPICE_KERNELS, TM_INCOMING
-from stix_ops.defaults import START_DATE, default_args, tags
+from stix_ops.dag_policy import events_or_cron, stix_dag
 from stix_ops.operators.staging import TMStagingOperator
 from stix_ops.sensors.staging import TMReleaseSensor
 
-with DAG(
-    dag_id="stix_tm_staging",
+with stix_dag(
+    "stix_tm_staging",
     description="release TM files to processing/ by age or flown SPICE coverage",
-    schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("20 3 * * *", timezone="UTC"),
-        assets=(TM_INCOMING | SPICE_KERNELS),
-    ),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
+    schedule=events_or_cron("20 3 * * *", TM_INCOMING | SPICE_KERNELS),
     dagrun_timeout=timedelta(minutes=45),
-    default_args=default_args(execution_timeout=timedelta(minutes=15)),
-    tags=tags("staging"),
+    task_timeout=timedelta(minutes=15),
+    tags=["staging"],
     doc_md=__doc__,
 ):
     wait = TMReleaseSensor(

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import Engine
-
-from stix_lib.db import connect
 from stix_lib.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -55,8 +52,3 @@ def pipeline_db_url(settings: Settings) -> str:
     except AirflowNotFoundException:
         return settings.pipeline_db_url
     return sqlalchemy_url_from_connection(conn)
-
-
-def pipeline_engine(settings: Settings) -> Engine:
-    """Engine of the pipeline database, schema migrated."""
-    return connect(pipeline_db_url(settings))

@@ -63,11 +63,11 @@ def _params() -> dict[str, Any]:
 
 
 def _setup() -> tuple[Any, Any, dict[str, Any]]:
-    from stix_ops.config import get_settings, pipeline_engine
+    from stix_ops.hooks.pipeline import StixPipelineHook
 
-    settings = get_settings()
-    settings.ensure_folders()
-    return settings, pipeline_engine(settings), _params()
+    hook = StixPipelineHook()
+    hook.settings.ensure_folders()
+    return hook.settings, hook.engine, _params()
 
 
 def _pipeline(settings: Any, params: dict[str, Any]) -> Any:

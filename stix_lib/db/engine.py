@@ -5,7 +5,29 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+
+#: Databases whose schema this process brought up to date (see :func:`_migration_key`). Filled by
+#: :func:`connect`, so a sensor poking every few minutes migrates once per process, not once per poke.
+_migrated: set[tuple[str, int, int]] = set()
+
+
+def _migration_key(url: URL) -> tuple[str, int, int] | None:
+    """What identifies a migrated database in this process; ``None``: migrate on every connect.
+
+    An in-memory SQLite database is new with every engine. A SQLite file counts with its device and
+    inode, so a file deleted and created again under the same name is migrated again.
+    """
+    rendered = url.render_as_string(hide_password=False)
+    if url.get_backend_name() != "sqlite":
+        return (rendered, 0, 0)
+    if not url.database or url.database == ":memory:":
+        return None
+    try:
+        stat = Path(url.database).stat()
+    except OSError:
+        return None
+    return (rendered, stat.st_dev, stat.st_ino)
 
 
 def connect(url: str, *, migrate_schema: bool = True) -> Engine:
@@ -23,7 +45,8 @@ def connect(url: str, *, migrate_schema: bool = True) -> Engine:
         SQLAlchemy URL, e.g. ``sqlite:////data/stix/pipeline.sqlite`` or
         ``postgresql+psycopg2://user:pw@host/db``.
     migrate_schema
-        Apply pending migrations (default). Pass False for read-only tools.
+        Apply pending migrations (default), once per database and process: later calls for a
+        database this process already migrated skip the check. Pass False for read-only tools.
 
     Returns
     -------
@@ -48,8 +71,11 @@ def connect(url: str, *, migrate_schema: bool = True) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    if migrate_schema:
+    if migrate_schema and _migration_key(parsed) not in _migrated:
         from stix_lib.db.migrations import migrate
 
         migrate(engine)
+        key = _migration_key(parsed)  # a new SQLite file exists only now
+        if key is not None:
+            _migrated.add(key)
     return engine

@@ -102,23 +102,17 @@ def test_rearm_only_after_an_incident_change():
     from stix_ops.assets import MONITOR_REARM
     from stix_ops.operators.monitor_watch import MonitorRearmOperator
 
-    class Ti:
-        def __init__(self, value):
-            self.value = value
-
-        def xcom_pull(self, task_ids):
-            return self.value
-
     class Events(dict):
         def __missing__(self, key):
             self[key] = type("Accessor", (), {"extra": None})()
             return self[key]
 
-    op = MonitorRearmOperator(task_id="rearm", watch_task_id="check_pipeline")
+    quiet = MonitorRearmOperator(task_id="rearm", watch_result={"incident": False})
     with pytest.raises(AirflowSkipException):
-        op.execute({"ti": Ti({"incident": False})})
+        quiet.execute({})
+    op = MonitorRearmOperator(task_id="rearm_after_incident", watch_result={"incident": True, "opened": ["x"]})
     events = Events()
-    assert op.execute({"ti": Ti({"incident": True, "opened": ["x"]}), "outlet_events": events}) == {
+    assert op.execute({"outlet_events": events}) == {
         "opened": ["x"],
         "resolved": [],
     }

@@ -18,10 +18,11 @@ class ConfSyncOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         """Sync and return version, commit and whether it changed."""
         from stix_lib.conf_sync import sync_conf
-        from stix_ops.config import get_settings, pipeline_engine
+        from stix_ops.hooks.pipeline import StixPipelineHook
 
-        settings = get_settings()
-        result = sync_conf(settings.conf_dir, settings.conf_repo_url, pipeline_engine(settings))
+        hook = StixPipelineHook()
+        settings = hook.settings
+        result = sync_conf(settings.conf_dir, settings.conf_repo_url, hook.engine)
         self.log.info(
             "STIX-CONF at %s: %s (%s)%s",
             settings.conf_dir,
@@ -41,9 +42,10 @@ class PublicConfSyncOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         """Sync and return folder, version, commit and whether it changed."""
         from stix_lib.conf_sync import sync_public_copy
-        from stix_ops.config import get_settings
+        from stix_ops.hooks.pipeline import StixPipelineHook
 
-        settings = get_settings()
+        hook = StixPipelineHook()
+        settings = hook.settings
         if settings.conf_public_dir is None:
             raise AirflowSkipException("no public STIX-CONF copy configured (setting conf_public_dir is empty)")
         result = sync_public_copy(settings.conf_public_dir, settings.conf_repo_url)

@@ -7,7 +7,7 @@ Thin adapters around :mod:`stix_lib.daily`. The processing history is the pipeli
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +17,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from stix_ops.assets import LL03
 
 if TYPE_CHECKING:
-    from stix_lib.settings import Settings
+    from stix_ops.hooks.pipeline import StixPipelineHook
 
 #: Alias through which the LL03 task emits :data:`~stix_ops.assets.LL03` conditionally.
 LL03_PLOTTING = AssetAlias(name="stix_ll03_plotting")
@@ -42,29 +42,48 @@ def daily_params() -> dict[str, Param]:
     }  # fmt: skip
 
 
-def _params(context: Mapping[str, Any]) -> Mapping[str, Any]:
-    return context.get("params") or {}
+class _DailyProductOperator(BaseOperator):
+    """Common part of the daily-product operators: the window and the archive, templated from the Params.
+
+    Parameters
+    ----------
+    days_back
+        Data days before the run day (0: the whole archive); default the ``days_back`` Param.
+    fits_dir
+        Archive read and written (empty: the ``fits_archive_dir`` setting); default the ``fits_dir`` Param.
+    """
+
+    template_fields: Sequence[str] = ("days_back", "fits_dir")
+
+    def __init__(
+        self,
+        *,
+        days_back: int | str = "{{ params.days_back }}",
+        fits_dir: str | None = "{{ params.fits_dir or '' }}",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.days_back = days_back
+        self.fits_dir = fits_dir
+
+    def _hook(self) -> StixPipelineHook:
+        """The pipeline hook with ``fits_dir`` applied to its settings."""
+        from stix_ops.hooks.pipeline import StixPipelineHook
+
+        settings = StixPipelineHook().settings
+        return StixPipelineHook(settings.replace(fits_archive_dir=Path(self.fits_dir)) if self.fits_dir else settings)
+
+    def _days(self, context: Mapping[str, Any]) -> tuple[str, list[Any] | None, str]:
+        """Run day (logical date's UTC date; a manual run without logical date: its ``run_after``), data days
+        (``None``: the whole archive) and the window as text for the log."""
+        from stix_lib.daily import plot_days, run_day
+
+        day = run_day(context.get("logical_date") or context["dag_run"].run_after)
+        days = plot_days(day, int(self.days_back))
+        return day.isoformat(), days, "whole archive" if days is None else f"{days[0]} .. {days[-1]}"
 
 
-def _settings(context: Mapping[str, Any]) -> Settings:
-    from stix_ops.config import get_settings
-
-    settings = get_settings()
-    fits_dir = _params(context).get("fits_dir")
-    return settings.replace(fits_archive_dir=Path(fits_dir)) if fits_dir else settings
-
-
-def _days(context: Mapping[str, Any]) -> tuple[str, list[Any] | None, str]:
-    """Run day (logical date's UTC date; a manual run without logical date: its ``run_after``), data days
-    (``None``: the whole archive) and the window as text for the log."""
-    from stix_lib.daily import plot_days, run_day
-
-    day = run_day(context.get("logical_date") or context["dag_run"].run_after)
-    days = plot_days(day, int(_params(context).get("days_back", DEFAULT_DAYS_BACK)))
-    return day.isoformat(), days, "whole archive" if days is None else f"{days[0]} .. {days[-1]}"
-
-
-class LL03PlotsOperator(BaseOperator):
+class LL03PlotsOperator(_DailyProductOperator):
     """LL03 plots of the complete days in the window (:func:`stix_lib.daily.run_ll03`, gates of §8.4).
 
     Returns the pass summary (XCom). Inputs that cannot be plotted fail the task at the end
@@ -78,11 +97,10 @@ class LL03PlotsOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         """Plot what is due."""
         from stix_lib.daily import DatabaseHistory, run_ll03
-        from stix_ops.config import pipeline_engine
 
-        settings = _settings(context)
-        run_day, days, window = _days(context)
-        result = run_ll03(settings, DatabaseHistory(pipeline_engine(settings)), days)
+        hook = self._hook()
+        run_day, days, window = self._days(context)
+        result = run_ll03(hook.settings, DatabaseHistory(hook.engine), days)
         for reason in result.skipped:
             self.log.info("not due: %s", reason)
         self.log.info(
@@ -101,7 +119,7 @@ class LL03PlotsOperator(BaseOperator):
         return summary
 
 
-class AspectANCOperator(BaseOperator):
+class AspectANCOperator(_DailyProductOperator):
     """The ANC aspect product (:func:`stix_lib.daily.run_aspect`): skipped with one log line without IDL.
 
     While ``idl_gsw_path`` is empty the task is skipped (:data:`stix_lib.daily.IDL_NOT_CONFIGURED`).
@@ -116,15 +134,14 @@ class AspectANCOperator(BaseOperator):
         """Skip without IDL, else make what is due."""
         from stix_lib.daily import idl_missing
 
-        settings = _settings(context)
-        reason = idl_missing(settings)
+        hook = self._hook()
+        reason = idl_missing(hook.settings)
         if reason:
             raise AirflowSkipException(reason)
         from stix_lib.daily import DatabaseHistory, run_aspect
-        from stix_ops.config import pipeline_engine
 
-        run_day, days, window = _days(context)
-        result = run_aspect(settings, DatabaseHistory(pipeline_engine(settings)), days)
+        run_day, days, window = self._days(context)
+        result = run_aspect(hook.settings, DatabaseHistory(hook.engine), days)
         for why in result.skipped:
             self.log.info("not due: %s", why)
         self.log.info(

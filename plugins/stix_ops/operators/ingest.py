@@ -32,12 +32,13 @@ class TMIngestOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         """Run one ingest pass and return its summary (also pushed to XCom)."""
         from stix_lib.ingest import ingest
-        from stix_ops.config import get_settings, pipeline_engine
+        from stix_ops.hooks.pipeline import StixPipelineHook
         from stix_ops.hooks.ssh import source_endpoint
 
-        settings = get_settings()
+        hook = StixPipelineHook()
+        settings = hook.settings
         settings.ensure_folders()
-        engine = pipeline_engine(settings)
+        engine = hook.engine
         with source_endpoint(settings, local=settings.tm_source_local, conn_id=settings.soc_ssh_conn_id) as ssh:
             result = ingest(settings, engine, ssh)
         self.log.info(
@@ -67,29 +68,31 @@ class TMIngestOperator(BaseOperator):
 class DataProblemsOperator(BaseOperator):
     """Mail the data problems another task found, one mail each, and fail (red run, no second mail).
 
-    Reads the XCom :data:`DATA_PROBLEMS_XCOM_KEY` of ``source_task_id`` (e.g. the TM files
-    ``pull_tm`` quarantined); runs when that task succeeded or was skipped
-    (``trigger_rule="none_failed"``), so a skipped pull (nothing new) still reports the files it
-    quarantined, and a failed pull keeps the run failed.
+    Runs when the finding task succeeded or was skipped (``trigger_rule="none_failed"``), so a
+    skipped pull (nothing new) still reports the files it quarantined, and a failed pull keeps the
+    run failed.
 
     Parameters
     ----------
-    source_task_id
-        The task whose problems are reported.
+    problems
+        The problems (``DataProblem.as_dict()`` each), templated: pass the finding task's XCom, e.g.
+        ``pull.output[DATA_PROBLEMS_XCOM_KEY]`` (the TM files ``pull_tm`` quarantined); that also
+        sets the dependency.
     """
 
-    def __init__(self, *, source_task_id: str, **kwargs: Any) -> None:
+    template_fields = ("problems",)
+
+    def __init__(self, *, problems: Any, **kwargs: Any) -> None:
         kwargs.setdefault("trigger_rule", "none_failed")  # the DAG's retries apply: only an SMTP failure is retried
         super().__init__(**kwargs)
-        self.source_task_id = source_task_id
+        self.problems = problems
 
     def execute(self, context: Any) -> dict[str, Any]:
         """Mail and fail, or report that there was nothing."""
         from stix_lib.monitor.data_problems import DataProblem
         from stix_ops.notifiers import data_problems_failure, mail_data_problems
 
-        found = context["ti"].xcom_pull(task_ids=self.source_task_id, key=DATA_PROBLEMS_XCOM_KEY) or []
-        problems = [DataProblem.from_dict(item) for item in found]
+        problems = [DataProblem.from_dict(item) for item in self.problems or []]
         if not problems:
             return {"data_problems": 0}
         mail_data_problems(problems)

@@ -34,11 +34,12 @@ class PipelineMonitorOperator(BaseOperator):
         """Run one pass and return its report (also the XCom)."""
         from stix_lib.monitor.api import AirflowApi
         from stix_lib.monitor.check import run_check
-        from stix_ops.config import get_settings, pipeline_engine
+        from stix_ops.hooks.pipeline import StixPipelineHook
         from stix_ops.notifiers import send_mail
 
-        settings = get_settings()
-        engine = pipeline_engine(settings)
+        hook = StixPipelineHook()
+        settings = hook.settings
+        engine = hook.engine
         with AirflowApi.from_settings(settings) as api:
             report = run_check(
                 settings,

@@ -92,16 +92,23 @@ class MonitorRearmOperator(BaseOperator):
     """Emit :data:`~stix_ops.assets.MONITOR_REARM` after an incident change, so the next watch starts at once.
 
     Skipped (no event) when the watch ended quietly.
+
+    Parameters
+    ----------
+    watch_result
+        What the watch returned, templated: pass ``watch.output`` (also sets the dependency).
     """
 
-    def __init__(self, *, watch_task_id: str, **kwargs: Any) -> None:
+    template_fields = ("watch_result",)
+
+    def __init__(self, *, watch_result: Any, **kwargs: Any) -> None:
         kwargs.setdefault("outlets", [MONITOR_REARM])
         super().__init__(**kwargs)
-        self.watch_task_id = watch_task_id
+        self.watch_result = watch_result
 
     def execute(self, context: Any) -> dict[str, Any]:
         """Re-arm or skip."""
-        result = context["ti"].xcom_pull(task_ids=self.watch_task_id) or {}
+        result = self.watch_result or {}
         if not result.get("incident"):
             raise AirflowSkipException("no incident change: the next scheduled run watches again")
         extra = {"opened": result.get("opened", []), "resolved": result.get("resolved", [])}

@@ -18,10 +18,11 @@ class FitsNasSyncOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         """Mirror and return the number of changes."""
         from stix_lib.nas_sync import mirror_fits
-        from stix_ops.config import get_settings
+        from stix_ops.hooks.pipeline import StixPipelineHook
         from stix_ops.hooks.ssh import source_endpoint
 
-        settings = get_settings()
+        hook = StixPipelineHook()
+        settings = hook.settings
         local = not settings.nas_host
         with source_endpoint(settings, local=local, conn_id=settings.nas_ssh_conn_id, host=settings.nas_host) as ssh:
             changes = mirror_fits(settings, ssh)

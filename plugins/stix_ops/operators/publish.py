@@ -375,11 +375,12 @@ def run_publish(
     """
     from stix_lib.publish import flown_kernels, publish
     from stix_lib.ridlut import RidLut, RidLutError
-    from stix_ops.config import pipeline_db_url, pipeline_engine
+    from stix_ops.hooks.pipeline import StixPipelineHook
 
     run = resolve_run(params, settings, run_id=run_id)
     warnings = list(warnings or [])
-    engine = _read_only_engine(pipeline_db_url(settings)) if run.options.dry_run else pipeline_engine(settings)
+    hook = StixPipelineHook(settings)
+    engine = _read_only_engine(hook.db_url) if run.options.dry_run else hook.engine
     rid_lut = None
     try:
         rid_lut = RidLut.read(run.rid_lut_file)
@@ -473,7 +474,7 @@ class RidLutRefreshOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         """Refresh and return what was fetched (``error`` set when the API failed)."""
-        from stix_ops.config import get_settings
+        from stix_ops.hooks.pipeline import StixPipelineHook
 
         params = context["params"]
         mode = params.get("rid_lut_update", "update")
@@ -481,7 +482,7 @@ class RidLutRefreshOperator(BaseOperator):
             raise AirflowSkipException("rid_lut_update=skip: the local RID LUT is used as it is")
         if params.get("dry_run"):
             raise AirflowSkipException("dry run: the RID LUT is not updated")
-        settings = get_settings()
+        settings = StixPipelineHook().settings
         path = rid_lut_file(params, settings)
         url = _text(params, "rid_lut_update_url") or settings.rid_lut_update_url
         try:
@@ -527,7 +528,7 @@ class SoarPublishOperator(BaseOperator):
         """Publish, log every outcome, announce deliveries, fail on errors."""
         from stix_lib.publish import HostKeyRejected, Outcome, PublishLockedError, TransportError
         from stix_lib.transfer.sshkeys import SSHConfigError
-        from stix_ops.config import get_settings
+        from stix_ops.hooks.pipeline import StixPipelineHook
 
         params = context["params"]
         if params.get("rid_lut_update") == "only":
@@ -539,7 +540,7 @@ class SoarPublishOperator(BaseOperator):
         if params.get("dry_run") and params.get("rid_lut_update", "update") == "update":
             warnings.append("dry run: RID LUT not updated")
         try:
-            report = run_publish(params, get_settings(), run_id=context["run_id"], warnings=warnings)
+            report = run_publish(params, StixPipelineHook().settings, run_id=context["run_id"], warnings=warnings)
         except (HostKeyRejected, SSHConfigError) as exc:
             raise AirflowFailException(f"SOAR target refused: {exc}") from exc
         except (PublishLockedError, TransportError):
@@ -602,7 +603,7 @@ class PublishReportMailOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         """Send the mail; return subject and recipients."""
         from stix_lib.publish.report import report_html
-        from stix_ops.config import get_settings
+        from stix_ops.hooks.pipeline import StixPipelineHook
         from stix_ops.notifiers import send_mail
 
         params = context["params"]
@@ -616,7 +617,7 @@ class PublishReportMailOperator(BaseOperator):
             raise AirflowSkipException("report_mail=never")
         if mode == "activity" and not any(summary["counts"].values()) and not summary["warnings"]:
             raise AirflowSkipException("report_mail=activity and nothing happened")
-        settings = get_settings()
+        settings = StixPipelineHook().settings
         recipients = list(settings.alert_to)
         if not recipients:
             raise AirflowSkipException("no report recipients: set alert_to (STIX_ALERT_TO)")

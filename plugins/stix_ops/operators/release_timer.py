@@ -16,10 +16,11 @@ MAX_WAIT = timedelta(days=6)
 
 def _next_release() -> datetime | None:
     from stix_lib.staging import next_age_release
-    from stix_ops.config import get_settings, pipeline_engine
+    from stix_ops.hooks.pipeline import StixPipelineHook
 
-    settings = get_settings()
-    return next_age_release(settings, pipeline_engine(settings))
+    hook = StixPipelineHook()
+    settings = hook.settings
+    return next_age_release(settings, hook.engine)
 
 
 class AgeReleaseWaitOperator(BaseOperator):

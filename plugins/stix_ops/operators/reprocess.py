@@ -71,10 +71,11 @@ class ReprocessPlanOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         """Plan the run's day."""
         from stix_lib.reprocess import ReprocessError, plan_day, resolve_options, run_day
-        from stix_ops.config import get_settings, pipeline_engine
+        from stix_ops.hooks.pipeline import StixPipelineHook
 
         params = _params(context)
-        settings = get_settings()
+        hook = StixPipelineHook()
+        settings = hook.settings
         try:
             day = run_day(context.get("logical_date"), params.get("day"))
             options = resolve_options(
@@ -90,7 +91,7 @@ class ReprocessPlanOperator(BaseOperator):
             )
         except ReprocessError as exc:
             raise AirflowFailException(str(exc)) from exc
-        plan = plan_day(settings, pipeline_engine(settings), day, options)
+        plan = plan_day(settings, hook.engine, day, options)
         self.log.info(
             "reprocess %s: %d TM file(s) -> %s as V%02d up to %s",
             plan["window"], len(plan["tm_files"]), options.fits_dir, options.version, options.end_level,
@@ -109,27 +110,29 @@ class ReprocessDayOperator(BaseOperator):
 
     Parameters
     ----------
-    plan_task_id
-        Task whose return value is the plan.
+    plan
+        The plan, templated: pass the plan task's ``output`` (also sets the dependency).
     """
 
-    def __init__(self, *, plan_task_id: str = "plan", **kwargs: Any) -> None:
+    template_fields = ("plan",)
+
+    def __init__(self, *, plan: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.plan_task_id = plan_task_id
+        self.plan = plan
 
     def execute(self, context: Any) -> dict[str, Any]:
         """Reprocess the day."""
         from stix_lib.reprocess import reprocess
-        from stix_ops.config import get_settings
+        from stix_ops.hooks.pipeline import StixPipelineHook
 
-        plan = context["ti"].xcom_pull(task_ids=self.plan_task_id)
+        plan = self.plan
         options = plan["options"]
         if _params(context).get("dry_run"):
             raise AirflowSkipException(
                 f"dry run: {len(plan['tm_files'])} TM file(s) of {plan['day']} would be reprocessed into "
                 f"{options['fits_dir']} as V{options['version']:02d}"
             )
-        summary = reprocess(get_settings(), plan)
+        summary = reprocess(StixPipelineHook().settings, plan)
         self.log.info(
             "%s: %d TM file(s) -> written %s; %d packet error(s), %d file error(s)",
             summary["day"], summary["tm_files"], summary["written"], summary["packet_errors"], summary["file_errors"],

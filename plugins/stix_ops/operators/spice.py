@@ -20,10 +20,11 @@ class FromSocSyncOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         """Copy and return the number of files created or updated."""
         from stix_lib.spice_sync import sync_from_soc
-        from stix_ops.config import get_settings
+        from stix_ops.hooks.pipeline import StixPipelineHook
         from stix_ops.hooks.ssh import source_endpoint
 
-        settings = get_settings()
+        hook = StixPipelineHook()
+        settings = hook.settings
         settings.ensure_folders()
         with source_endpoint(settings, local=settings.from_soc_source_local, conn_id=settings.soc_ssh_conn_id) as ssh:
             changes = sync_from_soc(settings, ssh)
@@ -51,11 +52,12 @@ class KernelUnzipOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         """Unzip, then fail, skip or announce (see the class docstring)."""
         from stix_lib.spice_sync import meta_kernel_names, unzip_pending
-        from stix_ops.config import get_settings, pipeline_engine
+        from stix_ops.hooks.pipeline import StixPipelineHook
 
-        settings = get_settings()
+        hook = StixPipelineHook()
+        settings = hook.settings
         settings.ensure_folders()
-        result = unzip_pending(settings, pipeline_engine(settings))
+        result = unzip_pending(settings, hook.engine)
         for name, files in result.unzipped.items():
             self.log.info("unzipped %s (%d files)", name, len(files))
         if result.failed:

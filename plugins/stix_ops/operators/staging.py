@@ -27,11 +27,12 @@ class TMStagingOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         """Release and return the summary (also pushed to XCom)."""
         from stix_lib.staging import stage
-        from stix_ops.config import get_settings, pipeline_engine
+        from stix_ops.hooks.pipeline import StixPipelineHook
 
-        settings = get_settings()
+        hook = StixPipelineHook()
+        settings = hook.settings
         settings.ensure_folders()
-        result = stage(settings, pipeline_engine(settings))
+        result = stage(settings, hook.engine)
         self.log.info(
             "released %d, held %d, quarantined %d, errors %d; coverage %s",
             len(result.released),

@@ -37,10 +37,11 @@ class TMReleaseSensor(BaseSensorOperator):
     def poke(self, context: Any) -> PokeReturnValue:
         """Check the ledger (and the SPICE coverage for files too young for the age rule)."""
         from stix_lib.staging import describe_coverage, plan_release
-        from stix_ops.config import get_settings, pipeline_engine
+        from stix_ops.hooks.pipeline import StixPipelineHook
 
-        settings = get_settings()
-        releases, held, coverage = plan_release(settings, pipeline_engine(settings))
+        hook = StixPipelineHook()
+        settings = hook.settings
+        releases, held, coverage = plan_release(settings, hook.engine)
         if releases:
             for item in releases:
                 self.log.info("releasable: %s (%s: %s)", item.name, item.reason, item.detail)
