@@ -116,7 +116,9 @@ def folder_lock(folder: Path) -> AbstractContextManager[None]:
 
 
 def read_lb(path: Path, handover: WrittenLB | None = None) -> LBProduct:
-    """An LB file as :class:`LBProduct`, rows in CONTROL order (from ``handover`` when this process has just written it).
+    """An LB file as :class:`LBProduct`, rows in CONTROL order.
+
+    From ``handover`` when this process has just written the file (and nobody replaced it since).
 
     Packets come from the hex strings of DATA matched by ``index``; their length fields are checked.
 

@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from stix_lib.atomic import atomic_write_parts
-from stix_lib.products.catalogue import NoProductError, product_spec
 from stix_lib.fits.reader import TableData, UnsupportedLayout, read_fits_tables, serialized_columns
 from stix_lib.fits.writer import WriteColumn, bintable_parts, primary_bytes
+from stix_lib.products.catalogue import NoProductError, product_spec
 from stix_lib.products.model import Product, control_base, snap_times
 from stix_lib.products.table import Column, ColumnTable
 

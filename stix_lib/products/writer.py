@@ -39,8 +39,8 @@ import numpy as np
 from spiceypy.utils.exceptions import SpiceyError
 
 from stix_lib.atomic import atomic_write_parts, remove_stale_temps
-from stix_lib.fits import lock as fits_lock
 from stix_lib.conf.energy_channels import EnergyChannelError, ScienceEnergyChannels, energy_bands
+from stix_lib.fits import lock as fits_lock
 from stix_lib.products.clock import NominalClock, ObtClock, SpiceClock, utc_span
 from stix_lib.products.fits_io import product_parts, read_product
 from stix_lib.products.header import NoSoopKeywords, SoopKeywordProvider, l0_primary_cards, l1_primary_cards, soop_cards

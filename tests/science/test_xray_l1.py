@@ -14,7 +14,7 @@ from stixpy.product import Product as StixpyProduct
 from stix_lib.conf.energy_channels import ScienceEnergyChannels
 from stix_lib.products.clock import SpiceClock
 from stix_lib.products.l0.science import XrayRequest
-from stix_lib.products.science_l1 import NOT_SHIFTED, ScienceOutput, descale_triggers, write_science_file
+from stix_lib.products.science import NOT_SHIFTED, ScienceOutput, descale_triggers, write_science_file
 from stix_lib.ridlut.table import RidLut
 
 REFERENCE_NAMES = {
