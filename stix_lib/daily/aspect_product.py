@@ -47,10 +47,10 @@ import numpy as np
 from stix_lib.atomic import atomic_write_bytes, remove_stale_temps
 from stix_lib.daily.aspect_table import AspectInput
 from stix_lib.daily.idl_bridge import FileSolution
+from stix_lib.fits.reader import TableData, UnsupportedLayout, read_fits_tables, serialized_columns
 from stix_lib.products.catalogue import ProductSpec
 from stix_lib.products.clock import SpiceClock, utc_span
 from stix_lib.products.fits_io import product_bytes
-from stix_lib.products.fits_reader import TableData, UnsupportedLayout, read_fits_tables, serialized_columns
 from stix_lib.products.header import Card, NoSoopKeywords, l1_primary_cards, soop_cards
 from stix_lib.products.merge import combine, split_by_utc_day
 from stix_lib.products.model import Product, control_base, snap_times

@@ -37,7 +37,7 @@ import numpy as np
 from stix_lib.decode.bits import BitBuffer
 from stix_lib.decode.classify import NO_SSID, classify_packets, request_ids
 from stix_lib.idb.manager import IDBManager
-from stix_lib.lb.fits_io import LBFileError, WrittenLB, folder_lock, remove_stale_partials, write_lb
+from stix_lib.lb.fits_io import LBFileError, WrittenLB, folder_lock, read_lb, remove_stale_partials, write_lb
 from stix_lib.lb.naming import SECONDS_PER_DAY, lb_directory, lb_file_name
 from stix_lib.lb.product import LBProduct
 from stix_lib.tm.errors import PacketError, TelemetryFileError
@@ -230,16 +230,6 @@ def packets_to_lb(
     return result
 
 
-def _read_existing(path: Path, handover: WrittenLB | None) -> LBProduct:
-    """An existing LB file, through the fast reader (astropy costs ~15 ms per file).
-
-    Imported here: :mod:`stix_lib.products` imports this package.
-    """
-    from stix_lib.products.lb_reader import read_level_binary
-
-    return read_level_binary(path, handover)
-
-
 def _merge_into_archive(
     part: LBProduct,
     naming: dict,
@@ -258,7 +248,7 @@ def _merge_into_archive(
         merged = part
         if path.exists():
             try:
-                existing = _read_existing(path, handover)
+                existing = read_lb(path, handover)
             except LBFileError as exc:
                 log.error("not merging into %s: %s", path, exc)
                 result.file_errors.append(str(exc))

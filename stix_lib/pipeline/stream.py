@@ -38,7 +38,7 @@ from stix_lib.products.fits_io import ProductFileError
 from stix_lib.products.merge import combine
 from stix_lib.products.model import Product
 from stix_lib.products.naming import SECONDS_PER_DAY, parse_product_name
-from stix_lib.products.science_l1 import is_science_lb, science_lb_step
+from stix_lib.products.science import is_science_lb, science_lb_step
 from stix_lib.products.steps import StepResult, l0_product_of, l1_product_of
 from stix_lib.products.writer import ProductWriter, WaitingForKernels
 from stix_lib.ridlut.table import RidLut
@@ -125,10 +125,10 @@ class ProductStream:
         """Build the L0 product of an LB file and buffer its daily parts.
 
         Science requests (21/6/20-24, 42 and the auto 10-14) are per-request, write-once files:
-        written at once (:func:`stix_lib.products.science_l1.science_lb_step`), not buffered.
+        written at once (:func:`stix_lib.products.science.science_lb_step`), not buffered.
         """
         if is_science_lb(Path(lb_path)):
-            step = science_lb_step(
+            step, l1 = science_lb_step(
                 Path(lb_path),
                 self.idb_manager,
                 self.writer,
@@ -136,10 +136,6 @@ class ProductStream:
                 rid_lut=self.rid_lut,
                 rid_lut_error=self.rid_lut_error,
             )
-            l1 = StepResult(step.source, [p for p in step.written if p.name.startswith("solo_L1_")])
-            l1.unchanged = [p for p in step.unchanged if p.name.startswith("solo_L1_")]
-            step.written = [p for p in step.written if p not in l1.written]
-            step.unchanged = [p for p in step.unchanged if p not in l1.unchanged]
             _record([report], step, "L0")
             if self.make_l1:
                 _record([report], l1, "L1")

@@ -7,7 +7,7 @@ times, canonical order), :mod:`~stix_lib.products.l0` (LB -> L0 builders),
 :mod:`~stix_lib.products.merge` (newest-wins merging, daily split),
 :mod:`~stix_lib.products.naming` (file names, folders, complete/incomplete twins),
 :mod:`~stix_lib.products.header` (primary headers, SOOP provider interface),
-:mod:`~stix_lib.products.fits_io` / ``fits_writer`` / ``fits_reader`` (FITS layout and IO),
+:mod:`~stix_lib.products.fits_io` (product FITS layout and IO, on :mod:`stix_lib.fits`),
 :mod:`~stix_lib.products.writer` (daily files: merge with existing files, atomic writes),
 :mod:`~stix_lib.products.steps` (one input file -> products, with per-file results).
 """

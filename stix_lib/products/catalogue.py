@@ -23,8 +23,8 @@ both spellings so that products, their parents and downstream tools find each ot
 Generic ("default") products exist for the services of :data:`SERVICE_NAMES`; other services (e.g.
 the 3/25/4 heartbeat) have no product. The science (BSD) types 21/6/20-24, 42 and their "auto"
 variants 10-14 are not daily products and have no entry here: the pipeline routes their LB files
-by name (:func:`stix_lib.products.science_l1.is_science_lb`) to the per-request L0/L1 writer of
-:mod:`stix_lib.products.science_l1`; :func:`product_spec` raises :class:`NoProductError` for them.
+by name (:func:`stix_lib.products.science.naming.is_science_lb`) to the per-request L0/L1 writer of
+:mod:`stix_lib.products.science`; :func:`product_spec` raises :class:`NoProductError` for them.
 The processing version of a product is ``max(product version, configured version)``.
 """
 
@@ -49,7 +49,7 @@ SERVICE_NAMES: dict[int, str] = {
 }
 
 #: Science (bulk science data) SSIDs of 21/6, user requests and auto variants: per-request products
-#: of :mod:`stix_lib.products.science_l1`, not daily products.
+#: of :mod:`stix_lib.products.science`, not daily products.
 SCIENCE_SSIDS = frozenset({10, 11, 12, 13, 14, 20, 21, 22, 23, 24, 42})
 
 

@@ -6,8 +6,8 @@ HDUs: ``PRIMARY`` (header only), ``CONTROL``, ``DATA``, ``IDB_VERSIONS`` (``vers
 ``meta`` (``NIXS``, ``PCF_CURTX``) are stored the way astropy stores them (the
 ``--BEGIN-ASTROPY-SERIALIZED-COLUMNS--`` comment block of the extension header), so astropy,
 stixpy and :func:`read_product` get them back; the L1 step relies on it to find raw columns.
-Files are serialised by :mod:`stix_lib.products.fits_writer` and read by
-:mod:`stix_lib.products.fits_reader` (astropy for layouts it does not handle).
+Files are serialised by :mod:`stix_lib.fits.writer` and read by
+:mod:`stix_lib.fits.reader` (astropy for layouts it does not handle).
 
 Storage conventions (the in-memory model is :mod:`stix_lib.products.model`):
 
@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from stix_lib.atomic import atomic_write_parts
+from stix_lib.fits.reader import TableData, UnsupportedLayout, read_fits_tables, serialized_columns
+from stix_lib.fits.writer import WriteColumn, bintable_parts, primary_bytes
 from stix_lib.products.catalogue import NoProductError, product_spec
-from stix_lib.products.fits_reader import TableData, UnsupportedLayout, read_fits_tables, serialized_columns
-from stix_lib.products.fits_writer import WriteColumn, bintable_parts, primary_bytes
 from stix_lib.products.model import Product, control_base, snap_times
 from stix_lib.products.table import Column, ColumnTable
 

@@ -19,10 +19,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from stix_lib.lb.fits_io import LBFileError
+from stix_lib.lb.fits_io import LBFileError, read_lb
 from stix_lib.lb.naming import SECONDS_PER_DAY
 from stix_lib.lb.request_sequences import GapExplainer
-from stix_lib.products.lb_reader import read_level_binary
 from stix_lib.tm.headers import apid
 
 log = logging.getLogger(__name__)
@@ -66,7 +65,7 @@ class ArchiveGapExplainer:
             counts, times = [], []
             for path in daily_lb_files(self.archive, day):
                 try:
-                    headers = read_level_binary(path).headers
+                    headers = read_lb(path).headers
                 except LBFileError as exc:
                     log.warning("gap lookup: %s", exc)
                     continue

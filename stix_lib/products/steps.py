@@ -16,12 +16,11 @@ from pathlib import Path
 
 from stix_lib.conf.energy_channels import EnergyChannelError
 from stix_lib.idb.manager import IDBManager
-from stix_lib.lb.fits_io import LBFileError, WrittenLB
+from stix_lib.lb.fits_io import LBFileError, WrittenLB, read_lb
 from stix_lib.products.catalogue import NoProductError
 from stix_lib.products.fits_io import ProductFileError
 from stix_lib.products.l0 import ProductBuildError, build_l0
 from stix_lib.products.l1 import level0_to_level1
-from stix_lib.products.lb_reader import read_level_binary
 from stix_lib.products.model import Product
 from stix_lib.products.writer import ProductWriteError, ProductWriter, WaitingForKernels, WriteResult
 from stix_lib.spice.errors import SpiceKernelError
@@ -83,7 +82,7 @@ def l0_product_of(
     Problems are recorded in ``result``.
     """
     try:
-        lb = read_level_binary(lb_path, handover)
+        lb = read_lb(lb_path, handover)
     except LBFileError as exc:
         result.file_errors.append(str(exc))
         return None

@@ -27,7 +27,6 @@ that failed; :meth:`ProductWriter.wait_for` waits for one file (before reading i
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 from collections.abc import Iterator
@@ -41,6 +40,7 @@ from spiceypy.utils.exceptions import SpiceyError
 
 from stix_lib.atomic import atomic_write_parts, remove_stale_temps
 from stix_lib.conf.energy_channels import EnergyChannelError, ScienceEnergyChannels, energy_bands
+from stix_lib.fits import lock as fits_lock
 from stix_lib.products.clock import NominalClock, ObtClock, SpiceClock, utc_span
 from stix_lib.products.fits_io import product_parts, read_product
 from stix_lib.products.header import NoSoopKeywords, SoopKeywordProvider, l0_primary_cards, l1_primary_cards, soop_cards
@@ -98,33 +98,9 @@ class WriteResult:
     rows: int
 
 
-def _lock_folder(folder: Path) -> IO[str]:
-    """Open and exclusively lock ``folder/.products.lock`` (release with :func:`_unlock`)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    handle = open(folder / LOCK_FILE, "a")  # noqa: SIM115 - released by _unlock, maybe in another thread
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-    except BaseException:
-        handle.close()
-        raise
-    return handle
-
-
-def _unlock(handle: IO[str]) -> None:
-    try:
-        fcntl.flock(handle, fcntl.LOCK_UN)
-    finally:
-        handle.close()
-
-
-@contextlib.contextmanager
-def folder_lock(folder: Path) -> Iterator[None]:
+def folder_lock(folder: Path) -> contextlib.AbstractContextManager[None]:
     """Exclusive lock serialising read-merge-write of product files in ``folder``."""
-    handle = _lock_folder(folder)
-    try:
-        yield
-    finally:
-        _unlock(handle)
+    return fits_lock.folder_lock(folder, LOCK_FILE)
 
 
 def _commit(path: Path, parts: list[bytes | bytearray], lock: IO[str]) -> None:
@@ -132,7 +108,7 @@ def _commit(path: Path, parts: list[bytes | bytearray], lock: IO[str]) -> None:
     try:
         atomic_write_parts(path, parts)
     finally:
-        _unlock(lock)
+        fits_lock.unlock(lock)
 
 
 #: Commits in flight at most inside :meth:`ProductWriter.deferred_commits` (bounds the memory
@@ -379,7 +355,7 @@ class ProductWriter:
         folder = path.parent
         twin = folder / complete_name(path.name)
         self.wait_for(path)
-        lock: IO[str] | None = _lock_folder(folder)
+        lock: IO[str] | None = fits_lock.lock_folder(folder, LOCK_FILE)
         try:
             if path not in self._cleaned:  # left-overs of killed writers: once per file and writer
                 remove_stale_temps(path)
@@ -405,6 +381,6 @@ class ProductWriter:
                 deferred.latest[path] = future
         finally:
             if lock is not None:
-                _unlock(lock)
+                fits_lock.unlock(lock)
         log.debug("wrote %s (%d rows)", path, len(merged))
         return WriteResult(path, True, len(merged)), merged

@@ -4,7 +4,7 @@ An invariant that holds whatever the implementation: the counts (and triggers) o
 packets, summed per time bin and per energy group straight from the decoded, decompressed packet
 values, equal the totals of its FITS file, where each file channel holds the packet groups whose
 native channels it spans. It deliberately does not use the request decoder
-(:mod:`stix_lib.products.l0.science`) nor the writer (:mod:`stix_lib.products.science_l1`):
+(:mod:`stix_lib.products.l0.science`) nor the writer (:mod:`stix_lib.products.science`):
 
 * time bins are the distinct (request time stamp, relative start) pairs of the substructures
   (rpd/cpd/scpd; a bin split over substructures is one bin), the substructures (vis) or the

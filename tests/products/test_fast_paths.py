@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from stix_lib.atomic import TEMP_SUFFIX, atomic_write_parts, remove_stale_temps
-from stix_lib.fits_cards import _format_card, format_card
+from stix_lib.fits.cards import _format_card, format_card
 from stix_lib.products.merge import combine
 from stix_lib.products.table import ColumnTable, _as_slice
 from stix_lib.products.writer import ProductWriter, folder_lock

@@ -22,7 +22,7 @@ from stix_lib.idb.manager import IDBManager
 from stix_lib.kernels import build_kernel_set
 from stix_lib.lb.convert import tms_to_lb
 from stix_lib.products.clock import NominalClock, SpiceClock
-from stix_lib.products.science_l1 import ScienceOutput, process_science_lb
+from stix_lib.products.science import ScienceOutput, process_science_lb
 from stix_lib.publish import LocalTransport, Outcome, PublishHistory, PublishOptions, SelectionFilters, publish
 from stix_lib.publish.gate import DEFAULT_CHECKS, ProductGate
 from stix_lib.publish.history import DeliveryStatus

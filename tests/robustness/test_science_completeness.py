@@ -80,12 +80,12 @@ def test_one_missing_packet_is_reported_and_completed_by_the_full_delivery(corpu
 def test_a_wrong_product_from_a_lenient_run_is_rewritten_when_the_request_completes(
     corpus, science, tmp_path, monkeypatch
 ) -> None:
-    import stix_lib.products.science_l1 as science_l1
+    import stix_lib.products.science.step as science_step
 
-    lenient = functools.partial(science_l1.request_sequences, tolerance=1)  # the reference's one-gap tolerance
+    lenient = functools.partial(science_step.request_sequences, tolerance=1)  # the reference's one-gap tolerance
     archive = tmp_path / "fits"
     with monkeypatch.context() as patch:
-        patch.setattr(science_l1, "request_sequences", lenient)
+        patch.setattr(science_step, "request_sequences", lenient)
         run_pipeline(corpus.settings, archive, [science["damaged"]])
     request_files = _request_products(archive, science["clean"])
     assert all(n in products(archive) for n in request_files)  # the wrong product exists

@@ -16,7 +16,7 @@ from stix_lib.lb.request_sequences import request_sequences
 from stix_lib.products.clock import NominalClock
 from stix_lib.products.l0.packets import decode_lb_product
 from stix_lib.products.l0.science import decode_aspect_burst
-from stix_lib.products.science_l1 import ScienceOutput, write_science_file
+from stix_lib.products.science import ScienceOutput, write_science_file
 from stix_lib.simulate.science import aspect_burst
 from stix_lib.simulate.simulator import SimulationConfig, simulate
 from stix_lib.tm.headers import decode_headers

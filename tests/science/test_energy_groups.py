@@ -26,7 +26,7 @@ from stix_lib.lb.product import LBProduct
 from stix_lib.products.clock import NominalClock, SpiceClock
 from stix_lib.products.l0.packets import PacketBatch, decode_lb_product
 from stix_lib.products.l0.science import decode_science_request
-from stix_lib.products.science_l1 import ScienceOutput, write_science_file
+from stix_lib.products.science import ScienceOutput, write_science_file
 from stix_lib.simulate.context import SimulationContext
 from stix_lib.simulate.reference import encode_reference
 from stix_lib.simulate.science import RequestPlan, pixel_data, spectrogram, visibilities

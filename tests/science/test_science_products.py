@@ -15,7 +15,7 @@ from stixpy.product import Product as StixpyProduct
 from stix_lib.lb.convert import tms_to_lb
 from stix_lib.products.clock import NominalClock, SpiceClock
 from stix_lib.products.l0.science import AUTO_SSIDS
-from stix_lib.products.science_l1 import ScienceOutput, process_science_lb
+from stix_lib.products.science import ScienceOutput, process_science_lb
 from stix_lib.simulate.reference import encode_reference
 from stix_lib.simulate.simulator import SimulationConfig, simulate
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from stix_lib.products.l0.science import XrayRequest
-from stix_lib.products.science_l1 import NOT_SHIFTED, SHIFTED, fix_time_offset
+from stix_lib.products.science import NOT_SHIFTED, SHIFTED, fix_time_offset
 
 
 def request(timedel_cs: list[int]) -> XrayRequest:

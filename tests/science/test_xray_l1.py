@@ -14,7 +14,7 @@ from stixpy.product import Product as StixpyProduct
 from stix_lib.conf.energy_channels import ScienceEnergyChannels
 from stix_lib.products.clock import SpiceClock
 from stix_lib.products.l0.science import XrayRequest
-from stix_lib.products.science_l1 import NOT_SHIFTED, ScienceOutput, descale_triggers, write_science_file
+from stix_lib.products.science import NOT_SHIFTED, NoRidLut, ScienceOutput, descale_triggers, write_science_file
 from stix_lib.ridlut.table import RidLut
 
 REFERENCE_NAMES = {
@@ -79,11 +79,12 @@ def test_scaled_triggers_are_descaled_with_the_rid_lut_factor(
     lut = RidLut([{"unique_id": str(rid), "scaling_factor": "5"}])
     clock = SpiceClock(kernels)
     table = energy_channels.table_for("2020-05-06")
-    with pytest.raises(ValueError, match="scaling factor"):
+    with pytest.raises(NoRidLut, match="scaling factor"):  # a type: the step adds why there is no LUT
         write_science_file(scaled, ScienceOutput(tmp_path / "none", clock, table), level="L1", idb_version="2.26.32")
-    with pytest.raises(ValueError, match="not in"):
+    with pytest.raises(ValueError, match="not in") as missing_row:
         out = ScienceOutput(tmp_path / "other", clock, table, rid_lut=RidLut([]))
         write_science_file(scaled, out, level="L1", idb_version="2.26.32")
+    assert not isinstance(missing_row.value, NoRidLut)  # a LUT without the rid is another problem
     out = ScienceOutput(tmp_path / "lut", clock, table, rid_lut=lut)
     path, new = write_science_file(scaled, out, level="L1", idb_version="2.26.32")
     assert new

@@ -38,7 +38,7 @@ CONTROL values and one DATA row per time bin:
   as STIXCore does (spec §9, quirk 8), so the reference products are reproduced;
 * ``DATAWARN`` when the trigger compression scheme differs between packets (cpd/scpd).
 
-The L0/L1 files are written by :mod:`stix_lib.products.science_l1`.
+The L0/L1 files are written by :mod:`stix_lib.products.science`.
 """
 
 from __future__ import annotations
@@ -505,7 +505,7 @@ def decode_aspect_burst(batch: PacketBatch) -> AspectBurst | None:
     ``i`` of a packet is at ``SCET(NIX00445, NIX00446) + i * dt`` with ``dt`` and each offset
     rounded to SCET ticks (``SCETimeDelta.from_float``), and that time is the centre of a
     ``dt``-wide sample. The file's range therefore starts half a sample earlier (``OBT_BEG`` =
-    first time - dt / 2, :func:`stix_lib.products.science_l1.obt_range`) and the first ``time``
+    first time - dt / 2, :func:`stix_lib.products.science.naming.obt_range`) and the first ``time``
     of the DATA table is dt / 2, as in STIXCore's files.
 
     Raises

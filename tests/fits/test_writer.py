@@ -1,4 +1,4 @@
-"""The minimal FITS writer: astropy reads its files back exactly and accepts the checksums."""
+"""The shared FITS writer (both card styles): astropy reads its files back exactly and accepts the checksums."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from astropy.io import fits
 from astropy.table import Table
 
-from stix_lib.fits_cards import encode_checksum
-from stix_lib.lb.fits_writer import TableColumn, TableHDU, fits_bytes
+from stix_lib.fits.cards import encode_checksum
+from stix_lib.fits.writer import TableStyle, WriteColumn, bintable_bytes, primary_bytes
 
 
 def _write(tmp_path: Path, content: bytes) -> Path:
@@ -20,25 +20,31 @@ def _write(tmp_path: Path, content: bytes) -> Path:
     return path
 
 
-def test_columns_round_trip_and_checksums(tmp_path: Path) -> None:
+@pytest.mark.parametrize("style", ["product", "lb"])
+def test_columns_round_trip_and_checksums(tmp_path: Path, style: TableStyle) -> None:
     rng = np.random.default_rng(0)
     n = 37
     columns = [
-        TableColumn("flag", rng.random(n) < 0.5),
-        TableColumn("u8", rng.integers(0, 256, n).astype(np.uint8)),
-        TableColumn("u16", rng.integers(0, 65536, n).astype(np.uint16)),
-        TableColumn("u32", rng.integers(0, 2**32, n, dtype=np.uint64).astype(np.uint32)),
-        TableColumn("i64", rng.integers(-(2**62), 2**62, n)),
-        TableColumn("i16", rng.integers(-(2**15), 2**15, n).astype(np.int16)),
-        TableColumn("text", np.array([f"file_{i}" * (i % 4) for i in range(n)])),
-        TableColumn("pair", rng.integers(0, 10**10, (n, 2))),
-        TableColumn("seconds", np.arange(n, dtype=np.int32), unit="s"),
+        WriteColumn("flag", rng.random(n) < 0.5),
+        WriteColumn("u8", rng.integers(0, 256, n).astype(np.uint8)),
+        WriteColumn("u16", rng.integers(0, 65536, n).astype(np.uint16)),
+        WriteColumn("u32", rng.integers(0, 2**32, n, dtype=np.uint64).astype(np.uint32)),
+        WriteColumn("i64", rng.integers(-(2**62), 2**62, n)),
+        WriteColumn("i16", rng.integers(-(2**15), 2**15, n).astype(np.int16)),
+        WriteColumn("text", np.array([f"file_{i}" * (i % 4) for i in range(n)])),
+        WriteColumn("pair", rng.integers(0, 10**10, (n, 2))),
+        WriteColumn("seconds", np.arange(n, dtype=np.int32), unit="s"),
     ]
     long_value = ";".join(f"some_rather_long_file_name_{i}.PktTmRaw.xml" for i in range(6))
-    content = fits_bytes(
-        [("FILENAME", "t.fits", "name"), ("RAW_FILE", long_value, ""), ("STYPE", 21, "")],
-        [TableHDU("CONTROL", columns), TableHDU("EMPTY", [TableColumn("x", np.zeros(0, dtype=np.int64))])],
-        history=["made by a test"],
+    content = b"".join(
+        (
+            primary_bytes(
+                [("FILENAME", "t.fits", "name"), ("RAW_FILE", long_value, ""), ("STYPE", 21, "")],
+                history=["made by a test"],
+            ),
+            bintable_bytes("CONTROL", columns, style=style),
+            bintable_bytes("EMPTY", [WriteColumn("x", np.zeros(0, dtype=np.int64))], style=style),
+        )
     )
     assert len(content) % 2880 == 0
     path = _write(tmp_path, content)
@@ -72,7 +78,19 @@ def test_checksum_encoding_matches_astropy(value: int) -> None:
 
 def test_unsupported_dtype(tmp_path: Path) -> None:
     with pytest.raises(TypeError):
-        fits_bytes([], [TableHDU("X", [TableColumn("f", np.zeros(3, dtype=np.float32))])])
+        bintable_bytes("X", [WriteColumn("f", np.zeros(3, dtype=np.complex64))])
+
+
+def test_lb_style_cards() -> None:
+    """LB tables: TZERO before TSCAL and no TDIM (the layout LB files are written with)."""
+    columns = [WriteColumn("u16", np.arange(3, dtype=np.uint16)), WriteColumn("pair", np.zeros((3, 2), np.int64))]
+
+    def keywords(style: TableStyle) -> list[str]:
+        header = bintable_bytes("T", columns, style=style)[:2880].decode("ascii")
+        return [header[i : i + 8].strip() for i in range(0, 2880, 80) if header[i : i + 8].strip()]
+
+    assert keywords("lb")[8:15] == ["TTYPE1", "TFORM1", "TZERO1", "TSCAL1", "TTYPE2", "TFORM2", "EXTNAME"]
+    assert keywords("product")[8:16] == ["TTYPE1", "TFORM1", "TSCAL1", "TZERO1", "TTYPE2", "TFORM2", "TDIM2", "EXTNAME"]
 
 
 @pytest.mark.parametrize(
@@ -93,7 +111,7 @@ def test_unsupported_dtype(tmp_path: Path) -> None:
     ],
 )
 def test_card_format_matches_astropy(keyword: str, value: object, comment: str) -> None:
-    from stix_lib.fits_cards import format_card
+    from stix_lib.fits.cards import format_card
 
     image = format_card(keyword, value, comment)
     assert len(image) % 80 == 0

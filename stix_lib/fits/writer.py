@@ -1,8 +1,8 @@
-"""Fast serialisation of product FITS files: a header-only primary HDU plus binary tables.
+"""Fast serialisation of FITS files (LB and products): a header-only primary HDU plus binary tables.
 
 Astropy's table writer costs tens of milliseconds per extension (per-column byte swapping,
-configuration look-ups, checksums in Python loops), which dominated product writing. Product
-tables need only fixed-size columns, so they are packed directly into one big-endian numpy
+configuration look-ups, checksums in Python loops), which dominated LB and product writing.
+Their tables need only fixed-size columns, so they are packed directly into one big-endian numpy
 record array:
 
 ===============  =====  ===========================================
@@ -22,6 +22,10 @@ units are written in the FITS unit syntax (astropy's formatter), and every HDU c
 (``--BEGIN-ASTROPY-SERIALIZED-COLUMNS--``) is produced by astropy's YAML writer from zero-row
 columns of the same dtype/shape, so astropy and stixpy read it back unchanged. The output is a
 pure function of the inputs.
+
+Two column-card conventions exist (``style``): ``"product"`` (``TUNIT``, ``TSCAL``, ``TZERO``,
+``TDIM``: astropy's order) and ``"lb"`` (``TZERO`` before ``TSCAL``, then ``TUNIT``, no
+``TDIM``), the layout LB files have always been written with.
 """
 
 from __future__ import annotations
@@ -29,11 +33,11 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-from stix_lib.fits_cards import encode_checksum, format_card, ones_complement_sum
+from stix_lib.fits.cards import encode_checksum, format_card, ones_complement_sum
 
 BLOCK = 2880
 _PLACEHOLDER = "0" * 16
@@ -52,6 +56,8 @@ _SIGNED = {
 }
 
 Card = tuple[str, Any, str]
+#: Column-card convention of a table (see the module docstring).
+TableStyle = Literal["product", "lb"]
 
 
 @dataclass
@@ -173,12 +179,19 @@ def serialized_comments(columns: Sequence[WriteColumn], cache: dict | None = Non
     return lines
 
 
-def bintable_bytes(extname: str, columns: Sequence[WriteColumn], cache: dict | None = None) -> bytes:
-    """One binary-table extension (header, data, checksums); ``cache`` see :func:`serialized_comments`."""
-    return b"".join(bintable_parts(extname, columns, cache))
+def bintable_bytes(
+    extname: str, columns: Sequence[WriteColumn], cache: dict | None = None, *, style: TableStyle = "product"
+) -> bytes:
+    """One binary-table extension (header, data, checksums).
+
+    ``cache`` see :func:`serialized_comments`; ``style`` the column-card convention (module docstring).
+    """
+    return b"".join(bintable_parts(extname, columns, cache, style=style))
 
 
-def bintable_parts(extname: str, columns: Sequence[WriteColumn], cache: dict | None = None) -> tuple[bytes, bytearray]:
+def bintable_parts(
+    extname: str, columns: Sequence[WriteColumn], cache: dict | None = None, *, style: TableStyle = "product"
+) -> tuple[bytes, bytearray]:
     """:func:`bintable_bytes` as ``(header, padded data)``, the data packed in place (no copies)."""
     rows = len(columns[0].values) if columns else 0
     layouts = [_layout(np.asarray(c.values)) for c in columns]
@@ -203,6 +216,7 @@ def bintable_parts(extname: str, columns: Sequence[WriteColumn], cache: dict | N
     ]
     key = (
         "columns",
+        style,
         extname,
         tuple(
             (c.name, c.values.dtype.str, c.values.shape[1:], letter, c.unit, c.description, repr(c.meta))
@@ -211,13 +225,15 @@ def bintable_parts(extname: str, columns: Sequence[WriteColumn], cache: dict | N
     )
     text = cache.get(key) if cache is not None else None
     if text is None:
-        text = _column_cards(extname, columns, layouts, cache)
+        text = _column_cards(extname, columns, layouts, cache, style)
         if cache is not None:
             cache[key] = text
     return _header_block(cards, ones_complement_sum(data), text), data
 
 
-def _column_cards(extname: str, columns: Sequence[WriteColumn], layouts: list, cache: dict | None) -> str:
+def _column_cards(
+    extname: str, columns: Sequence[WriteColumn], layouts: list, cache: dict | None, style: TableStyle
+) -> str:
     """Card images describing the columns, ``EXTNAME`` and the serialized-columns comments."""
     cards: list[Card] = []
     for number, (column, (letter, zero, _, _)) in enumerate(zip(columns, layouts, strict=True), start=1):
@@ -226,6 +242,13 @@ def _column_cards(extname: str, columns: Sequence[WriteColumn], layouts: list, c
         cards.append((f"TTYPE{number}", column.name, ""))
         cards.append((f"TFORM{number}", letter if letter.endswith("A") or repeat == 1 else f"{repeat}{letter}", ""))
         unit = fits_unit(column.unit)
+        if style == "lb":
+            if zero is not None:
+                cards.append((f"TZERO{number}", zero, ""))
+                cards.append((f"TSCAL{number}", 1, ""))
+            if unit:
+                cards.append((f"TUNIT{number}", unit, ""))
+            continue
         if unit:
             cards.append((f"TUNIT{number}", unit, ""))
         if zero is not None:
