@@ -55,8 +55,8 @@ class Soar:
 @pytest.fixture
 def soar(settings, rid_api_server, monkeypatch: pytest.MonkeyPatch) -> Soar:
     """Local SOAR target below the data root, a RID LUT one API window old, quick RID retries."""
-    from stix_lib.ridlut.table import COLUMNS
     from stix_lib.ridlut import refresh
+    from stix_lib.ridlut.table import COLUMNS
 
     monkeypatch.setenv("STIX_RID_LUT_UPDATE_URL", rid_api_server.url)
     monkeypatch.delenv("STIX_SOAR_HOST", raising=False)

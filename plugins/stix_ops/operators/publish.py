@@ -267,7 +267,12 @@ def soar_transport(settings: Settings) -> RemoteTransport:
 
 
 def publish_with_params(
-    params: Mapping[str, Any], settings: Settings, db_url: str, *, run_id: str = "", refreshed: Mapping[str, Any] | None = None
+    params: Mapping[str, Any],
+    settings: Settings,
+    db_url: str,
+    *,
+    run_id: str = "",
+    refreshed: Mapping[str, Any] | None = None,
 ) -> PublishReport:
     """One publishing run with the given Params (:func:`stix_lib.publish.runner.run_publish`).
 
