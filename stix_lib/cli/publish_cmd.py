@@ -38,6 +38,7 @@ import logging
 import smtplib
 import sys
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -101,33 +102,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _request(args: argparse.Namespace) -> PublishRequest:
-    """The publishing request of the options (the CLI keeps STIXCore's single, non-fatal RID LUT update)."""
-    return PublishRequest(
-        fits_dir=args.fits_dir,
-        target_dir=args.target_dir,
-        target_host=args.target_host,
-        same_esa_name_dir=args.same_esa_name_dir,
-        rid_lut_file=args.rid_lut_file,
-        rid_lut_update_url=args.rid_lut_update_url,
-        update_rid_lut=args.update_rid_lut,
-        rid_lut_attempts=1,
-        rid_lut_required=False,
-        sort_files=args.sort_files,
-        blacklist_files=args.blacklist_files,
-        supplement_report=args.supplement_report,
-        db_url=args.db_file,
-        waiting_period=args.waiting_period,
-        ll_waiting_period=args.ll_waiting_period,
-        future_guard=args.future_guard,
-        batch_size=args.batch_size,
-        include_versions=args.include_versions,
-        include_levels=args.include_levels,
-        include_products=args.include_products,
-        spice_file=args.spice_file,
-        spice_dir=args.spice_dir,
-        dry_run=args.dry_run,
-        run_id=args.run_id,
-    )
+    """The publishing request of the options (same names; the CLI keeps STIXCore's single, non-fatal
+    ``--update_rid_lut``)."""
+    names = {field.name for field in fields(PublishRequest)}
+    given = {name: value for name, value in vars(args).items() if name in names}
+    return PublishRequest(**given, db_url=args.db_file, rid_lut_attempts=1, rid_lut_required=False)
 
 
 def _sftp(args: argparse.Namespace, settings: Settings) -> RemoteTransport:
