@@ -198,6 +198,13 @@ def _text(params: Mapping[str, Any], name: str) -> str | None:
     return None if value is None or not str(value).strip() else str(value).strip()
 
 
+#: Text Params named as the :class:`~stix_lib.publish.request.PublishRequest` field they set (empty: the setting).
+_SETTING_PARAMS = (
+    "fits_dir", "target_dir", "target_host", "same_esa_name_dir", "rid_lut_file", "rid_lut_update_url",
+    "blacklist_files", "supplement_report", "waiting_period", "ll_waiting_period", "future_guard", "spice_file",
+)  # fmt: skip
+
+
 def publish_request(params: Mapping[str, Any], *, run_id: str = "") -> PublishRequest:
     """The library request of the run's Params (missing names take their defaults; empty text = the setting).
 
@@ -211,24 +218,11 @@ def publish_request(params: Mapping[str, Any], *, run_id: str = "") -> PublishRe
 
     batch_size = get("batch_size")
     return PublishRequest(
-        fits_dir=_text(params, "fits_dir"),
-        target_dir=_text(params, "target_dir"),
-        target_host=_text(params, "target_host"),
-        same_esa_name_dir=_text(params, "same_esa_name_dir"),
-        rid_lut_file=_text(params, "rid_lut_file"),
-        rid_lut_update_url=_text(params, "rid_lut_update_url"),
+        **{name: _text(params, name) for name in _SETTING_PARAMS},
+        **{name: _text(params, name) or "*" for name in ("include_versions", "include_levels", "include_products")},
         update_rid_lut=get("rid_lut_update") == "update",
         sort_files=bool(get("sort_files")),
-        blacklist_files=_text(params, "blacklist_files"),
-        supplement_report=_text(params, "supplement_report"),
-        waiting_period=_text(params, "waiting_period"),
-        ll_waiting_period=_text(params, "ll_waiting_period"),
-        future_guard=_text(params, "future_guard"),
         batch_size=None if batch_size is None else int(batch_size),
-        include_versions=_text(params, "include_versions") or "*",
-        include_levels=_text(params, "include_levels") or "*",
-        include_products=_text(params, "include_products") or "*",
-        spice_file=_text(params, "spice_file"),
         dry_run=bool(get("dry_run")),
         run_id=run_id,
     )
