@@ -37,28 +37,28 @@ import json
 import logging
 import smtplib
 import sys
-from datetime import UTC, datetime, timedelta
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import fields
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from stix_lib.publish.request import PublishRequest
 from stix_lib.publish.selection import DEFAULT_LEVELS, DEFAULT_PRODUCTS
-from stix_lib.settings import Settings, format_duration, parse_duration
+from stix_lib.settings import Settings
 
 if TYPE_CHECKING:  # the publishing code (SQLAlchemy, astropy) is imported when a run needs it
     from sqlalchemy import Engine
 
-    from stix_lib.publish.publisher import PublishOptions
     from stix_lib.publish.report import PublishReport
+    from stix_lib.publish.runner import RemoteTransport
     from stix_lib.publish.transport import Transport
+    from stix_lib.ridlut.refresh import RidLutRefresh
 
 NAME = "publish"
 HELP = "publish products to ESA SOAR: select, finish U files, deliver atomically, record, report"
 
 log = logging.getLogger(__name__)
-
-#: Hosts that mean "deliver into a local folder".
-LOCAL_HOSTS = {"", "localhost"}
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``publish`` (defaults come from the settings at run time)."""
@@ -101,76 +101,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--release", metavar="NAME", action="append", help="forget an IGNORED/BLACKLISTED history row and exit")
 
 
-def _db_url(value: str | None, settings: Settings) -> str:
-    if not value:
-        return settings.pipeline_db_url
-    return value if "://" in value else f"sqlite:///{Path(value).expanduser().absolute()}"
+def _request(args: argparse.Namespace) -> PublishRequest:
+    """The publishing request of the options (same names; the CLI keeps STIXCore's single, non-fatal
+    ``--update_rid_lut``)."""
+    names = {field.name for field in fields(PublishRequest)}
+    given = {name: value for name, value in vars(args).items() if name in names}
+    return PublishRequest(**given, db_url=args.db_file, rid_lut_attempts=1, rid_lut_required=False)
 
 
-def _duration(value: str | None, default: timedelta) -> timedelta:
-    return parse_duration(value) if value else default
-
-
-def _options(args: argparse.Namespace, settings: Settings) -> PublishOptions:
-    from stix_lib.publish.gate import gate_checks
-    from stix_lib.publish.publisher import PublishOptions
-    from stix_lib.publish.selection import SelectionFilters, read_blacklist
-
-    fits_dir = Path(args.fits_dir or settings.fits_archive_dir)
-    if not fits_dir.is_dir():
-        raise FileNotFoundError(f"FITS folder {fits_dir} does not exist")
-    return PublishOptions(
-        fits_dir=fits_dir,
-        conflicts_dir=Path(args.same_esa_name_dir or settings.soar_conflicts_dir),
-        waiting_period=_duration(args.waiting_period, settings.publish_waiting_period),
-        ll_waiting_period=_duration(args.ll_waiting_period, settings.publish_ll_waiting_period),
-        future_guard=_duration(args.future_guard, settings.publish_future_guard),
-        batch_size=settings.publish_batch_size if args.batch_size is None else args.batch_size,
-        filters=SelectionFilters.from_strings(args.include_levels, args.include_products, args.include_versions),
-        sort_files=args.sort_files,
-        blacklist=read_blacklist(Path(args.blacklist_files)) if args.blacklist_files else frozenset(),
-        supplement_report=Path(args.supplement_report or settings.data_root / "publish" / "supplement_report.csv"),
-        dry_run=args.dry_run,
-        run_id=args.run_id,
-        checks=gate_checks(
-            stixpy=settings.publish_stixpy_check,
-            conservation_idb=Path(settings.idb_dir) if settings.publish_conservation_check else None,
-        ),
-    )
-
-
-def _read_only_engine(url: str) -> Engine | None:
-    """The database for a dry run: not created, not migrated (None when it has no history yet)."""
-    from sqlalchemy import inspect
-    from sqlalchemy.engine import make_url
-
-    from stix_lib.db import connect
-
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and (not parsed.database or not Path(parsed.database).exists()):
-        return None
-    engine = connect(url, migrate_schema=False)
-    return engine if inspect(engine).has_table("published") else None
-
-
-def _transport(args: argparse.Namespace, settings: Settings, target_dir: Path) -> Transport:
-    from stix_lib.publish.transport import LocalTransport, SftpTransport
+def _sftp(args: argparse.Namespace, settings: Settings) -> RemoteTransport:
+    """The SFTP transport of ``--ssh_*``/``--known_hosts`` for a remote target host."""
+    from stix_lib.publish.transport import SftpTransport
     from stix_lib.transfer.rsync import SSHEndpoint
 
-    host = settings.soar_host if args.target_host is None else args.target_host
-    if host.strip().lower() in LOCAL_HOSTS:
-        return LocalTransport(target_dir)
-    if not args.ssh_key:
-        raise ValueError(f"--ssh_key is required to deliver to {host}")
-    endpoint = SSHEndpoint(
-        host=host,
-        user=args.ssh_user or getpass.getuser(),
-        key_file=Path(args.ssh_key).expanduser(),
-        known_hosts_file=Path(args.known_hosts or "~/.ssh/known_hosts").expanduser(),
-        port=args.ssh_port,
-        connect_timeout=int(settings.ssh_connect_timeout.total_seconds()),
-    )
-    return SftpTransport(endpoint, str(target_dir), io_timeout=settings.transfer_io_timeout.total_seconds())
+    def remote(host: str, target_dir: Path) -> AbstractContextManager[Transport]:
+        endpoint = SSHEndpoint(
+            host=host,
+            user=args.ssh_user or getpass.getuser(),
+            key_file=Path(args.ssh_key).expanduser(),
+            known_hosts_file=Path(args.known_hosts or "~/.ssh/known_hosts").expanduser(),
+            port=args.ssh_port,
+            connect_timeout=int(settings.ssh_connect_timeout.total_seconds()),
+        )
+        io_timeout = settings.transfer_io_timeout.total_seconds()
+        return nullcontext(SftpTransport(endpoint, str(target_dir), io_timeout=io_timeout))
+
+    return remote
 
 
 def _send(message, spec: str) -> None:
@@ -205,72 +161,42 @@ def _maintenance(args: argparse.Namespace, engine: Engine) -> int:
     return 0
 
 
-def _update_lut(args: argparse.Namespace, settings: Settings, lut_file: Path) -> str | None:
-    from stix_lib.ridlut.update import update_rid_lut
-
-    result = update_rid_lut(lut_file, args.rid_lut_update_url or settings.rid_lut_update_url)
-    calls, added = len(result.urls), result.added_rows
-    print(f"RID LUT {lut_file}: {calls} API call(s), {added} new row(s), {result.total_rows} rows")
-    return result.error
+def _print_refresh(result: RidLutRefresh) -> None:
+    print(f"RID LUT {result.lut_file}: {result.calls} API call(s), {result.added} new row(s), {result.rows} rows")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run ``publish``."""
     from stix_lib.db import connect
-    from stix_lib.publish.ephemeris import flown_kernels
-    from stix_lib.publish.publisher import publish
     from stix_lib.publish.report import build_report_message
     from stix_lib.publish.runlock import PublishLockedError
+    from stix_lib.publish.runner import refresh_request_lut, run_publish
     from stix_lib.publish.transport import TransportError
-    from stix_lib.ridlut.table import RidLut, RidLutError
 
     if "log_level" in args and args.log_level:
         logging.getLogger().setLevel(args.log_level)
-    lut_file = Path(args.rid_lut_file or settings.rid_lut_file)
+    request = _request(args)
     if args.update_rid_lut_only:
-        error = _update_lut(args, settings, lut_file)
-        if error:
+        result = refresh_request_lut(request, settings)
+        _print_refresh(result)
+        if error := result.error:
             print(f"stix-pipeline publish: {error}", file=sys.stderr)
         return 1 if error else 0
     try:
-        url = _db_url(args.db_file, settings)
         if args.import_stixcore_history or args.release:
-            return _maintenance(args, connect(url))
-        options = _options(args, settings)
-        engine = _read_only_engine(url) if args.dry_run else connect(url)
-        target_dir = Path(args.target_dir or settings.soar_target_dir)
-        transport = _transport(args, settings, target_dir)
+            return _maintenance(args, connect(request.history_url(settings)))
+        plan = request.resolve(settings)
+        if plan.target_host is not None and not args.ssh_key:
+            raise ValueError(f"--ssh_key is required to deliver to {plan.target_host}")
     except (OSError, ValueError, KeyError) as exc:
         print(f"stix-pipeline publish: {exc}", file=sys.stderr)
         return 2
 
     handler = _log_file(Path(args.log_dir or settings.log_dir)) if not args.dry_run else None
     try:
-        log.info(
-            "publishing %s -> %s (waiting %s, LL %s, dry run %s)",
-            options.fits_dir, transport.describe(), format_duration(options.waiting_period),
-            format_duration(options.ll_waiting_period), options.dry_run,
-        )  # fmt: skip
-        warnings: list[str] = []
-        if args.update_rid_lut:
-            if args.dry_run:
-                warnings.append("dry run: RID LUT not updated")
-            elif error := _update_lut(args, settings, lut_file):
-                warnings.append(error)
-        rid_lut = None
         try:
-            rid_lut = RidLut.read(lut_file)
-        except (OSError, RidLutError) as exc:
-            warnings.append(f"no RID LUT ({exc}): BSD request comments are left out")
-        spice_dir = Path(args.spice_dir or settings.spice_dir)
-        meta_kernel = Path(args.spice_file) if args.spice_file else None
-
-        def kernels():
-            return flown_kernels(spice_dir, meta_kernel=meta_kernel).load()
-
-        try:
-            report = publish(options, engine, transport, rid_lut=rid_lut, kernels=kernels, warnings=warnings)
-        except (PublishLockedError, TransportError) as exc:
+            report = run_publish(plan, settings, remote_transport=_sftp(args, settings), on_refresh=_print_refresh)
+        except (PublishLockedError, TransportError, OSError, ValueError, KeyError) as exc:
             print(f"stix-pipeline publish: {exc}", file=sys.stderr)
             return 2
         _print(report, args.json)

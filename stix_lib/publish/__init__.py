@@ -1,9 +1,12 @@
 """Publishing STIX products to ESA's SOAR (replaces STIXCore's ``publish.py``, cron C6).
 
-Entry point: :func:`publish` with :class:`PublishOptions`, a :class:`Transport`
-(:class:`LocalTransport` or :class:`SftpTransport`) and the pipeline database; the history lives
-in its ``published`` table (:class:`PublishHistory`). See :mod:`stix_lib.publish.publisher` for
-the algorithm and :mod:`stix_lib.publish.timestamps` for the waiting-period clock.
+Entry point: :func:`run_publish` with a :class:`PublishRequest` (what the caller asks; ``None`` =
+the setting) — the one path of ``stix-pipeline publish`` and the Airflow task: RID LUT refresh
+(retry and fallback), history database, transport, :func:`publish` and its report. :func:`publish`
+itself runs :class:`PublishOptions` with a :class:`Transport` (:class:`LocalTransport` or
+:class:`SftpTransport`) and the pipeline database; the history lives in its ``published`` table
+(:class:`PublishHistory`). See :mod:`stix_lib.publish.publisher` for the algorithm and
+:mod:`stix_lib.publish.timestamps` for the waiting-period clock.
 """
 
 from typing import TYPE_CHECKING
@@ -31,12 +34,15 @@ if TYPE_CHECKING:  # imported on first use (stix_lib.lazy_exports): a submodule 
     )
     from stix_lib.publish.publisher import Publisher, PublishOptions, publish
     from stix_lib.publish.report import FileOutcome, Outcome, PublishReport, build_report_message
+    from stix_lib.publish.request import LOCAL_HOSTS, PublishPlan, PublishRequest
     from stix_lib.publish.runlock import PublishLockedError, publish_lock
+    from stix_lib.publish.runner import history_engine, refresh_request_lut, run_publish
     from stix_lib.publish.selection import SelectionFilters, read_blacklist, select_candidates
     from stix_lib.publish.timestamps import product_time
     from stix_lib.publish.transport import HostKeyRejected, LocalTransport, SftpTransport, Transport, TransportError
 
 __all__ = [
+    "LOCAL_HOSTS",
     "VERSION_REGEX",
     "DeliveryStatus",
     "DryRunHistory",
@@ -52,7 +58,9 @@ __all__ = [
     "PublishHistory",
     "PublishLockedError",
     "PublishOptions",
+    "PublishPlan",
     "PublishReport",
+    "PublishRequest",
     "PublishResult",
     "Publisher",
     "SelectionFilters",
@@ -63,6 +71,7 @@ __all__ = [
     "complete_name",
     "finalize_incomplete",
     "flown_kernels",
+    "history_engine",
     "import_stixcore_history",
     "incomplete_name",
     "is_incomplete_name",
@@ -70,6 +79,8 @@ __all__ = [
     "publish",
     "publish_lock",
     "read_blacklist",
+    "refresh_request_lut",
+    "run_publish",
     "select_candidates",
 ]
 

@@ -55,12 +55,12 @@ class Soar:
 @pytest.fixture
 def soar(settings, rid_api_server, monkeypatch: pytest.MonkeyPatch) -> Soar:
     """Local SOAR target below the data root, a RID LUT one API window old, quick RID retries."""
+    from stix_lib.ridlut import refresh
     from stix_lib.ridlut.table import COLUMNS
-    from stix_ops.operators import publish as publish_ops
 
     monkeypatch.setenv("STIX_RID_LUT_UPDATE_URL", rid_api_server.url)
     monkeypatch.delenv("STIX_SOAR_HOST", raising=False)
-    monkeypatch.setattr(publish_ops, "RID_API_RETRY_PAUSE", 0.0)
+    monkeypatch.setattr(refresh, "RID_API_RETRY_PAUSE", 0.0)
     recent = (datetime.now(UTC) - timedelta(days=3)).strftime("%Y-%m-%dT00:00:00")
     rows = [f"{rid},{rid},{recent},20,xray-cpd,flare {rid},imaging,,IOR{rid},local" for rid in (1, 2, 3)]
     lut = Path(settings.rid_lut_file)

@@ -177,9 +177,11 @@ put = paramiko.SFTPClient.put
 def slow_put(self, localpath, remotepath, callback=None, confirm=True):
     return put(self, localpath, remotepath, callback=lambda done, total: time.sleep(0.02), confirm=confirm)
 paramiko.SFTPClient.put = slow_put
-from stix_ops.config import get_settings
-from stix_ops.operators.publish import param_defaults, run_publish
-report = run_publish({**param_defaults(), "rid_lut_update": "skip"}, get_settings(), run_id="to-be-killed")
+from stix_ops.config import get_settings, pipeline_db_url
+from stix_ops.operators.publish import param_defaults, publish_with_params
+settings = get_settings()
+params = {**param_defaults(), "rid_lut_update": "skip"}
+report = publish_with_params(params, settings, pipeline_db_url(settings), run_id="to-be-killed")
 print(report.counts, flush=True)
 """
 
@@ -261,15 +263,3 @@ def test_rid_lut_update_only(dagbag, soar) -> None:
     assert task_states(run) == {"refresh_rid_lut": "success", "publish": "skipped", "report_mail": "skipped"}
     assert xcom(run, "refresh_rid_lut")["added"] == 1 and RidLut.read(soar.lut).reason(42) == "big flare, imaging, api"
     assert _visible(soar.target) == []
-
-
-def test_refresh_without_a_usable_lut_fails(soar, tmp_path: Path) -> None:
-    from stix_ops.operators.publish import refresh_rid_lut
-
-    soar.rid_api.status[0] = 500
-    missing = tmp_path / "new" / "rid_lut.csv"
-    with pytest.raises(RuntimeError, match=r"holds no request to publish with: RID API ERROR .*/20190101/"):
-        refresh_rid_lut(missing, soar.rid_api.url, attempts=2, pause=0)
-    assert len(soar.rid_api.requests) == 2
-    result = refresh_rid_lut(soar.lut, soar.rid_api.url, attempts=1, pause=0)  # a local LUT: a warning
-    assert result["error"].startswith("RID API ERROR") and result["rows"] == 3

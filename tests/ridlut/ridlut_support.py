@@ -31,17 +31,23 @@ def to_csv(rows: list[dict[str, str]]) -> str:
 
 @dataclass
 class RidApi:
-    """The fake data-center API: rows by start date, a log of request paths, optional failures."""
+    """The fake data-center API: rows by start date, a log of request paths, optional failures.
+
+    ``fail_paths`` answer 500 and ``garbage_paths`` HTML, always; the first ``fail_first`` requests answer 503.
+    """
 
     rows: list[dict[str, str]] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
     fail_paths: set[str] = field(default_factory=set)
     garbage_paths: set[str] = field(default_factory=set)
+    fail_first: int = 0
     url: str = ""
 
     def answer(self, path: str) -> tuple[int, str]:
         self.requests.append(path)
         parts = path.strip("/").split("/")
+        if len(self.requests) <= self.fail_first:
+            return 503, "busy"
         if path in self.fail_paths:
             return 500, "internal error"
         if path in self.garbage_paths:

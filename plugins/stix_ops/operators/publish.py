@@ -4,7 +4,8 @@ Thin adapters around :mod:`stix_lib.publish` and :mod:`stix_lib.ridlut`; the tri
 mirror ``stix-pipeline publish`` (:mod:`stix_lib.cli.publish_cmd`).
 
 * **Params** (:func:`publish_params`): a ``None`` default means "from the settings", resolved when
-  the task runs (:func:`resolve_run`), never at parse time.
+  the task runs (:func:`publish_request`, then :meth:`stix_lib.publish.request.PublishRequest.resolve`),
+  never at parse time. The run itself is :func:`stix_lib.publish.runner.run_publish`.
 * **Transport**: the target host (``target_host`` Param, else the ``soar_host`` setting) empty or
   ``localhost`` → :class:`~stix_lib.publish.LocalTransport`; any other host →
   :class:`~stix_lib.publish.SftpTransport` with the :class:`~stix_lib.transfer.rsync.SSHEndpoint` of
@@ -24,10 +25,9 @@ mirror ``stix-pipeline publish`` (:mod:`stix_lib.cli.publish_cmd`).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,30 +35,21 @@ from airflow.sdk import AssetAlias, BaseOperator, Param
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from stix_ops.assets import SOAR_PUBLISHED
+from stix_ops.hooks.pipeline import StixPipelineHook
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
-    from stix_lib.publish import PublishOptions, PublishReport, Transport
+    from stix_lib.publish import PublishReport, Transport
+    from stix_lib.publish.request import PublishRequest
+    from stix_lib.publish.runner import RemoteTransport
     from stix_lib.settings import Settings
-    from stix_lib.spice.kernels import SpiceKernels
 
 #: Alias through which the publish task emits :data:`~stix_ops.assets.SOAR_PUBLISHED` conditionally.
 SOAR_PUBLISHING = AssetAlias(name="stix_soar_publishing")
 
-#: Hosts that mean "deliver into a local folder" (as ``stix-pipeline publish``).
-LOCAL_HOSTS = frozenset({"", "localhost"})
 #: ``stix_lib.publish.selection.DEFAULT_LEVELS`` / ``DEFAULT_PRODUCTS`` (STIXCore code defaults),
 #: spelled out so that parsing the DAG does not import the publishing library (a test keeps them equal).
 DEFAULT_LEVELS = "L0, L1, L2, ANC, LL03, CAL"
 DEFAULT_PRODUCTS = "ql,hk,sci,asp,cal"
-
-#: Seconds one RID API call may take.
-RID_API_TIMEOUT = 30.0
-#: Update attempts per task try (each resumes from the newest stored request).
-RID_API_ATTEMPTS = 3
-#: Seconds between two attempts.
-RID_API_RETRY_PAUSE = 20.0
 
 #: Values of the ``rid_lut_update`` Param.
 RID_LUT_MODES = ("update", "skip", "only")
@@ -208,152 +199,70 @@ def _text(params: Mapping[str, Any], name: str) -> str | None:
     return None if value is None or not str(value).strip() else str(value).strip()
 
 
-@dataclass(frozen=True)
-class PublishRun:
-    """One run's resolved settings.
+#: Text Params named as the :class:`~stix_lib.publish.request.PublishRequest` field they set (empty: the setting).
+_SETTING_PARAMS = (
+    "fits_dir", "target_dir", "target_host", "same_esa_name_dir", "rid_lut_file", "rid_lut_update_url",
+    "blacklist_files", "supplement_report", "waiting_period", "ll_waiting_period", "future_guard", "spice_file",
+)  # fmt: skip
 
-    Attributes
-    ----------
-    options
-        The library options.
-    target_dir
-        Delivery folder (local, or on ``target_host``).
-    target_host
-        Remote host, or None for a local folder.
-    rid_lut_file
-        The RID LUT.
-    spice_dir, meta_kernel
-        Kernels for the ephemeris refresh of incomplete products.
+
+def publish_request(params: Mapping[str, Any], *, run_id: str = "") -> PublishRequest:
+    """The library request of the run's Params (missing names take their defaults; empty text = the setting).
+
+    The ``rid_lut_update`` mode ``update`` asks for a refresh with :data:`~stix_lib.ridlut.refresh.RID_API_ATTEMPTS`
+    attempts that fails without a usable local LUT (``refresh_rid_lut`` task).
     """
-
-    options: PublishOptions
-    target_dir: Path
-    target_host: str | None
-    rid_lut_file: Path
-    spice_dir: Path
-    meta_kernel: Path | None
-
-
-def rid_lut_file(params: Mapping[str, Any], settings: Settings) -> Path:
-    """The RID LUT of this run (``rid_lut_file`` Param, else the setting)."""
-    return Path(_text(params, "rid_lut_file") or settings.rid_lut_file)
-
-
-def resolve_run(params: Mapping[str, Any], settings: Settings, *, run_id: str = "") -> PublishRun:
-    """Resolve the Params against the settings (what ``stix-pipeline publish`` does with its options).
-
-    Parameters
-    ----------
-    params
-        The run's Params (missing names take their defaults).
-    settings
-        Pipeline settings.
-    run_id
-        Stored on the history rows.
-
-    Raises
-    ------
-    FileNotFoundError
-        The FITS folder does not exist.
-    OSError
-        The blacklist cannot be read.
-    ValueError
-        A duration or version list that cannot be parsed.
-    """
-    from stix_lib.publish import PublishOptions, SelectionFilters, read_blacklist
-    from stix_lib.publish.gate import gate_checks
-    from stix_lib.settings import parse_duration
+    from stix_lib.publish.request import PublishRequest
 
     def get(name: str) -> Any:
         return params.get(name, param_defaults()[name])
 
-    def duration(name: str, default: Any) -> Any:
-        text = _text(params, name)
-        return parse_duration(text) if text else default
-
-    fits_dir = Path(_text(params, "fits_dir") or settings.fits_archive_dir)
-    if not fits_dir.is_dir():
-        raise FileNotFoundError(f"FITS folder {fits_dir} does not exist")
-    blacklist = _text(params, "blacklist_files")
     batch_size = get("batch_size")
-    options = PublishOptions(
-        fits_dir=fits_dir,
-        conflicts_dir=Path(_text(params, "same_esa_name_dir") or settings.soar_conflicts_dir),
-        waiting_period=duration("waiting_period", settings.publish_waiting_period),
-        ll_waiting_period=duration("ll_waiting_period", settings.publish_ll_waiting_period),
-        future_guard=duration("future_guard", settings.publish_future_guard),
-        batch_size=settings.publish_batch_size if batch_size is None else int(batch_size),
-        filters=SelectionFilters.from_strings(
-            _text(params, "include_levels") or "*",
-            _text(params, "include_products") or "*",
-            _text(params, "include_versions") or "*",
-        ),
+    return PublishRequest(
+        **{name: _text(params, name) for name in _SETTING_PARAMS},
+        **{name: _text(params, name) or "*" for name in ("include_versions", "include_levels", "include_products")},
+        update_rid_lut=get("rid_lut_update") == "update",
         sort_files=bool(get("sort_files")),
-        blacklist=read_blacklist(Path(blacklist)) if blacklist else frozenset(),
-        supplement_report=Path(
-            _text(params, "supplement_report") or settings.data_root / "publish" / "supplement_report.csv"
-        ),
+        batch_size=None if batch_size is None else int(batch_size),
         dry_run=bool(get("dry_run")),
         run_id=run_id,
-        checks=gate_checks(
-            stixpy=settings.publish_stixpy_check,
-            conservation_idb=Path(settings.idb_dir) if settings.publish_conservation_check else None,
-        ),
-    )
-    host = _text(params, "target_host")
-    host = settings.soar_host.strip() if host is None else host
-    spice_file = _text(params, "spice_file")
-    return PublishRun(
-        options=options,
-        target_dir=Path(_text(params, "target_dir") or settings.soar_target_dir),
-        target_host=None if host.lower() in LOCAL_HOSTS else host,
-        rid_lut_file=rid_lut_file(params, settings),
-        spice_dir=Path(settings.spice_dir),
-        meta_kernel=Path(spice_file) if spice_file else None,
     )
 
 
-@contextmanager
-def soar_transport(run: PublishRun, settings: Settings) -> Iterator[Transport]:
-    """The run's transport (not yet connected; :func:`stix_lib.publish.publish` opens and closes it).
+def soar_transport(settings: Settings) -> RemoteTransport:
+    """The remote transport of a publishing run: SFTP with the endpoint of the SSH connection ``soar_conn_id``.
 
-    Local folder when ``run.target_host`` is None, else SFTP with the endpoint of the SSH connection
-    ``settings.soar_conn_id`` (key and pinned host key files exist until the block ends).
+    The returned function opens (as a context manager) the transport for a host and target folder; the
+    key and pinned host key files exist until the block ends; :func:`stix_lib.publish.publish` connects
+    and closes the transport.
 
     Raises
     ------
     stix_lib.transfer.sshkeys.SSHConfigError
         The connection has no key or no pinned host key, disables host-key checking, or names another host.
     """
-    from stix_lib.publish import LocalTransport, SftpTransport
-    from stix_ops.hooks.ssh import RsyncSSHHook
 
-    if run.target_host is None:
-        yield LocalTransport(run.target_dir)
-        return
-    timeout = int(settings.ssh_connect_timeout.total_seconds())
-    with RsyncSSHHook(settings.soar_conn_id, connect_timeout=timeout, host=run.target_host).endpoint() as ssh:
-        yield SftpTransport(ssh, str(run.target_dir), io_timeout=settings.transfer_io_timeout.total_seconds())
+    @contextmanager
+    def remote(host: str, target_dir: Path) -> Iterator[Transport]:
+        from stix_lib.publish import SftpTransport
+        from stix_ops.hooks.ssh import RsyncSSHHook
 
+        timeout = int(settings.ssh_connect_timeout.total_seconds())
+        with RsyncSSHHook(settings.soar_conn_id, connect_timeout=timeout, host=host).endpoint() as ssh:
+            yield SftpTransport(ssh, str(target_dir), io_timeout=settings.transfer_io_timeout.total_seconds())
 
-def _read_only_engine(url: str) -> Engine | None:
-    """The pipeline database for a dry run: neither created nor migrated (None without a history)."""
-    from sqlalchemy import inspect
-    from sqlalchemy.engine import make_url
-
-    from stix_lib.db import connect
-
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and (not parsed.database or not Path(parsed.database).exists()):
-        return None
-    engine = connect(url, migrate_schema=False)
-    return engine if inspect(engine).has_table("published") else None
+    return remote
 
 
-def run_publish(
-    params: Mapping[str, Any], settings: Settings, *, run_id: str = "", warnings: list[str] | None = None
+def publish_with_params(
+    params: Mapping[str, Any],
+    settings: Settings,
+    db_url: str,
+    *,
+    run_id: str = "",
+    refreshed: Mapping[str, Any] | None = None,
 ) -> PublishReport:
-    """One publishing run with the given Params: what the ``publish`` task executes.
+    """One publishing run with the given Params (:func:`stix_lib.publish.runner.run_publish`).
 
     Parameters
     ----------
@@ -361,111 +270,27 @@ def run_publish(
         The run's Params (missing names take their defaults).
     settings
         Pipeline settings.
+    db_url
+        The pipeline database (its history).
     run_id
         Stored on the history rows.
-    warnings
-        Earlier problems for the report (a failed RID LUT refresh).
-
-    Raises
-    ------
-    stix_lib.publish.PublishLockedError, stix_lib.publish.TransportError
-        Another run is active; the target cannot be reached (nothing was claimed).
-    OSError, ValueError
-        See :func:`resolve_run` and :func:`soar_transport`.
+    refreshed
+        The ``refresh_rid_lut`` task's XCom (its error goes into the report).
     """
-    from stix_lib.publish import flown_kernels, publish
-    from stix_lib.ridlut import RidLut, RidLutError
-    from stix_ops.hooks.pipeline import StixPipelineHook
+    from stix_lib.publish.runner import run_publish
+    from stix_lib.ridlut.refresh import RidLutRefresh
 
-    run = resolve_run(params, settings, run_id=run_id)
-    warnings = list(warnings or [])
-    hook = StixPipelineHook(settings)
-    engine = _read_only_engine(hook.db_url) if run.options.dry_run else hook.engine
-    rid_lut = None
-    try:
-        rid_lut = RidLut.read(run.rid_lut_file)
-    except (OSError, RidLutError) as exc:
-        warnings.append(f"no RID LUT ({exc}): BSD request comments are left out")
-
-    def kernels() -> SpiceKernels:
-        return flown_kernels(run.spice_dir, meta_kernel=run.meta_kernel).load()
-
-    with soar_transport(run, settings) as transport:
-        return publish(run.options, engine, transport, rid_lut=rid_lut, kernels=kernels, warnings=warnings)
-
-
-def refresh_rid_lut(
-    path: Path,
-    url: str,
-    *,
-    attempts: int | None = None,
-    pause: float | None = None,
-    timeout: float | None = None,
-) -> dict[str, Any]:
-    """Refresh the RID LUT from the API, up to ``attempts`` times; decide whether a failure is fatal.
-
-    Every attempt resumes from the newest request already stored, so a retry fetches only what is
-    missing. When the API still fails, publishing goes on with the local LUT if it holds at least one
-    request (it then lacks at most the newest requests, whose products are rarely out of their waiting
-    period): the error is returned as a warning for the report. Without a usable local LUT the
-    delivered BSD products would lack their request comments for good, so the refresh fails instead.
-
-    Parameters
-    ----------
-    path
-        The LUT file.
-    url
-        RID API base URL.
-    attempts, pause, timeout
-        Attempts, seconds between them, seconds per API call (default :data:`RID_API_ATTEMPTS`,
-        :data:`RID_API_RETRY_PAUSE`, :data:`RID_API_TIMEOUT`).
-
-    Returns
-    -------
-    dict
-        ``lut_file``, ``calls``, ``added``, ``replaced``, ``rows``, ``attempts`` and ``error``
-        (the last API error, None when the refresh succeeded).
-
-    Raises
-    ------
-    RuntimeError
-        The API failed and there is no usable local LUT.
-    ValueError
-        ``url`` is not http(s).
-    """
-    from stix_lib.ridlut import RidLut, RidLutError, update_rid_lut
-
-    attempts = max(1, RID_API_ATTEMPTS if attempts is None else attempts)
-    pause = RID_API_RETRY_PAUSE if pause is None else pause
-    timeout = RID_API_TIMEOUT if timeout is None else timeout
-    calls = added = replaced = 0
-    attempt = 0
-    while True:
-        attempt += 1
-        result = update_rid_lut(path, url, timeout=timeout)
-        calls, added, replaced = calls + len(result.urls), added + result.added_rows, replaced + result.replaced_rows
-        if result.error is None or attempt >= attempts:
-            break
-        time.sleep(pause)
-    try:
-        rows = len(RidLut.read(path))
-    except (OSError, RidLutError):
-        rows = 0
-    if result.error and rows == 0:
-        raise RuntimeError(f"RID LUT refresh failed and {path} holds no request to publish with: {result.error}")
-    return {
-        "lut_file": str(path),
-        "calls": calls,
-        "added": added,
-        "replaced": replaced,
-        "rows": rows,
-        "attempts": attempt,
-        "error": result.error,
-    }
+    request = replace(publish_request(params, run_id=run_id), db_url=db_url)
+    return run_publish(
+        request,
+        settings,
+        remote_transport=soar_transport(settings),
+        refreshed=RidLutRefresh(**refreshed) if refreshed else None,
+    )
 
 
 class RidLutRefreshOperator(BaseOperator):
-    """Refresh the RID LUT from ``rid_lut_update_url`` (:func:`refresh_rid_lut`).
+    """Refresh the RID LUT from ``rid_lut_update_url`` (:func:`stix_lib.ridlut.refresh.refresh_rid_lut`).
 
     Skipped when the ``rid_lut_update`` Param is ``skip`` and in dry runs (a dry run changes
     nothing). A failed refresh is a warning carried into the report when a usable local LUT exists,
@@ -474,7 +299,7 @@ class RidLutRefreshOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         """Refresh and return what was fetched (``error`` set when the API failed)."""
-        from stix_ops.hooks.pipeline import StixPipelineHook
+        from stix_lib.publish.runner import refresh_request_lut
 
         params = context["params"]
         mode = params.get("rid_lut_update", "update")
@@ -482,24 +307,21 @@ class RidLutRefreshOperator(BaseOperator):
             raise AirflowSkipException("rid_lut_update=skip: the local RID LUT is used as it is")
         if params.get("dry_run"):
             raise AirflowSkipException("dry run: the RID LUT is not updated")
-        settings = StixPipelineHook().settings
-        path = rid_lut_file(params, settings)
-        url = _text(params, "rid_lut_update_url") or settings.rid_lut_update_url
         try:
-            result = refresh_rid_lut(path, url)
+            result = refresh_request_lut(publish_request(params), StixPipelineHook().settings)
         except ValueError as exc:
             raise AirflowFailException(str(exc)) from exc
-        if result["error"]:
-            self.log.warning("%s; publishing with the local LUT (%d requests)", result["error"], result["rows"])
+        if result.error:
+            self.log.warning("%s; publishing with the local LUT (%d requests)", result.error, result.rows)
         self.log.info(
             "RID LUT %s: %d API call(s), %d new and %d replaced row(s), %d rows",
-            path, result["calls"], result["added"], result["replaced"], result["rows"],
+            result.lut_file, result.calls, result.added, result.replaced, result.rows,
         )  # fmt: skip
-        return result
+        return result.as_dict()
 
 
 class SoarPublishOperator(BaseOperator):
-    """Run one SOAR publishing run (:func:`run_publish`) and return its report summary.
+    """Run one SOAR publishing run (:func:`publish_with_params`) and return its report summary.
 
     The XCom (``return_value``) is :meth:`stix_lib.publish.PublishReport.as_dict` plus the mail's
     ``subject`` and ``body``; it is pushed before the task fails, so the report mail still has it.
@@ -528,19 +350,16 @@ class SoarPublishOperator(BaseOperator):
         """Publish, log every outcome, announce deliveries, fail on errors."""
         from stix_lib.publish import HostKeyRejected, Outcome, PublishLockedError, TransportError
         from stix_lib.transfer.sshkeys import SSHConfigError
-        from stix_ops.hooks.pipeline import StixPipelineHook
 
         params = context["params"]
         if params.get("rid_lut_update") == "only":
             raise AirflowSkipException("rid_lut_update=only: the RID LUT was refreshed, nothing is published")
-        warnings: list[str] = []
-        refresh = context["ti"].xcom_pull(task_ids=self.refresh_task_id)
-        if refresh and refresh.get("error"):
-            warnings.append(f"{refresh['error']} (published with the local RID LUT, {refresh['rows']} rows)")
-        if params.get("dry_run") and params.get("rid_lut_update", "update") == "update":
-            warnings.append("dry run: RID LUT not updated")
+        refreshed = context["ti"].xcom_pull(task_ids=self.refresh_task_id)
+        hook = StixPipelineHook()
         try:
-            report = run_publish(params, StixPipelineHook().settings, run_id=context["run_id"], warnings=warnings)
+            report = publish_with_params(
+                params, hook.settings, hook.db_url, run_id=context["run_id"], refreshed=refreshed
+            )
         except (HostKeyRejected, SSHConfigError) as exc:
             raise AirflowFailException(f"SOAR target refused: {exc}") from exc
         except (PublishLockedError, TransportError):
@@ -603,7 +422,6 @@ class PublishReportMailOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         """Send the mail; return subject and recipients."""
         from stix_lib.publish.report import report_html
-        from stix_ops.hooks.pipeline import StixPipelineHook
         from stix_ops.notifiers import send_mail
 
         params = context["params"]
@@ -617,8 +435,7 @@ class PublishReportMailOperator(BaseOperator):
             raise AirflowSkipException("report_mail=never")
         if mode == "activity" and not any(summary["counts"].values()) and not summary["warnings"]:
             raise AirflowSkipException("report_mail=activity and nothing happened")
-        settings = StixPipelineHook().settings
-        recipients = list(settings.alert_to)
+        recipients = list(StixPipelineHook().settings.alert_to)
         if not recipients:
             raise AirflowSkipException("no report recipients: set alert_to (STIX_ALERT_TO)")
         send_mail(summary["subject"], report_html(summary["body"]), text_body=summary["body"])
