@@ -66,7 +66,7 @@ class OutputFileHistory:
     """Default history: look at the existing output file.
 
     The output is up to date when it exists and either records the same input name with an input
-    ``DATE`` not older than ``in_created`` (SVG metadata written by :mod:`stix_lib.plots.lightcurve`),
+    ``DATE`` not older than ``in_created`` (SVG metadata written by :mod:`stix_lib.daily.ll03_plot`),
     or, for outputs without that record, was modified after ``in_created``.
     """
 
@@ -88,7 +88,7 @@ class OutputFileHistory:
         created = as_utc(in_created)
         recorded = read_svg_source(out_path) if out_path.suffix.lower() == ".svg" else None
         if recorded is not None:
-            from stix_lib.plots.naming import complete_name
+            from stix_lib.daily.ll03_naming import complete_name
 
             recorded_name, recorded_date = recorded
             if recorded_name != complete_name(Path(in_path).name):

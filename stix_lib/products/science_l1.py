@@ -58,8 +58,8 @@ import numpy.typing as npt
 
 from stix_lib.atomic import atomic_path
 from stix_lib.conf.energy_channels import EnergyChannelTable, ScienceEnergyChannels, energy_bands
-from stix_lib.idb.history import version_key
 from stix_lib.idb.manager import IDBManager
+from stix_lib.idb.version_history import version_key
 from stix_lib.lb.fits_io import read_lb
 from stix_lib.lb.header import common_header
 from stix_lib.lb.naming import parse_lb_file_name

@@ -30,7 +30,7 @@ from stix_lib.publish.naming import SUFFIXES, ProductName, ProductNameError, com
 from stix_lib.publish.timestamps import product_time
 
 if TYPE_CHECKING:
-    from stix_lib.publish.history import HistoryRow
+    from stix_lib.publish.publish_history import HistoryRow
 
 log = logging.getLogger(__name__)
 

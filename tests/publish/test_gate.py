@@ -18,17 +18,17 @@ from astropy.io import fits
 
 from stix_lib.conf.energy_channels import ScienceEnergyChannels
 from stix_lib.db import connect
+from stix_lib.dev.simulate.simulator import SimulationConfig, simulate
+from stix_lib.dev.synthetic_kernels import build_kernel_set
 from stix_lib.idb.manager import IDBManager
-from stix_lib.kernels import build_kernel_set
 from stix_lib.lb.convert import tms_to_lb
 from stix_lib.products.clock import NominalClock, SpiceClock
 from stix_lib.products.science_l1 import ScienceOutput, process_science_lb
 from stix_lib.publish import LocalTransport, Outcome, PublishHistory, PublishOptions, SelectionFilters, publish
 from stix_lib.publish.gate import DEFAULT_CHECKS, ProductGate
-from stix_lib.publish.history import DeliveryStatus
 from stix_lib.publish.naming import ProductName
+from stix_lib.publish.publish_history import DeliveryStatus
 from stix_lib.ridlut.table import RidLut
-from stix_lib.simulate.simulator import SimulationConfig, simulate
 from stix_lib.spice import SpiceKernels
 
 

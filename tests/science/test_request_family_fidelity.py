@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
+from stix_lib.dev.simulate.reference import encode_reference
 from stix_lib.lb.convert import tms_to_lb
 from stix_lib.lb.fits_io import read_lb
 from stix_lib.products.clock import SpiceClock
 from stix_lib.products.science_l1 import ScienceOutput, process_science_lb
-from stix_lib.simulate.reference import encode_reference
 from stix_lib.validate.conservation import check_conservation, request_packets
 
 FAMILY = "solo_L1_stix-sci-xray-*_20200505T235959-20200506T000019_V01_*.fits"
