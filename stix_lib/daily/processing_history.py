@@ -1,26 +1,115 @@
-"""Processing history of the daily products in the pipeline database (STIXCore ``ProcessingHistoryStorage``).
+"""Processing history of the daily products: did an output get made from the current input?
 
-One row per output made: ``name``, ``level``, ``type``, ``version`` of the output, the input path
-``fits_in_path`` (file name in its complete form, so publishing's rename of an incomplete ``U``
-input does not look like a new input), the output path and the processing time ``p_date``.
+The daily steps must not redo work: an output is up to date when it was made from the current
+version of its input, i.e. after the input's ``DATE`` (creation) header.
+:class:`ProcessingHistory` is the question; two answers implement it:
 
-An output counts as made from the current input (:meth:`DatabaseHistory.has_processed`, STIXCore's
-``has_processed_fits_products``) when a row with the same name, level, type, version and input
-path has ``p_date`` after the input's creation time (its ``DATE`` header): a re-run does not redo
-the work, a rewritten input (new ``DATE``) makes the output due again.
+* :class:`DatabaseHistory` — the pipeline database (``processed_fits_products``, STIXCore's
+  ``ProcessingHistoryStorage``), what the ``stix_daily_products`` DAG uses. One row per output
+  made: ``name``, ``level``, ``type``, ``version`` of the output, the input path ``fits_in_path``
+  (file name in its complete form, so publishing's rename of an incomplete ``U`` input does not look
+  like a new input), the output path and the processing time ``p_date``. An output counts as made
+  from the current input (STIXCore's ``has_processed_fits_products``) when a row with the same
+  name, level, type, version and input path has ``p_date`` after the input's ``DATE``: a re-run
+  does not redo the work, a rewritten input (new ``DATE``) makes the output due again;
+* :class:`OutputFileHistory` — the default without a database: the existing output file itself
+  (its recorded input name and input ``DATE``, else its modification time).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, select
 
 from stix_lib.db.schema import processed_fits_products
-from stix_lib.daily.ll03_naming import complete_name
+from stix_lib.products.naming import complete_name
 from stix_lib.time.utc import as_utc
+
+_SOURCE = re.compile(r"<dc:source>(?P<name>\S+) DATE=(?P<date>[^<]*)</dc:source>")
+
+
+class ProcessingHistory(Protocol):
+    """Answers whether an output product was already made from the current input."""
+
+    def has_processed(
+        self,
+        *,
+        name: str,
+        level: str,
+        product_type: str,
+        version: int,
+        in_path: Path,
+        in_created: datetime,
+        out_path: Path,
+    ) -> bool:
+        """True if ``out_path`` (product ``name``/``level``/``product_type``/``version``) was made
+        from ``in_path`` after the input's creation time ``in_created`` (UTC)."""
+        ...
+
+
+def parse_fits_date(text: str) -> datetime:
+    """A FITS ``DATE`` value (ISO, UTC, optional fraction) as an aware datetime.
+
+    Raises
+    ------
+    ValueError
+        If the text is not an ISO date.
+    """
+    return as_utc(datetime.fromisoformat(str(text).strip().replace("Z", "")))
+
+
+def read_svg_source(path: Path) -> tuple[str, str] | None:
+    """``(input name, input DATE)`` recorded in an LL03 SVG, None when absent."""
+    try:
+        with Path(path).open(encoding="utf-8", errors="replace") as handle:
+            head = handle.read(8192)
+    except OSError:
+        return None
+    match = _SOURCE.search(head)
+    if match is None:
+        return None
+    return match.group("name"), match.group("date").strip()
+
+
+class OutputFileHistory:
+    """Default history: look at the existing output file.
+
+    The output is up to date when it exists and either records the same input name with an input
+    ``DATE`` not older than ``in_created`` (SVG metadata written by :mod:`stix_lib.daily.ll03_plot`),
+    or, for outputs without that record, was modified after ``in_created``.
+    """
+
+    def has_processed(
+        self,
+        *,
+        name: str,
+        level: str,
+        product_type: str,
+        version: int,
+        in_path: Path,
+        in_created: datetime,
+        out_path: Path,
+    ) -> bool:
+        """See :meth:`ProcessingHistory.has_processed`."""
+        out_path = Path(out_path)
+        if not out_path.is_file():
+            return False
+        created = as_utc(in_created)
+        recorded = read_svg_source(out_path) if out_path.suffix.lower() == ".svg" else None
+        if recorded is not None:
+            recorded_name, recorded_date = recorded
+            if recorded_name != complete_name(Path(in_path).name):
+                return False
+            try:
+                return parse_fits_date(recorded_date) >= created
+            except ValueError:
+                return False
+        modified = datetime.fromtimestamp(out_path.stat().st_mtime, tz=UTC)
+        return modified > created
 
 
 def history_path(path: Path | str) -> str:
@@ -30,7 +119,7 @@ def history_path(path: Path | str) -> str:
 
 
 class DatabaseHistory:
-    """:class:`stix_lib.daily.ProcessingHistory` on the ``processed_fits_products`` table.
+    """:class:`ProcessingHistory` on the ``processed_fits_products`` table.
 
     Parameters
     ----------

@@ -26,7 +26,7 @@ import httpx
 
 from stix_ops import sqlite_settings
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 #: File name of the embedded SQLite metadata database inside ``AIRFLOW_HOME``.
 SQLITE_NAME = "airflow.db"
 TERMINAL_RUN_STATES = {"success", "failed"}
