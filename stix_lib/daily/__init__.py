@@ -6,7 +6,7 @@ LL03 (quick-look light-curve plot, SVG + PNG preview):
   ``ql-lightcurve`` files;
 * :mod:`~stix_lib.daily.ll03_gates` — the per-file gates and the plot step (:class:`LL03Step`);
 * :mod:`~stix_lib.daily.ll03_plot` — reading the light curve and drawing the plot;
-* :mod:`~stix_lib.daily.ll03_naming` — plot names, archive folders, input versions.
+* :mod:`~stix_lib.daily.ll03_names` — plot names, archive folders, input versions.
 
 Both products: :mod:`~stix_lib.daily.processing_history` — did an output get made from the
 current input (:class:`ProcessingHistory`; the database's :class:`DatabaseHistory`, the output
@@ -20,7 +20,7 @@ IDL calls :mod:`~stix_lib.daily.idl_bridge`, files :mod:`~stix_lib.daily.aspect_
 from stix_lib.daily.aspect import IDL_NOT_CONFIGURED, aspect_due, aspect_inputs, idl_missing
 from stix_lib.daily.aspect_run import AspectResult, run_aspect
 from stix_lib.daily.ll03_gates import COMPLETE_DAY_BINS, LL03Step, ll03_due
-from stix_lib.daily.ll03_naming import ll03_paths, ll03_stem
+from stix_lib.daily.ll03_names import ll03_paths, ll03_stem
 from stix_lib.daily.ll03_plot import LightCurveData, LightCurveError, load_lightcurve, write_plot
 from stix_lib.daily.ll03_run import DEFAULT_DAYS_BACK, LL03Result, lightcurve_inputs, plot_days, run_day, run_ll03
 from stix_lib.daily.processing_history import DatabaseHistory, OutputFileHistory, ProcessingHistory

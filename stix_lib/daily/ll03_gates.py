@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from astropy.io import fits
 
-from stix_lib.daily.ll03_naming import ll03_paths, newer_versions
+from stix_lib.daily.ll03_names import ll03_paths, newer_versions
 from stix_lib.daily.ll03_plot import LightCurveError, centre_day, load_lightcurve, write_plot
 from stix_lib.daily.processing_history import OutputFileHistory, ProcessingHistory, parse_fits_date
 from stix_lib.time.utc import as_utc

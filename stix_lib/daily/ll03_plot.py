@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from astropy.io import fits
 
-from stix_lib.daily.ll03_naming import complete_name
+from stix_lib.daily.ll03_names import complete_name
 from stix_lib.validate.v01 import V01_RENAMES, rename_v01_error_columns
 
 SVG_HASHSALT = "stix-ll03"

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from stix_lib.daily.ll03_gates import PRODUCT_LEVEL, PRODUCT_NAME, PRODUCT_TYPE, LL03Step
-from stix_lib.daily.ll03_naming import version_of
+from stix_lib.daily.ll03_names import version_of
 from stix_lib.daily.ll03_plot import LightCurveError
 from stix_lib.daily.processing_history import DatabaseHistory
 from stix_lib.settings import Settings

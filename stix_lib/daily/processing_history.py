@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from sqlalchemy import Engine, select
 
 from stix_lib.db.schema import processed_fits_products
-from stix_lib.products.naming import complete_name
+from stix_lib.products.l0_l1_names import complete_name
 from stix_lib.time.utc import as_utc
 
 _SOURCE = re.compile(r"<dc:source>(?P<name>\S+) DATE=(?P<date>[^<]*)</dc:source>")

@@ -62,7 +62,7 @@ from stix_lib.idb.manager import IDBManager
 from stix_lib.idb.version_history import version_key
 from stix_lib.lb.fits_io import read_lb
 from stix_lib.lb.header import common_header
-from stix_lib.lb.naming import parse_lb_file_name
+from stix_lib.lb.lb_names import parse_lb_file_name
 from stix_lib.lb.request_sequences import request_sequences
 from stix_lib.products.clock import ObtClock, utc_span
 from stix_lib.products.fits_io import min_uint_dtype

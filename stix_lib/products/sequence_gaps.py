@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from stix_lib.lb.fits_io import LBFileError
-from stix_lib.lb.naming import SECONDS_PER_DAY
+from stix_lib.lb.lb_names import SECONDS_PER_DAY
 from stix_lib.lb.request_sequences import GapExplainer
 from stix_lib.products.lb_reader import read_level_binary
 from stix_lib.tm.headers import apid

@@ -12,7 +12,7 @@ from stix_lib.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:  # imported on first use (stix_lib.lazy_exports): a submodule does not pull its siblings
     from stix_lib.publish.ephemeris import ExplicitMetaKernel, finalize_incomplete, flown_kernels
-    from stix_lib.publish.naming import (
+    from stix_lib.publish.product_name import (
         VERSION_REGEX,
         ProductName,
         ProductNameError,

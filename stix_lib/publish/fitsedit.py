@@ -19,7 +19,7 @@ from pathlib import Path
 from astropy.io import fits
 from astropy.io.fits.diff import HDUDiff
 
-from stix_lib.publish.naming import ProductName
+from stix_lib.publish.product_name import ProductName
 from stix_lib.publish.timestamps import parse_fits_date
 from stix_lib.ridlut.table import RidLut
 

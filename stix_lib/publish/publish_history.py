@@ -36,7 +36,7 @@ from urllib.parse import quote
 from sqlalchemy import Engine, func, select
 
 from stix_lib.db.schema import published
-from stix_lib.publish.naming import ProductName
+from stix_lib.publish.product_name import ProductName
 from stix_lib.publish.timestamps import product_time
 
 

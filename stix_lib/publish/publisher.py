@@ -60,7 +60,7 @@ from stix_lib.publish.fitsedit import (
     utc_iso,
 )
 from stix_lib.publish.gate import DEFAULT_CHECKS, GateCheck, ProductGate
-from stix_lib.publish.naming import ProductName
+from stix_lib.publish.product_name import ProductName
 from stix_lib.publish.publish_history import (
     DryRunHistory,
     HistoryRow,

@@ -26,7 +26,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stix_lib.publish.naming import SUFFIXES, ProductName, ProductNameError, complete_name
+from stix_lib.publish.product_name import SUFFIXES, ProductName, ProductNameError, complete_name
 from stix_lib.publish.timestamps import product_time
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ import pytest
 from astropy.io import fits
 
 from stix_lib.daily import LightCurveError, LL03Step, ll03_due, ll03_paths, load_lightcurve
-from stix_lib.daily.ll03_naming import ll03_stem
+from stix_lib.daily.ll03_names import ll03_stem
 from stix_lib.daily.ll03_plot import draw_figure
 
 LC = "solo_L1_stix-ql-lightcurve_20200506_V01.fits"

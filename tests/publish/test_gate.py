@@ -26,7 +26,7 @@ from stix_lib.products.clock import NominalClock, SpiceClock
 from stix_lib.products.science_l1 import ScienceOutput, process_science_lb
 from stix_lib.publish import LocalTransport, Outcome, PublishHistory, PublishOptions, SelectionFilters, publish
 from stix_lib.publish.gate import DEFAULT_CHECKS, ProductGate
-from stix_lib.publish.naming import ProductName
+from stix_lib.publish.product_name import ProductName
 from stix_lib.publish.publish_history import DeliveryStatus
 from stix_lib.ridlut.table import RidLut
 from stix_lib.spice import SpiceKernels

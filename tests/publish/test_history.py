@@ -10,7 +10,7 @@ from publish_support import days_ago, write_product
 from sqlalchemy import inspect
 
 from stix_lib.db import connect, current_version
-from stix_lib.publish.naming import ProductNameError
+from stix_lib.publish.product_name import ProductNameError
 from stix_lib.publish.publish_history import (
     DeliveryStatus,
     DryRunHistory,

@@ -128,7 +128,7 @@ def test_validate_conservation_option(family, corrupted: Path, settings, referen
 def test_publish_gate_parks_a_product_whose_counts_are_not_conserved(family, corrupted: Path, idb_dir: Path) -> None:
     """The publish gate's conservation check: the good request files pass, the corrupted one is parked."""
     from stix_lib.publish.gate import gate_checks
-    from stix_lib.publish.naming import ProductName
+    from stix_lib.publish.product_name import ProductName
 
     *_, conserved = gate_checks(stixpy=False, conservation_idb=idb_dir)
     _, _, files = family

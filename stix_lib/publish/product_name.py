@@ -22,9 +22,9 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from stix_lib.products import naming as products_naming
-from stix_lib.products.naming import complete_name as complete_name  # re-exported for publish users
-from stix_lib.products.naming import is_incomplete_name
+from stix_lib.products import l0_l1_names as products_naming
+from stix_lib.products.l0_l1_names import complete_name as complete_name  # re-exported for publish users
+from stix_lib.products.l0_l1_names import is_incomplete_name
 
 #: Groups a file name into (prefix up to ``_V``, version digits, rest) ignoring the ``U`` status;
 #: used to find the versions of one product.

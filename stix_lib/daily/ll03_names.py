@@ -6,7 +6,7 @@ import re
 from datetime import date
 from pathlib import Path
 
-from stix_lib.products.naming import complete_name  # noqa: F401 - re-exported for plots users
+from stix_lib.products.l0_l1_names import complete_name  # noqa: F401 - re-exported for plots users
 
 #: ``(prefix up to _V)(version)[U](rest)``: groups input files that differ only in version/status.
 VERSION_PATTERN = re.compile(r"^(.*_V)([0-9]+)U?([._].*)$")
