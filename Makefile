@@ -26,11 +26,11 @@ preflight:
 
 ## demo: the whole pipeline on a local Airflow (SQLite, LocalExecutor) with demo telemetry; prints a summary
 demo: preflight venv
-	$(BIN)/python -m stix_ops.demo run
+	$(BIN)/python -m stix_ops.dev.demo run
 
 ## up: the Airflow UI over the demo data (login printed); Ctrl-C stops it
 up: preflight venv
-	$(BIN)/python -m stix_ops.demo up
+	$(BIN)/python -m stix_ops.dev.demo up
 
 ## test: lint + the full test suite in random order (pytest-randomly). The seed is printed first;
 ## `make test SEED=<n>` replays an order. pytest's exit 5 ("no tests collected", e.g. a -k filter that

@@ -21,7 +21,7 @@ CASES = (
 
 def main() -> int:
     """Time each case (best of 3) and record the table."""
-    from stix_lib.kernels import build_kernel_set
+    from stix_lib.dev.synthetic_kernels import build_kernel_set
 
     lines = ["## SPICE kernel builder", "", "- command: `.venv/bin/python benchmarks/bench_kernels.py`", "",
              "| case | best of 3, wall s | files | MB |", "|---|---:|---:|---:|"]  # fmt: skip

@@ -5,13 +5,13 @@ Run from the repository root::
     PYTHONPATH=plugins .venv/bin/python benchmarks/bench_processing.py [--parallelism 4] [--no-latency]
 
 (a) The 24 TM files of 2024-05-14 (scenario ``flare``) are ingested and staged on a local Airflow
-(``stix_ops.localstack``, real scheduler, LocalExecutor), then one ``stix_level_processing`` run
+(``stix_ops.dev.localstack``, real scheduler, LocalExecutor), then one ``stix_level_processing`` run
 processes them — one mapped TM -> LB task per file, then LB -> L0 -> L1 per packet type — once
 with ``--parallelism`` task slots and once with one (serial), each on a fresh stack and archive;
 the wall times (Airflow's run records) are reported, and both archives must hold the same products.
 
-(b) Latency under the real scheduler: a local Airflow (``stix_ops.localstack``, like
-``stix_ops.demo``; staging delay 0) gets kernels and STIX-CONF synced, then one TM file is placed
+(b) Latency under the real scheduler: a local Airflow (``stix_ops.dev.localstack``, like
+``stix_ops.dev.demo``; staging delay 0) gets kernels and STIX-CONF synced, then one TM file is placed
 in the local SOC exchange, ``stix_tm_ingest`` is triggered and the time until the L1 light-curve
 file of that day exists is measured (staging and processing follow by their asset schedules).
 Goal: at most 2 min.
@@ -41,7 +41,7 @@ DAGS = ("stix_spice_sync", "stix_conf_sync", "stix_tm_ingest", "stix_tm_staging"
 def _prepare_stack_data(root: Path, reference: Path) -> tuple[dict[str, str], Path]:
     """Demo-like data under ``root`` (kernel zips, STIX-CONF, RID LUT); returns (settings env, exchange)."""
     from stix_lib.settings import load_settings
-    from stix_ops.demo import build_conf_repo, build_kernel_zips, demo_env, write_rid_lut
+    from stix_ops.dev.demo import build_conf_repo, build_kernel_zips, demo_env, write_rid_lut
 
     for name in [n for n in os.environ if n.startswith("STIX_")]:  # only the stack's settings count
         del os.environ[name]
@@ -56,7 +56,7 @@ def _prepare_stack_data(root: Path, reference: Path) -> tuple[dict[str, str], Pa
     return env, exchange
 
 
-def _boot(stack) -> None:  # noqa: ANN001 - stix_ops.localstack.LocalStack, imported late
+def _boot(stack) -> None:  # noqa: ANN001 - stix_ops.dev.localstack.LocalStack, imported late
     """Migrate, start and wait until the stack is healthy and knows the DAGs of the chain."""
     stack.prepare()
     stack.start()
@@ -76,7 +76,7 @@ def process_day_under_scheduler(root: Path, reference: Path, files: list[Path], 
     Returns the wall time from the first processing run's start to the last one's end (Airflow's
     own run records), i.e. every mapped TM -> LB task and LB -> L0 -> L1 group of the day.
     """
-    from stix_ops.localstack import LocalStack, StackConfig
+    from stix_ops.dev.localstack import LocalStack, StackConfig
 
     env, exchange = _prepare_stack_data(root, reference)
     for path in files:
@@ -98,7 +98,7 @@ def process_day_under_scheduler(root: Path, reference: Path, files: list[Path], 
 
 def parallel_vs_serial(root: Path, reference: Path, parallelism: int) -> list[str]:
     """Part (a); Markdown lines."""
-    from stix_lib.simulate import SimulationConfig, simulate
+    from stix_lib.dev.simulate import SimulationConfig, simulate
     from stix_lib.validate.archive_diff import archive_differences
 
     sim = simulate(SimulationConfig(start=DAY, duration=86400.0, out_dir=root / "sim", idb_dir=reference / "idb",
@@ -136,9 +136,9 @@ def parallel_vs_serial(root: Path, reference: Path, parallelism: int) -> list[st
 
 def latency(root: Path, reference: Path, timeout: float) -> list[str]:
     """Part (b); Markdown lines."""
+    from stix_lib.dev.simulate import SimulationConfig, simulate
     from stix_lib.settings import load_settings
-    from stix_lib.simulate import SimulationConfig, simulate
-    from stix_ops.localstack import LocalStack, StackConfig
+    from stix_ops.dev.localstack import LocalStack, StackConfig
 
     env, exchange = _prepare_stack_data(root, reference)
     settings = load_settings(environ=env)

@@ -4,7 +4,7 @@ Run from the repository root::
 
     .venv/bin/python benchmarks/bench_products.py [--workers 2] [--repeat 2] [--cache DIR] [--no-write]
 
-Scenarios (telemetry from the simulator, :func:`stix_lib.simulate.simulate`, scenario ``flare``):
+Scenarios (telemetry from the simulator, :func:`stix_lib.dev.simulate.simulate`, scenario ``flare``):
 
 ``day``
     One simulated day (2020-05-06): HK maxi every 64 s, all quick-look products, calibration
@@ -62,7 +62,7 @@ def prepare(cache: Path, idb_dir: Path) -> dict[str, list[Path]]:
     """Simulated telemetry of both scenarios (made once per cache folder)."""
     import numpy as np
 
-    from stix_lib.simulate import SimulationConfig, simulate
+    from stix_lib.dev.simulate import SimulationConfig, simulate
     from stix_lib.tm import read_packets
     from stix_lib.tm.headers import decode_headers
 

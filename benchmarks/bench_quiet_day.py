@@ -117,7 +117,7 @@ def _wait_settled(stack, timeout: float, settle: float) -> None:  # noqa: ANN001
 def stack_quiet_period(folder: Path, work: Path, minutes: float) -> dict:
     """Run the DAGs of ``folder`` on a fresh local stack; count runs and CPU over the quiet window."""
     from stix_lib.settings import load_settings
-    from stix_ops.localstack import LocalStack, StackConfig
+    from stix_ops.dev.localstack import LocalStack, StackConfig
 
     exchange, from_soc = work / "soc-exchange", work / "soc-from_soc"
     exchange.mkdir(parents=True)

@@ -34,7 +34,7 @@ HALVES = ("2021-08-01T00:00:00", "2021-08-01T12:00:00")
 
 def simulate_day(data: Path, out: Path) -> tuple[list[Path], int]:
     """The day's delivery files (cached in ``out``) and its number of science requests."""
-    from stix_lib.simulate.simulator import SimulationConfig, simulate
+    from stix_lib.dev.simulate.simulator import SimulationConfig, simulate
 
     files: list[Path] = []
     requests = 0

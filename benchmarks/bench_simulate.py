@@ -5,7 +5,7 @@ Run from the repository root::
     .venv/bin/python benchmarks/bench_simulate.py [--repeat 3] [--scenario flare] [--with-bsd]
 
 Each run simulates 2021-08-01 (one day, IDB 2.26.35) into a fresh temporary folder with
-:func:`stix_lib.simulate.simulate` (HK maxi every 64 s, light curves, background, variance,
+:func:`stix_lib.dev.simulate.simulate` (HK maxi every 64 s, light curves, background, variance,
 spectra, flare flag, TM status, the daily calibration accumulation; scenario ``flare`` adds the
 flare, RCR changes and the flare-list entry but no science requests) and writes the XML file and
 the manifest. Target: under 30 s per simulated day. The figures go to stdout only (Markdown);
@@ -29,7 +29,7 @@ DEFAULT_DATA = Path(os.environ.get("STIX_REFERENCE_DATA", ROOT.parent / "shared"
 
 def run_once(idb_dir: Path, scenario: str, seed: int) -> tuple[float, float, int, int]:
     """Simulate one day; returns (wall s, CPU s, packets, bytes written)."""
-    from stix_lib.simulate import SimulationConfig, simulate
+    from stix_lib.dev.simulate import SimulationConfig, simulate
 
     with tempfile.TemporaryDirectory(prefix="bench-simulate-") as tmp:
         config = SimulationConfig("2021-08-01T00:00:00", 86400.0, Path(tmp), idb_dir, scenario=scenario, seed=seed)

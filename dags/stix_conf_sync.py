@@ -5,7 +5,7 @@ In the working copy `conf_dir` (cloned from `conf_repo_url` if missing): `git fe
 check out the tag of the most recently tagged commit (`git describe --tags $(git rev-list --tags
 --max-count=1)`; untagged newer commits are ignored), then — only if that worked — write
 `VERSION.TXT` atomically and record the version in the pipeline DB (`conf_versions`).
-Processing reads the version per run (`stix_lib.conf_sync.current_conf_version`).
+Processing reads the version per run (`stix_lib.stages.conf_sync.current_conf_version`).
 `sync_public_conf` does the same in the public copy `conf_public_dir` (the runbook's web folder
 `/var/www/data/STIX-CONF`; skipped while the setting is empty), without recording a version.
 Daily at 22:20, both copies in the same run, independently (the runbook's 4-hourly public-copy cron

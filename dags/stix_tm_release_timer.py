@@ -4,7 +4,7 @@
 A TM file too young for the age rule (`staging_delay`, runbook 2 days) and not yet covered by
 flown SPICE kernels stays in `incoming/`. This DAG waits for the oldest such file's release
 moment (`received_at + staging_delay`, known since ingest) in the triggerer — a deferred task
-holds no worker slot — and then releases everything due (`stix_lib.staging.stage`, the same step
+holds no worker slot — and then releases everything due (`stix_lib.stages.staging.stage`, the same step
 as `stix_tm_staging`; both may run at once, releasing is idempotent).
 
 1. `wait_for_release_time` — skipped when nothing is incoming; otherwise defers until the moment.

@@ -5,7 +5,7 @@ and readers see them) and ends with::
 
     __getattr__, __dir__ = lazy_exports(__name__, __file__)
 
-Importing one submodule (``stix_lib.products.naming``) then no longer imports its siblings and
+Importing one submodule (``stix_lib.products.l0_l1_names``) then no longer imports its siblings and
 their heavy dependencies (astropy, scipy, SQLAlchemy): the CLI and the Airflow tasks pay only for
 what they use.
 """

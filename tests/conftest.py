@@ -110,7 +110,7 @@ def dagbag(parsed_dagbag):
 @pytest.fixture(scope="session")
 def postgres_server():
     """A real PostgreSQL server (Debian package) for the session, on a free loopback port."""
-    from stix_ops.localservices import PostgresServer
+    from stix_ops.dev.localservices import PostgresServer
 
     root = Path(tempfile.mkdtemp(prefix="stix-pg-"))  # outside pytest's 0700 basetemp: postgres must enter it
     server = PostgresServer(root).start()
@@ -130,7 +130,7 @@ def postgres_url(postgres_server, request) -> str:
 @pytest.fixture(scope="session")
 def ssh_server():
     """A real OpenSSH server on 127.0.0.1 (current user, generated keys) for the session."""
-    from stix_ops.localservices import SshServer
+    from stix_ops.dev.localservices import SshServer
 
     server = SshServer(Path(tempfile.mkdtemp(prefix="stix-sshd-"))).start()
     yield server
@@ -150,7 +150,7 @@ def soc_connection(ssh_server, monkeypatch: pytest.MonkeyPatch) -> dict:
 @pytest.fixture
 def smtp_sink(monkeypatch: pytest.MonkeyPatch):
     """A real SMTP server on loopback, wired as Airflow's ``smtp_default`` and the alert settings."""
-    from stix_ops.localservices import SmtpSink
+    from stix_ops.dev.localservices import SmtpSink
 
     sink = SmtpSink().start()
     monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", sink.connection_json())

@@ -2,7 +2,7 @@
 
 ``stix-pipeline kernels build --out DIR --start ISO --end ISO [--flown-until ISO] [--zip]``
 writes a kernel tree (``ck, fk, lsk, mk, pck, sclk, spk``) into ``DIR`` — see
-:mod:`stix_lib.kernels` — and, with ``--zip``, one SOC-style zip per meta kernel into
+:mod:`stix_lib.dev.synthetic_kernels` — and, with ``--zip``, one SOC-style zip per meta kernel into
 ``DIR/zip`` (or ``--zip-dir``); ``unzip -o <zip> -d <spice_dir>`` recreates the tree. ``--out``
 is required on purpose: the configured ``spice_dir`` may hold real SOC kernels.
 """
@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from stix_lib.kernels import KernelSetOptions, build_kernel_set
+    from stix_lib.dev.synthetic_kernels import KernelSetOptions, build_kernel_set
 
     options = KernelSetOptions(roll_deg=args.roll, clock_drift_ppm=args.clock_drift_ppm)
     try:

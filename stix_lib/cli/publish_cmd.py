@@ -149,7 +149,7 @@ def _print(report: PublishReport, as_json: bool) -> None:
 
 
 def _maintenance(args: argparse.Namespace, engine: Engine) -> int:
-    from stix_lib.publish.history import PublishHistory, import_stixcore_history
+    from stix_lib.publish.publish_history import PublishHistory, import_stixcore_history
 
     history = PublishHistory(engine)
     if args.import_stixcore_history:

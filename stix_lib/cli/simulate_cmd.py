@@ -77,7 +77,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     idb_dir = Path(args.idb_dir or settings.idb_dir)
     try:
         if args.from_reference is not None:
-            from stix_lib.simulate.reference import encode_reference
+            from stix_lib.dev.simulate.reference import encode_reference
 
             result = encode_reference(Path(args.from_reference), Path(args.out), idb_dir)
             print(f"wrote {len(result.tm_files)} TM file(s) under {Path(args.out) / 'tm'}")
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if not args.start:
             print("stix-pipeline simulate: --start is required (or --from-reference)", file=sys.stderr)
             return EXIT_USAGE
-        from stix_lib.simulate.simulator import SimulationConfig, simulate
+        from stix_lib.dev.simulate.simulator import SimulationConfig, simulate
 
         config = SimulationConfig(
             start=args.start,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from astropy.io import fits
 
-from stix_lib.plots.history import ProcessingHistory, parse_fits_date
+from stix_lib.daily.processing_history import ProcessingHistory, parse_fits_date
 from stix_lib.settings import Settings
 
 IDL_NOT_CONFIGURED = (

@@ -52,9 +52,9 @@ from stix_lib.products.catalogue import ProductSpec
 from stix_lib.products.clock import SpiceClock, utc_span
 from stix_lib.products.fits_io import product_bytes
 from stix_lib.products.header import Card, NoSoopKeywords, l1_primary_cards, soop_cards
+from stix_lib.products.l0_l1_names import complete_name
 from stix_lib.products.merge import combine, split_by_utc_day
 from stix_lib.products.model import Product, control_base, snap_times
-from stix_lib.products.naming import complete_name
 from stix_lib.products.table import Column, ColumnTable
 from stix_lib.products.writer import folder_lock
 from stix_lib.spice.fits_keywords import spice_fits_keywords

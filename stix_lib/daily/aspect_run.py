@@ -24,8 +24,8 @@ from spiceypy.utils.exceptions import SpiceyError
 from stix_lib.daily.aspect import PRODUCT_LEVEL, PRODUCT_NAME, PRODUCT_TYPE, PRODUCT_VERSION, aspect_due, aspect_inputs
 from stix_lib.daily.aspect_product import EPHEMERIS, AspectProductError, build_product, write_aspect
 from stix_lib.daily.aspect_table import AspectInput, AspectInputError, read_aspect_input
-from stix_lib.daily.history import DatabaseHistory
 from stix_lib.daily.idl_bridge import IdlBatchError, IdlBridge, IdlBridgeError
+from stix_lib.daily.processing_history import DatabaseHistory
 from stix_lib.settings import Settings
 from stix_lib.spice.errors import SpiceKernelError
 from stix_lib.spice.kernels import SpiceKernels

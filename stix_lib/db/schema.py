@@ -119,7 +119,7 @@ published = Table(
     Column("m_date", Float, nullable=False),  # epoch seconds: product time the waiting period used
     Column("esaname", String(255), nullable=False, index=True),  # first 5 name tokens, no request id
     Column("modified_esaname", String(255)),  # set for a delivered supplement
-    Column("result", Integer),  # stix_lib.publish.history.PublishResult; NULL while unfinished
+    Column("result", Integer),  # stix_lib.publish.publish_history.PublishResult; NULL while unfinished
     # delivery state: a delivery is recorded only after it completed, failures are retried
     Column("status", String(16), nullable=False, index=True),  # pending | failed | done
     Column("attempts", Integer, nullable=False, default=0),  # delivery attempts so far

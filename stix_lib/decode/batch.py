@@ -13,8 +13,8 @@ from stix_lib.decode.bits import BitBuffer
 from stix_lib.decode.classify import PacketIndex, classify_packets
 from stix_lib.decode.decoder import DEFAULT_PAD_TOLERANCE, DecodedPackets, decode_layout
 from stix_lib.decode.layout import LayoutError, PacketKey, get_layout
-from stix_lib.idb.history import version_key
 from stix_lib.idb.manager import IDBManager
+from stix_lib.idb.version_history import version_key
 from stix_lib.tm.errors import PacketError
 from stix_lib.tm.raw_packet import RawPacket
 

@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from stix_lib.decode.compression import CompressionError, check_scheme, decompress
 from stix_lib.decode.decoder import DecodedPackets
-from stix_lib.idb.history import version_key
+from stix_lib.idb.version_history import version_key
 
 #: SKM groups: group name -> (s, k, m) parameter names.
 SKM_GROUPS: Mapping[str, tuple[str, str, str]] = {

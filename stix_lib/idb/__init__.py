@@ -4,7 +4,6 @@ Importing this package loads nothing; IDB files are opened on first query.
 """
 
 from stix_lib.idb.database import IDB, IDBError
-from stix_lib.idb.history import VersionHistory, version_key
 from stix_lib.idb.manager import DEFAULT_FALLBACKS, IDBManager
 from stix_lib.idb.records import (
     CalibrationCurve,
@@ -14,6 +13,7 @@ from stix_lib.idb.records import (
     StructureEntry,
     TextualRange,
 )
+from stix_lib.idb.version_history import VersionHistory, version_key
 
 __all__ = [
     "DEFAULT_FALLBACKS",

@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from stix_lib.idb.database import IDB
-from stix_lib.idb.history import VersionHistory, version_key
+from stix_lib.idb.version_history import VersionHistory, version_key
 
 log = logging.getLogger(__name__)
 

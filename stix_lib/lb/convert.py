@@ -38,7 +38,7 @@ from stix_lib.decode.bits import BitBuffer
 from stix_lib.decode.classify import NO_SSID, classify_packets, request_ids
 from stix_lib.idb.manager import IDBManager
 from stix_lib.lb.fits_io import LBFileError, WrittenLB, folder_lock, read_lb, remove_stale_partials, write_lb
-from stix_lib.lb.naming import SECONDS_PER_DAY, lb_directory, lb_file_name
+from stix_lib.lb.lb_names import SECONDS_PER_DAY, lb_directory, lb_file_name
 from stix_lib.lb.product import LBProduct
 from stix_lib.tm.errors import PacketError, TelemetryFileError
 from stix_lib.tm.raw_packet import RawPacket

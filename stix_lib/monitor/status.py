@@ -24,7 +24,7 @@ from stix_lib.monitor.api import AirflowApi, AirflowApiError
 from stix_lib.monitor.check import PROCESSING_DAG_ID
 from stix_lib.monitor.health import component_statuses
 from stix_lib.monitor.samples import aware, latest_sample
-from stix_lib.publish.history import DeliveryStatus
+from stix_lib.publish.publish_history import DeliveryStatus
 from stix_lib.settings import Settings
 
 #: Files listed per section (waiting for kernels, parked by the publish gate); counts are in ``ledger``.
@@ -73,7 +73,7 @@ def db_status(settings: Settings, engine: Engine) -> dict[str, Any]:
         ``publish_parked`` (products the publish gate holds back, with the reason), ``stix_conf``,
         ``monitor``, ``refused`` (:func:`refused_packets`).
     """
-    from stix_lib.spice_sync import meta_kernel_names
+    from stix_lib.stages.spice_sync import meta_kernel_names
 
     counts = ledger.count_by_state(engine)
     with engine.connect() as conn:

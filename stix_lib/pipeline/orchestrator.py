@@ -51,7 +51,7 @@ from stix_lib.pipeline.containment import PipelineAborted, contained, describe, 
 from stix_lib.pipeline.report import FileReport, RunReport
 from stix_lib.pipeline.stream import ProductStream, feed, input_group, stream_order
 from stix_lib.products.header import SoopKeywordProvider
-from stix_lib.products.naming import parse_product_name
+from stix_lib.products.l0_l1_names import parse_product_name
 from stix_lib.products.writer import ProductWriter
 from stix_lib.quarantine import quarantine_copy
 from stix_lib.ridlut.table import RidLut

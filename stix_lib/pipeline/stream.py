@@ -31,13 +31,13 @@ from pathlib import Path
 
 from stix_lib.idb.manager import IDBManager
 from stix_lib.lb.fits_io import WrittenLB
-from stix_lib.lb.naming import parse_lb_file_name
+from stix_lib.lb.lb_names import parse_lb_file_name
 from stix_lib.pipeline.containment import contained, describe, is_infrastructure_fault
 from stix_lib.pipeline.report import FileReport
 from stix_lib.products.fits_io import ProductFileError
+from stix_lib.products.l0_l1_names import SECONDS_PER_DAY, parse_product_name
 from stix_lib.products.merge import combine
 from stix_lib.products.model import Product
-from stix_lib.products.naming import SECONDS_PER_DAY, parse_product_name
 from stix_lib.products.science import is_science_lb, science_lb_step
 from stix_lib.products.steps import StepResult, l0_product_of, l1_product_of
 from stix_lib.products.writer import ProductWriter, WaitingForKernels

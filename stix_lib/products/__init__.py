@@ -5,7 +5,7 @@ Modules: :mod:`~stix_lib.products.catalogue` (which packets make which product),
 times, canonical order), :mod:`~stix_lib.products.l0` (LB -> L0 builders),
 :mod:`~stix_lib.products.l1` (L0 -> L1: engineering values per IDB period),
 :mod:`~stix_lib.products.merge` (newest-wins merging, daily split),
-:mod:`~stix_lib.products.naming` (file names, folders, complete/incomplete twins),
+:mod:`~stix_lib.products.l0_l1_names` (file names, folders, complete/incomplete twins),
 :mod:`~stix_lib.products.header` (primary headers, SOOP provider interface),
 :mod:`~stix_lib.products.fits_io` (product FITS layout and IO, on :mod:`stix_lib.fits`),
 :mod:`~stix_lib.products.writer` (daily files: merge with existing files, atomic writes),
@@ -21,10 +21,10 @@ if TYPE_CHECKING:  # imported on first use (stix_lib.lazy_exports): a submodule 
     from stix_lib.products.fits_io import ProductFileError, read_product
     from stix_lib.products.header import NoSoopKeywords, SoopKeywordProvider
     from stix_lib.products.l0 import L0Build, ProductBuildError, build_l0
+    from stix_lib.products.l0_l1_names import complete_name, incomplete_name, parse_product_name
     from stix_lib.products.l1 import level0_to_level1
     from stix_lib.products.merge import combine, split_by_scet_day, split_by_utc_day
     from stix_lib.products.model import Product
-    from stix_lib.products.naming import complete_name, incomplete_name, parse_product_name
     from stix_lib.products.steps import StepResult, l0_to_l1, lb_to_l0
     from stix_lib.products.table import Column, ColumnTable
     from stix_lib.products.writer import ProductWriteError, ProductWriter, WriteResult

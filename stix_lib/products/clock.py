@@ -1,9 +1,10 @@
 """On-board time (OBT float seconds) -> UTC, for product naming, splitting and headers.
 
 :class:`SpiceClock` converts with the Solar Orbiter clock kernels (L1 needs it). Without kernels
-:class:`NominalClock` maps OBT seconds onto UTC from 2000-01-01T00:00:00 without drift or leap
-seconds (a few minutes off); it only serves where a rough date is enough, i.e. choosing the
-energy channel table of an L0 file when no kernels are available.
+:class:`NominalClock` uses the project's one nominal clock (:mod:`stix_lib.time.nominal_clock`:
+SCET 0 = 2000-01-01T00:00:00 UTC, leap seconds counted, no drift; seconds to minutes off the real
+clock); it only serves where a rough date is enough, i.e. choosing the energy channel table of an
+L0 file when no kernels are available (L1 made with it is held back by the publish gate).
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ import numpy.typing as npt
 
 from stix_lib.spice.clock import format_utc
 from stix_lib.spice.kernels import SpiceKernels
+from stix_lib.time.nominal_clock import obt_seconds_to_utc
 from stix_lib.time.scet import SCETime, scet_from_float
-
-NOMINAL_EPOCH = np.datetime64("2000-01-01T00:00:00", "ns")
 
 
 class ObtClock(Protocol):
@@ -84,9 +84,8 @@ class SpiceClock:
 
 
 class NominalClock:
-    """OBT seconds counted from 2000-01-01T00:00:00 UTC (no drift, no leap seconds)."""
+    """OBT -> UTC on the nominal clock (:mod:`stix_lib.time.nominal_clock`), for runs without kernels."""
 
     def to_datetime64(self, obt: npt.ArrayLike) -> npt.NDArray[np.datetime64]:
         """Nominal UTC ``datetime64[ns]``."""
-        nanos = np.rint(np.asarray(obt, dtype=np.float64) * 1e9).astype(np.int64)
-        return NOMINAL_EPOCH + nanos.astype("timedelta64[ns]")
+        return obt_seconds_to_utc(obt)

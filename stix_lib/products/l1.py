@@ -29,8 +29,8 @@ import numpy as np
 
 from stix_lib.decode.engineering import CalibrationError, calibrate
 from stix_lib.idb.manager import IDBManager
+from stix_lib.products.l0_l1_names import complete_name
 from stix_lib.products.model import Product, control_base
-from stix_lib.products.naming import complete_name
 from stix_lib.products.table import Column, ColumnTable
 
 log = logging.getLogger(__name__)

@@ -18,8 +18,8 @@ from datetime import date
 import numpy as np
 import numpy.typing as npt
 
+from stix_lib.products.l0_l1_names import SECONDS_PER_DAY
 from stix_lib.products.model import Product, merge_idb_versions, time_keys
-from stix_lib.products.naming import SECONDS_PER_DAY
 from stix_lib.products.table import ColumnTable
 
 

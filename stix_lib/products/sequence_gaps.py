@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from stix_lib.lb.fits_io import LBFileError, read_lb
-from stix_lib.lb.naming import SECONDS_PER_DAY
+from stix_lib.lb.lb_names import SECONDS_PER_DAY
 from stix_lib.lb.request_sequences import GapExplainer
 from stix_lib.tm.headers import apid
 

@@ -44,15 +44,15 @@ from stix_lib.fits import lock as fits_lock
 from stix_lib.products.clock import NominalClock, ObtClock, SpiceClock, utc_span
 from stix_lib.products.fits_io import product_parts, read_product
 from stix_lib.products.header import NoSoopKeywords, SoopKeywordProvider, l0_primary_cards, l1_primary_cards, soop_cards
-from stix_lib.products.merge import combine, split_by_scet_day, split_by_utc_day
-from stix_lib.products.model import Product
-from stix_lib.products.naming import (
+from stix_lib.products.l0_l1_names import (
     complete_name,
     l0_directory,
     l0_file_name,
     l1_directory,
     l1_file_name,
 )
+from stix_lib.products.merge import combine, split_by_scet_day, split_by_utc_day
+from stix_lib.products.model import Product
 from stix_lib.spice.errors import SpiceKernelError
 from stix_lib.spice.fits_keywords import spice_fits_keywords
 from stix_lib.spice.kernels import SpiceKernels

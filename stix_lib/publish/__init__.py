@@ -15,7 +15,15 @@ from stix_lib.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:  # imported on first use (stix_lib.lazy_exports): a submodule does not pull its siblings
     from stix_lib.publish.ephemeris import ExplicitMetaKernel, finalize_incomplete, flown_kernels
-    from stix_lib.publish.history import (
+    from stix_lib.publish.product_name import (
+        VERSION_REGEX,
+        ProductName,
+        ProductNameError,
+        complete_name,
+        incomplete_name,
+        is_incomplete_name,
+    )
+    from stix_lib.publish.publish_history import (
         DeliveryStatus,
         DryRunHistory,
         HistoryRow,
@@ -23,14 +31,6 @@ if TYPE_CHECKING:  # imported on first use (stix_lib.lazy_exports): a submodule 
         PublishHistory,
         PublishResult,
         import_stixcore_history,
-    )
-    from stix_lib.publish.naming import (
-        VERSION_REGEX,
-        ProductName,
-        ProductNameError,
-        complete_name,
-        incomplete_name,
-        is_incomplete_name,
     )
     from stix_lib.publish.publisher import Publisher, PublishOptions, publish
     from stix_lib.publish.report import FileOutcome, Outcome, PublishReport, build_report_message

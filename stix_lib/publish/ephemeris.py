@@ -28,7 +28,7 @@ import numpy as np
 from astropy.io import fits
 
 from stix_lib.publish.fitsedit import fsync_dir, rewrite_fits, utc_iso
-from stix_lib.publish.naming import ProductName
+from stix_lib.publish.product_name import ProductName
 from stix_lib.spice.fits_keywords import spice_fits_keywords
 from stix_lib.spice.kernels import SpiceKernels
 from stix_lib.spice.meta_kernels import MetaKernels

@@ -16,18 +16,20 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 from astropy.io import fits
 from astropy.io.fits.diff import HDUDiff
 
-from stix_lib.publish.naming import ProductName
+from stix_lib.publish.product_name import ProductName
 from stix_lib.publish.timestamps import parse_fits_date
 from stix_lib.ridlut.table import RidLut
+from stix_lib.time.nominal_clock import obt_seconds_to_utc
 
 log = logging.getLogger(__name__)
 
 #: Approximate UTC of spacecraft time zero (the SCET epoch); good to about a minute, see
 #: :func:`begin_time`.
-SCET_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def fsync_dir(folder: Path) -> None:
@@ -152,8 +154,8 @@ def begin_time(header: fits.Header) -> datetime | None:
 
     ``DATE-BEG`` when it is an ISO date/time (products in UTC, L1 and later); otherwise the
     on-board time of ``OBT_BEG`` (or an OBT-form ``DATE-BEG``, as LB/L0 write it) converted
-    approximately as :data:`SCET_EPOCH` + seconds. That ignores leap seconds and clock drift
-    (together well under a few minutes), which does not matter for a guard of days — and needs no
+    approximately with the nominal clock (:mod:`stix_lib.time.nominal_clock`). That ignores
+    clock drift (well under a few minutes), which does not matter for a guard of days — and needs no
     SPICE kernels. Unsynchronised on-board times (top bit set) land decades in the future, so they
     are caught too.
 
@@ -168,7 +170,8 @@ def begin_time(header: fits.Header) -> datetime | None:
     for key in ("OBT_BEG", "DATE-BEG"):
         seconds = _obt_seconds(header.get(key))
         if seconds is not None:
-            return SCET_EPOCH + timedelta(seconds=seconds)
+            nanos = (obt_seconds_to_utc(seconds) - np.datetime64(0, "ns")).astype(np.int64)
+            return _UNIX_EPOCH + timedelta(microseconds=round(int(nanos) / 1000))
     return None
 
 

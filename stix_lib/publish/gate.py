@@ -37,8 +37,8 @@ from pathlib import Path
 
 from astropy.io import fits
 
-from stix_lib.publish.history import HistoryRow
-from stix_lib.publish.naming import ProductName, ProductNameError, complete_name
+from stix_lib.publish.product_name import ProductName, ProductNameError, complete_name
+from stix_lib.publish.publish_history import HistoryRow
 from stix_lib.publish.selection import iter_product_files
 
 log = logging.getLogger(__name__)

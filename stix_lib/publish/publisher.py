@@ -33,7 +33,7 @@ blacklist stops the run; the waiting period uses the product's ``DATE`` (see
 :mod:`stix_lib.publish.timestamps`).
 
 A **dry run** (``options.dry_run``) makes the same decisions against an in-memory overlay of the
-history (:class:`~stix_lib.publish.history.DryRunHistory`) and reports them, but renames,
+history (:class:`~stix_lib.publish.publish_history.DryRunHistory`) and reports them, but renames,
 edits, copies, records and connects nothing.
 """
 
@@ -60,7 +60,8 @@ from stix_lib.publish.fitsedit import (
     utc_iso,
 )
 from stix_lib.publish.gate import DEFAULT_CHECKS, GateCheck, ProductGate
-from stix_lib.publish.history import (
+from stix_lib.publish.product_name import ProductName
+from stix_lib.publish.publish_history import (
     DryRunHistory,
     HistoryRow,
     HistoryStore,
@@ -68,7 +69,6 @@ from stix_lib.publish.history import (
     PublishHistory,
     PublishResult,
 )
-from stix_lib.publish.naming import ProductName
 from stix_lib.publish.report import MAX_SUPPLEMENT_ERROR, FileOutcome, Outcome, PublishReport, append_supplement_report
 from stix_lib.publish.runlock import publish_lock
 from stix_lib.publish.selection import Candidate, SelectionFilters, select_candidates

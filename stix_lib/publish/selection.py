@@ -26,11 +26,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stix_lib.publish.naming import SUFFIXES, ProductName, ProductNameError, complete_name
+from stix_lib.publish.product_name import SUFFIXES, ProductName, ProductNameError, complete_name
 from stix_lib.publish.timestamps import product_time
 
 if TYPE_CHECKING:
-    from stix_lib.publish.history import HistoryRow
+    from stix_lib.publish.publish_history import HistoryRow
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,8 @@
-"""Spacecraft time (SCET/OBT) model, vectorised on numpy arrays. UTC conversion: :mod:`stix_lib.spice`."""
+"""Spacecraft time (SCET/OBT) model, vectorised on numpy arrays.
+
+UTC conversion: with kernels :mod:`stix_lib.spice`; without, the nominal clock
+:mod:`stix_lib.time.nominal_clock` (leap seconds from :mod:`stix_lib.time.leapseconds`).
+"""
 
 from stix_lib.time.scet import (
     FINE_FLOAT_SCALE,

@@ -140,10 +140,10 @@ def scaled_spec_lb(reference_data: Path, tmp_path: Path) -> Path:
     Its triggers are all 0, valid codes of any scheme."""
     from dataclasses import replace
 
+    from stix_lib.dev.simulate.reference import encode_reference
     from stix_lib.idb.manager import IDBManager
     from stix_lib.lb.convert import tms_to_lb
     from stix_lib.lb.fits_io import read_lb, write_lb
-    from stix_lib.simulate.reference import encode_reference
 
     source = tmp_path / "spec-l1"
     source.mkdir()
@@ -168,7 +168,7 @@ def rid_api_url() -> Iterator[str]:
     row = {"_id": "7", "unique_id": str(SPEC_RID), "start_utc": date.today().isoformat() + "T00:00:00",
            "duration": "20", "type": "xray-spec", "subject": "flare", "purpose": "test", "scaling_factor": "5",
            "ior_id": "", "comment": ""}  # fmt: skip
-    from stix_ops.localservices import TextHttpServer
+    from stix_ops.dev.localservices import TextHttpServer
 
     server = TextHttpServer(lambda path: (200, format_rows([row]))).start()
     yield f"{server.url}/api/bsd/info/"

@@ -20,7 +20,7 @@ def simulated_tm(
     out: Path, idb_dir: Path, day: date, *, start: str = "12:00", minutes: int = 10, seed: int = 0
 ) -> Path:
     """``minutes`` of quiet telemetry from ``start`` (UTC ``HH:MM``) of ``day`` as one SOC XML file in ``out``."""
-    from stix_lib.simulate import SimulationConfig, simulate
+    from stix_lib.dev.simulate import SimulationConfig, simulate
 
     work = out / f".sim-{day.isoformat()}-{start.replace(':', '')}"
     begin = f"{day.isoformat()}T{start}:00"
@@ -33,7 +33,7 @@ def simulated_tm(
 
 def ledger_tm(engine, path: Path, state: TMState) -> None:
     """A ledger row for ``path`` in ``state`` with its OBT range read from the file (as ingest does)."""
-    from stix_lib.ingest import record_tm_file
+    from stix_lib.stages.ingest import record_tm_file
     from stix_lib.tm.obt_range import read_obt_range
 
     assert record_tm_file(engine, path, state, obt=read_obt_range(path))

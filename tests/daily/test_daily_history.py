@@ -10,7 +10,7 @@ import pytest
 from astropy.io import fits
 
 from stix_lib.daily import DatabaseHistory, aspect_due, aspect_inputs, idl_missing
-from stix_lib.daily.history import history_path
+from stix_lib.daily.processing_history import history_path
 
 IN = Path("/archive/L1/2020/05/06/QL/solo_L1_stix-ql-lightcurve_20200506_V02U.fits")
 OUT = Path("/archive/LL03/2020/05/06/QL/solo_LL03_stix-ql-lightcurve_20200506T000000-20200506T235959_V02C.svg")

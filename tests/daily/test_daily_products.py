@@ -15,8 +15,7 @@ import pendulum
 import pytest
 from astropy.io import fits
 
-from stix_lib.daily import IDL_NOT_CONFIGURED, lightcurve_inputs, plot_days
-from stix_lib.plots import ll03_paths
+from stix_lib.daily import IDL_NOT_CONFIGURED, lightcurve_inputs, ll03_paths, plot_days
 
 pytestmark = pytest.mark.airflow
 

@@ -39,9 +39,9 @@ def backfilled(reference_data: Path):
     completion while the scheduler runs."""
     from stix_lib.db import connect
     from stix_lib.db.schema import TMState
-    from stix_lib.kernels import build_kernel_set
+    from stix_lib.dev.synthetic_kernels import build_kernel_set
     from stix_lib.settings import load_settings
-    from stix_ops.localstack import LocalStack, StackConfig
+    from stix_ops.dev.localstack import LocalStack, StackConfig
 
     root = Path(tempfile.mkdtemp(prefix="stix-reprocess-stack-"))
     dags = root / "dags"

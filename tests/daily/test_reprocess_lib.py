@@ -1,4 +1,4 @@
-"""``stix_lib.reprocess``: the run's day, UTC day -> OBT window, the day's ledger files, options, a real run."""
+"""``stix_lib.stages.reprocess``: the run's day, UTC day -> OBT window, the day's ledger files, options, a real run."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from daily_support import KERNELS, l1_days, ledger_tm, simulated_tm
 
 from stix_lib.db.schema import TMState
-from stix_lib.reprocess import (
+from stix_lib.stages.reprocess import (
     ReprocessError,
     day_window,
     plan_day,
@@ -19,7 +19,7 @@ from stix_lib.reprocess import (
     run_day,
     select_day_files,
 )
-from stix_lib.simulate.timebase import utc_to_scet
+from stix_lib.time.nominal_clock import utc_to_scet
 
 DAY = date(2024, 3, 3)
 
@@ -27,7 +27,7 @@ DAY = date(2024, 3, 3)
 @pytest.fixture
 def kernel_settings(settings, reference_data: Path, tmp_path: Path):
     """Settings with a kernel-builder SPICE tree covering March 2024 and the STIX-CONF snapshot."""
-    from stix_lib.kernels import build_kernel_set
+    from stix_lib.dev.synthetic_kernels import build_kernel_set
 
     build_kernel_set(tmp_path / "spice", *KERNELS)
     return settings.replace(spice_dir=tmp_path / "spice", conf_dir=reference_data / "stix-conf")
@@ -77,7 +77,7 @@ def test_day_window_nominal_clock_and_spice(kernel_settings, tmp_path: Path) -> 
 
 
 def test_day_selection_by_state_and_obt_overlap(settings, engine, tmp_path: Path) -> None:
-    from stix_lib.ingest import record_tm_file
+    from stix_lib.stages.ingest import record_tm_file
     from stix_lib.tm.obt_range import ObtRange
 
     processing = Path(settings.soc_processing_dir)

@@ -106,7 +106,7 @@ def test_local_stacks_give_the_monitor_its_api_login(tmp_path: Path) -> None:
     """`make up` / `make demo`: the monitor's API URL, user and password are those of the stack's admin."""
     from stix_lib.monitor.api import AirflowApi
     from stix_lib.settings import load_settings
-    from stix_ops.localstack import LocalStack, StackConfig
+    from stix_ops.dev.localstack import LocalStack, StackConfig
 
     config = StackConfig(home=tmp_path / "home")
     env = LocalStack(config).env()

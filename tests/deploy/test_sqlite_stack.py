@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 from stix_ops import sqlite_settings
-from stix_ops.localstack import LocalStack, StackConfig
+from stix_ops.dev.localstack import LocalStack, StackConfig
 
 
 def test_sqlite_stack_points_airflow_at_the_connect_args(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""docker-compose.yaml and the production stack without Docker (stix_ops.prodstack) agree on the essentials.
+"""docker-compose.yaml and the production stack without Docker (stix_ops.dev.prodstack) agree on the essentials.
 
 Both files are parsed: the ``x-airflow-common`` environment of the compose file (+ ``.env.example``
 for the values it takes from ``.env``) and the environment ``ProdStack`` gives every component.
@@ -36,10 +36,10 @@ def env_example() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def prod_env(tmp_path_factory) -> dict[str, str]:
     """The environment of every prodstack component (services described, not started)."""
-    from stix_ops.demo import demo_env
-    from stix_ops.localservices import PostgresServer, RedisServer
-    from stix_ops.localstack import LocalStack
-    from stix_ops.prodstack import ProdStack
+    from stix_ops.dev.demo import demo_env
+    from stix_ops.dev.localservices import PostgresServer, RedisServer
+    from stix_ops.dev.localstack import LocalStack
+    from stix_ops.dev.prodstack import ProdStack
 
     root = tmp_path_factory.mktemp("prodstack")
     prod = ProdStack(root, extra_env=demo_env(root, root / "reference"))

@@ -15,7 +15,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory, reference_data: Path) -> tuple[Path, dict]:
-    from stix_ops import demo
+    from stix_ops.dev import demo
 
     base = tmp_path_factory.mktemp("e2e-demo")
     summary_file = base / "demo-summary.json"
@@ -29,7 +29,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory, reference_data: Path) -> 
 
 @pytest.fixture(scope="session")
 def prod_run(tmp_path_factory: pytest.TempPathFactory, reference_data: Path) -> tuple[Path, dict]:
-    from stix_ops import prodstack
+    from stix_ops.dev import prodstack
 
     root = tmp_path_factory.mktemp("e2e-prod") / "prod"
     return root, prodstack.run_scenario(root, reference_data)

@@ -13,7 +13,7 @@ L1_LIGHTCURVE = "solo_L1_stix-ql-lightcurve_20240514_V02.fits"
 
 def test_demo_runs_pipeline_under_real_scheduler(demo_run):
     """Simulated day + kernel zips + STIX-CONF repo flow through the DAGs under the real scheduler."""
-    from stix_ops import demo
+    from stix_ops.dev import demo
 
     root, summary = demo_run
     assert set(summary) >= {"dag_runs", "products", "published", "errors"}

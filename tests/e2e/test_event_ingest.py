@@ -52,7 +52,7 @@ def _finished(stack, count: int) -> list[dict]:
 def test_dropping_a_tm_file_runs_ingest_and_a_restarted_triggerer_misses_nothing(tmp_path, reference_data):
     from stix_lib.db import connect, ledger
     from stix_lib.settings import load_settings
-    from stix_ops.localstack import LocalStack, StackConfig
+    from stix_ops.dev.localstack import LocalStack, StackConfig
 
     exchange = tmp_path / "soc-exchange"
     exchange.mkdir()

@@ -1,4 +1,4 @@
-"""The demo scenario on the production stack without Docker (``python -m stix_ops.prodstack e2e``).
+"""The demo scenario on the production stack without Docker (``python -m stix_ops.dev.prodstack e2e``).
 
 PostgreSQL (Airflow metadata + pipeline DB), Redis, CeleryExecutor with two real Celery workers,
 FAB auth manager; the SOC exchange, SOAR and the NAS are folders behind a loopback OpenSSH server:
@@ -18,7 +18,7 @@ L1_LIGHTCURVE = "solo_L1_stix-ql-lightcurve_20240514_V02.fits"
 
 
 def test_demo_scenario_on_production_stack(prod_run):
-    from stix_ops import demo
+    from stix_ops.dev import demo
 
     root, summary = prod_run
     assert summary["errors"] == []

@@ -68,8 +68,8 @@ def _head(conf_dir: Path) -> str:
 def test_conf_sync_dag_clones_and_checks_out_the_newest_tag(dagbag, settings, upstream, reference_data):
     from airflow.utils.state import DagRunState
 
-    from stix_lib.conf_sync import current_conf_version, recorded_versions
     from stix_lib.db import connect
+    from stix_lib.stages.conf_sync import current_conf_version, recorded_versions
 
     assert settings.conf_dir.is_dir() and not any(settings.conf_dir.iterdir())  # empty: cloned into
     run = dagbag.get_dag("stix_conf_sync").test(logical_date=pendulum.datetime(2026, 5, 1, tz="UTC"))
@@ -93,8 +93,8 @@ def test_public_copy_in_the_web_folder_follows_the_newest_tag(dagbag, settings, 
     """Runbook C4a: the public copy (setting conf_public_dir) is brought to the same tag by the same DAG."""
     from airflow.utils.state import DagRunState
 
-    from stix_lib.conf_sync import recorded_versions
     from stix_lib.db import connect
+    from stix_lib.stages.conf_sync import recorded_versions
 
     dag = dagbag.get_dag("stix_conf_sync")
     run = dag.test(logical_date=pendulum.datetime(2026, 5, 1, tz="UTC"))
@@ -115,8 +115,8 @@ def test_public_copy_in_the_web_folder_follows_the_newest_tag(dagbag, settings, 
 
 
 def test_new_tag_is_picked_up_and_recorded_once(settings, upstream):
-    from stix_lib.conf_sync import recorded_versions, sync_conf
     from stix_lib.db import connect
+    from stix_lib.stages.conf_sync import recorded_versions, sync_conf
 
     engine = connect(settings.pipeline_db_url)
     first = sync_conf(settings.conf_dir, str(upstream.root), engine)
@@ -132,7 +132,7 @@ def test_new_tag_is_picked_up_and_recorded_once(settings, upstream):
 
 
 def test_most_recently_tagged_commit_wins_not_the_highest_version(settings, upstream):
-    from stix_lib.conf_sync import sync_conf
+    from stix_lib.stages.conf_sync import sync_conf
 
     upstream.commit("backport", change="backport", tag="v0.0.9-backport")
     result = sync_conf(settings.conf_dir, str(upstream.root))
@@ -141,8 +141,8 @@ def test_most_recently_tagged_commit_wins_not_the_highest_version(settings, upst
 
 
 def test_failed_checkout_leaves_version_and_db_unchanged(settings, upstream):
-    from stix_lib.conf_sync import ConfSyncError, recorded_versions, sync_conf
     from stix_lib.db import connect
+    from stix_lib.stages.conf_sync import ConfSyncError, recorded_versions, sync_conf
 
     engine = connect(settings.pipeline_db_url)
     sync_conf(settings.conf_dir, str(upstream.root), engine)
@@ -156,7 +156,7 @@ def test_failed_checkout_leaves_version_and_db_unchanged(settings, upstream):
 
 
 def test_refuses_a_folder_that_is_not_a_working_copy(settings, upstream):
-    from stix_lib.conf_sync import ConfSyncError, sync_conf
+    from stix_lib.stages.conf_sync import ConfSyncError, sync_conf
 
     (settings.conf_dir / "elut.csv").write_text("precious")
     with pytest.raises(ConfSyncError, match="not a git working copy"):
@@ -165,7 +165,7 @@ def test_refuses_a_folder_that_is_not_a_working_copy(settings, upstream):
 
 
 def test_repository_without_tags_is_an_error(settings, tmp_path, reference_data):
-    from stix_lib.conf_sync import ConfSyncError, sync_conf
+    from stix_lib.stages.conf_sync import ConfSyncError, sync_conf
 
     repo = ConfRepo(tmp_path / "untagged", reference_data / "stix-conf")
     repo.commit("initial")
@@ -175,7 +175,7 @@ def test_repository_without_tags_is_an_error(settings, tmp_path, reference_data)
 
 
 def test_current_conf_version_fallbacks(settings, upstream, tmp_path):
-    from stix_lib.conf_sync import UNKNOWN_VERSION, current_conf_version, sync_conf
+    from stix_lib.stages.conf_sync import UNKNOWN_VERSION, current_conf_version, sync_conf
 
     sync_conf(settings.conf_dir, str(upstream.root))
     (settings.conf_dir / "VERSION.TXT").write_text("v0.1.10\nsecond line ignored\n")

@@ -85,7 +85,7 @@ def test_nas_sync_over_ssh(dagbag, settings, ssh_server, tmp_path, monkeypatch):
 
 
 def test_refuses_to_wipe_the_mirror(settings):
-    from stix_lib.nas_sync import NasSyncError, mirror_fits
+    from stix_lib.stages.nas_sync import NasSyncError, mirror_fits
 
     _archive(settings.fits_archive_dir)
     mirror_fits(settings)

@@ -26,8 +26,8 @@ def exchange(tmp_path: Path, settings, monkeypatch) -> Path:
 
 def _ingest(folder: Path, tm_bytes: bytes, *names: str):
     from stix_lib.db import connect
-    from stix_lib.ingest import ingest
     from stix_lib.settings import load_settings
+    from stix_lib.stages.ingest import ingest
 
     for name in names:
         (folder / name).write_bytes(tm_bytes)

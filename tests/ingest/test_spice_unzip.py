@@ -67,7 +67,7 @@ def _truncate(path: Path) -> Path:
 def test_good_zip_lands_atomically_and_is_ledgered(settings, reference_data):
     from stix_lib.db import connect
     from stix_lib.db.schema import spice_zips
-    from stix_lib.spice_sync import pending_zips, unzip_pending
+    from stix_lib.stages.spice_sync import pending_zips, unzip_pending
 
     build_kernel_tree(settings.spice_dir, reference_data, flown_day="20200611")
     sclk = (reference_data / "spice" / "kernels" / "sclk" / "solo_ANC_soc-sclk_20200611_V01.tsc").read_bytes()
@@ -94,7 +94,7 @@ def test_good_zip_lands_atomically_and_is_ledgered(settings, reference_data):
 
 @pytest.mark.parametrize("kind", ["corrupt", "deflate", "truncated", "dotdot", "absolute", "symlink"])
 def test_bad_zip_is_refused_with_a_clear_reason(settings, reference_data, tmp_path, kind):
-    from stix_lib.spice_sync import UnsafeZipError, unzip_into
+    from stix_lib.stages.spice_sync import UnsafeZipError, unzip_into
 
     outside = Path("/tmp") / f"stix-zip-slip-{uuid.uuid4().hex}"
     path, reason = _bad_zips(tmp_path / "zips", reference_data, outside)[kind]
@@ -109,7 +109,7 @@ def test_bad_zip_is_refused_with_a_clear_reason(settings, reference_data, tmp_pa
 
 def test_batch_goes_on_fails_at_the_end_and_retries_next_run(settings, reference_data, tmp_path):
     from stix_lib.db import connect
-    from stix_lib.spice_sync import pending_zips, unzipped
+    from stix_lib.stages.spice_sync import pending_zips, unzipped
     from stix_ops.operators.spice import KernelUnzipOperator
 
     build_kernel_tree(settings.spice_dir, reference_data, flown_day="20200611")
@@ -146,7 +146,7 @@ def test_batch_goes_on_fails_at_the_end_and_retries_next_run(settings, reference
 
 
 def test_symlinked_folder_in_the_tree_is_not_followed(settings, reference_data, tmp_path):
-    from stix_lib.spice_sync import UnsafeZipError, unzip_into
+    from stix_lib.stages.spice_sync import UnsafeZipError, unzip_into
 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -163,7 +163,7 @@ def test_spice_sync_dag_over_ssh(dagbag, settings, reference_data, tmp_path, soc
     from airflow.utils.state import DagRunState
 
     from stix_lib.db import connect
-    from stix_lib.spice_sync import unzipped
+    from stix_lib.stages.spice_sync import unzipped
 
     source = tmp_path / "soc" / "from_soc"
     flown_mk_zip(source / "kernels" / GOOD, reference_data, "20200701")

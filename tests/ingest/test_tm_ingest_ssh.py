@@ -142,8 +142,8 @@ def test_growing_file_is_never_seen_partial(settings, soc_source, ssh_server, so
     once with the full content. rsync's own temp files never appear in incoming/ either.
     """
     from stix_lib.db import connect, ledger
-    from stix_lib.ingest import ingest
     from stix_lib.settings import load_settings
+    from stix_lib.stages.ingest import ingest
     from stix_ops.hooks.ssh import RsyncSSHHook
 
     name = "growing.PktTmRaw.xml"

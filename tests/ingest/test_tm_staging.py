@@ -31,8 +31,8 @@ def local_exchange(tmp_path: Path, settings, monkeypatch) -> Path:
 
 def _ingest(names: list[str], tm_bytes: bytes, exchange: Path):
     from stix_lib.db import connect
-    from stix_lib.ingest import ingest
     from stix_lib.settings import load_settings
+    from stix_lib.stages.ingest import ingest
 
     for name in names:
         (exchange / "tm" / name).write_bytes(tm_bytes)
@@ -45,7 +45,7 @@ def _ingest(names: list[str], tm_bytes: bytes, exchange: Path):
 
 def test_age_rule_uses_received_at(settings, local_exchange, tm_bytes, monkeypatch):
     from stix_lib.db import ledger
-    from stix_lib.staging import AGE, plan_release
+    from stix_lib.stages.staging import AGE, plan_release
 
     monkeypatch.setenv("STIX_STAGING_DELAY", "2d")
     cfg, engine = _ingest([NAME], tm_bytes, local_exchange)
@@ -89,7 +89,7 @@ def test_spice_coverage_holds_back_until_a_new_kernel_zip(
 
     from stix_lib.db import connect, ledger
     from stix_lib.db.schema import TMState
-    from stix_lib.spice_sync import unzipped
+    from stix_lib.stages.spice_sync import unzipped
 
     monkeypatch.setenv("STIX_STAGING_DELAY", "2d")
     build_kernel_tree(settings.spice_dir, reference_data, flown_day="20191101")
@@ -137,7 +137,7 @@ def test_coverage_reads_a_missing_obt_range_from_the_file(
     from sqlalchemy import select
 
     from stix_lib.db.schema import tm_files
-    from stix_lib.staging import SPICE, plan_release
+    from stix_lib.stages.staging import SPICE, plan_release
 
     monkeypatch.setenv("STIX_STAGING_DELAY", "2d")
     build_kernel_tree(settings.spice_dir, reference_data, flown_day="20191201")
@@ -155,7 +155,7 @@ def test_coverage_reads_a_missing_obt_range_from_the_file(
 def test_release_is_idempotent_and_never_overwrites(settings, local_exchange, tm_bytes, monkeypatch):
     from stix_lib.db import ledger
     from stix_lib.db.schema import TMState
-    from stix_lib.staging import stage
+    from stix_lib.stages.staging import stage
 
     monkeypatch.setenv("STIX_STAGING_DELAY", "0")
     names = [f"{stem}.PktTmRaw.xml" for stem in ("again", "clash", "crashed", "vanished", "ok")]
@@ -186,15 +186,15 @@ def test_release_is_idempotent_and_never_overwrites(settings, local_exchange, tm
 
 
 def test_built_kernel_deliveries_hold_back_then_release(settings, local_exchange, tm_bytes, tmp_path, monkeypatch):
-    """Kernel sets from ``stix_lib.kernels`` delivered as SOC zips: flown until 11-26 holds, until 11-28 releases."""
+    """Synthetic kernel sets (``stix_lib.dev.synthetic_kernels``) as SOC zips: flown to 11-26 holds, 11-28 releases."""
     from airflow.sdk.exceptions import AirflowSkipException
 
     from stix_lib.db import ledger
     from stix_lib.db.schema import TMState
-    from stix_lib.kernels import build_kernel_set
+    from stix_lib.dev.synthetic_kernels import build_kernel_set
     from stix_lib.settings import load_settings
-    from stix_lib.spice_sync import sync_from_soc, unzip_pending
-    from stix_lib.staging import stage
+    from stix_lib.stages.spice_sync import sync_from_soc, unzip_pending
+    from stix_lib.stages.staging import stage
     from stix_ops.sensors.staging import TMReleaseSensor
 
     monkeypatch.setenv("STIX_STAGING_DELAY", "2d")

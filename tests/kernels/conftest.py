@@ -6,7 +6,7 @@ import pytest
 import spiceypy
 from kernels_support import END, FLOWN_UNTIL, START
 
-from stix_lib.kernels import KernelSetManifest, build_kernel_set
+from stix_lib.dev.synthetic_kernels import KernelSetManifest, build_kernel_set
 
 
 @pytest.fixture(scope="session")

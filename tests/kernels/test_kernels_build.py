@@ -9,9 +9,9 @@ import pytest
 import spiceypy
 from kernels_support import END, FLOWN_UNTIL, START
 
-from stix_lib.kernels import KernelSetManifest, build_kernel_set, default_solar_orbiter_orbit
-from stix_lib.kernels.attitude import srf_matrices
-from stix_lib.kernels.orbits import AU_KM, sun_pole_j2000
+from stix_lib.dev.synthetic_kernels import KernelSetManifest, build_kernel_set, default_solar_orbiter_orbit
+from stix_lib.dev.synthetic_kernels.attitude import srf_matrices
+from stix_lib.dev.synthetic_kernels.orbits import AU_KM, sun_pole_j2000
 from stix_lib.spice import SpiceKernels, flown_coverage, spice_fits_keywords
 from stix_lib.spice.fits_keywords import KEYWORD_COMMENTS
 from stix_lib.time import SCETime
@@ -186,7 +186,7 @@ def test_attitude(spice: SpiceKernels) -> None:
 
 
 def test_roll_option(tmp_path: Path, clean_spice: None) -> None:
-    from stix_lib.kernels import KernelSetOptions
+    from stix_lib.dev.synthetic_kernels import KernelSetOptions
 
     manifest = build_kernel_set(tmp_path / "k", START, "2024-03-02", options=KernelSetOptions(roll_deg=2.5))
     spice = SpiceKernels(manifest.root, tmp_path / "work").load()

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from kernels_support import END, FLOWN_UNTIL, START, tree
 
-from stix_lib.kernels import KernelSetManifest, build_kernel_set
-from stix_lib.kernels.builder import MANIFEST_NAME
+from stix_lib.dev.synthetic_kernels import KernelSetManifest, build_kernel_set
+from stix_lib.dev.synthetic_kernels.builder import MANIFEST_NAME
 from stix_lib.spice import SpiceKernels, flown_coverage
 
 

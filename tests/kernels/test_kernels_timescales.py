@@ -10,8 +10,8 @@ import spiceypy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stix_lib.kernels import ClockPair, LeapSeconds, build_sclk, packaged_leapseconds_path
-from stix_lib.kernels.sclk import PARTITION_END_TICKS, sclk_model
+from stix_lib.dev.synthetic_kernels import ClockPair, LeapSeconds, build_sclk, packaged_leapseconds_path
+from stix_lib.dev.synthetic_kernels.sclk import PARTITION_END_TICKS, sclk_model
 
 LSK = packaged_leapseconds_path()
 

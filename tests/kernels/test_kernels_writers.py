@@ -10,12 +10,12 @@ import spiceypy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stix_lib.kernels.attitude import matrices_to_quaternions
-from stix_lib.kernels.daf import comment_lines
-from stix_lib.kernels.files import write_text_atomic
-from stix_lib.kernels.metakernel import meta_kernel_text
-from stix_lib.kernels.spk import sample_epochs
-from stix_lib.kernels.textkernel import Epoch, assignment, format_value
+from stix_lib.dev.synthetic_kernels.attitude import matrices_to_quaternions
+from stix_lib.dev.synthetic_kernels.daf import comment_lines
+from stix_lib.dev.synthetic_kernels.files import write_text_atomic
+from stix_lib.dev.synthetic_kernels.metakernel import meta_kernel_text
+from stix_lib.dev.synthetic_kernels.spk import sample_epochs
+from stix_lib.dev.synthetic_kernels.textkernel import Epoch, assignment, format_value
 from stix_lib.spice.meta_kernels import rewritten_meta_kernel_text
 
 

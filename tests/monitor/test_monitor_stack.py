@@ -120,8 +120,8 @@ class Env:
 
 @pytest.fixture(scope="module")
 def stack_env(reference_data):
-    from stix_ops.localservices import SmtpSink
-    from stix_ops.localstack import LocalStack, StackConfig
+    from stix_ops.dev.localservices import SmtpSink
+    from stix_ops.dev.localstack import LocalStack, StackConfig
 
     root = Path(tempfile.mkdtemp(prefix="stix-monitor-stack-"))
     dags = root / "dags"
@@ -182,10 +182,10 @@ def processing_run(stack_env):
 
 def _ledger(stack_env) -> None:
     """Ledger rows of the stack's pipeline DB: 3 staged, 1 processed, 1 failed, 1 incoming; a kernel zip; a config."""
-    from stix_lib.conf_sync import record_version
     from stix_lib.db import connect, ledger
     from stix_lib.db.schema import TMState
-    from stix_lib.spice_sync import record_zip
+    from stix_lib.stages.conf_sync import record_version
+    from stix_lib.stages.spice_sync import record_zip
 
     engine = connect(f"sqlite:///{(stack_env.root / 'data' / 'pipeline.sqlite').absolute()}")
     files = stack_env.root / "tm"
@@ -246,7 +246,7 @@ def test_status_shows_pipeline_db_and_airflow(stix_env, processing_run, capsys):
     assert capsys.readouterr().out == "open files: 3\n"
 
     # the API unreachable: the DB part is still printed, exit code 3
-    from stix_ops.localstack import free_port
+    from stix_ops.dev.localstack import free_port
 
     assert main(["status", "--api-url", f"http://127.0.0.1:{free_port()}"]) == 3
     text = capsys.readouterr().out.splitlines()
@@ -337,7 +337,7 @@ def test_unusable_api_is_one_incident(stix_env, tmp_path):
     from stix_lib.monitor.check import run_check
     from stix_lib.monitor.samples import latest_sample
     from stix_lib.settings import load_settings
-    from stix_ops.localstack import free_port
+    from stix_ops.dev.localstack import free_port
     from stix_ops.notifiers import send_mail
 
     settings = load_settings()

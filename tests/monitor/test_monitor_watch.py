@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from stix_ops.localstack import free_port
+from stix_ops.dev.localstack import free_port
 
 
 @pytest.fixture

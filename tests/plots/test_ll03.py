@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from stix_lib.plots import LightCurveError, LL03Step, ll03_due, ll03_paths, load_lightcurve
-from stix_lib.plots.lightcurve import draw_figure
-from stix_lib.plots.naming import ll03_stem
+from stix_lib.daily import LightCurveError, LL03Step, ll03_due, ll03_paths, load_lightcurve
+from stix_lib.daily.ll03_names import ll03_stem
+from stix_lib.daily.ll03_plot import draw_figure
 
 LC = "solo_L1_stix-ql-lightcurve_20200506_V01.fits"
 DAY = date(2020, 5, 6)

@@ -26,8 +26,8 @@ def staged_bsd(settings, reference_data, monkeypatch):
     """One hour of simulated telemetry with science requests, staged in the ledger; no SPICE kernels."""
     from stix_lib.db import connect, ledger
     from stix_lib.db.schema import TMState
+    from stix_lib.dev.simulate import SimulationConfig, simulate
     from stix_lib.ridlut.table import write_rows_atomic
-    from stix_lib.simulate import SimulationConfig, simulate
 
     monkeypatch.setenv("STIX_CONF_DIR", str(reference_data / "stix-conf"))
     settings = settings.replace(conf_dir=reference_data / "stix-conf")
@@ -65,7 +65,7 @@ def test_no_l1_before_kernels_then_l1_when_they_arrive(dagbag, staged_bsd):
 
     from stix_lib.db import ledger
     from stix_lib.db.schema import TMState
-    from stix_lib.kernels import build_kernel_set
+    from stix_lib.dev.synthetic_kernels import build_kernel_set
 
     settings, engine, staged = staged_bsd
     archive = settings.fits_archive_dir

@@ -17,8 +17,8 @@ def world(settings, reference_data, monkeypatch):
     """Settings with kernels, STIX-CONF, and 2 h of simulated telemetry in two staged files."""
     from stix_lib.db import connect, ledger
     from stix_lib.db.schema import TMState
-    from stix_lib.kernels import build_kernel_set
-    from stix_lib.simulate import SimulationConfig, simulate
+    from stix_lib.dev.simulate import SimulationConfig, simulate
+    from stix_lib.dev.synthetic_kernels import build_kernel_set
 
     monkeypatch.setenv("STIX_CONF_DIR", str(reference_data / "stix-conf"))
     settings = settings.replace(conf_dir=reference_data / "stix-conf")

@@ -39,8 +39,8 @@ sys.exit(1 if bad else 0)
 @pytest.fixture
 def day(settings, reference_data, monkeypatch):
     """Settings with kernels and STIX-CONF, and two simulated TM files of the same day."""
-    from stix_lib.kernels import build_kernel_set
-    from stix_lib.simulate import SimulationConfig, simulate
+    from stix_lib.dev.simulate import SimulationConfig, simulate
+    from stix_lib.dev.synthetic_kernels import build_kernel_set
 
     monkeypatch.setenv("STIX_CONF_DIR", str(reference_data / "stix-conf"))
     settings = settings.replace(conf_dir=reference_data / "stix-conf")

@@ -1,6 +1,6 @@
 """Golden round trip: reference L1 -> telemetry (simulator) -> our pipeline -> L1 equals the reference.
 
-The simulator (:func:`stix_lib.simulate.reference.encode_reference`) re-encodes the real STIXCore
+The simulator (:func:`stix_lib.dev.simulate.reference.encode_reference`) re-encodes the real STIXCore
 V01 L1 products into SOC telemetry and fits a SPICE clock to their OBT/UTC pairs. Processing that
 telemetry must give back, exactly: HK engineering values, light curve / background / variance
 counts, triggers and their errors, RCR, flare flags and locations, the TM status list, and the
@@ -24,9 +24,9 @@ import numpy as np
 import pytest
 from astropy.table import Table
 
+from stix_lib.dev.simulate.reference import encode_reference
 from stix_lib.pipeline import Pipeline
 from stix_lib.products.writer import ProductWriter
-from stix_lib.simulate.reference import encode_reference
 from stix_lib.spice import SpiceKernels
 
 EXACT = ["hk-maxi", "ql-lightcurve", "ql-background", "ql-variance", "ql-flareflag", "ql-ql-tmstatusflarelist"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from stix_lib.products.catalogue import NoProductError, product_spec
-from stix_lib.products.naming import (
+from stix_lib.products.l0_l1_names import (
     complete_name,
     incomplete_name,
     l0_directory,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from stix_lib.products.fits_io import read_product
-from stix_lib.products.naming import complete_name
+from stix_lib.products.l0_l1_names import complete_name
 from stix_lib.products.writer import ProductWriter
 
 

@@ -124,11 +124,11 @@ def _sftp_answers(endpoint) -> bool:
 
 @pytest.fixture(scope="module")
 def sftp_server(tmp_path_factory: pytest.TempPathFactory):
-    """OpenSSH ``sshd`` (``stix_ops.localservices.SshServer``, SFTP subsystem on); waits until SFTP answers."""
+    """OpenSSH ``sshd`` (``stix_ops.dev.localservices.SshServer``, SFTP subsystem on); waits until SFTP answers."""
     import tempfile
     import time
 
-    from stix_ops.localservices import SshServer
+    from stix_ops.dev.localservices import SshServer
 
     server = SshServer(Path(tempfile.mkdtemp(prefix="stix-sshd-publish-"))).start()
     try:
@@ -158,7 +158,7 @@ class RidApiServer:
 def rid_api_server():
     """http.server in a thread on 127.0.0.1 serving one RID LUT row for any window."""
     from stix_lib.ridlut.table import COLUMNS
-    from stix_ops.localservices import TextHttpServer
+    from stix_ops.dev.localservices import TextHttpServer
 
     body = ",".join(COLUMNS) + "\n" + "900,42,2026-01-01T10:00:00,600,xray-cpd,big flare,imaging,,IOR9,api\n"
     status = [200]

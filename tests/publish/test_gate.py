@@ -18,17 +18,17 @@ from astropy.io import fits
 
 from stix_lib.conf.energy_channels import ScienceEnergyChannels
 from stix_lib.db import connect
+from stix_lib.dev.simulate.simulator import SimulationConfig, simulate
+from stix_lib.dev.synthetic_kernels import KernelSetOptions, build_kernel_set
 from stix_lib.idb.manager import IDBManager
-from stix_lib.kernels import build_kernel_set
 from stix_lib.lb.convert import tms_to_lb
 from stix_lib.products.clock import NominalClock, SpiceClock
 from stix_lib.products.science import ScienceOutput, process_science_lb
 from stix_lib.publish import LocalTransport, Outcome, PublishHistory, PublishOptions, SelectionFilters, publish
 from stix_lib.publish.gate import DEFAULT_CHECKS, ProductGate
-from stix_lib.publish.history import DeliveryStatus
-from stix_lib.publish.naming import ProductName
+from stix_lib.publish.product_name import ProductName
+from stix_lib.publish.publish_history import DeliveryStatus
 from stix_lib.ridlut.table import RidLut
-from stix_lib.simulate.simulator import SimulationConfig, simulate
 from stix_lib.spice import SpiceKernels
 
 
@@ -46,7 +46,10 @@ def twin_archive(tmp_path_factory, reference_data: Path) -> Path:
     lb_root = tmp_path_factory.mktemp("gate-lb")
     tms_to_lb(result.files, lb_root, idb)
     kernel_dir = tmp_path_factory.mktemp("gate-kernels")
-    build_kernel_set(kernel_dir, "2024-05-01", "2024-06-01", "2024-05-20")
+    # the synthetic default SCLK *is* the nominal clock; a real clock drifts from it (0.01 ppm: ~8 s by 2024),
+    # which is what gives the nominal-clock run other UTC names than the SPICE run
+    drifting = KernelSetOptions(clock_drift_ppm=0.01)
+    build_kernel_set(kernel_dir, "2024-05-01", "2024-06-01", "2024-05-20", options=drifting)
     kernels = SpiceKernels(kernel_dir, tmp_path_factory.mktemp("gate-spice-work"))
     channels = ScienceEnergyChannels(reference_data / "stix-conf")
     archive = tmp_path_factory.mktemp("gate-fits")

@@ -10,7 +10,8 @@ from publish_support import days_ago, write_product
 from sqlalchemy import inspect
 
 from stix_lib.db import connect, current_version
-from stix_lib.publish.history import (
+from stix_lib.publish.product_name import ProductNameError
+from stix_lib.publish.publish_history import (
     DeliveryStatus,
     DryRunHistory,
     PublishConflict,
@@ -18,7 +19,6 @@ from stix_lib.publish.history import (
     PublishResult,
     import_stixcore_history,
 )
-from stix_lib.publish.naming import ProductNameError
 
 CPD = "solo_L1_stix-sci-xray-cpd_20200505T235959-20200506T000019_V01_{rid:010d}-50883.fits"
 ESA = "solo_L1_stix-sci-xray-cpd_20200505T235959-20200506T000019_V01"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stix_lib.publish.naming import (
+from stix_lib.publish.product_name import (
     VERSION_REGEX,
     ProductName,
     ProductNameError,

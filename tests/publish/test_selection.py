@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from publish_support import days_ago, write_product, write_svg
 
-from stix_lib.publish.history import DeliveryStatus, HistoryRow, PublishResult
+from stix_lib.publish.publish_history import DeliveryStatus, HistoryRow, PublishResult
 from stix_lib.publish.selection import (
     SelectionFilters,
     parse_list,

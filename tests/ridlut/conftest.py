@@ -10,7 +10,7 @@ from ridlut_support import RidApi
 
 @pytest.fixture
 def rid_api() -> Iterator[RidApi]:
-    from stix_ops.localservices import TextHttpServer
+    from stix_ops.dev.localservices import TextHttpServer
 
     api = RidApi()
     server = TextHttpServer(api.answer).start()

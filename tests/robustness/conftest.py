@@ -20,8 +20,8 @@ from stix_lib.settings import Settings
 
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
-    from stix_lib.kernels import build_kernel_set
-    from stix_lib.simulate import SimulationConfig, simulate
+    from stix_lib.dev.simulate import SimulationConfig, simulate
+    from stix_lib.dev.synthetic_kernels import build_kernel_set
 
     reference = Path(os.environ["STIX_REFERENCE_DATA"])
     root = tmp_path_factory.mktemp("robustness")

@@ -25,7 +25,7 @@ def _bomb(path: Path, size: int) -> Path:
 
 def test_zip_expanding_far_beyond_its_size_is_refused(tmp_path, settings) -> None:
     from stix_lib.db import connect
-    from stix_lib.spice_sync import unzip_pending
+    from stix_lib.stages.spice_sync import unzip_pending
 
     zips = Path(settings.from_soc_dir) / "kernels"
     zips.mkdir(parents=True)
@@ -39,7 +39,7 @@ def test_zip_expanding_far_beyond_its_size_is_refused(tmp_path, settings) -> Non
 
 
 def test_zip_total_size_limit_is_a_setting(tmp_path) -> None:
-    from stix_lib.spice_sync import UnsafeZipError, unzip_into
+    from stix_lib.stages.spice_sync import UnsafeZipError, unzip_into
 
     path = tmp_path / "solo_ANC_soc-big_20240101_V01.zip"
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:

@@ -9,19 +9,19 @@ import numpy as np
 import pytest
 
 from stix_lib.conf.energy_channels import ScienceEnergyChannels
+from stix_lib.dev.simulate.context import SimulationContext
+from stix_lib.dev.simulate.packets import PacketFactory
+from stix_lib.dev.simulate.physics import Flare, build_day_model
+from stix_lib.dev.simulate.reference import encode_reference
+from stix_lib.dev.simulate.reference_io import ReferenceProduct, read_product
 from stix_lib.idb.manager import IDBManager
 from stix_lib.lb.convert import tms_to_lb
 from stix_lib.lb.fits_io import read_lb
 from stix_lib.lb.request_sequences import request_sequences
 from stix_lib.products.l0.packets import decode_lb_product
 from stix_lib.products.l0.science import XrayRequest, decode_xray_request
-from stix_lib.simulate.context import SimulationContext
-from stix_lib.simulate.packets import PacketFactory
-from stix_lib.simulate.physics import Flare, build_day_model
-from stix_lib.simulate.reference import encode_reference
-from stix_lib.simulate.reference_io import ReferenceProduct, read_product
-from stix_lib.simulate.timebase import FINE_PER_SECOND, utc_to_scet
 from stix_lib.spice import SpiceKernels
+from stix_lib.time.nominal_clock import FINE_PER_SECOND, utc_to_scet
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
+from stix_lib.dev.simulate.science import aspect_burst
+from stix_lib.dev.simulate.simulator import SimulationConfig, simulate
 from stix_lib.lb.convert import tms_to_lb
 from stix_lib.lb.fits_io import read_lb
 from stix_lib.lb.product import LBProduct
@@ -17,8 +19,6 @@ from stix_lib.products.clock import NominalClock
 from stix_lib.products.l0.packets import decode_lb_product
 from stix_lib.products.l0.science import decode_aspect_burst
 from stix_lib.products.science import ScienceOutput, write_science_file
-from stix_lib.simulate.science import aspect_burst
-from stix_lib.simulate.simulator import SimulationConfig, simulate
 from stix_lib.tm.headers import decode_headers
 
 

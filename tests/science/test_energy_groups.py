@@ -20,6 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stix_lib.conf.energy_channels import EnergyChannelTable
+from stix_lib.dev.simulate.context import SimulationContext
+from stix_lib.dev.simulate.reference import encode_reference
+from stix_lib.dev.simulate.science import RequestPlan, pixel_data, spectrogram, visibilities
 from stix_lib.lb.convert import tms_to_lb
 from stix_lib.lb.fits_io import read_lb
 from stix_lib.lb.product import LBProduct
@@ -27,9 +30,6 @@ from stix_lib.products.clock import NominalClock, SpiceClock
 from stix_lib.products.l0.packets import PacketBatch, decode_lb_product
 from stix_lib.products.l0.science import decode_science_request
 from stix_lib.products.science import ScienceOutput, write_science_file
-from stix_lib.simulate.context import SimulationContext
-from stix_lib.simulate.reference import encode_reference
-from stix_lib.simulate.science import RequestPlan, pixel_data, spectrogram, visibilities
 from stix_lib.tm.headers import decode_headers
 from stix_lib.validate.conservation import check_conservation, request_totals
 

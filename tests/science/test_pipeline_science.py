@@ -7,9 +7,9 @@ from pathlib import Path
 
 from astropy.io import fits
 
+from stix_lib.dev.simulate.reference import encode_reference
 from stix_lib.pipeline import Pipeline
 from stix_lib.products.writer import ProductWriter
-from stix_lib.simulate.reference import encode_reference
 
 TOTALS = {20: 19086, 21: 19078, 22: 19079}
 

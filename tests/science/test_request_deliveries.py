@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
+from stix_lib.dev.simulate.reference import encode_reference
 from stix_lib.pipeline import Pipeline
 from stix_lib.products.writer import ProductWriter
-from stix_lib.simulate.reference import encode_reference
 
 DATE = "2026-01-01T00:00:00.000"
 IGNORED = {"DATE", "CHECKSUM", "DATASUM", "VERS_SW", "RAW_FILE"}

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
+from stix_lib.dev.simulate.reference import encode_reference
 from stix_lib.lb.convert import tms_to_lb
 from stix_lib.lb.fits_io import read_lb
 from stix_lib.products.clock import SpiceClock
 from stix_lib.products.science import ScienceOutput, process_science_lb
-from stix_lib.simulate.reference import encode_reference
 from stix_lib.validate.conservation import check_conservation, request_packets
 
 FAMILY = "solo_L1_stix-sci-xray-*_20200505T235959-20200506T000019_V01_*.fits"
@@ -128,7 +128,7 @@ def test_validate_conservation_option(family, corrupted: Path, settings, referen
 def test_publish_gate_parks_a_product_whose_counts_are_not_conserved(family, corrupted: Path, idb_dir: Path) -> None:
     """The publish gate's conservation check: the good request files pass, the corrupted one is parked."""
     from stix_lib.publish.gate import gate_checks
-    from stix_lib.publish.naming import ProductName
+    from stix_lib.publish.product_name import ProductName
 
     *_, conserved = gate_checks(stixpy=False, conservation_idb=idb_dir)
     _, _, files = family

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from stix_lib.decode.batch import decode_packets
+from stix_lib.dev.simulate.reference import encode_reference
 from stix_lib.idb.manager import IDBManager
 from stix_lib.lb.request_sequences import (
     COUNT_MODULUS,
@@ -18,7 +19,6 @@ from stix_lib.lb.request_sequences import (
     request_sequences,
 )
 from stix_lib.lb.sequences import FIRST, LAST, MIDDLE, STANDALONE, extract_sequences
-from stix_lib.simulate.reference import encode_reference
 from stix_lib.tm.xml_reader import read_packets
 
 SCIENCE = {"sci-xray-rpd": 20, "sci-xray-cpd": 21, "sci-xray-scpd": 22}

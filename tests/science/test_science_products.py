@@ -12,12 +12,12 @@ import pytest
 from astropy.io import fits
 from stixpy.product import Product as StixpyProduct
 
+from stix_lib.dev.simulate.reference import encode_reference
+from stix_lib.dev.simulate.simulator import SimulationConfig, simulate
 from stix_lib.lb.convert import tms_to_lb
 from stix_lib.products.clock import NominalClock, SpiceClock
 from stix_lib.products.l0.science import AUTO_SSIDS
 from stix_lib.products.science import ScienceOutput, process_science_lb
-from stix_lib.simulate.reference import encode_reference
-from stix_lib.simulate.simulator import SimulationConfig, simulate
 
 SPEC_L1 = "solo_L1_stix-sci-xray-spec_20200505T235959-20200506T000019_V04_0087031812-50886.fits"
 SPEC_L0 = "solo_L0_stix-sci-xray-spec_0642038387-0642038407_V04_0087031812-50886.fits"

@@ -15,12 +15,12 @@ import pytest
 from astropy.io import fits
 from stixpy.product import Product as StixpyProduct
 
+from stix_lib.dev.simulate.simulator import SimulationConfig, simulate
 from stix_lib.lb.convert import tms_to_lb
 from stix_lib.products.clock import NominalClock
 from stix_lib.products.fits_io import min_uint_dtype
 from stix_lib.products.science import ScienceOutput, process_science_lb
 from stix_lib.ridlut.table import RidLut
-from stix_lib.simulate.simulator import SimulationConfig, simulate
 
 XRAY = ("xray-rpd", "xray-cpd", "xray-scpd", "xray-spec")
 

@@ -10,10 +10,10 @@ import pytest
 from astropy.io import fits
 from stixpy.product import Product as StixpyProduct
 
+from stix_lib.dev.simulate.simulator import SimulationConfig, simulate
 from stix_lib.lb.convert import tms_to_lb
 from stix_lib.products.clock import NominalClock
 from stix_lib.products.science import ScienceOutput, process_science_lb
-from stix_lib.simulate.simulator import SimulationConfig, simulate
 
 
 @pytest.fixture(scope="module")

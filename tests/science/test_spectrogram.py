@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from stix_lib.dev.simulate.reference import encode_reference
+from stix_lib.dev.simulate.reference_io import ReferenceProduct, read_product
 from stix_lib.lb.convert import tms_to_lb
 from stix_lib.lb.fits_io import read_lb
 from stix_lib.lb.request_sequences import request_sequences
 from stix_lib.products.l0.packets import decode_lb_product
 from stix_lib.products.l0.science import SpectrogramRequest, decode_spectrogram_request
-from stix_lib.simulate.reference import encode_reference
-from stix_lib.simulate.reference_io import ReferenceProduct, read_product
 
 
 @pytest.fixture(scope="module")

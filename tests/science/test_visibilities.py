@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from stix_lib.dev.simulate.science import VISIBILITY_DETECTORS, VISIBILITY_GROUPS
+from stix_lib.dev.simulate.simulator import SimulationConfig, simulate
 from stix_lib.lb.convert import tms_to_lb
 from stix_lib.lb.fits_io import read_lb
 from stix_lib.lb.request_sequences import request_sequences
 from stix_lib.products.l0.packets import decode_lb_product
 from stix_lib.products.l0.science import decode_visibility_request
-from stix_lib.simulate.science import VISIBILITY_DETECTORS, VISIBILITY_GROUPS
-from stix_lib.simulate.simulator import SimulationConfig, simulate
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
+from stix_lib.dev.simulate.reference import encode_reference
 from stix_lib.lb.convert import tms_to_lb
 from stix_lib.lb.fits_io import read_lb, write_lb
 from stix_lib.products.clock import SpiceClock
 from stix_lib.products.science import ScienceOutput, process_science_lb
-from stix_lib.simulate.reference import encode_reference
 
 TOTALS = {20: 19086, 21: 19078, 22: 19079}
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from stix_lib.dev.simulate.simulator import SimulationConfig, SimulationResult, simulate
 from stix_lib.idb.manager import IDBManager
-from stix_lib.simulate.simulator import SimulationConfig, SimulationResult, simulate
 
 
 @pytest.fixture(scope="session")

@@ -7,14 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from stix_lib.dev.simulate.calibration_spectra import _accumulation, accumulation_windows
+from stix_lib.dev.simulate.context import SimulationContext
+from stix_lib.dev.simulate.packets import PacketFactory
+from stix_lib.dev.simulate.simulator import SimulationConfig, simulate
 from stix_lib.idb.manager import IDBManager
 from stix_lib.lb import read_lb, tm_to_lb
 from stix_lib.products.l0 import build_l0
-from stix_lib.simulate.calibration_spectra import _accumulation, accumulation_windows
-from stix_lib.simulate.context import SimulationContext
-from stix_lib.simulate.packets import PacketFactory
-from stix_lib.simulate.simulator import SimulationConfig, simulate
-from stix_lib.simulate.timebase import FINE_PER_SECOND, scet_to_utc, utc_to_scet
+from stix_lib.time.nominal_clock import FINE_PER_SECOND, scet_to_utc, utc_to_scet
 
 DAY = 86400.0
 

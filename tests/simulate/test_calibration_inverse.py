@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 
 from stix_lib.decode.engineering import CalibrationError, calibrate
 from stix_lib.decode.layout import get_layout
+from stix_lib.dev.simulate.calibration import nearest_raw, to_raw
+from stix_lib.dev.simulate.catalogue import packet_types
 from stix_lib.idb.manager import IDBManager
-from stix_lib.simulate.calibration import nearest_raw, to_raw
-from stix_lib.simulate.catalogue import packet_types
 
 VERSIONS = ("2.26.32", "2.26.33", "2.26.34", "2.26.35")
 

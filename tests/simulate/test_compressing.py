@@ -11,9 +11,9 @@ from stix_lib.decode.compression import CompressionError, decompress, max_value
 from stix_lib.decode.decoder import decode_layout
 from stix_lib.decode.layout import get_layout
 from stix_lib.decode.skm import decompress_packets
+from stix_lib.dev.simulate.compressing import compress_packet_values, scheme_for
+from stix_lib.dev.simulate.packets import PacketFactory, PacketSpec
 from stix_lib.idb.manager import IDBManager
-from stix_lib.simulate.compressing import compress_packet_values, scheme_for
-from stix_lib.simulate.packets import PacketFactory, PacketSpec
 
 SCHEMES = st.sampled_from([(0, 5, 3), (0, 4, 4), (0, 3, 5), (0, 0, 7)])
 

@@ -18,11 +18,9 @@ from hypothesis import strategies as st
 
 from stix_lib.decode.batch import decode_packets
 from stix_lib.decode.layout import PacketKey, get_layout
-from stix_lib.idb.manager import IDBManager
-from stix_lib.lb.sequences import extract_sequences
-from stix_lib.simulate.catalogue import packet_types
-from stix_lib.simulate.layout_tools import packet_size
-from stix_lib.simulate.packets import (
+from stix_lib.dev.simulate.catalogue import packet_types
+from stix_lib.dev.simulate.layout_tools import packet_size
+from stix_lib.dev.simulate.packets import (
     MAX_PACKET_BYTES,
     PacketFactory,
     PacketSpec,
@@ -30,7 +28,9 @@ from stix_lib.simulate.packets import (
     group_flags,
     pack_items,
 )
-from stix_lib.simulate.random_values import random_packet_values
+from stix_lib.dev.simulate.random_values import random_packet_values
+from stix_lib.idb.manager import IDBManager
+from stix_lib.lb.sequences import extract_sequences
 from stix_lib.tm.headers import decode_headers
 
 #: An on-board second inside each version's validity (idbVersionHistory.json).

@@ -14,10 +14,10 @@ from stix_lib.decode.batch import DecodeResult, decode_packets
 from stix_lib.decode.compression import compress
 from stix_lib.decode.engineering import calibrate
 from stix_lib.decode.skm import decompress_packets
+from stix_lib.dev.simulate.reference import ReferenceEncoding, encode_reference
+from stix_lib.dev.simulate.reference_io import ReferenceProduct, column_parameter, read_product
 from stix_lib.idb.manager import IDBManager
 from stix_lib.lb.sequences import extract_sequences
-from stix_lib.simulate.reference import ReferenceEncoding, encode_reference
-from stix_lib.simulate.reference_io import ReferenceProduct, column_parameter, read_product
 from stix_lib.tm.xml_reader import read_packets
 
 

@@ -54,7 +54,7 @@ def test_one_nominal_day_decodes_with_the_real_packet_shapes(
 
 def test_idb_change_inside_the_period(tmp_path: Path, idb_dir: Path, idb_manager: IDBManager) -> None:
     """2.26.34 -> 2.26.35 on 2021-06-23T14:38:40: science time fields change width; both decode."""
-    from stix_lib.simulate.simulator import SimulationConfig, simulate
+    from stix_lib.dev.simulate.simulator import SimulationConfig, simulate
 
     run = simulate(SimulationConfig("2021-06-23T13:50:00", 5400.0, tmp_path, idb_dir, scenario="bsd", seed=2))
     assert run.manifest["idb_versions"] == ["2.26.34", "2.26.35"]

@@ -15,10 +15,10 @@ from stix_lib.decode.batch import decode_packets
 from stix_lib.decode.classify import request_ids
 from stix_lib.decode.engineering import calibrate
 from stix_lib.decode.skm import decompress_packets
+from stix_lib.dev.simulate.simulator import SimulationConfig, SimulationResult, simulate
 from stix_lib.idb.manager import IDBManager
 from stix_lib.lb.sequences import extract_sequences
-from stix_lib.simulate.simulator import SimulationConfig, SimulationResult, simulate
-from stix_lib.simulate.timebase import scet_to_utc
+from stix_lib.time.nominal_clock import scet_to_utc
 from stix_lib.tm.headers import decode_headers
 from stix_lib.tm.xml_reader import read_packets
 

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stix_lib.kernels.leapseconds import LeapSeconds, packaged_leapseconds_path
-from stix_lib.kernels.sclk import sclk_model
-from stix_lib.simulate.timebase import scet_seconds, scet_to_utc, utc_to_scet
+from stix_lib.dev.synthetic_kernels.sclk import sclk_model
+from stix_lib.time.leapseconds import LeapSeconds, packaged_leapseconds_path
+from stix_lib.time.nominal_clock import scet_seconds, scet_to_utc, utc_to_scet
 
 
 def test_anchors() -> None:

@@ -23,8 +23,8 @@ CHROMIUM_ARGS = [
 def ui_stack(tmp_path_factory: pytest.TempPathFactory, reference_data: Path) -> Iterator:
     """api-server, scheduler, dag-processor and triggerer over empty demo folders (the `make up` setup)."""
     from stix_lib.settings import load_settings
-    from stix_ops.demo import demo_env
-    from stix_ops.localstack import LocalStack, StackConfig
+    from stix_ops.dev.demo import demo_env
+    from stix_ops.dev.localstack import LocalStack, StackConfig
 
     root = tmp_path_factory.mktemp("ui") / "demo"
     env = demo_env(root, reference_data)

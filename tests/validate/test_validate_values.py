@@ -9,10 +9,10 @@ import pytest
 from astropy.io import fits
 
 from stix_lib.conf.energy_channels import ScienceEnergyChannels
+from stix_lib.dev.simulate.reference import encode_reference
 from stix_lib.idb import IDBManager
 from stix_lib.pipeline import Pipeline
 from stix_lib.products.writer import ProductWriter
-from stix_lib.simulate.reference import encode_reference
 from stix_lib.spice import SpiceKernels
 from stix_lib.validate import ProductValidator
 

@@ -9,7 +9,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 
 class ConfSyncOperator(BaseOperator):
-    """Check out the most recently tagged STIX-CONF commit and record its version (``stix_lib.conf_sync``).
+    """Check out the most recently tagged STIX-CONF commit and record its version (``stix_lib.stages.conf_sync``).
 
     Clones ``conf_repo_url`` into ``conf_dir`` when missing; writes ``VERSION.TXT`` only after a
     successful checkout; records ``(version, commit)`` in the pipeline DB when it changed.
@@ -17,7 +17,7 @@ class ConfSyncOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         """Sync and return version, commit and whether it changed."""
-        from stix_lib.conf_sync import sync_conf
+        from stix_lib.stages.conf_sync import sync_conf
         from stix_ops.hooks.pipeline import StixPipelineHook
 
         hook = StixPipelineHook()
@@ -36,12 +36,12 @@ class ConfSyncOperator(BaseOperator):
 class PublicConfSyncOperator(BaseOperator):
     """Bring the public STIX-CONF copy (setting ``conf_public_dir``) to the latest tag (runbook cron C4a).
 
-    Skipped while ``conf_public_dir`` is empty. See :func:`stix_lib.conf_sync.sync_public_copy`.
+    Skipped while ``conf_public_dir`` is empty. See :func:`stix_lib.stages.conf_sync.sync_public_copy`.
     """
 
     def execute(self, context: Any) -> dict[str, Any]:
         """Sync and return folder, version, commit and whether it changed."""
-        from stix_lib.conf_sync import sync_public_copy
+        from stix_lib.stages.conf_sync import sync_public_copy
         from stix_ops.hooks.pipeline import StixPipelineHook
 
         hook = StixPipelineHook()

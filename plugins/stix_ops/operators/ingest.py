@@ -14,7 +14,7 @@ DATA_PROBLEMS_XCOM_KEY = "data_problems"
 
 
 class TMIngestOperator(BaseOperator):
-    """Pull TM files that are not yet in the ledger, check them, and ledger them (``stix_lib.ingest``).
+    """Pull TM files that are not yet in the ledger, check them, and ledger them (``stix_lib.stages.ingest``).
 
     The source is ``tm_source`` of the settings: a local directory when ``tm_source_local`` is
     set (demo, tests), else a directory on the SSH connection ``soc_ssh_conn_id``
@@ -31,7 +31,7 @@ class TMIngestOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         """Run one ingest pass and return its summary (also pushed to XCom)."""
-        from stix_lib.ingest import ingest
+        from stix_lib.stages.ingest import ingest
         from stix_ops.hooks.pipeline import StixPipelineHook
         from stix_ops.hooks.ssh import source_endpoint
 

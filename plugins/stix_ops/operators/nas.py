@@ -12,12 +12,12 @@ class FitsNasSyncOperator(BaseOperator):
 
     Local when ``nas_host`` is empty (a mounted NAS), else over SSH with the connection
     ``nas_ssh_conn_id`` (:class:`~stix_ops.hooks.ssh.RsyncSSHHook`, host ``nas_host``). See
-    :func:`stix_lib.nas_sync.mirror_fits`.
+    :func:`stix_lib.stages.nas_sync.mirror_fits`.
     """
 
     def execute(self, context: Any) -> dict[str, Any]:
         """Mirror and return the number of changes."""
-        from stix_lib.nas_sync import mirror_fits
+        from stix_lib.stages.nas_sync import mirror_fits
         from stix_ops.hooks.pipeline import StixPipelineHook
         from stix_ops.hooks.ssh import source_endpoint
 

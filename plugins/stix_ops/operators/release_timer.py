@@ -15,7 +15,7 @@ MAX_WAIT = timedelta(days=6)
 
 
 def _next_release() -> datetime | None:
-    from stix_lib.staging import next_age_release
+    from stix_lib.stages.staging import next_age_release
     from stix_ops.hooks.pipeline import StixPipelineHook
 
     hook = StixPipelineHook()

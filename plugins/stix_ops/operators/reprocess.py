@@ -1,6 +1,6 @@
 """Reprocessing operators (``stix_reprocess``): plan one UTC day, then reprocess its telemetry.
 
-Thin adapters around :mod:`stix_lib.reprocess`. The day is the run's logical date (UTC date;
+Thin adapters around :mod:`stix_lib.stages.reprocess`. The day is the run's logical date (UTC date;
 Airflow 3 cron runs have zero-length data intervals, so nothing else is used), unless the ``day``
 Param names one. Params left empty (``None``) are resolved when the task runs, never at parse time.
 """
@@ -13,7 +13,7 @@ from typing import Any
 from airflow.sdk import BaseOperator, Param
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-#: ``stix_lib.reprocess.END_LEVELS``, spelled out so that parsing the DAG does not import the library.
+#: ``stix_lib.stages.reprocess.END_LEVELS``, spelled out so that parsing the DAG does not import the library.
 END_LEVELS = ("LB", "L0", "L1", "L2")
 _PATH = ["null", "string"]
 
@@ -62,7 +62,7 @@ def _params(context: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 class ReprocessPlanOperator(BaseOperator):
-    """Find the day's telemetry in the ledger and resolve the options (:func:`stix_lib.reprocess.plan_day`).
+    """Find the day's telemetry in the ledger and resolve the options (:func:`stix_lib.stages.reprocess.plan_day`).
 
     Returns the plan (XCom): day, OBT window and the clock used, TM files, missing files, options.
     Unusable options (live archive with the live version, bad day) fail without retry.
@@ -70,7 +70,7 @@ class ReprocessPlanOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         """Plan the run's day."""
-        from stix_lib.reprocess import ReprocessError, plan_day, resolve_options, run_day
+        from stix_lib.stages.reprocess import ReprocessError, plan_day, resolve_options, run_day
         from stix_ops.hooks.pipeline import StixPipelineHook
 
         params = _params(context)
@@ -102,7 +102,7 @@ class ReprocessPlanOperator(BaseOperator):
 
 
 class ReprocessDayOperator(BaseOperator):
-    """Reprocess the planned TM files (:func:`stix_lib.reprocess.reprocess`); skipped in a dry run.
+    """Reprocess the planned TM files (:func:`stix_lib.stages.reprocess.reprocess`); skipped in a dry run.
 
     Returns the summary (XCom). File-level errors, missing inputs or a ``stop_on_error`` abort fail
     the task at the end without retry (they are not transient; the products that could be made
@@ -122,7 +122,7 @@ class ReprocessDayOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         """Reprocess the day."""
-        from stix_lib.reprocess import reprocess
+        from stix_lib.stages.reprocess import reprocess
         from stix_ops.hooks.pipeline import StixPipelineHook
 
         plan = self.plan

@@ -19,7 +19,7 @@ class FromSocSyncOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         """Copy and return the number of files created or updated."""
-        from stix_lib.spice_sync import sync_from_soc
+        from stix_lib.stages.spice_sync import sync_from_soc
         from stix_ops.hooks.pipeline import StixPipelineHook
         from stix_ops.hooks.ssh import source_endpoint
 
@@ -34,7 +34,7 @@ class FromSocSyncOperator(BaseOperator):
 
 
 class KernelUnzipOperator(BaseOperator):
-    """Unzip every new kernel zip of ``from_soc_dir`` into ``spice_dir`` (``stix_lib.spice_sync``).
+    """Unzip every new kernel zip of ``from_soc_dir`` into ``spice_dir`` (``stix_lib.stages.spice_sync``).
 
     Each zip is checked (CRC, no absolute paths, no ``..``, no symlinks) and extracted atomically;
     only successes enter the ``spice_zips`` ledger. A refused zip does not stop the others; the task
@@ -51,7 +51,7 @@ class KernelUnzipOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         """Unzip, then fail, skip or announce (see the class docstring)."""
-        from stix_lib.spice_sync import meta_kernel_names, unzip_pending
+        from stix_lib.stages.spice_sync import meta_kernel_names, unzip_pending
         from stix_ops.hooks.pipeline import StixPipelineHook
 
         hook = StixPipelineHook()

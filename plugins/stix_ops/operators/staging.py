@@ -11,7 +11,7 @@ from stix_ops.assets import TM_STAGED
 
 
 class TMStagingOperator(BaseOperator):
-    """Release every releasable ``incoming`` file (``stix_lib.staging.stage``) and announce them.
+    """Release every releasable ``incoming`` file (``stix_lib.stages.staging.stage``) and announce them.
 
     Decides again at run time (the sensor's list may be stale). Emits an event on
     :data:`~stix_ops.assets.TM_STAGED` with ``files`` (released names), ``reasons`` (``age`` or
@@ -26,7 +26,7 @@ class TMStagingOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         """Release and return the summary (also pushed to XCom)."""
-        from stix_lib.staging import stage
+        from stix_lib.stages.staging import stage
         from stix_ops.hooks.pipeline import StixPipelineHook
 
         hook = StixPipelineHook()

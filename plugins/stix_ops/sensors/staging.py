@@ -10,7 +10,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 
 class TMReleaseSensor(BaseSensorOperator):
-    """Wait until at least one ``incoming`` TM file may be released (``stix_lib.staging.plan_release``).
+    """Wait until at least one ``incoming`` TM file may be released (``stix_lib.stages.staging.plan_release``).
 
     A file is releasable when it is older than ``staging_delay`` or the flown SPICE kernels cover its
     on-board time range. Replaces the runbook's ``*/30`` cron polling: the sensor runs in
@@ -36,7 +36,7 @@ class TMReleaseSensor(BaseSensorOperator):
 
     def poke(self, context: Any) -> PokeReturnValue:
         """Check the ledger (and the SPICE coverage for files too young for the age rule)."""
-        from stix_lib.staging import describe_coverage, plan_release
+        from stix_lib.stages.staging import describe_coverage, plan_release
         from stix_ops.hooks.pipeline import StixPipelineHook
 
         hook = StixPipelineHook()

@@ -21,8 +21,8 @@ from stix_lib.decode.decoder import DecodedPackets
 from stix_lib.decode.engineering import calibrate
 from stix_lib.decode.skm import DecompressedParameter, compression_sources
 from stix_lib.idb.database import IDB
-from stix_lib.idb.history import version_key
 from stix_lib.idb.manager import IDBManager
+from stix_lib.idb.version_history import version_key
 from stix_lib.lb.product import LBProduct
 from stix_lib.tm.errors import PacketError
 

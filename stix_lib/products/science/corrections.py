@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from stix_lib.idb.history import version_key
+from stix_lib.idb.version_history import version_key
 from stix_lib.products.l0.science import OFFSET_FIX_SSIDS, AspectBurst, ScienceRequest, SpectrogramRequest, user_ssid
 from stix_lib.products.l0.triggers import TRIGGER_GROUPS, active_groups, is_scaled, unscale
 from stix_lib.products.science.errors import NoRidLut

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stix_lib.lb.naming import parse_lb_file_name
+from stix_lib.lb.lb_names import parse_lb_file_name
 from stix_lib.products.clock import ObtClock
 from stix_lib.products.l0.science import ALL_SCIENCE_SSIDS, AspectBurst, ScienceRequest, user_ssid
 from stix_lib.time.scet import SCETimeDelta
