@@ -9,7 +9,8 @@ One story on one stack, in steps (``scenario``: file order):
    ``stix_spice_kernels`` event runs level processing; the L1 files are made, each naming its meta
    kernel.
 3. ``stix_soar_publish`` (loopback SOAR target, a local folder) delivers exactly one file per
-   product and day/request; a second run delivers nothing new.
+   product and day/request and announces them (``stix_soar_published``); a second run delivers
+   nothing new and announces nothing.
 4. A corrupt TM file at the SOC exchange: one mail naming the file and the reason, a red ingest run.
 
 The truths used do not come from our own output: "no L1 at all", "every L1 names its kernels",
@@ -95,6 +96,12 @@ class Story:
             return run if run["state"] in ("success", "failed") else None
 
         return wait(finished, timeout, f"{dag_id} run {run_id}", self.stack)
+
+    def published_events(self, run_id: str) -> list[dict]:
+        """``stix_soar_published`` events of one ``stix_soar_publish`` run (REST API)."""
+        params = {"source_dag_id": "stix_soar_publish", "source_run_id": run_id, "limit": 100}
+        events = self.stack.api("GET", "assets/events", params=params)["asset_events"]
+        return [e for e in events if e["name"] == "stix_soar_published"]
 
     def xcom(self, dag_id: str, run_id: str, task_id: str) -> Any:
         path = f"dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/return_value"
@@ -243,12 +250,16 @@ def test_publishing_delivers_one_file_per_product_and_request_once(story):
     for path in l1:
         assert fits.getheader(path)["SPICE_MK"].strip(), path.name
     snapshot = {p: p.stat().st_mtime_ns for p in delivered}
+    (event,) = story.published_events(run["dag_run_id"])  # from the declared outlet, naming every delivery
+    assert event["source_task_id"] == "announce_published"
+    assert sorted(event["extra"]["files"]) == sorted(p.name for p in delivered)
 
     again = story.run_dag("stix_soar_publish")
     assert again["state"] == "success"
     summary = story.xcom("stix_soar_publish", again["dag_run_id"], "publish")
     assert [o for o in summary["outcomes"] if o["delivered_name"]] == []
     assert {p: p.stat().st_mtime_ns for p in story.delivered()} == snapshot
+    assert story.published_events(again["dag_run_id"]) == []  # nothing delivered wakes nobody
 
 
 def test_corrupt_tm_file_mails_once_and_turns_the_ingest_run_red(story):
