@@ -14,10 +14,11 @@ option is a Param (empty = the setting, resolved when the task runs), plus `dry_
 2. `publish` — `stix_lib.publish`: select, finish `U` files, deliver atomically (`.part` + rename),
    record in the pipeline DB, one run at a time. Local copy when the target host is empty or
    `localhost`, else SFTP with the `stix_soar` SSH connection (key, pinned host key, strict). XCom:
-   the report (E/I/S/P counts, outcomes). Emits `stix_soar_published` (→ `stix_fits_nas_sync`) when
-   files were delivered. Errors (E > 0) fail the task at the end, without retry: failed copies stay
-   pending and the next run offers them again; a failed run emits no asset event.
-3. `report_mail` — teardown, so it reports failed runs too (`ERROR-report`) without deciding the
+   the report (E/I/S/P counts, outcomes). Errors (E > 0) fail the task at the end, without retry:
+   failed copies stay pending and the next run offers them again; a failed run emits no asset event.
+3. `announce_published` — its declared outlet `stix_soar_published` (→ `stix_fits_nas_sync`) gets
+   an event with the delivered names when files were delivered; skipped (no event) otherwise.
+4. `report_mail` — teardown, so it reports failed runs too (`ERROR-report`) without deciding the
    run's state: the report to `alert_to` through `smtp_default`, every run like STIXCore's
    `report_mail_send` (`report_mail` Param: `always`, `activity`, `never`); none for dry runs.
 """
@@ -30,6 +31,7 @@ from airflow.sdk import TriggerRule
 
 from stix_ops.dag_policy import stix_dag
 from stix_ops.operators.publish import (
+    PublishedAnnounceOperator,
     PublishReportMailOperator,
     RidLutRefreshOperator,
     SoarPublishOperator,
@@ -56,9 +58,14 @@ with stix_dag(
         task_id="publish",
         trigger_rule=TriggerRule.NONE_FAILED,
         execution_timeout=timedelta(hours=6),
-        doc_md="Select, finish and deliver products to the SOAR target atomically and record them; emits "
-        "`stix_soar_published` (-> NAS mirror) when files were delivered. Errors fail the task at the end "
-        "(no retry): failed copies stay pending and the next run offers them again; see the report mail.",
+        doc_md="Select, finish and deliver products to the SOAR target atomically and record them. Errors fail "
+        "the task at the end (no retry): failed copies stay pending and the next run offers them again; see the "
+        "report mail.",
+    )
+    announce = PublishedAnnounceOperator(
+        task_id="announce_published",
+        doc_md="Emit `stix_soar_published` (-> NAS mirror) with the delivered names when `publish` delivered "
+        "files; skipped (no event) after a dry run or a run that delivered nothing.",
     )
     report = PublishReportMailOperator(
         task_id="report_mail",
@@ -66,3 +73,4 @@ with stix_dag(
         "run's state.",
     )
     refresh >> publish >> report.as_teardown()
+    publish >> announce

@@ -6,8 +6,9 @@ asset              producer                    event extra / consumers
 ``TM_INCOMING``    ``stix_tm_ingest``          ``files``: new TM files in ``incoming/`` → staging
 ``TM_STAGED``      ``stix_tm_staging``         ``files``, ``reasons``: released to ``processing/``
 ``SPICE_KERNELS``  ``stix_spice_sync``         ``flown_mk``, ``predicted_mk``, ``zips`` → staging, processing
-``FITS_L1``        (L1 processing, to come)    → ``stix_fits_nas_sync``
-``SOAR_PUBLISHED`` (``stix_soar_publish``)     → ``stix_fits_nas_sync``
+``FITS_L1``        ``stix_level_processing``   → ``stix_fits_nas_sync``, ``stix_daily_products``
+``SOAR_PUBLISHED`` ``stix_soar_publish``       ``files``: delivered names (task ``announce_published``,
+                                               skipped when nothing was delivered) → ``stix_fits_nas_sync``
 ``LL03``           ``stix_daily_products``     ``files``: LL03 plots written (SVG names), ``more_files``
 ``TM_HELD``        ``stix_tm_release_timer``   ``release_at``: files still held by age → re-arms the timer
 ``MONITOR_REARM``  ``stix_pipeline_watch``     ``opened``, ``resolved``: after an incident change → next watch

@@ -2,7 +2,9 @@
 
 A pass
 
-1. counts the ledger: TM files ``staged`` (released to processing, not processed) and ``failed``;
+1. counts the ledger: TM files ``staged`` (released to processing, not processed) and ``failed``,
+   and those waiting for SPICE kernels (:mod:`stix_lib.monitor.kernel_wait`; shown on their own
+   line, not part of the backlog: only arriving kernels move them);
 2. asks the Airflow REST API for component health, the number of queued and running task
    instances (the monitor's own excluded) and the runs of the processing DAG that have been
    running longer than ``processing_deadline``;
@@ -32,6 +34,7 @@ from stix_lib.db.schema import TMState
 from stix_lib.monitor import incidents, mails
 from stix_lib.monitor.api import AirflowApi, AirflowApiError
 from stix_lib.monitor.health import component_statuses, unhealthy_components
+from stix_lib.monitor.kernel_wait import KernelWait, waiting_for_kernels
 from stix_lib.monitor.samples import aware, record_sample, window_samples
 from stix_lib.monitor.window import Verdict, WindowResult, evaluate_window
 from stix_lib.settings import Settings
@@ -56,6 +59,8 @@ class CheckReport:
         Time of the pass.
     staged, failed
         Ledger counts.
+    kernel_wait
+        TM files waiting for SPICE kernels (count, oldest); not part of the backlog.
     active_tasks
         Queued plus running task instances (None when the API was unavailable).
     health
@@ -79,6 +84,7 @@ class CheckReport:
     at: datetime
     staged: int = 0
     failed: int = 0
+    kernel_wait: KernelWait = field(default_factory=KernelWait)
     active_tasks: int | None = None
     health: dict[str, str] = field(default_factory=dict)
     window: WindowResult | None = None
@@ -101,6 +107,7 @@ class CheckReport:
             "Open files (staged, not processed)": self.staged,
             "Queued/running tasks": "unknown" if self.active_tasks is None else self.active_tasks,
             "Failed TM files": self.failed,
+            "Waiting for kernels": self.kernel_wait.text(self.at),
         }
         if self.health:
             out["Airflow components"] = ", ".join(f"{k} {v}" for k, v in self.health.items())
@@ -118,6 +125,7 @@ class CheckReport:
             "at": self.at.isoformat(),
             "staged": self.staged,
             "failed": self.failed,
+            "waiting_kernels": self.kernel_wait.as_dict(),
             "active_tasks": self.active_tasks,
             "backlog": self.backlog,
             "health": self.health,
@@ -226,6 +234,7 @@ def run_check(
     counts = ledger.count_by_state(engine)
     report.staged = counts.get(TMState.STAGED.value, 0)
     report.failed = counts.get(TMState.FAILED.value, 0)
+    report.kernel_wait = waiting_for_kernels(engine)
     checked = {"airflow_api"}
     findings: list[incidents.Finding] = []
     try:

@@ -12,7 +12,7 @@ open incidents.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -23,6 +23,7 @@ from stix_lib.monitor import incidents
 from stix_lib.monitor.api import AirflowApi, AirflowApiError
 from stix_lib.monitor.check import PROCESSING_DAG_ID
 from stix_lib.monitor.health import component_statuses
+from stix_lib.monitor.kernel_wait import waiting_for_kernels
 from stix_lib.monitor.samples import aware, latest_sample
 from stix_lib.publish.publish_history import DeliveryStatus
 from stix_lib.settings import Settings
@@ -69,7 +70,9 @@ def db_status(settings: Settings, engine: Engine) -> dict[str, Any]:
     -------
     dict
         ``open_files``, ``ledger`` (count per state), ``last_processed``, ``last_error``, ``spice``,
-        ``waiting_for_kernels`` (TM files whose L1 waits for SPICE kernels, with the reason),
+        ``waiting_for_kernels`` (TM files whose L1 waits for SPICE kernels, with the reason; at
+        most :data:`STATUS_LIST_MAX`), ``kernel_wait`` (their count and the oldest,
+        :class:`~stix_lib.monitor.kernel_wait.KernelWait` plus its ``text``),
         ``publish_parked`` (products the publish gate holds back, with the reason), ``stix_conf``,
         ``monitor``, ``refused`` (:func:`refused_packets`).
     """
@@ -111,6 +114,7 @@ def db_status(settings: Settings, engine: Engine) -> dict[str, Any]:
             .limit(STATUS_LIST_MAX)
         ).all()
     sample = latest_sample(engine)
+    kernel_wait = waiting_for_kernels(engine)
     return {
         "open_files": counts.get(TMState.STAGED.value, 0),
         "ledger": {state.value: counts.get(state.value, 0) for state in TMState},
@@ -125,6 +129,7 @@ def db_status(settings: Settings, engine: Engine) -> dict[str, Any]:
             **meta_kernel_names(settings.spice_dir),
         },
         "waiting_for_kernels": [{"name": row.name, "reason": row.error} for row in waiting],
+        "kernel_wait": {**kernel_wait.as_dict(), "text": kernel_wait.text(datetime.now(UTC))},
         "publish_parked": [{"name": row.name, "reason": row.error} for row in parked],
         "stix_conf": {"version": conf.version, "commit": conf.commit, "recorded_at": _iso(conf.recorded_at)}
         if conf
@@ -250,9 +255,10 @@ def format_status(status: dict[str, Any]) -> str:
         lines.append("spice: no kernel zip unzipped yet")
     lines.append(f"spice meta kernels: flown {spice['flown_mk'] or '-'}, predicted {spice['predicted_mk'] or '-'}")
     sections = (("waiting_for_kernels", "waiting for kernels"), ("publish_parked", "parked by the publish gate"))
+    headers = {"waiting_for_kernels": (status.get("kernel_wait") or {}).get("text")}
     for key, title in sections:
         items = status.get(key) or []
-        lines.append(f"{title}: {len(items) if items else 'none'}")
+        lines.append(f"{title}: {headers.get(key) or len(items) or 'none'}")
         lines += [f"  {item['name']}: {item['reason']}" for item in items]
     conf = status["stix_conf"]
     lines.append(

@@ -46,13 +46,18 @@ def test_every_task_has_docs(dagbag):
     assert dagbag.dags and missing == []
 
 
-def _asset_names(condition: object) -> set[str]:
-    """Names of the assets in a schedule condition (an asset, or nested ``&``/``|`` of them)."""
+def _assets(condition: object) -> list:
+    """The assets in a schedule condition (an asset, or nested ``&``/``|`` of them)."""
     from airflow.sdk import Asset
 
     if isinstance(condition, Asset):
-        return {condition.name}
-    return set().union(*(_asset_names(c) for c in getattr(condition, "objects", ())))
+        return [condition]
+    return [a for c in getattr(condition, "objects", ()) for a in _assets(c)]
+
+
+def _asset_names(condition: object) -> set[str]:
+    """Names of the assets in a schedule condition."""
+    return {asset.name for asset in _assets(condition)}
 
 
 def _consumers(dagbag, asset_name: str) -> set[str]:
@@ -67,3 +72,27 @@ def test_asset_chain_reaches_daily_products_and_nas(dagbag):
     """L1 products set off the daily products; a publication sets off the NAS mirror."""
     assert "stix_daily_products" in _consumers(dagbag, "stix_fits_l1")
     assert "stix_fits_nas_sync" in _consumers(dagbag, "stix_soar_published")
+
+
+def test_every_scheduling_asset_has_a_declared_producer(dagbag):
+    """The asset graph shows each producer from the start: outlets are declared, not resolved through an alias.
+
+    An alias is linked to its asset only by the first event through it (issue 17: ``stix_soar_publish``
+    did not show as the producer of ``stix_soar_published``). Watched assets are produced by the triggerer.
+    """
+    from airflow.sdk import Asset
+
+    producers: dict[str, set[str]] = {}
+    for dag in dagbag.dags.values():
+        for task in dag.tasks:
+            for outlet in task.outlets:
+                if isinstance(outlet, Asset):
+                    producers.setdefault(outlet.name, set()).add(f"{dag.dag_id}.{task.task_id}")
+    consumed = {
+        asset.name: dag.dag_id
+        for dag in dagbag.dags.values()
+        for asset in _assets(getattr(dag.timetable, "asset_condition", None))
+        if not asset.watchers
+    }
+    assert consumed and {name: dag for name, dag in consumed.items() if name not in producers} == {}
+    assert producers["stix_soar_published"] == {"stix_soar_publish.announce_published"}

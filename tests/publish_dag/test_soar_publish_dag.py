@@ -41,7 +41,11 @@ def test_dag_shape_and_params(dagbag) -> None:
     dag = dagbag.get_dag(DAG_ID)
     assert (dag.timetable.expression, str(dag.timetable.timezone)) == ("0 5 * * *", "UTC")
     assert dag.max_active_runs == 1 and dag.catchup is False
-    assert [t.task_id for t in dag.topological_sort()] == ["refresh_rid_lut", "publish", "report_mail"]
+    order = [t.task_id for t in dag.topological_sort()]
+    assert order[:2] == ["refresh_rid_lut", "publish"] and sorted(order[2:]) == ["announce_published", "report_mail"]
+    assert dag.get_task("announce_published").upstream_task_ids == {"publish"}
+    assert [o.name for o in dag.get_task("announce_published").outlets] == ["stix_soar_published"]
+    assert dag.get_task("publish").outlets == []  # a declared outlet of a successful task always gets an event
     assert dag.get_task("report_mail").is_teardown and not dag.get_task("publish").is_teardown
     cli_options = {
         "target_dir", "target_host", "same_esa_name_dir", "rid_lut_file", "rid_lut_update", "rid_lut_update_url",
@@ -91,7 +95,10 @@ def test_local_delivery_report_mail_and_retry(dagbag, soar, smtp_sink, unpause_n
     run = run_dag(dagbag, {"blacklist_files": str(blacklist)})
 
     assert run.state == "failed"
-    assert task_states(run) == {"refresh_rid_lut": "success", "publish": "failed", "report_mail": "success"}
+    assert task_states(run) == {
+        "refresh_rid_lut": "success", "publish": "failed", "announce_published": "upstream_failed",
+        "report_mail": "success",
+    }  # fmt: skip
     assert len(soar.rid_api.requests) == 1  # the LUT was one window behind
     report = xcom(run)
     assert report["counts"] == {"E": 1, "I": 2, "S": 1, "P": 1}
@@ -113,7 +120,9 @@ def test_local_delivery_report_mail_and_retry(dagbag, soar, smtp_sink, unpause_n
     run = run_dag(dagbag, {"blacklist_files": str(blacklist)})
 
     assert run.state == "success"
-    assert task_states(run) == {"refresh_rid_lut": "success", "publish": "success", "report_mail": "success"}
+    assert task_states(run) == {
+        "refresh_rid_lut": "success", "publish": "success", "announce_published": "success", "report_mail": "success"
+    }  # fmt: skip
     report = xcom(run)
     assert report["counts"] == {"E": 0, "I": 0, "S": 0, "P": 1}
     assert [(o["name"], o["outcome"], o["attempt"]) for o in report["outcomes"]] == [(DAILY2, "published", 2)]
@@ -158,7 +167,10 @@ def test_sftp_delivery_and_pinned_host_key(
     run = run_dag(dagbag, {"rid_lut_update": "skip"})
 
     assert run.state == "failed"
-    assert task_states(run) == {"refresh_rid_lut": "skipped", "publish": "failed", "report_mail": "skipped"}
+    assert task_states(run) == {
+        "refresh_rid_lut": "skipped", "publish": "failed", "announce_published": "upstream_failed",
+        "report_mail": "skipped",
+    }  # fmt: skip
     assert _visible(remote) == [DAILY]
     failure = smtp_sink.wait_for(2)[-1]
     assert failure["Subject"] == "[STIX pipeline] FAILED stix_soar_publish.publish"
@@ -237,7 +249,9 @@ def test_dry_run_lists_and_delivers_nothing(dagbag, soar, smtp_sink) -> None:
     run = run_dag(dagbag, {"dry_run": True, "waiting_period": "0s"})
 
     assert run.state == "success"
-    assert task_states(run) == {"refresh_rid_lut": "skipped", "publish": "success", "report_mail": "skipped"}
+    assert task_states(run) == {
+        "refresh_rid_lut": "skipped", "publish": "success", "announce_published": "skipped", "report_mail": "skipped"
+    }  # fmt: skip
     report = xcom(run)
     assert report["dry_run"] is True and report["counts"] == {"E": 0, "I": 0, "S": 1, "P": 2}
     assert {(o["name"], o["outcome"], o["delivered_name"]) for o in report["outcomes"]} == {
@@ -260,6 +274,8 @@ def test_rid_lut_update_only(dagbag, soar) -> None:
     run = run_dag(dagbag, {"rid_lut_update": "only"})
 
     assert run.state == "success"
-    assert task_states(run) == {"refresh_rid_lut": "success", "publish": "skipped", "report_mail": "skipped"}
+    assert task_states(run) == {
+        "refresh_rid_lut": "success", "publish": "skipped", "announce_published": "skipped", "report_mail": "skipped"
+    }  # fmt: skip
     assert xcom(run, "refresh_rid_lut")["added"] == 1 and RidLut.read(soar.lut).reason(42) == "big flare, imaging, api"
     assert _visible(soar.target) == []

@@ -59,6 +59,7 @@ class PipelineMonitorOperator(BaseOperator):
             report.health or "unknown",
             f"{report.window.verdict}: {report.window.reason}" if report.window else "not evaluated",
         )
+        self.log.info("waiting for kernels: %s", report.kernel_wait.text(report.at))
         if report.api_error:
             self.log.error("Airflow REST API: %s", report.api_error)
         for key in report.opened:

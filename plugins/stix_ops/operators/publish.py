@@ -17,10 +17,13 @@ mirror ``stix-pipeline publish`` (:mod:`stix_lib.cli.publish_cmd`).
   hand out an already connected client whose host-key policy follows the connection's
   ``no_host_key_check`` (accepting unknown hosts unless told otherwise), while the library's
   transport owns connect/close, strict checking and stale ``.part`` clean-up itself.
-* **Asset**: the publish task emits :data:`~stix_ops.assets.SOAR_PUBLISHED` through the alias
-  :data:`SOAR_PUBLISHING` only when it delivered something (a run that delivered nothing wakes
-  nobody). Airflow records asset events of *successful* task instances only: a run with errors
-  fails and emits none; the NAS mirror picks the archive changes up on its 6-hourly schedule.
+* **Asset**: :class:`PublishedAnnounceOperator`, after the publish task, declares
+  :data:`~stix_ops.assets.SOAR_PUBLISHED` as its outlet (so the asset graph shows
+  ``stix_soar_publish`` as its producer from the start) and emits it only when files were
+  delivered: otherwise it is *skipped*, and Airflow 3.3.2 records asset events of *successful*
+  task instances only (a declared outlet of a successful task always gets an event, so the publish
+  task cannot declare it itself). A run with errors fails before it and emits none; the NAS mirror
+  picks the archive changes up on its 6-hourly schedule.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import AssetAlias, BaseOperator, Param
+from airflow.sdk import BaseOperator, Param
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from stix_ops.assets import SOAR_PUBLISHED
@@ -42,9 +45,6 @@ if TYPE_CHECKING:
     from stix_lib.publish.request import PublishRequest
     from stix_lib.publish.runner import RemoteTransport
     from stix_lib.settings import Settings
-
-#: Alias through which the publish task emits :data:`~stix_ops.assets.SOAR_PUBLISHED` conditionally.
-SOAR_PUBLISHING = AssetAlias(name="stix_soar_publishing")
 
 #: ``stix_lib.publish.selection.DEFAULT_LEVELS`` / ``DEFAULT_PRODUCTS`` (STIXCore code defaults),
 #: spelled out so that parsing the DAG does not import the publishing library (a test keeps them equal).
@@ -57,6 +57,8 @@ RID_LUT_MODES = ("update", "skip", "only")
 REPORT_MAIL_MODES = ("always", "activity", "never")
 #: Delivered names listed in an asset event (the rest is counted).
 EVENT_FILES_MAX = 500
+#: Report outcomes that delivered a file (``stix_lib.publish.Outcome`` values; ``PublishReport.delivered``).
+DELIVERED_OUTCOMES = frozenset({"published", "supplement"})
 
 _DURATION = r"^\s*[0-9]*\.?[0-9]+\s*(s|sec|min|m|h|d|w)?\s*$"
 _LIST = r"^\s*(\*|[A-Za-z0-9]+(\s*,\s*[A-Za-z0-9]+)*)\s*$"
@@ -325,8 +327,7 @@ class SoarPublishOperator(BaseOperator):
 
     The XCom (``return_value``) is :meth:`stix_lib.publish.PublishReport.as_dict` plus the mail's
     ``subject`` and ``body``; it is pushed before the task fails, so the report mail still has it.
-    Emits :data:`~stix_ops.assets.SOAR_PUBLISHED` (through :data:`SOAR_PUBLISHING`) when files
-    were delivered. Outcomes:
+    :class:`PublishedAnnounceOperator` announces the delivered files from it. Outcomes:
 
     * errors (E > 0: a copy failed, or a product would need a third supplement) → the task fails
       at the end without retry; failed copies stay pending and the next run offers them again;
@@ -342,12 +343,11 @@ class SoarPublishOperator(BaseOperator):
     """
 
     def __init__(self, *, refresh_task_id: str = "refresh_rid_lut", **kwargs: Any) -> None:
-        kwargs.setdefault("outlets", [SOAR_PUBLISHING])
         super().__init__(**kwargs)
         self.refresh_task_id = refresh_task_id
 
     def execute(self, context: Any) -> dict[str, Any]:
-        """Publish, log every outcome, announce deliveries, fail on errors."""
+        """Publish, log every outcome, fail on errors."""
         from stix_lib.publish import HostKeyRejected, Outcome, PublishLockedError, TransportError
         from stix_lib.transfer.sshkeys import SSHConfigError
 
@@ -376,17 +376,6 @@ class SoarPublishOperator(BaseOperator):
         self.log.info("%s%s (target %s)", "DRY RUN: " if report.dry_run else "", report.subject(), report.target)
 
         summary = {**report.as_dict(), "subject": report.subject(), "body": report.body()}
-        delivered = [o.delivered_name for o in report.delivered if o.delivered_name]
-        if delivered and not report.dry_run:
-            context["outlet_events"][SOAR_PUBLISHING].add(
-                SOAR_PUBLISHED,
-                extra={
-                    "counts": report.counts,
-                    "files": delivered[:EVENT_FILES_MAX],
-                    "more_files": max(0, len(delivered) - EVENT_FILES_MAX),
-                    "target": report.target,
-                },
-            )
         failed = report.of(Outcome.ERROR)
         if failed:
             context["ti"].xcom_push(key="return_value", value=summary)
@@ -396,6 +385,66 @@ class SoarPublishOperator(BaseOperator):
                 f"next run): {names}"
             )
         return summary
+
+
+def published_event_extra(summary: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Extra of the ``stix_soar_published`` event for a publish XCom; None when nothing was delivered.
+
+    Parameters
+    ----------
+    summary
+        The publish task's XCom (:class:`SoarPublishOperator`), or None when it returned none.
+
+    Returns
+    -------
+    dict or None
+        ``counts``, ``files`` (at most :data:`EVENT_FILES_MAX` delivered names), ``more_files``,
+        ``target``; None for a dry run or a run that delivered nothing.
+    """
+    if not summary or summary.get("dry_run"):
+        return None
+    delivered = [
+        o["delivered_name"]
+        for o in summary.get("outcomes", ())
+        if o.get("outcome") in DELIVERED_OUTCOMES and o.get("delivered_name")
+    ]
+    if not delivered:
+        return None
+    return {
+        "counts": summary["counts"],
+        "files": delivered[:EVENT_FILES_MAX],
+        "more_files": max(0, len(delivered) - EVENT_FILES_MAX),
+        "target": summary["target"],
+    }
+
+
+class PublishedAnnounceOperator(BaseOperator):
+    """Emit :data:`~stix_ops.assets.SOAR_PUBLISHED` (its declared outlet) when the publish task delivered files.
+
+    Skipped otherwise (dry run, nothing new): a skipped task emits no asset event, so a run that
+    delivered nothing wakes nobody. Runs only after a successful publish task (a failed one fails
+    the run and announces nothing).
+
+    Parameters
+    ----------
+    publish_task_id
+        The publish task whose XCom lists the deliveries.
+    """
+
+    def __init__(self, *, publish_task_id: str = "publish", **kwargs: Any) -> None:
+        kwargs.setdefault("outlets", [SOAR_PUBLISHED])
+        super().__init__(**kwargs)
+        self.publish_task_id = publish_task_id
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        """Attach the delivered names to the event, or skip."""
+        extra = published_event_extra(context["ti"].xcom_pull(task_ids=self.publish_task_id))
+        if extra is None:
+            raise AirflowSkipException("nothing delivered (or a dry run): no stix_soar_published event")
+        context["outlet_events"][SOAR_PUBLISHED].extra = extra
+        count = len(extra["files"]) + extra["more_files"]
+        self.log.info("announced %d delivered file(s) to %s", count, extra["target"])
+        return extra
 
 
 class PublishReportMailOperator(BaseOperator):
