@@ -143,6 +143,17 @@ def main(argv: list[str] | None = None) -> int:
         f"| {mb:.0f} MB | {n:,} | {r['peak_mb']:.0f} MB | {r['peak_mb'] / mb:.1f} | {r['seconds']:.0f} s |"
         for mb, n, r in rows
     ]
+    lines += [
+        "",
+        "- TM -> LB reads and converts a file in batches of `stix_lib.lb.convert.BATCH_BYTES` (32 MB) of packets;",
+        "  LB -> L0 -> L1 holds a few days per packet type (`stix_lib.pipeline.stream`): memory follows the data",
+        "  of a day, not the file. The files span about two days whatever their size (denser, not longer, with",
+        "  size), so the daily products grow with the file here; a longer delivery of the same density would not.",
+        "- Calibration spectra: the replicas of a moc_test calibration packet keep its accumulation time and so",
+        "  all add to one daily spectrum; capped at "
+        + ("every replica (`--all-calibration`)" if args.all_calibration else f"{CALIBRATION_PER_DAY} a day")
+        + " (the summed-grid spread of L0 calibration works in bounded chunks).",
+    ]
     if not args.no_write:
         write_section("memory", "\n".join(lines))
     return 0
