@@ -82,6 +82,23 @@ def build_file(path: Path, megabytes: float, data: Path, all_calibration: bool =
     return len(packets)
 
 
+def build_long_file(path: Path, megabytes: float, data: Path, block_mb: float) -> int:
+    """About ``megabytes`` MB at a constant data rate: a two-day block of ``block_mb`` MB repeated,
+    each repeat two days later (header times and sequence counts moved on); returns the packet count."""
+    n_ql = 2000
+    for _ in range(4):
+        block = _packets(n_ql, data, False)
+        size = _xml_bytes(block)
+        if abs(size - block_mb * 1e6) < 0.02 * block_mb * 1e6:
+            break
+        n_ql = max(1, int(n_ql * block_mb * 1e6 / size))
+    packets = []
+    for k in range(max(1, round(megabytes / block_mb))):
+        packets += [shifted(p, k * 2 * 86400, (int.from_bytes(p[2:4], "big") & 0x3FFF) + k * len(block)) for p in block]
+    write_tm_xml(path, packets)
+    return len(packets)
+
+
 def measure(tm: Path | None, work: Path, data: Path) -> dict[str, float]:
     """Peak RSS (MB) and wall time (s) of ``stix-pipeline process`` of one file (``None``: none) to L1."""
     tm_dir = work / "tm"
@@ -114,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument(
+        "--block-mb", type=float, default=12.5, help="MB per two days of the constant-rate files (0: none)"
+    )
+    parser.add_argument(
         "--all-calibration", action="store_true", help="keep every replicated calibration packet (see _packets)"
     )
     args = parser.parse_args(argv)
@@ -121,34 +141,43 @@ def main(argv: list[str] | None = None) -> int:
         baseline = measure(None, Path(tmp) / "work", args.data)
     print(f"no file: peak RSS {baseline['peak_mb']:.0f} MB")
     rows = []
-    for size in sorted(args.sizes):
-        with tempfile.TemporaryDirectory(prefix="stix-bench-memory-") as tmp:
-            tm = Path(tmp) / f"bench_{int(size)}MB.PktTmRaw.xml"
-            packets = build_file(tm, size, args.data, args.all_calibration)
-            actual = tm.stat().st_size / 1e6
-            result = measure(tm, Path(tmp) / "work", args.data)
-        rows.append((actual, packets, result))
-        print(f"{actual:.0f} MB, {packets} packets: peak RSS {result['peak_mb']:.0f} MB, {result['seconds']:.0f} s")
+    blocks: list[float | None] = [None, args.block_mb] if args.block_mb > 0 else [None]
+    for block_mb in blocks:
+        for size in sorted(args.sizes):
+            with tempfile.TemporaryDirectory(prefix="stix-bench-memory-") as tmp:
+                tm = Path(tmp) / f"bench_{int(size)}MB.PktTmRaw.xml"
+                if block_mb is None:
+                    packets = build_file(tm, size, args.data, args.all_calibration)
+                else:
+                    packets = build_long_file(tm, size, args.data, block_mb)
+                actual = tm.stat().st_size / 1e6
+                result = measure(tm, Path(tmp) / "work", args.data)
+            days = "2" if block_mb is None else f"{2 * max(1, round(size / block_mb))}"
+            rows.append((actual, packets, days, result))
+            print(f"{actual:.0f} MB over {days} days, {packets} packets: peak RSS {result['peak_mb']:.0f} MB")
     lines = [
         "## Memory: peak RSS of TM -> L1 against file size (`benchmarks/bench_memory.py`)",
         "",
         f"Command: `python benchmarks/bench_memory.py --sizes {' '.join(f'{s:g}' for s in args.sizes)}`; "
         "one file, `stix-pipeline process -e L1` in a fresh process, peak = `ru_maxrss`.",
         "",
-        "| file | packets | peak RSS | peak / file size | wall time |",
-        "|---|---|---|---|---|",
-        f"| none (baseline) | 0 | {baseline['peak_mb']:.0f} MB | | {baseline['seconds']:.0f} s |",
+        "| file | days of packets | packets | peak RSS | peak / file size | wall time |",
+        "|---|---|---|---|---|---|",
+        f"| none (baseline) | | 0 | {baseline['peak_mb']:.0f} MB | | {baseline['seconds']:.0f} s |",
     ]
     lines += [
-        f"| {mb:.0f} MB | {n:,} | {r['peak_mb']:.0f} MB | {r['peak_mb'] / mb:.1f} | {r['seconds']:.0f} s |"
-        for mb, n, r in rows
+        f"| {mb:.0f} MB | {days} | {n:,} | {r['peak_mb']:.0f} MB | {r['peak_mb'] / mb:.1f} | {r['seconds']:.0f} s |"
+        for mb, n, days, r in rows
     ]
     lines += [
         "",
         "- TM -> LB reads and converts a file in batches of `stix_lib.lb.convert.BATCH_BYTES` (32 MB) of packets;",
-        "  LB -> L0 -> L1 holds a few days per packet type (`stix_lib.pipeline.stream`): memory follows the data",
-        "  of a day, not the file. The files span about two days whatever their size (denser, not longer, with",
-        "  size), so the daily products grow with the file here; a longer delivery of the same density would not.",
+        "  LB -> L0 -> L1 holds a few days per packet type (`stix_lib.pipeline.stream`) and builds the L0 of one",
+        "  LB file (one type, one day) at a time: memory follows the data of a day, not the file.",
+        "- Rows with 2 days: the packets of every size are packed into two days (denser, not longer, with size):",
+        "  the daily LB files grow with the file and so does the L0 decoding of one of them (not yet chunked).",
+        f"  Other rows: a two-day block of {args.block_mb:g} MB repeated two days later each time (same data rate,",
+        "  longer delivery): the peak stays flat.",
         "- Calibration spectra: the replicas of a moc_test calibration packet keep its accumulation time and so",
         "  all add to one daily spectrum; capped at "
         + ("every replica (`--all-calibration`)" if args.all_calibration else f"{CALIBRATION_PER_DAY} a day")
