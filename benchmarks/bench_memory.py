@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         "- Rows with 2 days: the packets of every size are packed into two days (denser, not longer, with size):",
         "  the daily LB files grow with the file and so does the L0 decoding of one of them (not yet chunked).",
         f"  Other rows: a two-day block of {args.block_mb:g} MB repeated two days later each time (same data rate,",
-        "  longer delivery): the peak stays flat.",
+        "  longer delivery): the peak grows little.",
         "- Calibration spectra: the replicas of a moc_test calibration packet keep its accumulation time and so",
         "  all add to one daily spectrum; capped at "
         + ("every replica (`--all-calibration`)" if args.all_calibration else f"{CALIBRATION_PER_DAY} a day")
