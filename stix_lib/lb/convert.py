@@ -2,7 +2,10 @@
 
 Steps for one or more telemetry files (deliveries, oldest first):
 
-1. read the packets (:func:`stix_lib.tm.read_packets`); per-packet read errors are kept;
+1. read the packets (:func:`stix_lib.tm.iter_packet_batches`); per-packet read errors are kept.
+   A file is converted batch by batch (:data:`BATCH_BYTES` of packets each: memory does not grow
+   with the file size); steps 2-5 run per batch, a packet whose key an earlier batch of the same
+   file already had is a duplicate (the first occurrence in a file wins, as in one batch);
 2. classify every packet: headers, IDB version at its own time, SSID from the PI1 position of
    that IDB, BSD request id ``(psc, rid)`` for science packets;
 3. group by ``(service, subtype, ssid)``; de-duplicate on ``(scet_coarse, scet_fine,
@@ -42,7 +45,7 @@ from stix_lib.lb.lb_names import SECONDS_PER_DAY, lb_directory, lb_file_name
 from stix_lib.lb.product import LBProduct
 from stix_lib.tm.errors import PacketError, TelemetryFileError
 from stix_lib.tm.raw_packet import RawPacket
-from stix_lib.tm.xml_reader import read_packets
+from stix_lib.tm.xml_reader import iter_packet_batches
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from stix_lib.time.mission_window import MissionWindow
@@ -50,6 +53,9 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 log = logging.getLogger(__name__)
 
 TypeKey = tuple[int, int, "int | None"]
+
+#: Packet bytes converted at once (:func:`tms_to_lb`); the LB files of a day are merged per batch.
+BATCH_BYTES = 32 * 2**20
 
 #: Admission class of packets timed outside the mission window.
 REJECT_TIME = "outside_mission_time"
@@ -137,6 +143,7 @@ def packets_to_lb(
     result: LBResult | None = None,
     handover: WrittenLB | None = None,
     window: MissionWindow | None = None,
+    seen: dict[TypeKey, np.ndarray] | None = None,
 ) -> LBResult:
     """Turn packets of one or more deliveries (``(raw file name, packets)``, oldest first) into LB files.
 
@@ -160,6 +167,10 @@ def packets_to_lb(
         Remembers the daily LB products written, for the LB -> L0 step of the same pipeline.
     window
         Packet times accepted (``None``: any time).
+    seen
+        De-duplication keys per type of the packets of the same file converted by earlier calls
+        (batches): packets with such a key are dropped as duplicates; the keys of this call are
+        added.
     """
     result = result if result is not None else LBResult()
     data: list[bytes] = []
@@ -222,12 +233,27 @@ def packets_to_lb(
         combined = per_delivery[0]
         for newer in per_delivery[1:]:
             combined = combined.combine(newer)
+        if seen is not None:
+            combined = _first_in_file(combined, seen)
         result.duplicates += len(members) - len(combined)
+        if not len(combined):
+            continue
         for _kind, part, naming in _split(combined):
             _merge_into_archive(
                 part, naming, archive, version=version, vers_cfg=vers_cfg, date=date, result=result, handover=handover
             )
     return result
+
+
+def _first_in_file(product: LBProduct, seen: dict[TypeKey, np.ndarray]) -> LBProduct:
+    """The rows of ``product`` whose key no earlier batch of the file had; remembers their keys."""
+    keys = product.dedup_keys()
+    earlier = seen.get(product.key)
+    if earlier is None:
+        seen[product.key] = keys
+        return product
+    seen[product.key] = np.union1d(earlier, keys)
+    return product.take(np.flatnonzero(~np.isin(keys, earlier)))
 
 
 def _merge_into_archive(
@@ -273,34 +299,66 @@ def tms_to_lb(
     handover: WrittenLB | None = None,
     window: MissionWindow | None = None,
 ) -> LBResult:
-    """Process several telemetry files at once (in the given order = delivery order).
+    """Process several telemetry files, one after the other (the given order = delivery order).
 
-    A truncated file (cut after its telemetry started) contributes its complete packets; the
-    reason is listed in ``result.truncated``.
+    Each file is streamed in batches of :data:`BATCH_BYTES` of packets, each batch merged into the
+    archive before the next is read. A truncated file (cut after its telemetry started)
+    contributes its complete packets; the reason is listed in ``result.truncated``.
 
     Raises
     ------
     stix_lib.tm.errors.TelemetryFileError
-        If a file as a whole cannot be read (nothing is written then).
+        If a file as a whole cannot be read. Nothing of it is written when the problem is found
+        in its first batch (a bad head, DTD, TC report, any file below :data:`BATCH_BYTES`);
+        files before it in ``tm_files`` are converted.
     """
     result = LBResult(tm_files=[Path(f) for f in tm_files])
-    deliveries = []
     for tm_file in result.tm_files:
-        try:
-            packets, errors = read_packets(tm_file)
-        except TelemetryFileError as exc:
-            if not exc.truncated or not (exc.packets or exc.errors):
-                raise
-            packets, errors = list(exc.packets), list(exc.errors)
-            result.truncated.append(str(exc))
-            log.warning("%s; using its %d complete packet(s)", exc, len(packets))
-        result.errors.extend(errors)
-        result.packets_read += len(errors)
-        deliveries.append((tm_file.name, packets))
-    return packets_to_lb(
-        deliveries, archive, idb_manager, version=version, vers_cfg=vers_cfg, date=date, result=result,
-        handover=handover, window=window,
-    )  # fmt: skip
+        _stream_file_to_lb(
+            tm_file, archive, idb_manager, result,
+            version=version, vers_cfg=vers_cfg, date=date, handover=handover, window=window,
+        )  # fmt: skip
+    written = list(dict.fromkeys(result.written))
+    result.unchanged = [p for p in dict.fromkeys(result.unchanged) if p not in written]
+    result.written = written
+    return result
+
+
+def _stream_file_to_lb(
+    tm_file: Path,
+    archive: Path,
+    idb_manager: IDBManager,
+    result: LBResult,
+    **options,
+) -> None:
+    """Convert one telemetry file batch by batch (:data:`BATCH_BYTES`) into ``result``."""
+    seen: dict[TypeKey, np.ndarray] = {}
+    batches = 0
+    try:
+        for packets, errors in iter_packet_batches(tm_file, BATCH_BYTES):
+            _add_batch(tm_file, packets, errors, archive, idb_manager, result, seen, **options)
+            batches += 1
+    except TelemetryFileError as exc:
+        if not exc.truncated or not (batches or exc.packets or exc.errors):
+            raise
+        result.truncated.append(str(exc))
+        log.warning("%s; using its complete packets", exc)
+        _add_batch(tm_file, list(exc.packets), list(exc.errors), archive, idb_manager, result, seen, **options)
+
+
+def _add_batch(
+    tm_file: Path,
+    packets: list[RawPacket],
+    errors: list[PacketError],
+    archive: Path,
+    idb_manager: IDBManager,
+    result: LBResult,
+    seen: dict[TypeKey, np.ndarray],
+    **options,
+) -> None:
+    result.errors.extend(errors)
+    result.packets_read += len(errors)
+    packets_to_lb([(tm_file.name, packets)], archive, idb_manager, result=result, seen=seen, **options)
 
 
 def tm_to_lb(

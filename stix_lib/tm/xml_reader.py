@@ -29,7 +29,9 @@ Error model
   :func:`iter_packets` raises it *after* yielding every packet that was complete before the
   problem, so a truncated file loses nothing that was readable; :func:`read_packets` attaches
   those packets and packet errors to the exception (``error.packets``, ``error.errors``) and marks
-  a file cut after its telemetry started with ``error.truncated``.
+  a file cut after its telemetry started with ``error.truncated``. :func:`iter_packet_batches`
+  does the same in batches of bounded size (the exception carries the unfinished batch), so a
+  caller can convert a file of hundreds of MB without holding all of its packets.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ __all__ = [
     "SNIFF_BYTES",
     "FileKind",
     "RawPacket",
+    "iter_packet_batches",
     "iter_packets",
     "read_hex_dump",
     "read_packets",
@@ -222,6 +225,49 @@ def iter_packets(path: Path) -> Iterator[RawPacket | PacketError]:
         raise TelemetryFileError(path, f"no {_TM_TAG} element")
 
 
+def iter_packet_batches(
+    path: Path, batch_bytes: int | None = None
+) -> Iterator[tuple[list[RawPacket], list[PacketError]]]:
+    """Stream the packets of a TM XML file in batches, in document order.
+
+    Parameters
+    ----------
+    path
+        A ``PktRawResponse`` XML file.
+    batch_bytes
+        A batch ends with the packet that brings its packet bytes to at least this many;
+        ``None``: the whole file is one batch.
+
+    Yields
+    ------
+    packets, errors
+        The good packets and the per-packet errors of one batch. The last batch (possibly empty)
+        is yielded at the end of the file.
+
+    Raises
+    ------
+    TelemetryFileError
+        For file-level problems (see :func:`iter_packets`); ``error.packets`` / ``error.errors``
+        hold what was read since the last batch yielded.
+    """
+    packets: list[RawPacket] = []
+    errors: list[PacketError] = []
+    size = 0
+    try:
+        for item in iter_packets(path):
+            if isinstance(item, PacketError):
+                errors.append(item)
+                continue
+            packets.append(item)
+            size += len(item.data)
+            if batch_bytes is not None and size >= batch_bytes:
+                yield packets, errors
+                packets, errors, size = [], [], 0
+    except TelemetryFileError as exc:
+        raise TelemetryFileError(exc.path, exc.reason, packets=packets, errors=errors, truncated=exc.truncated) from exc
+    yield packets, errors
+
+
 def read_packets(path: Path) -> tuple[list[RawPacket], list[PacketError]]:
     """Read a whole TM XML file.
 
@@ -241,11 +287,4 @@ def read_packets(path: Path) -> tuple[list[RawPacket], list[PacketError]]:
         For file-level problems; ``error.packets`` / ``error.errors`` hold what was read before
         the problem was found.
     """
-    packets: list[RawPacket] = []
-    errors: list[PacketError] = []
-    try:
-        for item in iter_packets(path):
-            (packets if isinstance(item, RawPacket) else errors).append(item)
-    except TelemetryFileError as exc:
-        raise TelemetryFileError(exc.path, exc.reason, packets=packets, errors=errors, truncated=exc.truncated) from exc
-    return packets, errors
+    return next(iter_packet_batches(path))

@@ -50,7 +50,7 @@ def _stages(corpus: Corpus, current: dict[str, str]) -> dict[str, Stage]:
         return _is_c_product(corpus, Path(lb).name)
 
     return {
-        "read": ("stix_lib.lb.convert.read_packets", lambda path, *a, **k: Path(path).name == corpus.c.name),
+        "read": ("stix_lib.lb.convert.iter_packet_batches", lambda path, *a, **k: Path(path).name == corpus.c.name),
         "decode": ("stix_lib.lb.convert.classify_packets", tm_is_c),
         "naming": ("stix_lib.lb.convert.lb_file_name", tm_is_c),
         "write LB": ("stix_lib.lb.convert.write_lb", tm_is_c),

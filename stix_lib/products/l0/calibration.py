@@ -102,6 +102,43 @@ def _raw_meta(batch: PacketBatch, nix: str) -> dict:
     return {"NIXS": nix, "PCF_CURTX": info.calibration_id if info is not None else None}
 
 
+#: Channel entries a summed-grid spread handles at once (bounds the temporary arrays).
+SPREAD_CHUNK = 1 << 20
+
+
+def _spread_summed(
+    first_channel: np.ndarray,
+    width: np.ndarray,
+    base: np.ndarray,
+    values: np.ndarray,
+    variance: np.ndarray,
+    size: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Counts and variances of points spread evenly over ``width`` channels from ``first_channel``.
+
+    Flat outputs of ``size`` (``base`` is where each point's pixel spectrum starts; channels
+    beyond the last are dropped). Points are handled in chunks of about :data:`SPREAD_CHUNK`
+    channel entries, added in point order: the sums are those of one ``bincount`` over all.
+    """
+    counts = np.zeros(size, dtype=np.float64)
+    counts_var = np.zeros(size, dtype=np.float64)
+    ends = np.cumsum(width)
+    start = 0
+    while start < len(width):
+        stop = max(int(np.searchsorted(ends, ends[start] - width[start] + SPREAD_CHUNK, side="right")), start + 1)
+        part = slice(start, stop)
+        c_value, c_pos = ramp(width[part])
+        c_value += start
+        channel = first_channel[c_value] + c_pos
+        inside = channel < NUM_CHANNELS
+        c_value, channel = c_value[inside], channel[inside]
+        flat = base[c_value] + channel
+        np.add.at(counts, flat, values[c_value] / width[c_value])
+        np.add.at(counts_var, flat, variance[c_value] / width[c_value])
+        start = stop
+    return counts, counts_var
+
+
 def build_calibration(batch: PacketBatch) -> tuple[ColumnTable, ColumnTable]:
     """Control and data of calibration spectra (one row per accumulation)."""
     control = _control(batch)
@@ -144,18 +181,14 @@ def build_calibration(batch: PacketBatch) -> tuple[ColumnTable, ColumnTable]:
         weights, weights_var = values, variance
         if not inside.all():
             flat, weights, weights_var = flat[inside], values[inside], variance[inside]
+        counts = np.bincount(flat, weights=weights, minlength=size).reshape(shape)
+        counts_var = np.bincount(flat, weights=weights_var, minlength=size).reshape(shape)
     else:  # summed grids: spread each point evenly over its channels
         width = s_width[v_struct]
-        first_channel = s_channel[v_struct] + q * width
-        c_value, c_pos = ramp(width)
-        channel = first_channel[c_value] + c_pos
-        inside = channel < NUM_CHANNELS
-        c_value, channel = c_value[inside], channel[inside]
-        flat = s_base[v_struct[c_value]] + channel
-        weights = values[c_value] / width[c_value]
-        weights_var = variance[c_value] / width[c_value]
-    counts = np.bincount(flat, weights=weights, minlength=size).reshape(shape)
-    counts_var = np.bincount(flat, weights=weights_var, minlength=size).reshape(shape)
+        counts, counts_var = _spread_summed(
+            s_channel[v_struct] + q * width, width, s_base[v_struct], values, variance, size
+        )
+        counts, counts_var = counts.reshape(shape), counts_var.reshape(shape)
 
     data = ColumnTable()
     data.add("time", packet_time[first])
