@@ -188,3 +188,21 @@ def test_the_construction_rule_sees_a_second_site(tmp_path: Path) -> None:
         ["Pipeline()", "Pipeline()", "Pipeline.from_settings()", ".l2_hook assigned after construction",
          "CalEnergyStep()", "def build_pipeline"]
     )  # fmt: skip
+
+
+def test_cli_default_soop_cards_are_those_of_the_real_stixcore_products(settings, reference_data: Path) -> None:
+    """Without ``-p`` the CLI's L1 SOOP cards carry STIXCore's comments, as the DAG's always did.
+
+    Anchored in a real STIXCore L1 product (no SOOP match there either: empty values, the SOOP
+    manager's comments). The CLI used to write the fallback provider's comments instead, so its
+    L1 headers differed from the DAG's for the same input.
+    """
+    from astropy.io import fits
+
+    from stix_lib.products.header import soop_cards
+
+    reference = fits.getheader(reference_data / "reference" / "l1" / "solo_L1_stix-ql-background_20200506_V01.fits")
+    pipeline = build_pipeline(settings, _cli_options({}))
+    cards = {key: comment for key, _value, comment in soop_cards(pipeline.writer.soop, "2020-05-06", "2020-05-07")}
+    for key in ("SOOPNAME", "SOOPTYPE", "OBS_ID"):
+        assert cards[key] == reference.comments[key], key
