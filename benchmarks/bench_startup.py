@@ -83,7 +83,8 @@ before = cpu()
 step, tm_file, result_file = sys.argv[1:4]
 if step != "empty":
     from stix_lib.db import connect
-    from stix_lib.pipeline.tasks import build_pipeline, lb_group_step, lb_groups, tm_to_lb_step
+    from stix_lib.pipeline.build import build_pipeline
+    from stix_lib.pipeline.tasks import lb_group_step, lb_groups, tm_to_lb_step
     from stix_lib.settings import load_settings
     settings = load_settings()
     settings.ensure_folders()

@@ -70,19 +70,21 @@ def _setup() -> tuple[Any, Any, dict[str, Any]]:
     return hook.settings, hook.engine, _params()
 
 
-def _pipeline(settings: Any, params: dict[str, Any]) -> Any:
-    from stix_lib.pipeline.tasks import build_pipeline
+#: The Params that are :class:`~stix_lib.pipeline.options.PipelineOptions` fields (same names).
+OPTION_PARAMS = ("fits_dir", "idb_dir", "spice_dir", "spice_file", "soop_dir", "end_level", "stop_on_error")
 
-    return build_pipeline(
-        settings,
-        fits_dir=params["fits_dir"] or None,
-        idb_dir=params["idb_dir"] or None,
-        spice_dir=params["spice_dir"] or None,
-        spice_file=params["spice_file"] or None,
-        soop_dir=params["soop_dir"] or None,
-        end_level=params["end_level"],
-        stop_on_error=params["stop_on_error"],
-    )
+
+def pipeline_options(params: dict[str, Any]) -> Any:
+    """The run's :class:`~stix_lib.pipeline.options.PipelineOptions` (empty Params: from the settings)."""
+    from stix_lib.pipeline.options import PipelineOptions
+
+    return PipelineOptions.from_overrides(**{name: params.get(name) for name in OPTION_PARAMS})
+
+
+def _pipeline(settings: Any, params: dict[str, Any]) -> Any:
+    from stix_lib.pipeline.build import build_pipeline
+
+    return build_pipeline(settings, pipeline_options(params))
 
 
 def include_waiting(run_type: str, triggering_assets: list[str]) -> bool:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from stix_lib.settings import Settings
 
 if TYPE_CHECKING:  # the processing chain is imported by run(): building the CLI parser stays cheap
+    from stix_lib.pipeline.options import PipelineOptions
     from stix_lib.pipeline.orchestrator import Level
     from stix_lib.pipeline.report import RunReport
 
@@ -50,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-s", "--spice_dir", type=Path, help="SPICE kernel tree (default: spice_dir)")
     parser.add_argument("-S", "--spice_file", type=Path, help="use this meta kernel instead of the latest ones")
     parser.add_argument(
-        "-p", "--soop_dir", type=Path, help="SOOP (LTP export) folder; without it SOOP keywords are 'none'"
+        "-p", "--soop_dir", type=Path, help="SOOP (LTP export) folder (default: from_soc_dir)"
     )
     parser.add_argument("--idb_dir", "--idb-dir", type=Path, help="IDB root (default: idb_dir)")
     errors = parser.add_mutually_exclusive_group()
@@ -154,10 +155,21 @@ def _progress_factory(enabled: bool):
     return progress
 
 
-def _l2_hook(settings: Settings, fits_dir: Path, soop: Any, kernels: Any):
-    from stix_lib.cal import CalEnergyStep
+def pipeline_options(args: argparse.Namespace) -> PipelineOptions:
+    """The :class:`~stix_lib.pipeline.options.PipelineOptions` of the parsed command line."""
+    from stix_lib.pipeline.options import PipelineOptions
 
-    return CalEnergyStep(settings.replace(fits_archive_dir=fits_dir), soop=soop, spice_kernels=kernels)
+    return PipelineOptions.from_overrides(
+        fits_dir=args.fits_dir,
+        idb_dir=args.idb_dir,
+        spice_dir=args.spice_dir,
+        spice_file=args.spice_file,
+        soop_dir=args.soop_dir,
+        rid_lut_file=args.rid_lut_file,
+        end_level=args.end_level,
+        stop_on_error=args.stop_on_error,
+        workers=max(1, args.workers),
+    )
 
 
 def _summary_text(run: RunReport) -> str:
@@ -178,8 +190,9 @@ def _summary_text(run: RunReport) -> str:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run ``process``; returns the exit status."""
+    from stix_lib.pipeline.build import build_pipeline
     from stix_lib.pipeline.containment import describe, is_infrastructure_fault
-    from stix_lib.pipeline.orchestrator import Level, Pipeline, PipelineAborted
+    from stix_lib.pipeline.orchestrator import Level, PipelineAborted
     from stix_lib.pipeline.report import LEVEL_NAMES, RunReport
 
     _configure_logging(args)
@@ -220,25 +233,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except (OSError, re.error) as exc:
         print(f"stix-pipeline process: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
-    soop = None
-    if args.soop_dir:
-        from stix_lib.soop import SoopManager
-
-        soop = SoopManager(args.soop_dir)
-    pipeline = Pipeline.from_settings(
-        settings,
-        fits_dir=fits_dir,
-        idb_dir=args.idb_dir,
-        spice_dir=args.spice_dir,
-        spice_file=args.spice_file,
-        soop=soop,
-        stop_on_error=args.stop_on_error,
-        rid_lut_file=lut_file,
-    )
-    if last >= Level.L2:
-        pipeline.l2_hook = _l2_hook(settings, fits_dir, soop, pipeline.writer.kernels)
-    pipeline.progress = _progress_factory(sys.stderr.isatty())
-    pipeline.workers = max(1, args.workers)
+    pipeline = build_pipeline(settings, pipeline_options(args), progress=_progress_factory(sys.stderr.isatty()))
     try:
         report = pipeline.run(inputs, start_level=first, end_level=last)
         aborted = None

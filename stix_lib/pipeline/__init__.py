@@ -1,9 +1,13 @@
 """The processing orchestrator (TM -> LB -> L0 -> L1 -> L2) used by the CLI and the Airflow tasks.
 
-:class:`~stix_lib.pipeline.orchestrator.Pipeline` runs the chain; its results are
+:func:`~stix_lib.pipeline.build.build_pipeline` builds the chain from the settings and one
+:class:`~stix_lib.pipeline.options.PipelineOptions` (the only construction site);
+:class:`~stix_lib.pipeline.orchestrator.Pipeline` runs it; its results are
 :class:`~stix_lib.pipeline.report.FileReport` / :class:`~stix_lib.pipeline.report.RunReport`.
 """
 
+from stix_lib.pipeline.build import build_pipeline
+from stix_lib.pipeline.options import PipelineOptions
 from stix_lib.pipeline.orchestrator import (
     ExplicitMetaKernel,
     Level,
@@ -20,7 +24,9 @@ __all__ = [
     "Level",
     "Pipeline",
     "PipelineAborted",
+    "PipelineOptions",
     "RunReport",
+    "build_pipeline",
     "make_kernels",
     "read_conf_version",
 ]

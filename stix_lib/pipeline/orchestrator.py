@@ -42,7 +42,6 @@ from pathlib import Path
 from typing import TypeVar
 
 from stix_lib.atomic import remove_stale_partials_below
-from stix_lib.conf.energy_channels import ScienceEnergyChannels
 from stix_lib.idb.manager import IDBManager
 from stix_lib.lb.convert import tm_to_lb
 from stix_lib.lb.fits_io import WrittenLB
@@ -50,12 +49,10 @@ from stix_lib.lb.header import CONF_VERSION_FALLBACK
 from stix_lib.pipeline.containment import PipelineAborted, contained, describe, is_infrastructure_fault
 from stix_lib.pipeline.report import FileReport, RunReport
 from stix_lib.pipeline.stream import ProductStream, feed, input_group, stream_order
-from stix_lib.products.header import SoopKeywordProvider
 from stix_lib.products.l0_l1_names import parse_product_name
 from stix_lib.products.writer import ProductWriter
 from stix_lib.quarantine import quarantine_copy
 from stix_lib.ridlut.table import RidLut
-from stix_lib.settings import Settings
 from stix_lib.spice.kernels import SpiceKernels
 from stix_lib.spice.meta_kernels import MetaKernels
 from stix_lib.time.mission_window import MissionWindow
@@ -183,8 +180,8 @@ class Pipeline:
     lb_handover
         The daily LB products this pipeline wrote, handed from TM -> LB to LB -> L0 in memory.
     window
-        Packet times accepted for products (:meth:`from_settings`: the ``mission_time_margin_*``
-        settings); ``None`` accepts any time.
+        Packet times accepted for products (:func:`~stix_lib.pipeline.build.build_pipeline`: the
+        ``mission_time_margin_*`` settings); ``None`` accepts any time.
     quarantine_dir
         Where a copy of a truncated telemetry file goes (``None``: no copy).
     """
@@ -206,50 +203,6 @@ class Pipeline:
     def archive(self) -> Path:
         """The FITS archive root."""
         return self.writer.archive
-
-    @classmethod
-    def from_settings(
-        cls,
-        settings: Settings,
-        *,
-        fits_dir: Path | None = None,
-        idb_dir: Path | None = None,
-        spice_dir: Path | None = None,
-        spice_file: Path | None = None,
-        soop: SoopKeywordProvider | None = None,
-        l2_hook: L2Hook | None = None,
-        stop_on_error: bool = False,
-        spice_work_dir: Path | None = None,
-        rid_lut_file: Path | None = None,
-    ) -> Pipeline:
-        """A pipeline configured from settings (explicit arguments win).
-
-        The RID LUT is read from ``rid_lut_file`` (default: the ``rid_lut_file`` setting); a
-        missing or unreadable file leaves ``rid_lut`` empty and records why in ``rid_lut_error``.
-        """
-        archive = Path(fits_dir or settings.fits_archive_dir)  # type: ignore[arg-type]
-        kernels = make_kernels(spice_dir or settings.spice_dir, spice_file, spice_work_dir)
-        writer = ProductWriter(
-            archive,
-            processing_version=settings.processing_version,
-            vers_cfg=read_conf_version(Path(settings.conf_dir)),  # type: ignore[arg-type]
-            energy_channels=ScienceEnergyChannels(Path(settings.conf_dir)),  # type: ignore[arg-type]
-            kernels=kernels,
-            soop=soop,
-        )
-        manager = IDBManager(Path(idb_dir or settings.idb_dir))  # type: ignore[arg-type]
-        lut_path = rid_lut_file or settings.rid_lut_file
-        rid_lut, rid_lut_error = load_rid_lut(Path(lut_path) if lut_path else None)
-        return cls(
-            writer,
-            manager,
-            l2_hook=l2_hook,
-            stop_on_error=stop_on_error,
-            rid_lut=rid_lut,
-            rid_lut_error=rid_lut_error,
-            window=MissionWindow.from_settings(settings),
-            quarantine_dir=Path(settings.quarantine_dir),  # type: ignore[arg-type]
-        )
 
     # -- single steps --------------------------------------------------------------------------
     def _stop(self, report: FileReport) -> None:

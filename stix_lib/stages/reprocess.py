@@ -41,7 +41,9 @@ from spiceypy.utils.exceptions import SpiceyError
 from sqlalchemy import Engine, and_, select
 
 from stix_lib.db.schema import TMState, tm_files
-from stix_lib.pipeline.orchestrator import Level, Pipeline, PipelineAborted, make_kernels
+from stix_lib.pipeline.build import build_pipeline
+from stix_lib.pipeline.options import PipelineOptions
+from stix_lib.pipeline.orchestrator import Level, PipelineAborted, make_kernels
 from stix_lib.pipeline.report import LEVEL_NAMES, RunReport
 from stix_lib.settings import Settings
 from stix_lib.spice.errors import SpiceKernelError
@@ -218,6 +220,19 @@ class ReprocessOptions:
         """JSON-ready form (XCom)."""
         return asdict(self)
 
+    def pipeline_options(self) -> PipelineOptions:
+        """The options of the processing chain: this version into this folder (SOOP default ``from_soc_dir``)."""
+        return PipelineOptions.from_overrides(
+            fits_dir=self.fits_dir,
+            idb_dir=self.idb_dir,
+            spice_dir=self.spice_dir,
+            spice_file=self.spice_file,
+            soop_dir=self.soop_dir,
+            end_level=self.end_level,
+            stop_on_error=self.stop_on_error,
+            processing_version=self.version,
+        )
+
 
 def resolve_options(
     settings: Settings,
@@ -307,35 +322,6 @@ def plan_day(settings: Settings, engine: Engine, day: date, options: ReprocessOp
     }
 
 
-def build_pipeline(settings: Settings, options: ReprocessOptions) -> Pipeline:
-    """The processing chain writing ``options.version`` into ``options.fits_dir``.
-
-    SOOP keywords come from ``soop_dir`` (default ``from_soc_dir``); with end level L2 the CAL
-    energy step is the L2 hook (it logs one line and does nothing without ``ecc_path``).
-    """
-    from stix_lib.soop import SoopManager
-
-    versioned = settings.replace(processing_version=options.version)
-    archive = Path(options.fits_dir)
-    soop = SoopManager.from_settings(versioned, Path(options.soop_dir) if options.soop_dir else None)
-    pipeline = Pipeline.from_settings(
-        versioned,
-        fits_dir=archive,
-        idb_dir=Path(options.idb_dir) if options.idb_dir else None,
-        spice_dir=Path(options.spice_dir) if options.spice_dir else None,
-        spice_file=Path(options.spice_file) if options.spice_file else None,
-        soop=soop,
-        stop_on_error=options.stop_on_error,
-    )
-    if Level.parse(options.end_level) >= Level.L2:
-        from stix_lib.cal import CalEnergyStep
-
-        pipeline.l2_hook = CalEnergyStep(
-            versioned.replace(fits_archive_dir=archive), soop=soop, spice_kernels=pipeline.writer.kernels
-        )
-    return pipeline
-
-
 def reprocess(settings: Settings, plan: dict[str, Any]) -> dict[str, Any]:
     """Process the plan's TM files from TM up to its end level into its output folder.
 
@@ -355,7 +341,7 @@ def reprocess(settings: Settings, plan: dict[str, Any]) -> dict[str, Any]:
     Path(options.fits_dir).mkdir(parents=True, exist_ok=True)
     aborted = None
     if files:
-        pipeline = build_pipeline(settings, options)
+        pipeline = build_pipeline(settings, options.pipeline_options())
         try:
             run = pipeline.run(files, start_level=Level.TM, end_level=options.end_level)
         except PipelineAborted as exc:
@@ -393,7 +379,6 @@ __all__ = [
     "DaySelection",
     "ReprocessError",
     "ReprocessOptions",
-    "build_pipeline",
     "day_window",
     "plan_day",
     "reprocess",

@@ -109,7 +109,7 @@ class Story:
 
 
 def _simulate(root: Path, reference: Path) -> tuple[list[Path], list[dict]]:
-    from stix_lib.simulate import SimulationConfig, simulate
+    from stix_lib.dev.simulate import SimulationConfig, simulate
 
     result = simulate(
         SimulationConfig(start=START, duration=3600.0, out_dir=root / "simulated",
@@ -124,8 +124,8 @@ def _simulate(root: Path, reference: Path) -> tuple[list[Path], list[dict]]:
 def story(reference_data):
     from stix_lib.ridlut.table import write_rows_atomic
     from stix_lib.settings import load_settings
-    from stix_ops.localservices import SmtpSink
-    from stix_ops.localstack import LocalStack, StackConfig
+    from stix_ops.dev.localservices import SmtpSink
+    from stix_ops.dev.localstack import LocalStack, StackConfig
 
     root = Path(tempfile.mkdtemp(prefix="stix-kernel-wait-stack-"))
     env = {
@@ -204,7 +204,7 @@ def test_kernels_arriving_run_processing_and_make_l1(story):
 
     from stix_lib.db import ledger
     from stix_lib.db.schema import TMState
-    from stix_lib.kernels import build_kernel_set
+    from stix_lib.dev.synthetic_kernels import build_kernel_set
 
     processing_before = len(story.event_runs("stix_level_processing"))
     zips = story.root / "zips"

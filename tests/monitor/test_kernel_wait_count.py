@@ -72,7 +72,7 @@ def test_alert_mail_and_status_show_them(settings, engine):
     from stix_lib.monitor.api import AirflowApi
     from stix_lib.monitor.check import run_check
     from stix_lib.monitor.status import collect_status, format_status
-    from stix_ops.localstack import free_port
+    from stix_ops.dev.localstack import free_port
 
     sent: list[tuple[str, str]] = []
     with AirflowApi(f"http://127.0.0.1:{free_port()}", "admin", "x", timeout=5) as down:

@@ -27,9 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
 RUNNER = """
 import sys
 from pathlib import Path
-from stix_lib.pipeline.orchestrator import Pipeline
+from stix_lib.pipeline import PipelineOptions, build_pipeline
 from stix_lib.settings import load_settings
-pipeline = Pipeline.from_settings(load_settings(), fits_dir=Path(sys.argv[1]))
+pipeline = build_pipeline(load_settings(), PipelineOptions(fits_dir=Path(sys.argv[1]), end_level="L1"))
 run = pipeline.run([Path(p) for p in sys.argv[2:]], end_level="L1")
 bad = [r.source for r in run.files if r.status not in ("ok", "partial")]
 sys.exit(1 if bad else 0)
@@ -130,8 +130,7 @@ def test_killed_mid_write_then_rerun_gives_the_undisturbed_result(day, tmp_path)
 def test_redelivered_file_changes_nothing(day, tmp_path):
     from stix_lib.db import connect, ledger
     from stix_lib.db.schema import TMState
-    from stix_lib.pipeline import tasks
-    from stix_lib.pipeline.orchestrator import Pipeline
+    from stix_lib.pipeline import PipelineOptions, build_pipeline, tasks
 
     settings, (first, _second) = day
     archive = tmp_path / "archive"
@@ -145,7 +144,7 @@ def test_redelivered_file_changes_nothing(day, tmp_path):
     engine = connect(settings.pipeline_db_url)
     ledger.record_incoming(engine, redelivered)
     ledger.set_state(engine, redelivered.name, TMState.STAGED, path=redelivered)
-    pipeline = Pipeline.from_settings(settings, fits_dir=archive)
+    pipeline = build_pipeline(settings, PipelineOptions(fits_dir=archive, end_level="L1"))
     tm_result = tasks.tm_to_lb_step(pipeline, settings, engine, str(redelivered))
     groups = [tasks.lb_group_step(pipeline, group, end_level="L1") for group in tasks.lb_groups([tm_result])]
     summary = tasks.record_step(engine, archive, [tm_result], groups, run_id="redelivery")

@@ -142,9 +142,9 @@ class Corpus:
 
 def run_pipeline(settings: Settings, archive: Path, files: list[Path], **overrides):
     """``Pipeline.run`` of ``files`` into ``archive`` up to L1, configured from ``settings``."""
-    from stix_lib.pipeline.orchestrator import Pipeline
+    from stix_lib.pipeline import PipelineOptions, build_pipeline
 
-    pipeline = Pipeline.from_settings(settings, fits_dir=archive)
+    pipeline = build_pipeline(settings, PipelineOptions(fits_dir=archive, end_level="L1"))
     pipeline.date = FIXED_DATE
     for name, value in overrides.items():
         setattr(pipeline, name, value)

@@ -148,8 +148,7 @@ def test_contained_failure_reaches_the_processing_report_rows(corpus, tmp_path, 
     """The DAG's steps (TM -> LB per file, LB groups, record) store the contained error per file."""
     from stix_lib.db import connect, ledger
     from stix_lib.db.schema import TMState, processing_reports
-    from stix_lib.pipeline import tasks
-    from stix_lib.pipeline.orchestrator import Pipeline
+    from stix_lib.pipeline import PipelineOptions, build_pipeline, tasks
 
     settings = corpus.settings.replace(pipeline_db_url=f"sqlite:///{tmp_path / 'pipeline.sqlite'}")
     engine = connect(settings.pipeline_db_url)
@@ -160,7 +159,7 @@ def test_contained_failure_reaches_the_processing_report_rows(corpus, tmp_path, 
     _inject(monkeypatch, "stix_lib.lb.convert.classify_packets", lambda *a, **k: current.get("tm") == corpus.c.name,
             Injected(INJECTED))  # fmt: skip
     archive = tmp_path / "fits"
-    pipeline = Pipeline.from_settings(settings, fits_dir=archive)
+    pipeline = build_pipeline(settings, PipelineOptions(fits_dir=archive, end_level="L1"))
     results = [tasks.tm_to_lb_step(pipeline, settings, engine, str(tm)) for tm in (corpus.c, corpus.a)]
     groups = [tasks.lb_group_step(pipeline, group, end_level="L1") for group in tasks.lb_groups(results)]
     summary = tasks.record_step(engine, archive, results, groups, run_id="fault")

@@ -82,8 +82,7 @@ def test_status_counts_refused_packets_of_recent_reports(corpus, tmp_path) -> No
     from stix_lib.db import connect, ledger
     from stix_lib.db.schema import TMState
     from stix_lib.monitor.status import db_status, refused_packets
-    from stix_lib.pipeline import tasks
-    from stix_lib.pipeline.orchestrator import Pipeline
+    from stix_lib.pipeline import PipelineOptions, build_pipeline, tasks
 
     settings = corpus.settings.replace(pipeline_db_url=f"sqlite:///{tmp_path / 'pipeline.sqlite'}")
     engine = connect(settings.pipeline_db_url)
@@ -91,7 +90,7 @@ def test_status_counts_refused_packets_of_recent_reports(corpus, tmp_path) -> No
     damaged = with_extra_packets(corpus.c, tmp_path / "c_tc.PktTmRaw.xml", extra)
     ledger.record_incoming(engine, damaged)
     ledger.set_state(engine, damaged.name, TMState.STAGED, path=damaged)
-    pipeline = Pipeline.from_settings(settings, fits_dir=tmp_path / "fits")
+    pipeline = build_pipeline(settings, PipelineOptions(fits_dir=tmp_path / "fits", end_level="L1"))
     result = tasks.tm_to_lb_step(pipeline, settings, engine, str(damaged))
     tasks.record_step(engine, tmp_path / "fits", [result], [], run_id="r1")
     assert refused_packets(engine) == {"tc": 2}
