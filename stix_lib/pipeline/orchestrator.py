@@ -227,17 +227,17 @@ class Pipeline:
         The RID LUT is read from ``rid_lut_file`` (default: the ``rid_lut_file`` setting); a
         missing or unreadable file leaves ``rid_lut`` empty and records why in ``rid_lut_error``.
         """
-        archive = Path(fits_dir or settings.fits_archive_dir)  # type: ignore[arg-type]
+        archive = Path(fits_dir or settings.fits_archive_dir)
         kernels = make_kernels(spice_dir or settings.spice_dir, spice_file, spice_work_dir)
         writer = ProductWriter(
             archive,
             processing_version=settings.processing_version,
-            vers_cfg=read_conf_version(Path(settings.conf_dir)),  # type: ignore[arg-type]
-            energy_channels=ScienceEnergyChannels(Path(settings.conf_dir)),  # type: ignore[arg-type]
+            vers_cfg=read_conf_version(Path(settings.conf_dir)),
+            energy_channels=ScienceEnergyChannels(Path(settings.conf_dir)),
             kernels=kernels,
             soop=soop,
         )
-        manager = IDBManager(Path(idb_dir or settings.idb_dir))  # type: ignore[arg-type]
+        manager = IDBManager(Path(idb_dir or settings.idb_dir))
         lut_path = rid_lut_file or settings.rid_lut_file
         rid_lut, rid_lut_error = load_rid_lut(Path(lut_path) if lut_path else None)
         return cls(
@@ -248,7 +248,7 @@ class Pipeline:
             rid_lut=rid_lut,
             rid_lut_error=rid_lut_error,
             window=MissionWindow.from_settings(settings),
-            quarantine_dir=Path(settings.quarantine_dir),  # type: ignore[arg-type]
+            quarantine_dir=Path(settings.quarantine_dir),
         )
 
     # -- single steps --------------------------------------------------------------------------

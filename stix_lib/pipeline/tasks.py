@@ -226,7 +226,7 @@ def build_pipeline(
     from stix_lib.cal import CalEnergyStep
     from stix_lib.soop import SoopManager
 
-    archive = Path(fits_dir or settings.fits_archive_dir)  # type: ignore[arg-type]
+    archive = Path(fits_dir or settings.fits_archive_dir)
     soop = SoopManager(Path(soop_dir)) if soop_dir else SoopManager.from_settings(settings)
     pipeline = Pipeline.from_settings(
         settings,

@@ -126,3 +126,21 @@ def test_passwords_in_urls_are_masked_in_the_config_output(capsys, tmp_path, mon
         assert "https://ci-bot:***@github.com/i4Ds/STIX-CONF.git" in out
     assert mask_url_password("sqlite:////data/pipeline.sqlite") == "sqlite:////data/pipeline.sqlite"
     assert mask_url_password("http://127.0.0.1:8080/api/v2") == "http://127.0.0.1:8080/api/v2"
+
+
+def test_replace_data_root_moves_every_derived_folder(tmp_path):
+    old, new = tmp_path / "old", tmp_path / "new"
+    s = load_settings(environ={}, data_root=old, spice_dir=tmp_path / "kernels", conf_public_dir="www/conf")
+    moved = s.replace(data_root=new)
+    for name in FOLDER_DEFAULTS:
+        expected = tmp_path / "kernels" if name == "spice_dir" else new / FOLDER_DEFAULTS[name]
+        assert getattr(moved, name) == expected, name
+    assert moved.rid_lut_file == new / "publish" / "rid_lut.csv"
+    assert moved.conf_public_dir == new / "www" / "conf"
+    assert moved.pipeline_db_url == f"sqlite:///{(new / 'pipeline.sqlite').absolute()}"
+    # an explicit value given with the new root wins; the same root changes nothing
+    assert s.replace(data_root=new, log_dir=tmp_path / "logs").log_dir == tmp_path / "logs"
+    assert s.replace(data_root=old) == s
+    # values set explicitly survive a second move
+    assert moved.replace(data_root=old).spice_dir == tmp_path / "kernels"
+    assert moved.replace(data_root=old) == s
