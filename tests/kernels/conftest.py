@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import spiceypy
 from kernels_support import END, FLOWN_UNTIL, START
 
 from stix_lib.kernels import KernelSetManifest, build_kernel_set
@@ -16,9 +15,3 @@ def kernel_set(tmp_path_factory: pytest.TempPathFactory) -> KernelSetManifest:
     return build_kernel_set(root, START, END, FLOWN_UNTIL, make_zips=True)
 
 
-@pytest.fixture
-def clean_spice():
-    """Start and end with an empty SPICE kernel pool."""
-    spiceypy.kclear()
-    yield
-    spiceypy.kclear()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -12,33 +11,6 @@ from stix_lib.conf.energy_channels import ScienceEnergyChannels
 from stix_lib.idb import IDBManager
 from stix_lib.products.writer import ProductWriter
 from stix_lib.spice import SpiceKernels
-
-
-@pytest.fixture(autouse=True)
-def _sunpy_sandbox(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep sunpy/matplotlib (imported by stixpy) out of the home directory."""
-    root = tmp_path_factory.getbasetemp() / "sunpy-sandbox"
-    for name in ("SUNPY_CONFIGDIR", "SUNPY_DOWNLOADDIR", "MPLCONFIGDIR"):
-        monkeypatch.setenv(name, str(root / name.lower()))
-    os.makedirs(root, exist_ok=True)
-
-
-@pytest.fixture(scope="session")
-def idb_manager(reference_data: Path) -> IDBManager:
-    """The real IDBs (2.26.32-35) with the on-board version history."""
-    return IDBManager(reference_data / "idb")
-
-
-@pytest.fixture(scope="session")
-def energy_channels(reference_data: Path) -> ScienceEnergyChannels:
-    """Energy channel tables of the STIX-CONF snapshot."""
-    return ScienceEnergyChannels(reference_data / "stix-conf")
-
-
-@pytest.fixture(scope="session")
-def kernels(reference_data: Path, tmp_path_factory: pytest.TempPathFactory) -> SpiceKernels:
-    """The real 2020 kernels, meta kernels rewritten into a temporary folder."""
-    return SpiceKernels(reference_data / "spice" / "kernels", work_dir=tmp_path_factory.mktemp("spice-mk"))
 
 
 @pytest.fixture

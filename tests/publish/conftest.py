@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import spiceypy
 
 from stix_lib.db import connect
 
@@ -72,14 +71,6 @@ def engine(sqlite_url: str):
 def kernel_dir(reference_data: Path) -> Path:
     """The real 2020 SPICE kernel tree (flown + predicted meta kernels)."""
     return reference_data / "spice" / "kernels"
-
-
-@pytest.fixture
-def clean_spice():
-    """Start and end with an empty SPICE kernel pool."""
-    spiceypy.kclear()
-    yield
-    spiceypy.kclear()
 
 
 @dataclass

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stix_lib.conf.energy_channels import ScienceEnergyChannels
 from stix_lib.idb.manager import IDBManager
 from stix_lib.lb.convert import tms_to_lb
 from stix_lib.lb.fits_io import read_lb
@@ -21,31 +20,6 @@ from stix_lib.simulate.physics import Flare, build_day_model
 from stix_lib.simulate.reference import encode_reference
 from stix_lib.simulate.reference_io import ReferenceProduct, read_product
 from stix_lib.simulate.timebase import FINE_PER_SECOND, utc_to_scet
-from stix_lib.spice import SpiceKernels
-
-
-@pytest.fixture(scope="session")
-def idb_dir(reference_data: Path) -> Path:
-    """The real IDBs of the shared reference data."""
-    return reference_data / "idb"
-
-
-@pytest.fixture(scope="session")
-def idb_manager(idb_dir: Path) -> IDBManager:
-    """IDB selection with the on-board version history."""
-    return IDBManager(idb_dir)
-
-
-@pytest.fixture(scope="session")
-def kernels(reference_data: Path, tmp_path_factory: pytest.TempPathFactory) -> SpiceKernels:
-    """The real 2020 kernels, meta kernels rewritten into a temporary folder."""
-    return SpiceKernels(reference_data / "spice" / "kernels", work_dir=tmp_path_factory.mktemp("spice-mk"))
-
-
-@pytest.fixture(scope="session")
-def energy_channels(reference_data: Path) -> ScienceEnergyChannels:
-    """Energy channel tables of the STIX-CONF snapshot."""
-    return ScienceEnergyChannels(reference_data / "stix-conf")
 
 
 @pytest.fixture(scope="session")

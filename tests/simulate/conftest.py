@@ -6,18 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from stix_lib.idb.manager import IDBManager
 from stix_lib.simulate.simulator import SimulationConfig, SimulationResult, simulate
-
-
-@pytest.fixture(scope="session")
-def idb_dir(reference_data: Path) -> Path:
-    return reference_data / "idb"
-
-
-@pytest.fixture(scope="session")
-def idb_manager(idb_dir: Path) -> IDBManager:
-    return IDBManager(idb_dir)
 
 
 @pytest.fixture(scope="session")
