@@ -1,12 +1,11 @@
 """Fixtures of the ``stix_soar_publish`` DAG tests.
 
-The synthetic product writers (``publish_support``) and the local RID API come from
-``tests/publish``; the SSH server (with SFTP) and the SMTP sink from ``tests/conftest.py``.
+The synthetic product writers come from ``publish_support``; the local RID API, the SSH server
+and the SMTP sink from ``tests/fixtures/services.py``.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from dataclasses import dataclass
@@ -19,18 +18,6 @@ import pytest
 PUBLISH_TESTS = Path(__file__).resolve().parents[1] / "publish"
 if str(PUBLISH_TESTS) not in sys.path:
     sys.path.insert(0, str(PUBLISH_TESTS))
-
-
-def _load_publish_conftest():
-    spec = importlib.util.spec_from_file_location("publish_tests_conftest", PUBLISH_TESTS / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-#: The RID API of the publishing tests (answers every window with request 42, "big flare, imaging, api").
-rid_api_server = _load_publish_conftest().rid_api_server
 
 
 @pytest.fixture(autouse=True)
