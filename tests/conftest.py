@@ -31,6 +31,28 @@ pytest_plugins = sorted(
 )
 
 
+#: Markers given to every test below a top-level test folder (``-m "not slow"``, ``-m unit``, ...).
+FOLDER_MARKERS: dict[str, tuple[str, ...]] = {
+    "unit": ("unit",),
+    "dags": ("airflow",),
+    "integration": ("integration",),
+    "e2e": ("e2e", "airflow", "slow"),
+    "ui": ("ui", "airflow", "slow"),
+}
+#: Fixtures that start a real loopback service: a test using one is an ``integration`` test wherever it lives.
+SERVICE_FIXTURES = frozenset({"postgres_server", "ssh_server", "smtp_sink", "sftp_server", "rid_api_server"})
+TESTS = Path(__file__).resolve().parent
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Mark each test by its folder (see :data:`FOLDER_MARKERS`) and by the real services it uses."""
+    top = item.path.relative_to(TESTS).parts[0] if item.path.is_relative_to(TESTS) else ""
+    for name in FOLDER_MARKERS.get(top, ()):
+        item.add_marker(name)
+    if SERVICE_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker("integration"):
+        item.add_marker("integration")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Keep the tests of a ``scenario`` module in file order.
 

@@ -7,17 +7,12 @@ and the SMTP sink from ``tests/fixtures/services.py``.
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-PUBLISH_TESTS = Path(__file__).resolve().parents[2] / "publish"
-if str(PUBLISH_TESTS) not in sys.path:
-    sys.path.insert(0, str(PUBLISH_TESTS))
 
 
 @pytest.fixture(autouse=True)
