@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)/plugins
 
-.PHONY: venv preflight demo up test lint bench lock clean
+.PHONY: venv preflight demo up test test-fast lint bench lock clean
 
 venv: $(STAMP)
 
@@ -45,6 +45,12 @@ test: venv
 	$(BIN)/python -m pytest --randomly-seed=$(SEED) $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "WARNING: pytest collected no tests (exit 5)"; rc=0; fi; \
 	  echo "test order seed was $(SEED)"; exit $$rc
+
+## lint: ruff, then mypy over stix_lib, plugins/stix_ops and dags (configured in pyproject.toml)
+## test-fast: the unit tests only (tests/unit, no real service), random order, seed printed; a few minutes
+test-fast: venv
+	@echo "test order: random, seed $(SEED) (replay: make test-fast SEED=$(SEED))"
+	$(BIN)/python -m pytest tests/unit -m "not integration" --randomly-seed=$(SEED) $(PYTEST_ARGS)
 
 ## lint: ruff, then mypy over stix_lib, plugins/stix_ops and dags (configured in pyproject.toml)
 lint: venv
