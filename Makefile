@@ -46,7 +46,6 @@ test: venv
 	  if [ $$rc -eq 5 ]; then echo "WARNING: pytest collected no tests (exit 5)"; rc=0; fi; \
 	  echo "test order seed was $(SEED)"; exit $$rc
 
-## lint: ruff, then mypy over stix_lib, plugins/stix_ops and dags (configured in pyproject.toml)
 ## test-fast: the unit tests only (tests/unit, no real service), random order, seed printed; a few minutes
 test-fast: venv
 	@echo "test order: random, seed $(SEED) (replay: make test-fast SEED=$(SEED))"
