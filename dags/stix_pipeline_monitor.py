@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, AsyncCallback, DeadlineAlert, DeadlineReference
+from airflow.sdk import DAG, AsyncCallback, DeadlineAlert, DeadlineReference  # type: ignore[attr-defined]  # lazy, no stubs
 
 from stix_ops.defaults import START_DATE, default_args, tags
 from stix_ops.notifiers import deadline_missed_mail

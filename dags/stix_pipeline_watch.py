@@ -29,7 +29,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, AssetOrTimeSchedule, AsyncCallback, CronTriggerTimetable, DeadlineAlert, DeadlineReference
+from airflow.sdk import (  # type: ignore[attr-defined]  # the Deadline* and AsyncCallback exports are lazy, not in the stubs
+    DAG,
+    AssetOrTimeSchedule,
+    AsyncCallback,
+    CronTriggerTimetable,
+    DeadlineAlert,
+    DeadlineReference,
+)
 
 from stix_ops.assets import MONITOR_REARM
 from stix_ops.defaults import START_DATE, default_args, tags

@@ -245,7 +245,10 @@ def read_packets(path: Path) -> tuple[list[RawPacket], list[PacketError]]:
     errors: list[PacketError] = []
     try:
         for item in iter_packets(path):
-            (packets if isinstance(item, RawPacket) else errors).append(item)
+            if isinstance(item, RawPacket):
+                packets.append(item)
+            else:
+                errors.append(item)
     except TelemetryFileError as exc:
         raise TelemetryFileError(exc.path, exc.reason, packets=packets, errors=errors, truncated=exc.truncated) from exc
     return packets, errors
