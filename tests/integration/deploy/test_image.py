@@ -194,7 +194,7 @@ def dockerignored(path: str, patterns: list[str] | None = None) -> bool:
 
 def test_dockerignore_matcher_follows_docker_rules():
     assert dockerignored("a/b/__pycache__/x.pyc", ["**/__pycache__"])
-    assert dockerignored("tests/deploy/test_image.py", ["tests"])
+    assert dockerignored("tests/integration/deploy/test_image.py", ["tests"])
     assert not dockerignored("stix_lib/settings.py", ["tests", "*.pyc"])
     assert not dockerignored("keep.env", [".env"])
     assert not dockerignored("x.txt", ["*.txt", "!x.txt"])
@@ -203,7 +203,7 @@ def test_dockerignore_matcher_follows_docker_rules():
 def test_dockerignore_excludes_secrets_and_local_state():
     for path in (".env", ".env.prod", ".venv/bin/python", ".git/config", "build/lib/x.py", ".pytest_cache/v",
                  ".ruff_cache/x", "stix_lib/__pycache__/settings.cpython-311.pyc", "secrets/ssh/id_ed25519",
-                 "tests/deploy/test_image.py"):  # fmt: skip
+                 "tests/integration/deploy/test_image.py"):  # fmt: skip
         assert dockerignored(path), f"{path} would be sent to the Docker build context"
 
 

@@ -1,6 +1,6 @@
 """Backfill creation through the REST client: retried while the metadata DB is locked, idempotent when an
 answer is lost, a clear error when another backfill runs (fault injection at the HTTP transport; the real
-api-server path is tests/daily/test_reprocess_backfill.py)."""
+api-server path is tests/dags/daily/test_reprocess_backfill.py)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ def _no_stixpy_gate(monkeypatch: pytest.MonkeyPatch) -> None:
     """The synthetic products of these tests are not stixpy-loadable: the gate's stixpy and
     conservation checks are off.
 
-    (``tests/publish/test_gate.py`` covers it with real pipeline products.)
+    (``tests/unit/publish/test_gate.py`` covers it with real pipeline products.)
     """
     monkeypatch.setenv("STIX_PUBLISH_STIXPY_CHECK", "false")
     monkeypatch.setenv("STIX_PUBLISH_CONSERVATION_CHECK", "false")  # no LB parents beside them either
