@@ -8,6 +8,11 @@ from typing import Any
 
 import pendulum
 
+from tests.support import dag_runs
+from tests.support.dag_runs import run_asset_events, task_states
+
+__all__ = ["DAG_ID", "published_events", "queued_runs", "run_dag", "task_states", "xcom"]
+
 DAG_ID = "stix_soar_publish"
 DAG_FILE = Path(__file__).resolve().parents[2] / "dags" / f"{DAG_ID}.py"
 _DATES = itertools.count()
@@ -29,34 +34,14 @@ def run_dag(dagbag, conf: dict[str, Any] | None = None):
     return dag.test(logical_date=logical_date, run_conf=conf)
 
 
-def task_states(run) -> dict[str, str]:
-    """Task id → state of a finished run."""
-    return {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
-
-
 def xcom(run, task_id: str = "publish", key: str = "return_value") -> Any:
-    """An XCom value of ``run`` (None when absent)."""
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        row = session.scalars(XComModel.get_many(run_id=run.run_id, key=key, task_ids=task_id, dag_ids=DAG_ID)).first()
-        return None if row is None else XComModel.deserialize_value(row)
+    """An XCom value of ``run`` (None when absent); the ``publish`` task's result by default."""
+    return dag_runs.xcom(run, task_id, key)
 
 
 def published_events(run) -> list[dict]:
     """Extras of the ``stix_soar_published`` events that ``run`` emitted."""
-    from airflow.models.asset import AssetEvent, AssetModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        query = (
-            select(AssetEvent.extra)
-            .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
-            .where(AssetModel.name == "stix_soar_published", AssetEvent.source_run_id == run.run_id)
-        )
-        return [dict(extra) for extra in session.scalars(query)]
+    return run_asset_events(run, "stix_soar_published")
 
 
 def queued_runs(dag_id: str) -> int:

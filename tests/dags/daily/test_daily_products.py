@@ -17,6 +17,7 @@ from astropy.io import fits
 
 from stix_lib.daily import IDL_NOT_CONFIGURED, lightcurve_inputs, plot_days
 from stix_lib.plots import ll03_paths
+from tests.support.dag_runs import run_asset_events, task_states, xcom
 
 pytestmark = pytest.mark.airflow
 
@@ -35,35 +36,6 @@ def _run(dagbag, conf: dict[str, Any] | None = None, day: str = "2026-03-02"):
     dag = DagBag(dag_folder=str(DAG_FILE)).get_dag(DAG_ID)
     logical = pendulum.parse(f"{day}T08:00:00+00:00").add(seconds=next(_MINUTES))
     return dag.test(logical_date=logical, run_conf=conf)
-
-
-def _states(run) -> dict[str, str]:
-    return {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
-
-
-def _summary(run) -> dict[str, Any]:
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        row = session.scalars(
-            XComModel.get_many(run_id=run.run_id, key="return_value", task_ids="ll03_plots", dag_ids=DAG_ID)
-        ).first()
-        return XComModel.deserialize_value(row)
-
-
-def _ll03_events(run) -> list[dict]:
-    from airflow.models.asset import AssetEvent, AssetModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        query = (
-            select(AssetEvent.extra)
-            .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
-            .where(AssetModel.name == "stix_ll03", AssetEvent.source_run_id == run.run_id)
-        )
-        return [dict(extra) for extra in session.scalars(query)]
 
 
 @pytest.fixture
@@ -104,25 +76,25 @@ def test_ll03_once_per_input_version_and_again_after_a_rewrite(dagbag, settings,
 
     first = _run(dagbag, whole_archive)
     assert str(first.state) == "success"
-    assert _states(first) == {"ll03_plots": "success", "anc_aspect": "skipped"}
-    assert _summary(first)["written"] == [str(svg), str(png)]
+    assert task_states(first) == {"ll03_plots": "success", "anc_aspect": "skipped"}
+    assert xcom(first, "ll03_plots")["written"] == [str(svg), str(png)]
     assert svg.read_text().count(f"<dc:source>{LC} DATE=2022-03-22T11:14:37.818</dc:source>") == 1
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     (row,) = history.rows()
     assert (row["name"], row["level"], row["type"], row["version"]) == ("lightcurve", "LL03", "ql", 2)
     assert (row["fits_in_path"], row["fits_out_path"]) == (str(lightcurve), str(svg))
-    assert _ll03_events(first) == [{"files": [svg.name], "more_files": 0}]
+    assert run_asset_events(first, "stix_ll03") == [{"files": [svg.name], "more_files": 0}]
     skip_lines = [line for line in capfd.readouterr().out.splitlines() if IDL_NOT_CONFIGURED in line]
     assert len(skip_lines) == 1 and "Skipping task" in skip_lines[0]  # one clear line in the task log, no ANC file
     assert not list(Path(settings.fits_archive_dir).glob("ANC/**/*.fits"))
 
     plotted = (svg.read_bytes(), svg.stat().st_mtime_ns)
     second = _run(dagbag, whole_archive)
-    assert _states(second) == {"ll03_plots": "success", "anc_aspect": "skipped"}
-    summary = _summary(second)
+    assert task_states(second) == {"ll03_plots": "success", "anc_aspect": "skipped"}
+    summary = xcom(second, "ll03_plots")
     assert summary["written"] == [] and summary["skipped"] == [f"{LC}: already processed into {svg.name}"]
     assert len(history.rows()) == 1 and (svg.read_bytes(), svg.stat().st_mtime_ns) == plotted
-    assert _ll03_events(second) == []
+    assert run_asset_events(second, "stix_ll03") == []
 
     rewritten = datetime.now(UTC)  # the input is written again (new DATE)
     with fits.open(lightcurve, mode="update") as hdul:
@@ -130,21 +102,22 @@ def test_ll03_once_per_input_version_and_again_after_a_rewrite(dagbag, settings,
     while datetime.now(UTC) <= rewritten + timedelta(seconds=1.1):  # the 1-s cadence gate
         time.sleep(0.1)
     third = _run(dagbag, whole_archive)
-    assert _summary(third)["written"] == [str(svg), str(png)]
+    assert xcom(third, "ll03_plots")["written"] == [str(svg), str(png)]
     assert len(history.rows()) == 2 and history.rows()[-1]["p_date"] > rewritten
     assert f"DATE={rewritten:%Y-%m-%dT%H:%M:%S}" in svg.read_text()
-    assert _ll03_events(third) == [{"files": [svg.name], "more_files": 0}]
+    assert run_asset_events(third, "stix_ll03") == [{"files": [svg.name], "more_files": 0}]
 
 
 def test_run_looks_at_the_window_of_data_days(dagbag, settings, lightcurve, history) -> None:
     outside = _run(dagbag)  # run day 2026-03-02, data days 2026-01-21 .. 2026-03-01: not 2020-05-06
-    assert _summary(outside) | {"skipped": []} == {
+    assert xcom(outside, "ll03_plots") | {"skipped": []} == {
         "run_day": "2026-03-02", "window": "2026-01-21 .. 2026-03-01", "inputs": 0, "written": [], "skipped": [],
         "errors": [],
     }  # fmt: skip
     assert history.rows() == [] and not (Path(settings.fits_archive_dir) / "LL03").exists()
     inside = _run(dagbag, {"days_back": 2126})  # 2026-03-02 - 2126 days = 2020-05-06
-    assert _summary(inside)["window"] == "2020-05-06 .. 2026-03-01" and len(_summary(inside)["written"]) == 2
+    summary = xcom(inside, "ll03_plots")
+    assert summary["window"] == "2020-05-06 .. 2026-03-01" and len(summary["written"]) == 2
 
 
 def test_plot_days_and_latest_version_inputs(tmp_path: Path, lightcurve: Path) -> None:
@@ -181,7 +154,7 @@ def test_anc_with_idl_configured_names_the_due_inputs(
     monkeypatch.setenv("STIX_IDL_GSW_PATH", str(tmp_path / "STX-GSW"))
     monkeypatch.setenv("STIX_SPICE_DIR", str(tmp_path / "spice"))
     run = _run(dagbag, {"days_back": 0})
-    assert _states(run)["anc_aspect"] == "failed" and str(run.state) == "failed"
+    assert task_states(run)["anc_aspect"] == "failed" and str(run.state) == "failed"
     from airflow.models.taskinstance import TaskInstance
 
     ti: TaskInstance = next(t for t in run.get_task_instances() if t.task_id == "anc_aspect")

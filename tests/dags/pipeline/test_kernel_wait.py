@@ -9,12 +9,13 @@ was made with" hold whatever the implementation.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pendulum
 import pytest
 from astropy.io import fits
+
+from tests.support.pipeline_support import stage_tm
 
 pytestmark = pytest.mark.airflow
 
@@ -24,8 +25,6 @@ START = "2024-05-14T10:00:00"
 @pytest.fixture
 def staged_bsd(settings, reference_data, monkeypatch):
     """One hour of simulated telemetry with science requests, staged in the ledger; no SPICE kernels."""
-    from stix_lib.db import connect, ledger
-    from stix_lib.db.schema import TMState
     from stix_lib.ridlut.table import write_rows_atomic
     from stix_lib.simulate import SimulationConfig, simulate
 
@@ -40,16 +39,9 @@ def staged_bsd(settings, reference_data, monkeypatch):
         settings.rid_lut_file,
         [{"unique_id": str(r["request_id"]), "scaling_factor": ""} for r in manifest["requests"]],
     )
-    engine = connect(settings.pipeline_db_url)
-    staged = []
-    for path in result.files:
-        target = settings.soc_processing_dir / Path(path).name
-        shutil.copyfile(path, target)
-        ledger.record_incoming(engine, target)
-        ledger.set_state(engine, target.name, TMState.STAGED, path=target)
-        staged.append(target.name)
+    engine, staged = stage_tm(settings, result.files)
     assert not (settings.spice_dir / "mk").exists()
-    return settings, engine, staged
+    return settings, engine, [path.name for path in staged]
 
 
 def _run(dagbag):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
 import pendulum
 import pytest
+
+from tests.support.pipeline_support import stage_tm
 
 pytestmark = pytest.mark.airflow
 
@@ -15,8 +15,6 @@ pytestmark = pytest.mark.airflow
 @pytest.fixture
 def world(settings, reference_data, monkeypatch):
     """Settings with kernels, STIX-CONF, and 2 h of simulated telemetry in two staged files."""
-    from stix_lib.db import connect, ledger
-    from stix_lib.db.schema import TMState
     from stix_lib.kernels import build_kernel_set
     from stix_lib.simulate import SimulationConfig, simulate
 
@@ -28,14 +26,7 @@ def world(settings, reference_data, monkeypatch):
         SimulationConfig(start="2024-05-14T10:00:00", duration=7200.0, out_dir=work,
                          idb_dir=reference_data / "idb", scenario="flare", seed=7, files=2)
     )  # fmt: skip
-    engine = connect(settings.pipeline_db_url)
-    staged = []
-    for path in result.files:
-        target = settings.soc_processing_dir / Path(path).name
-        shutil.copyfile(path, target)
-        ledger.record_incoming(engine, target)
-        ledger.set_state(engine, target.name, TMState.STAGED, path=target)
-        staged.append(target)
+    engine, staged = stage_tm(settings, result.files)
     return settings, engine, staged
 
 
