@@ -124,10 +124,15 @@ def hk_packet(
 
 def write_tm_xml(path: Path, packets: Iterable[bytes], first_id: int = 1) -> Path:
     """Write packets as an EDDS ``PktRawResponse`` file (with the 76-byte ground header)."""
+    return write_tm_pairs(path, [(first_id + i, data) for i, data in enumerate(packets)])
+
+
+def write_tm_pairs(path: Path, packets: Iterable[tuple[int, bytes]]) -> Path:
+    """Write ``(packetID, CCSDS packet)`` pairs as a ``PktRawResponse`` file (76-byte ground header)."""
     rows = [
-        f'<PktRawResponseElement packetID="{first_id + i}">\n    <Packet>{(GROUND_HEADER + data).hex()}</Packet>\n'
+        f'<PktRawResponseElement packetID="{pid}">\n    <Packet>{(GROUND_HEADER + data).hex()}</Packet>\n'
         "</PktRawResponseElement>"
-        for i, data in enumerate(packets)
+        for pid, data in packets
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
