@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)/plugins
 
-.PHONY: venv preflight demo up test lint bench lock clean
+.PHONY: venv preflight demo up test test-fast lint bench lock clean
 
 venv: $(STAMP)
 
@@ -32,7 +32,7 @@ demo: preflight venv
 up: preflight venv
 	$(BIN)/python -m stix_ops.dev.demo up
 
-## test: lint + the full test suite in random order (pytest-randomly). The seed is printed first;
+## test: ruff + mypy + the full test suite in random order (pytest-randomly). The seed is printed first;
 ## `make test SEED=<n>` replays an order. pytest's exit 5 ("no tests collected", e.g. a -k filter that
 ## matches nothing) is reported loudly and not treated as a failure; every other code is passed on.
 ifeq ($(origin SEED),undefined)
@@ -40,13 +40,21 @@ SEED := $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
 endif
 test: venv
 	$(BIN)/python -m ruff check .
+	$(BIN)/python -m mypy
 	@echo "test order: random, seed $(SEED) (replay: make test SEED=$(SEED))"
 	$(BIN)/python -m pytest --randomly-seed=$(SEED) $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "WARNING: pytest collected no tests (exit 5)"; rc=0; fi; \
 	  echo "test order seed was $(SEED)"; exit $$rc
 
+## test-fast: the unit tests only (tests/unit, no real service), random order, seed printed; a few minutes
+test-fast: venv
+	@echo "test order: random, seed $(SEED) (replay: make test-fast SEED=$(SEED))"
+	$(BIN)/python -m pytest tests/unit -m "not integration" --randomly-seed=$(SEED) $(PYTEST_ARGS)
+
+## lint: ruff, then mypy over stix_lib, plugins/stix_ops and dags (configured in pyproject.toml)
 lint: venv
 	$(BIN)/python -m ruff check .
+	$(BIN)/python -m mypy
 
 ## bench: run the benchmarks and rewrite benchmarks/RESULTS.md
 bench: venv

@@ -258,7 +258,7 @@ NOTES = """Notes:
   `spice` export their names lazily, `stix_lib.lazy_exports`); TM -> LB imports astropy.io.fits
   only when a card needs it and no astropy.table/units; astropy.table (serialized-column YAML),
   scipy.interpolate (IDB spline curves of L1 engineering values) and the CAL/ECC code come with
-  the first L0 / L1 / CAL product that needs them. `tests/cli/test_startup_imports.py` guards
+  the first L0 / L1 / CAL product that needs them. `tests/integration/cli/test_startup_imports.py` guards
   this through `sys.modules`, without timing.
 - An LB -> L1 task still pays for what it uses: astropy.io.fits + astropy.table (~0.5 s CPU),
   scipy.interpolate (~0.45 s, only for `splrep`/`splev` of the IDB curves) and spiceypy (~0.15 s).

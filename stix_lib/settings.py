@@ -49,6 +49,9 @@ FOLDER_DEFAULTS: dict[str, str] = {
     "log_dir": "logs",
 }
 
+#: Default of the folder fields: "derive from ``data_root``" (compared by identity; ``None`` means the same).
+DERIVED: Path = Path("<derived from data_root>")
+
 _DURATION_UNITS = {"s": 1, "sec": 1, "min": 60, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
@@ -212,19 +215,19 @@ class Settings:
     data_root: Path = Path("stix-data-root")
     reference_data: Path = Path("../shared/stix-data")
 
-    soc_incoming_dir: Path | None = None
-    soc_processing_dir: Path | None = None
-    from_soc_dir: Path | None = None
-    spice_dir: Path | None = None
-    idb_dir: Path | None = None
-    conf_dir: Path | None = None
-    fits_archive_dir: Path | None = None
-    soar_target_dir: Path | None = None
-    soar_conflicts_dir: Path | None = None
-    nas_mirror_dir: Path | None = None
-    quarantine_dir: Path | None = None
-    log_dir: Path | None = None
-    rid_lut_file: Path | None = None
+    soc_incoming_dir: Path = DERIVED
+    soc_processing_dir: Path = DERIVED
+    from_soc_dir: Path = DERIVED
+    spice_dir: Path = DERIVED
+    idb_dir: Path = DERIVED
+    conf_dir: Path = DERIVED
+    fits_archive_dir: Path = DERIVED
+    soar_target_dir: Path = DERIVED
+    soar_conflicts_dir: Path = DERIVED
+    nas_mirror_dir: Path = DERIVED
+    quarantine_dir: Path = DERIVED
+    log_dir: Path = DERIVED
+    rid_lut_file: Path = DERIVED
 
     rid_lut_update_url: str = "https://datacenter.stix.i4ds.net/api/bsd/info/"
     pipeline_db_url: str = ""
@@ -284,20 +287,27 @@ class Settings:
     nas_ssh_conn_id: str = "stix_nas"
 
     sources: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    #: Names of the fields whose value was derived from ``data_root`` (set by ``__post_init__``).
+    derived: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         root = Path(self.data_root).expanduser()
         object.__setattr__(self, "data_root", root)
         object.__setattr__(self, "reference_data", Path(self.reference_data).expanduser())
-        for name, rel in FOLDER_DEFAULTS.items():
-            if getattr(self, name) is None:
+        derived: set[str] = set()
+        defaults = {**FOLDER_DEFAULTS, "rid_lut_file": "publish/rid_lut.csv"}
+        for name, rel in defaults.items():
+            value = getattr(self, name)
+            if value is None or value is DERIVED:
                 object.__setattr__(self, name, root / rel)
+                derived.add(name)
         if self.conf_public_dir is not None and not Path(self.conf_public_dir).expanduser().is_absolute():
             object.__setattr__(self, "conf_public_dir", root / self.conf_public_dir)
-        if self.rid_lut_file is None:
-            object.__setattr__(self, "rid_lut_file", root / "publish" / "rid_lut.csv")
+            derived.add("conf_public_dir")
         if not self.pipeline_db_url:
             object.__setattr__(self, "pipeline_db_url", f"sqlite:///{(root / 'pipeline.sqlite').absolute()}")
+            derived.add("pipeline_db_url")
+        object.__setattr__(self, "derived", frozenset(derived))
 
     # -- derived helpers -------------------------------------------------------------------
     def folders(self) -> dict[str, Path]:
@@ -310,14 +320,28 @@ class Settings:
             Path(path).mkdir(parents=True, exist_ok=True)
 
     def replace(self, **changes: Any) -> Settings:
-        """Return a copy with ``changes`` applied (folders re-derived only if left unset)."""
+        """Return a copy with ``changes`` applied.
+
+        When ``data_root`` changes, every value that was derived from it (the folders left unset,
+        ``rid_lut_file``, a relative ``conf_public_dir``, the default SQLite ``pipeline_db_url``)
+        is derived again from the new root, unless ``changes`` sets it explicitly. Values that were
+        set explicitly are kept.
+        """
+        if "data_root" in changes and Path(changes["data_root"]).expanduser() != self.data_root:
+            for name in self.derived - changes.keys():
+                if name == "conf_public_dir":
+                    changes[name] = Path(self.conf_public_dir or "").relative_to(self.data_root)
+                elif name == "pipeline_db_url":
+                    changes[name] = ""
+                else:
+                    changes[name] = DERIVED
         return dataclasses.replace(self, **changes)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain representation for logs and ``stix-pipeline config``; passwords in URLs are masked."""
         out: dict[str, Any] = {}
         for f in fields(self):
-            if f.name == "sources":
+            if f.name in {"sources", "derived"}:
                 continue
             value = getattr(self, f.name)
             if isinstance(value, Path):
@@ -432,7 +456,7 @@ def load_settings(
     """
     env = os.environ if environ is None else environ
     hints = get_type_hints(Settings)
-    known = {f.name for f in fields(Settings) if f.name != "sources"}
+    known = {f.name for f in fields(Settings) if f.name not in {"sources", "derived"}}
     values: dict[str, Any] = {}
     sources: list[str] = ["defaults"]
 

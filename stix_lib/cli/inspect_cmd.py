@@ -66,7 +66,7 @@ def inspect_file(path: Path, manager: IDBManager, window: MissionWindow | None =
     }
     try:
         if path.suffix.lower() == ".hex":
-            packets, read_errors = read_hex_dump(path), []
+            packets, read_errors = read_hex_dump(path), list[PacketError]()
         else:
             packets, read_errors = read_packets(path)
     except TelemetryFileError as exc:

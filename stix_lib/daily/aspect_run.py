@@ -104,8 +104,8 @@ def run_aspect(
         Fixed ``DATE`` header keyword (tests).
     """
     result = AspectResult()
-    archive = Path(settings.fits_archive_dir)  # type: ignore[arg-type]
-    spice_dir = Path(settings.spice_dir)  # type: ignore[arg-type]
+    archive = Path(settings.fits_archive_dir)
+    spice_dir = Path(settings.spice_dir)
     flown = find_meta_kernels(spice_dir).flown if (spice_dir / "mk").is_dir() else None
     flown_date = meta_kernel_date(flown) if flown else None
     paths = aspect_inputs(archive, days)

@@ -250,7 +250,7 @@ class IdlBridge:
             )
         if int(settings.idl_batchsize) < 1:
             raise IdlBridgeError(f"idl_batchsize must be at least 1, not {settings.idl_batchsize}")
-        root = work_root if work_root is not None else Path(settings.log_dir) / WORK_FOLDER  # type: ignore[arg-type]
+        root = work_root if work_root is not None else Path(settings.log_dir) / WORK_FOLDER
         return cls(command, str(settings.idl_gsw_path), settings.idl_timeout, int(settings.idl_batchsize), root)
 
     def batches(self, inputs: Sequence[AspectInput]) -> list[list[AspectInput]]:

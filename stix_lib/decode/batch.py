@@ -100,7 +100,7 @@ def decode_packets(
         datas = [p.data for p in packets]  # type: ignore[union-attr]
     else:
         ids = np.arange(len(packets), dtype=np.int64)
-        datas = list(packets)  # type: ignore[arg-type]
+        datas = list(packets)
     errors: list[PacketError] = []
     keep = np.arange(len(datas))
     kept = datas

@@ -132,7 +132,7 @@ class LBProduct:
             np.concatenate([p.raw_file.astype(str) for p in products]),
             np.concatenate([p.packet for p in products]).astype(np.int64),
             [d for p in products for d in p.data],
-            None if first.request is None else np.concatenate([p.request for p in products]),  # type: ignore[misc]
+            None if first.request is None else np.concatenate([p.request for p in products]),
         )
 
     def combine(self, newer: LBProduct | None = None) -> LBProduct:

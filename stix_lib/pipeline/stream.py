@@ -240,7 +240,7 @@ class ProductStream:
 def day_of_input(path: Path) -> int | None:
     """SCET day of an LB or L0 daily file name (``None`` for per-request files and others)."""
     try:
-        return parse_lb_file_name(path.name)["day"]  # type: ignore[return-value]
+        return parse_lb_file_name(path.name)["day"]
     except ValueError:
         pass
     try:

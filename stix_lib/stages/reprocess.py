@@ -266,7 +266,7 @@ def resolve_options(
     out = Path(fits_dir) if fits_dir else root / REPROCESS_FOLDER / f"V{resolved_version:02d}"
     if not out.is_absolute():
         out = root / out
-    live = Path(settings.fits_archive_dir)  # type: ignore[arg-type]
+    live = Path(settings.fits_archive_dir)
     if out.resolve() == live.resolve() and resolved_version == int(settings.processing_version):
         raise ReprocessError(
             f"refusing to reprocess into the live archive {live} with the live version V{resolved_version:02d}: "
@@ -289,7 +289,7 @@ def resolve_options(
 
 
 def _kernels(settings: Settings, options: ReprocessOptions) -> SpiceKernels | None:
-    spice_dir = Path(options.spice_dir or settings.spice_dir)  # type: ignore[arg-type]
+    spice_dir = Path(options.spice_dir or settings.spice_dir)
     return make_kernels(spice_dir, Path(options.spice_file) if options.spice_file else None)
 
 
@@ -303,7 +303,7 @@ def plan_day(settings: Settings, engine: Engine, day: date, options: ReprocessOp
         ``tm_files`` (paths), ``missing``, ``without_obt`` and ``options``.
     """
     window = day_window(day, _kernels(settings, options))
-    selection = select_day_files(engine, window, processing_dir=Path(settings.soc_processing_dir))  # type: ignore[arg-type]
+    selection = select_day_files(engine, window, processing_dir=Path(settings.soc_processing_dir))
     log.info("day %s: %d TM file(s)", window.describe(), len(selection.files))
     for name in selection.missing:
         log.error("TM file %s is in the ledger but neither at its path nor in %s", name, settings.soc_processing_dir)

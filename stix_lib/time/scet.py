@@ -216,10 +216,10 @@ class _TimeBase:
             return NotImplemented
         return op(self.btime, theirs)
 
-    def __eq__(self, other: object) -> Any:  # type: ignore[override]
+    def __eq__(self, other: object) -> Any:
         return self._compare(other, np.equal)
 
-    def __ne__(self, other: object) -> Any:  # type: ignore[override]
+    def __ne__(self, other: object) -> Any:
         return self._compare(other, np.not_equal)
 
     def __lt__(self, other: object) -> Any:

@@ -31,7 +31,7 @@ import pytest
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.scenario]
 
-#: Hour of simulated telemetry with science requests (as tests/processing/test_kernel_wait.py).
+#: Hour of simulated telemetry with science requests (as tests/dags/pipeline/test_kernel_wait.py).
 START = "2024-05-14T10:00:00"
 #: Kernel deliveries covering it: predicted to the end, flown up to the third date.
 KERNELS = ("2024-05-01", "2024-06-30", "2024-05-20")

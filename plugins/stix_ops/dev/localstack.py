@@ -394,5 +394,5 @@ class LocalStack:
                 quiet_since = None
             time.sleep(2)
         runs = self.runs()
-        busy = [f"{r['dag_id']} {r['dag_run_id']} {r['state']}" for r in runs if r["state"] not in TERMINAL_RUN_STATES]
-        raise StackError(f"runs not finished after {timeout:.0f} s: {'; '.join(busy) or 'none busy'}")
+        left = [f"{r['dag_id']} {r['dag_run_id']} {r['state']}" for r in runs if r["state"] not in TERMINAL_RUN_STATES]
+        raise StackError(f"runs not finished after {timeout:.0f} s: {'; '.join(left) or 'none busy'}")
