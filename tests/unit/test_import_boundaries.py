@@ -103,3 +103,15 @@ def test_dev_folders_and_dev_cli_commands_are_not_production(tmp_path: Path) -> 
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text("from stix_lib.dev.simulate import simulate\n", encoding="utf-8")
     assert production_files(tmp_path) == []
+
+
+def test_the_library_never_imports_airflow() -> None:
+    """``stix_lib`` (dev tools included) has no ``import airflow``/``from airflow`` anywhere, lazy or not."""
+    offenders = [
+        f"{path.relative_to(REPO).as_posix()}:{node.lineno}"
+        for path in sorted(REPO.glob("stix_lib/**/*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if (isinstance(node, ast.Import) and any(a.name.split(".")[0] == "airflow" for a in node.names))
+        or (isinstance(node, ast.ImportFrom) and not node.level and (node.module or "").split(".")[0] == "airflow")
+    ]
+    assert offenders == [], "stix_lib imports Airflow:\n" + "\n".join(offenders)
