@@ -30,7 +30,7 @@ Three card conventions exist (``style``, described by :class:`CardLayout`): ``"p
 them: repeat count always in ``TFORM``, ``TUNIT`` as given, ``TZERO`` without ``TSCAL``, ``TDIM``
 only for multi-axis or one-element vectors and, with the width first, string vectors;
 ``CHECKSUM``/``DATASUM`` before trailing ``COMMENT``/``HISTORY`` cards, their comments stamped
-``updated <time>``, and long strings without comment).
+``updated <time>``, and cards without room for a comment written without one).
 """
 
 from __future__ import annotations
@@ -86,8 +86,9 @@ class CardLayout:
     checksum_before_commentary
         ``CHECKSUM``/``DATASUM`` after the last keyword card, before trailing ``COMMENT``/``HISTORY``
         (astropy's placement); otherwise at the end.
-    long_string_comments
-        Long (``CONTINUE``) strings keep their comment.
+    bare_when_full
+        Cards without room for a comment (long ``CONTINUE`` strings, values reaching column 77)
+        are written without one; otherwise the comment is cut at column 80.
     """
 
     fits_units: bool
@@ -96,21 +97,21 @@ class CardLayout:
     repeat_always: bool
     tdim: Literal["none", "vectors", "science"]
     checksum_before_commentary: bool
-    long_string_comments: bool
+    bare_when_full: bool
 
     def card(self, keyword: str, value: Any, comment: str) -> str:
         """Card image(s) in this layout."""
-        if not self.long_string_comments and comment and isinstance(value, str):
+        if self.bare_when_full and comment and keyword not in ("COMMENT", "HISTORY"):
             bare = format_card(keyword, value)
-            if len(bare) > 80:
+            if len(bare) > 80 or len(bare.rstrip()) >= 77:  # no room for " / " and a character
                 return bare
         return format_card(keyword, value, comment)
 
 
 LAYOUTS: dict[TableStyle, CardLayout] = {
-    "product": CardLayout(True, True, ("TSCAL", "TZERO"), False, "vectors", False, True),
-    "lb": CardLayout(True, False, ("TZERO", "TSCAL"), False, "none", False, True),
-    "science": CardLayout(False, True, ("TZERO",), True, "science", True, False),
+    "product": CardLayout(True, True, ("TSCAL", "TZERO"), False, "vectors", False, False),
+    "lb": CardLayout(True, False, ("TZERO", "TSCAL"), False, "none", False, False),
+    "science": CardLayout(False, True, ("TZERO",), True, "science", True, True),
 }
 
 

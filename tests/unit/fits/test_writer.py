@@ -164,7 +164,7 @@ def test_science_style_is_astropys_layout(tmp_path: Path) -> None:
 
     Covers what the science tables hold: scalars and vectors of every unsigned width (TZERO without
     TSCAL), one-element and multi-axis vectors (TDIM), string vectors (TDIM with the width), units
-    as given, a long string without comment, comments cut to the card, COMMENT/HISTORY after the
+    as given, long strings and full cards without comment, comments cut to the card, COMMENT/HISTORY after the
     checksums.
     """
     rng = np.random.default_rng(1)
@@ -186,6 +186,8 @@ def test_science_style_is_astropys_layout(tmp_path: Path) -> None:
         ("DATE", "2024-05-14T01:18:00.100", "FITS file creation date in UTC"),
         ("BUNIT", " ", "Unit of the physical values"),
         ("SPICE_MK", "", "SPICE meta kernels"),
+        ("PARENT", "p" * 67, "no room left for this comment"),
+        ("ORIGIN", "q" * 64, "room for three characters"),
         ("XPOSURE", 4.0, "[s] Shortest exposure (integration) time"),
         ("OBS_VR", -2686.64, "[m/s] Observer radial velocity relative to the Sun, a long comment"),
         ("COMPLETE", True, "Complete request sequence"),
@@ -198,7 +200,7 @@ def test_science_style_is_astropys_layout(tmp_path: Path) -> None:
     for key, value, comment in cards:
         bare = fits.Card(key, value)
         room = 80 - max(len(bare.image.rstrip()), 30) - 3
-        header.append(bare if len(bare.image) > 80 else fits.Card(key, value, comment[:room]))
+        header.append(bare if len(bare.image) > 80 or room <= 0 else fits.Card(key, value, comment[:room]))
     header["COMMENT"] = "a comment"
     header["HISTORY"] = "Processed by stix_lib L1"
     path = tmp_path / "astropy.fits"
