@@ -23,9 +23,14 @@ units are written in the FITS unit syntax (astropy's formatter), and every HDU c
 columns of the same dtype/shape, so astropy and stixpy read it back unchanged. The output is a
 pure function of the inputs.
 
-Two column-card conventions exist (``style``): ``"product"`` (``TUNIT``, ``TSCAL``, ``TZERO``,
-``TDIM``: astropy's order) and ``"lb"`` (``TZERO`` before ``TSCAL``, then ``TUNIT``, no
-``TDIM``), the layout LB files have always been written with.
+Three card conventions exist (``style``, described by :class:`CardLayout`): ``"product"``
+(``TUNIT``, ``TSCAL``, ``TZERO``, ``TDIM``: astropy's order), ``"lb"`` (``TZERO`` before
+``TSCAL``, then ``TUNIT``, no ``TDIM``), the layout LB files have always been written with, and
+``"science"`` (the layout of science request files, as astropy's ``HDUList.writeto`` writes
+them: repeat count always in ``TFORM``, ``TUNIT`` as given, ``TZERO`` without ``TSCAL``, ``TDIM``
+only for multi-axis or one-element vectors and, with the width first, string vectors;
+``CHECKSUM``/``DATASUM`` before trailing ``COMMENT``/``HISTORY`` cards, their comments stamped
+``updated <time>``, and cards without room for a comment written without one).
 """
 
 from __future__ import annotations
@@ -56,8 +61,58 @@ _SIGNED = {
 }
 
 Card = tuple[str, Any, str]
-#: Column-card convention of a table (see the module docstring).
-TableStyle = Literal["product", "lb"]
+#: Card convention of a file (see the module docstring and :class:`CardLayout`).
+TableStyle = Literal["product", "lb", "science"]
+_COMMENTARY = frozenset({"COMMENT ", "HISTORY ", " " * 8})
+
+
+@dataclass(frozen=True)
+class CardLayout:
+    """How one style lays out column cards, long strings and checksums.
+
+    Attributes
+    ----------
+    fits_units
+        ``TUNIT`` in FITS unit syntax (:func:`fits_unit`); otherwise as given.
+    unit_first
+        ``TUNIT`` before the scaling cards; otherwise after them.
+    scaling
+        The scaling cards of an unsigned column, in order (``TSCAL`` is 1).
+    repeat_always
+        ``TFORM`` always with a repeat count (``1J``, and ``width * count`` for strings).
+    tdim
+        ``"none"``; ``"vectors"`` (every vector column); ``"science"`` (multi-axis or one-element
+        numeric vectors, string vectors with the width as first axis).
+    checksum_before_commentary
+        ``CHECKSUM``/``DATASUM`` after the last keyword card, before trailing ``COMMENT``/``HISTORY``
+        (astropy's placement); otherwise at the end.
+    bare_when_full
+        Cards without room for a comment (long ``CONTINUE`` strings, values reaching column 77)
+        are written without one; otherwise the comment is cut at column 80.
+    """
+
+    fits_units: bool
+    unit_first: bool
+    scaling: tuple[str, ...]
+    repeat_always: bool
+    tdim: Literal["none", "vectors", "science"]
+    checksum_before_commentary: bool
+    bare_when_full: bool
+
+    def card(self, keyword: str, value: Any, comment: str) -> str:
+        """Card image(s) in this layout."""
+        if self.bare_when_full and comment and keyword not in ("COMMENT", "HISTORY"):
+            bare = format_card(keyword, value)
+            if len(bare) > 80 or len(bare.rstrip()) >= 77:  # no room for " / " and a character
+                return bare
+        return format_card(keyword, value, comment)
+
+
+LAYOUTS: dict[TableStyle, CardLayout] = {
+    "product": CardLayout(True, True, ("TSCAL", "TZERO"), False, "vectors", False, False),
+    "lb": CardLayout(True, False, ("TZERO", "TSCAL"), False, "none", False, False),
+    "science": CardLayout(False, True, ("TZERO",), True, "science", True, True),
+}
 
 
 @dataclass
@@ -71,27 +126,28 @@ class WriteColumn:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def _header_block(cards: list[Card], datasum: int, text: str = "") -> bytes:
+def _header_block(
+    cards: list[Card], datasum: int, text: str = "", *, layout: CardLayout | None = None, stamp: str | None = None
+) -> bytes:
     """Header (padded) with ``CHECKSUM``/``DATASUM`` for data of checksum ``datasum``.
 
-    ``text``: card images formatted beforehand, placed after ``cards``.
+    ``text``: card images formatted beforehand, placed after ``cards``; ``layout`` where the
+    checksum cards go (default: at the end); ``stamp`` the time in their comments (``updated ...``).
     """
     images = "".join(format_card(key, value, comment) for key, value, comment in cards) + text
-    images += format_card("CHECKSUM", _PLACEHOLDER, "HDU checksum")
-    images += format_card("DATASUM", str(datasum), "data unit checksum") + "END".ljust(80)
+    at = len(images)
+    if layout is not None and layout.checksum_before_commentary:
+        while at and images[at - 80 : at - 72] in _COMMENTARY:
+            at -= 80
+    note = f" updated {stamp}" if stamp else ""
+    checksums = format_card("CHECKSUM", _PLACEHOLDER, "HDU checksum" + note)
+    checksums += format_card("DATASUM", str(datasum), "data unit checksum" + note)
+    images = images[:at] + checksums + images[at:] + "END".ljust(80)
     header = (images + " " * (-len(images) % BLOCK)).encode("ascii")
     encoded = encode_checksum(ones_complement_sum(header, datasum))
     marker = f"CHECKSUM= '{_PLACEHOLDER}'".encode()
     at = header.index(marker)
     return header[:at] + f"CHECKSUM= '{encoded}'".encode() + header[at + len(marker) :]
-
-
-def _hdu(cards: list[Card], data: bytes, text: str = "") -> bytes:
-    """Header + data with ``CHECKSUM``/``DATASUM`` (data already padded).
-
-    ``text``: card images formatted beforehand, placed after ``cards``.
-    """
-    return _header_block(cards, ones_complement_sum(data), text) + data
 
 
 def fits_unit(unit: str | None) -> str | None:
@@ -180,17 +236,28 @@ def serialized_comments(columns: Sequence[WriteColumn], cache: dict | None = Non
 
 
 def bintable_bytes(
-    extname: str, columns: Sequence[WriteColumn], cache: dict | None = None, *, style: TableStyle = "product"
+    extname: str,
+    columns: Sequence[WriteColumn],
+    cache: dict | None = None,
+    *,
+    style: TableStyle = "product",
+    stamp: str | None = None,
 ) -> bytes:
     """One binary-table extension (header, data, checksums).
 
-    ``cache`` see :func:`serialized_comments`; ``style`` the column-card convention (module docstring).
+    ``cache`` see :func:`serialized_comments`; ``style`` the card convention (module docstring);
+    ``stamp`` the time in the checksum comments (``updated <stamp>``; none by default).
     """
-    return b"".join(bintable_parts(extname, columns, cache, style=style))
+    return b"".join(bintable_parts(extname, columns, cache, style=style, stamp=stamp))
 
 
 def bintable_parts(
-    extname: str, columns: Sequence[WriteColumn], cache: dict | None = None, *, style: TableStyle = "product"
+    extname: str,
+    columns: Sequence[WriteColumn],
+    cache: dict | None = None,
+    *,
+    style: TableStyle = "product",
+    stamp: str | None = None,
 ) -> tuple[bytes, bytearray]:
     """:func:`bintable_bytes` as ``(header, padded data)``, the data packed in place (no copies)."""
     rows = len(columns[0].values) if columns else 0
@@ -228,47 +295,69 @@ def bintable_parts(
         text = _column_cards(extname, columns, layouts, cache, style)
         if cache is not None:
             cache[key] = text
-    return _header_block(cards, ones_complement_sum(data), text), data
+    return _header_block(cards, ones_complement_sum(data), text, layout=LAYOUTS[style], stamp=stamp), data
 
 
 def _column_cards(
     extname: str, columns: Sequence[WriteColumn], layouts: list, cache: dict | None, style: TableStyle
 ) -> str:
     """Card images describing the columns, ``EXTNAME`` and the serialized-columns comments."""
+    layout = LAYOUTS[style]
     cards: list[Card] = []
-    for number, (column, (letter, zero, _, _)) in enumerate(zip(columns, layouts, strict=True), start=1):
+    for number, (column, (letter, zero, stored, _)) in enumerate(zip(columns, layouts, strict=True), start=1):
         shape = column.values.shape[1:]
         repeat = int(np.prod(shape)) if shape else 1
         cards.append((f"TTYPE{number}", column.name, ""))
-        cards.append((f"TFORM{number}", letter if letter.endswith("A") or repeat == 1 else f"{repeat}{letter}", ""))
-        unit = fits_unit(column.unit)
-        if style == "lb":
-            if zero is not None:
-                cards.append((f"TZERO{number}", zero, ""))
-                cards.append((f"TSCAL{number}", 1, ""))
-            if unit:
-                cards.append((f"TUNIT{number}", unit, ""))
-            continue
-        if unit:
-            cards.append((f"TUNIT{number}", unit, ""))
-        if zero is not None:
-            cards.append((f"TSCAL{number}", 1, ""))
-            cards.append((f"TZERO{number}", zero, ""))
-        if shape:
-            cards.append((f"TDIM{number}", "(" + ",".join(str(n) for n in reversed(shape)) + ")", ""))
+        if letter.endswith("A"):
+            form = f"{stored.itemsize * repeat}A" if layout.repeat_always else letter
+        else:
+            form = f"{repeat}{letter}" if layout.repeat_always or repeat != 1 else letter
+        cards.append((f"TFORM{number}", form, ""))
+        unit = fits_unit(column.unit) if layout.fits_units else column.unit or None
+        scaling = [(f"{key}{number}", 1 if key == "TSCAL" else zero, "") for key in layout.scaling]
+        units = [(f"TUNIT{number}", unit, "")] if unit else []
+        cards += units + scaling * (zero is not None) if layout.unit_first else scaling * (zero is not None) + units
+        dims = _tdim(layout, shape, stored.itemsize if letter.endswith("A") else None)
+        if dims:
+            cards.append((f"TDIM{number}", "(" + ",".join(str(n) for n in dims) + ")", ""))
     cards.append(("EXTNAME", extname, "extension name"))
     cards.extend(("COMMENT", line, "") for line in serialized_comments(columns, cache))
     return "".join(format_card(key, value, comment) for key, value, comment in cards)
 
 
-def primary_bytes(cards: Sequence[Card], history: Sequence[str] = ()) -> bytes:
-    """A header-only primary HDU with ``cards`` and HISTORY lines."""
+def _tdim(layout: CardLayout, shape: tuple[int, ...], width: int | None) -> tuple[int, ...]:
+    """``TDIM`` axes (FITS order) of a column of row shape ``shape`` (``width``: of a string column); empty: none."""
+    axes = tuple(reversed(shape))
+    if layout.tdim == "vectors":
+        return axes
+    if layout.tdim == "science":
+        if width is not None:
+            return (width, *axes) if axes else ()
+        return axes if len(axes) > 1 or axes == (1,) else ()
+    return ()
+
+
+def primary_bytes(
+    cards: Sequence[Card],
+    history: Sequence[str] = (),
+    *,
+    comments: Sequence[str] = (),
+    style: TableStyle = "product",
+    stamp: str | None = None,
+) -> bytes:
+    """A header-only primary HDU with ``cards``, COMMENT and HISTORY lines.
+
+    ``style`` the card convention (module docstring); ``stamp`` the time in the checksum comments.
+    """
+    layout = LAYOUTS[style]
     base: list[Card] = [
         ("SIMPLE", True, "conforms to FITS standard"),
         ("BITPIX", 8, "array data type"),
         ("NAXIS", 0, "number of array dimensions"),
         ("EXTEND", True, ""),
         *cards,
+        *(("COMMENT", line, "") for line in comments),
         *(("HISTORY", line, "") for line in history),
     ]
-    return _hdu(base, b"")
+    text = "".join(layout.card(key, value, comment) for key, value, comment in base)
+    return _header_block([], ones_complement_sum(b""), text, layout=layout, stamp=stamp)

@@ -1,52 +1,20 @@
-"""Column helpers shared by the request families: storage types, times, provenance, CONTROL, FITS tables."""
+"""Column helpers shared by the request families: storage types, times, provenance, CONTROL, writer columns."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
+from stix_lib.fits.writer import WriteColumn
 from stix_lib.products.fits_io import min_uint_dtype
 from stix_lib.products.l0.science import ScienceRequest
-
-if TYPE_CHECKING:  # astropy.io.fits is imported by the science writers, not by TM -> LB
-    from astropy.io import fits
-
 
 Columns = list[tuple[str, np.ndarray, str | None]]
 
 
-def _fits_code(values: np.ndarray) -> str:
-    kind, size = values.dtype.kind, values.dtype.itemsize
-    if kind in ("U", "S"):
-        return "A"
-    if kind == "f":
-        return "D" if size == 8 else "E"
-    if kind == "u":
-        return {1: "B", 2: "I", 4: "J", 8: "K"}[size]  # with BZERO (see fits_table)
-    return {1: "I", 2: "I", 4: "J", 8: "K"}[size]
-
-
-def fits_table(columns: Columns, name: str) -> fits.BinTableHDU:
-    from astropy.io import fits
-
-    cols = []
-    for col, values, unit in columns:
-        values = np.asarray(values)
-        if values.dtype.kind == "U":
-            values = np.char.encode(values, "ascii")
-        shape = values.shape[1:]
-        width = values.dtype.itemsize if values.dtype.kind == "S" else 1
-        count = int(np.prod(shape)) if shape else 1
-        dims = (width, *reversed(shape)) if values.dtype.kind == "S" else tuple(reversed(shape))
-        # a one-element vector (one energy channel) keeps its axis only with an explicit TDIM
-        keep_dim = len(dims) > 1 or (values.dtype.kind != "S" and shape == (1,))
-        dim = "(" + ",".join(str(d) for d in dims) + ")" if keep_dim else None
-        fmt = f"{count * width}{_fits_code(values)}"
-        bzero = 1 << (8 * values.dtype.itemsize - 1) if values.dtype.kind == "u" and values.dtype.itemsize > 1 else None
-        cols.append(fits.Column(name=col, format=fmt, unit=unit, dim=dim, array=values, bzero=bzero))
-    return fits.BinTableHDU.from_columns(cols, name=name)
+def write_columns(columns: Columns) -> list[WriteColumn]:
+    """``columns`` as the shared FITS writer's columns (science card style: units as given)."""
+    return [WriteColumn(name, np.asarray(values), unit) for name, values, unit in columns]
 
 
 def unsigned(values: npt.ArrayLike) -> np.ndarray:

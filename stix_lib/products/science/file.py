@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from stix_lib.atomic import atomic_path
+from stix_lib.atomic import atomic_write_parts
 from stix_lib.conf.energy_channels import EnergyChannelTable, ScienceEnergyChannels, energy_bands
+from stix_lib.fits.writer import bintable_parts, primary_bytes
 from stix_lib.lb.header import common_header
 from stix_lib.products.clock import ObtClock, utc_span
 from stix_lib.products.header import NoSoopKeywords, SoopKeywordProvider, obt_string, soop_cards
@@ -28,7 +29,7 @@ from stix_lib.products.l0.science import (
     user_ssid,
 )
 from stix_lib.products.science.aspect_burst import aspect_control_columns, aspect_data_columns
-from stix_lib.products.science.columns import Columns, fits_table, provenance_columns, request_control_columns
+from stix_lib.products.science.columns import Columns, provenance_columns, request_control_columns, write_columns
 from stix_lib.products.science.corrections import descale_triggers, fix_time_offset
 from stix_lib.products.science.naming import obt_range, science_l0_path, science_l1_path
 from stix_lib.products.science.pixel_data import pixel_data_columns
@@ -37,8 +38,7 @@ from stix_lib.products.science.visibility import visibility_data_columns
 from stix_lib.ridlut.table import RidLut
 from stix_lib.spice.kernels import SpiceKernels
 
-if TYPE_CHECKING:  # astropy.io.fits is imported by the science writers, not by TM -> LB
-    from astropy.io import fits
+Card = tuple[str, Any, str]
 
 
 def _data_columns(request: ScienceRequest, obt_beg: float, level: str) -> Columns:
@@ -133,9 +133,8 @@ def _primary_header(
     raw_files: tuple[str, ...],
     span: tuple[float, float],
     factor: int | None,
-    history: list[str],
-    comments: list[str],
-) -> fits.Header:
+) -> list[Card]:
+    """Primary header cards of a science file (COMMENT/HISTORY lines are added by the writer)."""
     obt_beg, obt_end = span
     if isinstance(request, AspectBurst):
         rid, psc = int(request.control["request_id"][0]), None
@@ -186,19 +185,7 @@ def _primary_header(
         cards.append(("TRIG_SCA", factor, "Descaling factor of the triggers"))
     if getattr(request, "datawarn", False):
         cards.append(("DATAWARN", 1, "Data warning, see COMMENT"))
-    from astropy.io import fits
-
-    header = fits.Header()
-    for key, value, comment in cards:
-        bare = fits.Card(key, value)
-        room = 80 - max(len(bare.image.rstrip()), 30) - 3  # what is left for " / comment"
-        long_string = isinstance(value, str) and len(bare.image) > 80  # CONTINUE cards: no comment
-        header.append(bare if long_string or room <= 0 else fits.Card(key, value, comment[:room]))
-    for line in comments:
-        header["COMMENT"] = line
-    for line in history:
-        header["HISTORY"] = line
-    return header
+    return cards
 
 
 def _l1_soop(out: ScienceOutput, iso: list[str]) -> list[tuple[str, Any, str]]:
@@ -285,7 +272,7 @@ def write_science_file(
         history.append(f"trigger descaled with {factor}")
     history.append(f"Processed by stix_lib {level}")
     span = obt_range(request)
-    header = _primary_header(
+    cards = _primary_header(
         request,
         out,
         filename=path.name,
@@ -295,32 +282,32 @@ def write_science_file(
         raw_files=raw_files,
         span=span,
         factor=factor,
-        history=history,
-        comments=comments,
     )
     idb_range = span if packet_times is None else packet_times
     n_packets = len(np.atleast_1d(request.control.get("num_substructures", request.control.get("index"))))
     ids = np.arange(n_packets) if packets is None else np.asarray(packets)
-    from astropy.io import fits
-
-    hdus: list[fits.BinTableHDU] = [
-        fits_table(_control_columns(request, ids, raw_files, parent), "CONTROL"),
-        fits_table(_data_columns(request, span[0], level), "DATA"),
-        fits_table(
+    stamp = next(str(value) for key, value, _ in cards if key == "DATE")[:19]  # astropy's "updated <time>"
+    tables: list[tuple[str, Columns]] = [
+        ("CONTROL", _control_columns(request, ids, raw_files, parent)),
+        ("DATA", _data_columns(request, span[0], level)),
+        (
+            "IDB_VERSIONS",
             [
                 ("version", np.array([idb_version]), None),
                 ("obt_start", np.array([idb_range[0]]), "s"),
                 ("obt_end", np.array([idb_range[1]]), "s"),
             ],
-            "IDB_VERSIONS",
         ),
     ]
     energies = _energy_columns(request, out.table_for(span[0]))
     if energies is not None:
-        hdus.append(fits_table(energies, "ENERGIES"))
-    hdul = fits.HDUList([fits.PrimaryHDU(header=header), *hdus])
-    with atomic_path(path) as temp:
-        hdul.writeto(temp, checksum=True)
+        tables.append(("ENERGIES", energies))
+    parts: list[bytes | bytearray] = [
+        primary_bytes(cards, history, comments=comments, style="science", stamp=stamp)
+    ]
+    for name, columns in tables:
+        parts += bintable_parts(name, write_columns(columns), style="science", stamp=stamp)
+    atomic_write_parts(path, parts)
     return path, True
 
 

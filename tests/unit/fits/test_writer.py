@@ -1,4 +1,4 @@
-"""The shared FITS writer (both card styles): astropy reads its files back exactly and accepts the checksums."""
+"""The shared FITS writer (every card style): astropy reads its files back exactly and accepts the checksums."""
 
 from __future__ import annotations
 
@@ -124,3 +124,92 @@ def test_card_format_matches_astropy(keyword: str, value: object, comment: str) 
         reference = fits.Card(keyword, value, comment).image
     if len(image) == 80 and len(reference) == 80:
         assert image == reference  # same fixed-format layout
+
+
+def _blank_checksums(content: bytes) -> bytes:
+    """``content`` with the CHECKSUM/DATASUM cards' value and comment blanked (astropy stamps them with the time)."""
+    out = bytearray(content)
+    for at in range(0, len(content), 80):
+        if content[at : at + 8] in (b"CHECKSUM", b"DATASUM "):
+            out[at + 10 : at + 80] = b" " * 70
+    return bytes(out)
+
+
+def _astropy_science_table(columns: list[WriteColumn], name: str) -> fits.BinTableHDU:
+    """The science file layout as astropy's writer gives it (the convention science files were written with)."""
+    codes = {"f4": "E", "f8": "D", "u1": "B", "u2": "I", "u4": "J", "u8": "K", "i2": "I", "i4": "J", "i8": "K"}
+    cols = []
+    for column in columns:
+        values = column.values
+        if values.dtype.kind == "U":
+            values = np.char.encode(values, "ascii")
+        shape = values.shape[1:]
+        count = int(np.prod(shape)) if shape else 1
+        if values.dtype.kind == "S":
+            width = values.dtype.itemsize
+            fmt, dims = f"{count * width}A", (width, *reversed(shape))
+            dim = "(" + ",".join(map(str, dims)) + ")" if len(dims) > 1 else None
+        else:
+            fmt = f"{count}{codes[values.dtype.str[1:]]}"
+            dims = tuple(reversed(shape))
+            dim = "(" + ",".join(map(str, dims)) + ")" if len(dims) > 1 or shape == (1,) else None
+        big_unsigned = values.dtype.kind == "u" and values.dtype.itemsize > 1
+        bzero = 1 << (8 * values.dtype.itemsize - 1) if big_unsigned else None
+        cols.append(fits.Column(name=column.name, format=fmt, unit=column.unit, dim=dim, array=values, bzero=bzero))
+    return fits.BinTableHDU.from_columns(cols, name=name)
+
+
+def test_science_style_is_astropys_layout(tmp_path: Path) -> None:
+    """Science files: the shared writer gives astropy's bytes (apart from the stamped checksum cards).
+
+    Covers what the science tables hold: scalars and vectors of every unsigned width (TZERO without
+    TSCAL), one-element and multi-axis vectors (TDIM), string vectors (TDIM with the width), units
+    as given, long strings and full cards without comment, comments cut to the card, COMMENT/HISTORY after the
+    checksums.
+    """
+    rng = np.random.default_rng(1)
+    n = 5
+    columns = [
+        WriteColumn("u16", rng.integers(0, 65536, n).astype(np.uint16)),
+        WriteColumn("u32", rng.integers(0, 2**32, n, dtype=np.uint64).astype(np.uint32), unit="cs"),
+        WriteColumn("u8_vector", rng.integers(0, 256, (n, 33)).astype(np.uint8)),
+        WriteColumn("one_channel", rng.integers(0, 65536, (n, 1)).astype(np.uint16), unit="ct"),
+        WriteColumn("pixels", rng.integers(0, 65536, (n, 32, 12)).astype(np.uint16)),
+        WriteColumn("err", rng.random((n, 4)).astype(np.float32), unit="ct"),
+        WriteColumn("seconds", rng.random(n), unit="s"),
+        WriteColumn("i64", rng.integers(-(2**40), 2**40, n)),
+        WriteColumn("raw_file", np.array([["a.xml", "bb.xml"]] * n)),
+        WriteColumn("parent", np.array(["p.fits"] * n)),
+    ]
+    cards = [
+        ("FILENAME", "solo_L1_stix-sci-xray-spec_20240514T011800-20240514T012828_V04_2405141894-51327.fits", "x"),
+        ("DATE", "2024-05-14T01:18:00.100", "FITS file creation date in UTC"),
+        ("BUNIT", " ", "Unit of the physical values"),
+        ("SPICE_MK", "", "SPICE meta kernels"),
+        ("PARENT", "p" * 67, "no room left for this comment"),
+        ("ORIGIN", "q" * 64, "room for three characters"),
+        ("XPOSURE", 4.0, "[s] Shortest exposure (integration) time"),
+        ("OBS_VR", -2686.64, "[m/s] Observer radial velocity relative to the Sun, a long comment"),
+        ("COMPLETE", True, "Complete request sequence"),
+    ]
+    ours = primary_bytes(
+        cards, ["Processed by stix_lib L1"], comments=["a comment"], style="science", stamp="2024-05-14T01:18:00"
+    ) + bintable_bytes("DATA", columns, style="science", stamp="2024-05-14T01:18:00")
+
+    header = fits.Header()
+    for key, value, comment in cards:
+        bare = fits.Card(key, value)
+        room = 80 - max(len(bare.image.rstrip()), 30) - 3
+        header.append(bare if len(bare.image) > 80 or room <= 0 else fits.Card(key, value, comment[:room]))
+    header["COMMENT"] = "a comment"
+    header["HISTORY"] = "Processed by stix_lib L1"
+    path = tmp_path / "astropy.fits"
+    fits.HDUList([fits.PrimaryHDU(header=header), _astropy_science_table(columns, "DATA")]).writeto(path, checksum=True)
+    theirs = path.read_bytes()
+
+    assert _blank_checksums(ours) == _blank_checksums(theirs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a checksum mismatch is a warning in astropy
+        with fits.open(_write(tmp_path, ours), checksum=True) as hdul:
+            assert all(hdu.verify_checksum() == 1 for hdu in hdul)
+            assert hdul[0].header.comments["CHECKSUM"] == "HDU checksum updated 2024-05-14T01:18:00"
