@@ -18,7 +18,7 @@ import pytest
 from stix_lib.pipeline.build import build_pipeline
 from stix_lib.pipeline.options import PipelineOptions
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 #: Production code: the library, the Airflow plugins and the DAG files.
 PRODUCTION = ("stix_lib", "plugins", "dags")
 #: The only module allowed to build a pipeline (and its CAL hook).
