@@ -6,11 +6,11 @@ import random
 from pathlib import Path
 
 import pytest
-from test_tm_to_lb import shifted, snapshot
 
 from stix_lib.idb import IDBManager
 from stix_lib.lb import convert, read_lb, tm_to_lb
 from stix_lib.tm import RawPacket, TelemetryFileError, iter_packet_batches, read_packets
+from tests.support.lb_support import shifted, snapshot
 
 
 @pytest.fixture(scope="module")
