@@ -17,13 +17,13 @@ from stix_lib.decode.encoder import encode_packet
 from stix_lib.idb import IDBManager
 from stix_lib.lb import fits_io, read_lb, tm_to_lb, tms_to_lb
 from stix_lib.tm import read_packets
+from tests.support.lb_support import shifted, snapshot
 
 CONTROL_COLUMNS = [
     "version", "packet_type", "header_flag", "process_id", "packet_category", "sequence_flag",
     "sequence_count", "data_length", "pus_version", "service_type", "service_subtype", "destination_id",
     "scet_coarse", "scet_fine", "raw_file", "packet", "request_id", "index", "ssid", "time_sync",
 ]  # fmt: skip
-IGNORED_KEYWORDS = {"DATE", "CHECKSUM", "DATASUM"}
 
 
 @pytest.fixture(scope="module")
@@ -35,31 +35,6 @@ def manager(reference_data: Path) -> IDBManager:
 def moc(reference_data: Path) -> list:
     packets, _ = read_packets(reference_data / "tm" / "moc_test.PktTmRaw.xml")
     return packets
-
-
-def shifted(packet: bytes, *, seconds: int = 0, count: int | None = None) -> bytes:
-    """The packet with its SCET coarse time shifted and optionally a new sequence count."""
-    data = bytearray(packet)
-    coarse = int.from_bytes(data[10:14], "big") + seconds
-    data[10:14] = coarse.to_bytes(4, "big")
-    if count is not None:
-        word = int.from_bytes(data[2:4], "big") & 0xC000 | (count & 0x3FFF)
-        data[2:4] = word.to_bytes(2, "big")
-    return bytes(data)
-
-
-def snapshot(archive: Path) -> dict[str, list]:
-    """Every LB file's content (headers without DATE/CHECKSUM, table data) by relative path."""
-    out = {}
-    for path in sorted(archive.rglob("*.fits")):
-        with fits.open(path, checksum=True) as hdul:
-            content = []
-            for hdu in hdul:
-                header = [(k, v) for k, v in hdu.header.items() if k not in IGNORED_KEYWORDS]
-                data = None if hdu.data is None else [tuple(map(str, row)) for row in hdu.data]
-                content.append((header, data))
-        out[str(path.relative_to(archive))] = content
-    return out
 
 
 def test_moc_test_to_lb(tmp_path: Path, reference_data: Path, manager: IDBManager, moc: list) -> None:

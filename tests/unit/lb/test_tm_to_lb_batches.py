@@ -10,7 +10,7 @@ import pytest
 from stix_lib.idb import IDBManager
 from stix_lib.lb import convert, read_lb, tm_to_lb
 from stix_lib.tm import RawPacket, TelemetryFileError, iter_packet_batches, read_packets
-from tests.unit.lb.test_tm_to_lb import shifted, snapshot
+from tests.support.lb_support import shifted, snapshot
 
 
 @pytest.fixture(scope="module")
