@@ -299,7 +299,8 @@ def write_science_file(
         comments=comments,
     )
     idb_range = span if packet_times is None else packet_times
-    n_packets = len(np.atleast_1d(request.control.get("num_substructures", request.control.get("index"))))
+    counts = request.control["num_substructures" if "num_substructures" in request.control else "index"]
+    n_packets = len(np.atleast_1d(counts))
     ids = np.arange(n_packets) if packets is None else np.asarray(packets)
     from astropy.io import fits
 
