@@ -136,4 +136,4 @@ def utc_seconds_to_scet(seconds: npt.ArrayLike, start_utc: np.datetime64) -> tup
     Convenience for the scenario models, which keep their time lines as seconds of the day.
     """
     offsets = np.round(np.asarray(seconds, dtype=np.float64) * _NS).astype(np.int64)
-    return utc_to_scet(np.datetime64(start_utc, "ns") + offsets.astype("timedelta64[ns]"))
+    return utc_to_scet(np.datetime64(start_utc).astype("M8[ns]") + offsets.astype("timedelta64[ns]"))

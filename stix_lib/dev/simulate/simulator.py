@@ -257,7 +257,7 @@ def simulate(config: SimulationConfig) -> SimulationResult:
 
 
 def _iso(value: np.datetime64) -> str:
-    return str(np.datetime64(value, "ms"))
+    return str(np.datetime64(value).astype("M8[ms]"))
 
 
 def _manifest(
