@@ -40,7 +40,7 @@ FINE_PER_SECOND = 65536
 _NS = 1_000_000_000
 
 
-def _delta_at(utc: npt.NDArray[np.datetime64]) -> npt.NDArray[np.int64]:
+def _delta_at(utc: npt.NDArray[np.datetime64] | np.datetime64) -> npt.NDArray[np.int64]:
     return packaged_leapseconds().delta_at(utc).astype(np.int64)
 
 
