@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from airflow.sdk import XComArg
+
 from stix_ops.dag_policy import events_or_cron, stix_dag
 from stix_ops.operators.ingest import DATA_PROBLEMS_XCOM_KEY, DataProblemsOperator, TMIngestOperator
 from stix_ops.watchers import TM_EXCHANGE
@@ -43,7 +45,7 @@ with stix_dag(
     )
     DataProblemsOperator(
         task_id="report_data_problems",
-        problems=pull.output[DATA_PROBLEMS_XCOM_KEY],
+        problems=XComArg(pull, key=DATA_PROBLEMS_XCOM_KEY),
         doc_md="one data-problem mail per TM file that `pull_tm` quarantined (file, reason, next step); the run "
         "turns red. Next step: read the `.reason` beside the file in `quarantine/`, ask the SOC for a new "
         "delivery or fix the file, then put it back at the exchange.",

@@ -87,7 +87,8 @@ def stix_dag(
         raise ValueError(f"DAG {dag_id}: doc_md is required (the module docstring of its file)")
     policy: dict[str, Any] = {}
     if deadline_after is not None:
-        from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference
+        # airflow/sdk/__init__.pyi (task SDK 1.3.2) omits these lazy exports that __init__.py declares
+        from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference  # type: ignore[attr-defined]
 
         from stix_ops.notifiers import deadline_missed_mail
 

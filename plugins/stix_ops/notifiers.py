@@ -17,12 +17,15 @@ import logging
 import re
 from collections.abc import Mapping
 from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseNotifier
 from airflow.sdk.exceptions import AirflowFailException
 
 from stix_lib.monitor.mails import SUBJECT_PREFIX, build_message, table
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +203,7 @@ class FailureEmailNotifier(BaseNotifier):
     (that would be ``on_retry_callback``). See :func:`describe_failure` for the content.
     """
 
-    def notify(self, context: dict[str, Any]) -> None:
+    def notify(self, context: Context) -> None:
         """Send the alert for ``context`` (not for :class:`DataProblemsReported`: those were mailed already)."""
         if isinstance(context.get("exception"), DataProblemsReported):
             return

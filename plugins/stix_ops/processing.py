@@ -70,15 +70,22 @@ def _setup() -> tuple[Any, Any, dict[str, Any]]:
     return hook.settings, hook.engine, _params()
 
 
-#: The Params that are :class:`~stix_lib.pipeline.options.PipelineOptions` fields (same names).
-OPTION_PARAMS = ("fits_dir", "idb_dir", "spice_dir", "spice_file", "soop_dir", "end_level", "stop_on_error")
-
-
 def pipeline_options(params: dict[str, Any]) -> Any:
-    """The run's :class:`~stix_lib.pipeline.options.PipelineOptions` (empty Params: from the settings)."""
+    """The run's :class:`~stix_lib.pipeline.options.PipelineOptions` (empty Params: from the settings).
+
+    The Params named as a ``PipelineOptions`` field set that field.
+    """
     from stix_lib.pipeline.options import PipelineOptions
 
-    return PipelineOptions.from_overrides(**{name: params.get(name) for name in OPTION_PARAMS})
+    return PipelineOptions.from_overrides(
+        fits_dir=params.get("fits_dir"),
+        idb_dir=params.get("idb_dir"),
+        spice_dir=params.get("spice_dir"),
+        spice_file=params.get("spice_file"),
+        soop_dir=params.get("soop_dir"),
+        end_level=params.get("end_level") or "L2",
+        stop_on_error=bool(params.get("stop_on_error")),
+    )
 
 
 def _pipeline(settings: Any, params: dict[str, Any]) -> Any:

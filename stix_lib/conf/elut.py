@@ -95,7 +95,7 @@ def _to_datetime64(value: datetime | np.datetime64 | str) -> np.datetime64:
         if "+" in text[10:]:
             text = text[: 10 + text[10:].index("+")]
         return np.datetime64(text, "us")
-    return np.datetime64(value, "us")
+    return np.datetime64(value).astype("M8[us]")
 
 
 def _parse_number(text: str, path: Path, line: int) -> float:

@@ -114,7 +114,7 @@ def read_energy_channel_file(path: Path) -> EnergyChannelTable:
 def _as_datetime64(date: datetime | np.datetime64 | str) -> np.datetime64:
     if isinstance(date, datetime) and date.tzinfo is not None:
         date = date.astimezone(UTC).replace(tzinfo=None)
-    return np.datetime64(date, "ms")
+    return np.datetime64(date).astype("M8[ms]")
 
 
 class ScienceEnergyChannels:

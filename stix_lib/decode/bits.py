@@ -81,10 +81,10 @@ class BitBuffer:
         if width > 57:
             low = self._read_unsigned(bitpos + (width - 32), 32).astype(np.uint64)
             high = self._read_unsigned(bitpos, width - 32).astype(np.uint64)
-            value = (high << np.uint64(32)) | low
+            joined = (high << np.uint64(32)) | low
             if signed:
-                return value.view(np.int64) if width == 64 else _to_signed(value.astype(np.int64), width)
-            return value if width == 64 else value.astype(np.int64)
+                return joined.view(np.int64) if width == 64 else _to_signed(joined.astype(np.int64), width)
+            return joined if width == 64 else joined.astype(np.int64)
         value = self._read_unsigned(bitpos, width)
         return _to_signed(value, width) if signed else value
 

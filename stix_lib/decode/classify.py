@@ -111,7 +111,7 @@ class PacketIndex:
         out: dict[tuple, npt.NDArray[np.intp]] = {}
         for chunk in np.split(order, bounds):
             first = ok[chunk[0]]
-            key = tuple(self.key(int(first)))
+            key: tuple[int | str | None, ...] = tuple(self.key(int(first)))
             if by_version:
                 key = (*key, str(self.idb_version[first]))
             out[key] = ok[chunk].astype(np.intp)

@@ -11,15 +11,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 _EXCLUDED = frozenset(range(0x3A, 0x41)) | frozenset(range(0x5B, 0x61))
 
 
-def ones_complement_sum(data: bytes, start: int = 0) -> int:
+def ones_complement_sum(data: bytes | bytearray, start: int = 0) -> int:
     """32-bit ones' complement sum of ``data`` (length a multiple of 4), added to ``start``."""
     total = int(np.frombuffer(data, dtype=">u4").sum(dtype=np.uint64)) + start
     while total >> 32:
@@ -50,7 +51,7 @@ def encode_checksum(value: int) -> str:
     return "".join(map(chr, rotated))
 
 
-def _float_text(value: float) -> str:
+def _float_text(value: float | np.floating) -> str:
     """FITS real value text: shortest round-trip digits, ``E`` exponent with two digits."""
     text = str(float(value)).replace("e", "E")
     if "E" in text:
@@ -67,7 +68,8 @@ def format_card(keyword: str, value: Any, comment: str = "") -> str:
     if isinstance(value, float | np.floating):  # -0.0 == 0.0: not a safe key
         return _format_card(keyword, value, comment)
     try:
-        return _cached_card(keyword, type(value), value, comment)  # the type tells True from 1
+        # the type tells True from 1; a class is hashable, but mypy misreads its unbound __hash__
+        return _cached_card(keyword, cast(Hashable, type(value)), value, comment)
     except TypeError:  # unhashable value
         return _format_card(keyword, value, comment)
 

@@ -116,8 +116,9 @@ def _columns(keywords: dict[str, Any], data: bytes) -> tuple[dict[str, np.ndarra
         repeat = int(repeat_text) if repeat_text else 1
         if keywords.get(f"TSCAL{number}", 1) != 1:
             raise UnsupportedLayout(f"scaled column {name}")
+        shape: tuple[int, ...] = ()
         if letter == "A":
-            dtype, shape = np.dtype(f"S{repeat}"), ()
+            dtype = np.dtype(f"S{repeat}")
         elif letter in _TYPES:
             dtype = np.dtype(_TYPES[letter])
             dim = keywords.get(f"TDIM{number}")

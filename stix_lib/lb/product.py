@@ -183,5 +183,5 @@ class LBProduct:
             and np.array_equal(self.raw_file.astype(str), other.raw_file.astype(str))
             and np.array_equal(self.packet, other.packet)
             and self.data == other.data
-            and (self.request is None or np.array_equal(self.request, other.request))
+            and (self.request is None or (other.request is not None and np.array_equal(self.request, other.request)))
         )

@@ -53,7 +53,8 @@ def unhealthy_components(health: Mapping[str, Any], components: Iterable[str] = 
     for name, status in component_statuses(health, components).items():
         if status == "healthy":
             continue
-        entry = health.get(name) if isinstance(health.get(name), Mapping) else {}
+        found = health.get(name)
+        entry = found if isinstance(found, Mapping) else {}
         heartbeat = next((v for k, v in entry.items() if k.startswith("latest_") and v), None)
         if status == "missing":
             text = "not running (no heartbeat ever recorded)"

@@ -54,9 +54,9 @@ def build_pipeline(
     settings = options.apply_to(settings)
     kernels = make_kernels(options.spice_dir or settings.spice_dir, options.spice_file)
     soop = SoopManager.from_settings(settings, options.soop_dir)
-    conf_dir = Path(settings.conf_dir)  # type: ignore[arg-type]
+    conf_dir = settings.conf_dir
     writer = ProductWriter(
-        Path(settings.fits_archive_dir),  # type: ignore[arg-type]
+        settings.fits_archive_dir,
         processing_version=settings.processing_version,
         vers_cfg=read_conf_version(conf_dir),
         energy_channels=ScienceEnergyChannels(conf_dir),
@@ -70,15 +70,17 @@ def build_pipeline(
         l2_hook = CalEnergyStep(settings, soop=soop, spice_kernels=kernels)
     lut_path = options.rid_lut_file or settings.rid_lut_file
     rid_lut, rid_lut_error = load_rid_lut(Path(lut_path) if lut_path else None)
-    return Pipeline(
+    pipeline = Pipeline(
         writer,
-        IDBManager(Path(options.idb_dir or settings.idb_dir)),  # type: ignore[arg-type]
+        IDBManager(options.idb_dir or settings.idb_dir),
         l2_hook=l2_hook,
         stop_on_error=options.stop_on_error,
         workers=options.workers,
         rid_lut=rid_lut,
         rid_lut_error=rid_lut_error,
         window=MissionWindow.from_settings(settings),
-        quarantine_dir=Path(settings.quarantine_dir),  # type: ignore[arg-type]
-        **({"progress": progress} if progress is not None else {}),
+        quarantine_dir=settings.quarantine_dir,
     )
+    if progress is not None:
+        pipeline.progress = progress
+    return pipeline

@@ -355,7 +355,8 @@ class ProductWriter:
         folder = path.parent
         twin = folder / complete_name(path.name)
         self.wait_for(path)
-        lock: IO[str] | None = fits_lock.lock_folder(folder, LOCK_FILE)
+        held = fits_lock.lock_folder(folder, LOCK_FILE)
+        lock: IO[str] | None = held  # None once a deferred commit owns it
         try:
             if path not in self._cleaned:  # left-overs of killed writers: once per file and writer
                 remove_stale_temps(path)
@@ -375,7 +376,7 @@ class ProductWriter:
             else:  # the commit releases the lock once the file is in place
                 if len(deferred.commits) >= MAX_PENDING_COMMITS:
                     deferred.commits[-MAX_PENDING_COMMITS][1].exception()
-                future = deferred.executor.submit(_commit, path, parts, lock)
+                future = deferred.executor.submit(_commit, path, parts, held)
                 lock = None
                 deferred.commits.append((path, future))
                 deferred.latest[path] = future

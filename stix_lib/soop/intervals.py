@@ -47,8 +47,8 @@ class IntervalIndex(Generic[T]):
         """
         if not self._items:
             return []
-        lo_time = np.datetime64(start, "ms")
-        hi_time = lo_time if end is None else np.datetime64(end, "ms")
+        lo_time = np.datetime64(start).astype("M8[ms]")
+        hi_time = lo_time if end is None else np.datetime64(end).astype("M8[ms]")
         if hi_time < lo_time:
             lo_time, hi_time = hi_time, lo_time
         first = int(np.searchsorted(self._max_end, lo_time, side="left"))

@@ -14,6 +14,8 @@ SPICE calls are per scalar; the loops run in Python with no string parsing on th
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import spiceypy
 from numpy.typing import ArrayLike
@@ -121,7 +123,8 @@ def format_utc(utc: ArrayLike, precision: int = 3) -> np.ndarray:
     step = 10 ** (9 - precision)
     nanos = stamps.astype(np.int64)
     rounded = ((nanos + step // 2) // step * step).astype("datetime64[ns]")
-    unit = {0: "s", 3: "ms", 6: "us", 9: "ns"}.get(precision)
+    units: dict[int, Literal["s", "ms", "us", "ns"]] = {0: "s", 3: "ms", 6: "us", 9: "ns"}
+    unit = units.get(precision)
     if unit is None:
         raise ValueError("precision must be 0, 3, 6 or 9")
     return np.datetime_as_string(rounded.astype(f"datetime64[{unit}]"), unit=unit)

@@ -89,7 +89,7 @@ def _as_et_and_utc(kernels: SpiceKernels, when: Any) -> tuple[float, np.datetime
     """ET and UTC of a scalar SCETime, astropy Time, datetime64 or ISO string."""
     if isinstance(when, SCETime):
         et = float(kernels.scet_to_et(when).ravel()[0])
-        return et, clock.et_to_datetime64(et)[()]
+        return et, clock.et_to_datetime64(et).ravel()[0]
     if hasattr(when, "jd1") and hasattr(when, "scale"):  # astropy Time
         utc = clock.time_to_datetime64(when).ravel()[0]
     else:

@@ -113,7 +113,8 @@ class DayWindow:
 
     def describe(self) -> str:
         """``2024-03-03 = OBT 0762739205:00000 .. 0762825605:00000 (clock)``."""
-        first, last = SCETime.from_btime(np.array([self.obt_start, self.obt_end], dtype=np.int64)).to_string()
+        texts = SCETime.from_btime(np.array([self.obt_start, self.obt_end], dtype=np.int64)).to_string()
+        first, last = texts[0], texts[1]
         return f"{self.day.isoformat()} = OBT {first} .. {last} ({self.clock})"
 
 

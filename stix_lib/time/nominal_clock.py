@@ -40,7 +40,7 @@ FINE_PER_SECOND = 65536
 _NS = 1_000_000_000
 
 
-def _delta_at(utc: npt.NDArray[np.datetime64]) -> npt.NDArray[np.int64]:
+def _delta_at(utc: npt.NDArray[np.datetime64] | np.datetime64) -> npt.NDArray[np.int64]:
     return packaged_leapseconds().delta_at(utc).astype(np.int64)
 
 
@@ -136,4 +136,4 @@ def utc_seconds_to_scet(seconds: npt.ArrayLike, start_utc: np.datetime64) -> tup
     Convenience for the scenario models, which keep their time lines as seconds of the day.
     """
     offsets = np.round(np.asarray(seconds, dtype=np.float64) * _NS).astype(np.int64)
-    return utc_to_scet(np.datetime64(start_utc, "ns") + offsets.astype("timedelta64[ns]"))
+    return utc_to_scet(np.datetime64(start_utc).astype("M8[ns]") + offsets.astype("timedelta64[ns]"))

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -382,6 +382,12 @@ class SCETime(_TimeBase):
         return SCETime._from_btime(self.btime + delta)
 
     __radd__ = __add__
+
+    @overload
+    def __sub__(self, other: SCETime) -> SCETimeDelta: ...
+
+    @overload
+    def __sub__(self, other: object) -> SCETime | SCETimeDelta: ...
 
     def __sub__(self, other: object) -> SCETime | SCETimeDelta:
         if isinstance(other, SCETime):

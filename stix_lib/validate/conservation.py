@@ -202,8 +202,8 @@ def check_conservation(batch: PacketBatch, path: Path) -> list[str]:
         else:
             column[g] = inside[0]
     want = np.zeros_like(counts)
-    for g in np.flatnonzero(column >= 0):
-        want[:, column[g]] += packet_counts[:, g]
+    for found in np.flatnonzero(column >= 0):
+        want[:, column[found]] += packet_counts[:, found]
     for t, c in zip(*np.nonzero(want != counts), strict=True):
         problems.append(
             f"{path.name}: {name} of time bin {t}, channel {c} (native {low[c]}-{high[c]}): "

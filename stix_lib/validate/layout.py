@@ -114,7 +114,7 @@ class ProductLayout:
         return None
 
 
-def _dtype(code: str, tzero: object) -> str:
+def _dtype(code: str, tzero: str | float | None) -> str:
     try:
         offset = int(float(tzero)) if tzero not in (None, "") else 0
     except (TypeError, ValueError):

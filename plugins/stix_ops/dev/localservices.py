@@ -21,8 +21,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stix_ops.dev.localstack import free_port
+
+if TYPE_CHECKING:
+    from aiosmtpd.controller import Controller
 
 
 def _pg_bin(name: str) -> str:
@@ -297,7 +301,7 @@ class SmtpSink:
     messages: list = field(default_factory=list)
     envelopes: list = field(default_factory=list)
     host: str = "127.0.0.1"
-    _controller: object | None = None
+    _controller: Controller | None = None
 
     def start(self) -> SmtpSink:
         """Start the server thread."""

@@ -201,13 +201,6 @@ def _text(params: Mapping[str, Any], name: str) -> str | None:
     return None if value is None or not str(value).strip() else str(value).strip()
 
 
-#: Text Params named as the :class:`~stix_lib.publish.request.PublishRequest` field they set (empty: the setting).
-_SETTING_PARAMS = (
-    "fits_dir", "target_dir", "target_host", "same_esa_name_dir", "rid_lut_file", "rid_lut_update_url",
-    "blacklist_files", "supplement_report", "waiting_period", "ll_waiting_period", "future_guard", "spice_file",
-)  # fmt: skip
-
-
 def publish_request(params: Mapping[str, Any], *, run_id: str = "") -> PublishRequest:
     """The library request of the run's Params (missing names take their defaults; empty text = the setting).
 
@@ -219,10 +212,26 @@ def publish_request(params: Mapping[str, Any], *, run_id: str = "") -> PublishRe
     def get(name: str) -> Any:
         return params.get(name, param_defaults()[name])
 
+    def text(name: str) -> str | None:  # a text Param named as the request field it sets (empty: the setting)
+        return _text(params, name)
+
     batch_size = get("batch_size")
     return PublishRequest(
-        **{name: _text(params, name) for name in _SETTING_PARAMS},
-        **{name: _text(params, name) or "*" for name in ("include_versions", "include_levels", "include_products")},
+        fits_dir=text("fits_dir"),
+        target_dir=text("target_dir"),
+        target_host=text("target_host"),
+        same_esa_name_dir=text("same_esa_name_dir"),
+        rid_lut_file=text("rid_lut_file"),
+        rid_lut_update_url=text("rid_lut_update_url"),
+        blacklist_files=text("blacklist_files"),
+        supplement_report=text("supplement_report"),
+        waiting_period=text("waiting_period"),
+        ll_waiting_period=text("ll_waiting_period"),
+        future_guard=text("future_guard"),
+        spice_file=text("spice_file"),
+        include_versions=text("include_versions") or "*",
+        include_levels=text("include_levels") or "*",
+        include_products=text("include_products") or "*",
         update_rid_lut=get("rid_lut_update") == "update",
         sort_files=bool(get("sort_files")),
         batch_size=None if batch_size is None else int(batch_size),

@@ -54,7 +54,7 @@ def source_spectrum() -> np.ndarray:
 def day_bounds(ctx: SimulationContext) -> list[tuple[float, float]]:
     """The period cut at UTC midnights: ``(begin, end)`` seconds after the start, in order."""
     coarse, fine = divmod(ctx.start_ticks, FINE_PER_SECOND)
-    first = scet_to_utc(coarse, fine)
+    first = scet_to_utc(coarse, fine).ravel()[0]
     last = first + np.timedelta64(int(round(ctx.duration * 1e9)), "ns")  # midnight search only
     midnights = np.arange(first.astype("datetime64[D]") + 1, last.astype("datetime64[D]") + 1)
     cuts = []

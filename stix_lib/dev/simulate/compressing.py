@@ -69,7 +69,7 @@ def compress_packet_values(
         If the scheme of a group a parameter needs is missing.
     """
     out: dict[str, list[int]] = {}
-    scheme_of_param: dict[str, Scheme] = {}
+    scheme_of_param: dict[str, int] = {}
     for group, scheme in schemes.items():
         for param, value in zip(SKM_GROUPS[group], scheme, strict=True):
             if scheme_of_param.get(param, value) != value:

@@ -47,7 +47,7 @@ _UNIX_EPOCH = np.datetime64("1970-01-01T00:00:00", "ns")
 
 
 def _unix(utc: np.datetime64) -> tuple[int, int]:
-    nanos = int((np.datetime64(utc, "ns") - _UNIX_EPOCH).astype(np.int64))
+    nanos = int((np.datetime64(utc).astype("M8[ns]") - _UNIX_EPOCH).astype(np.int64))
     return nanos // 1_000_000_000, (nanos % 1_000_000_000) // 1000
 
 
@@ -89,7 +89,7 @@ def ground_header(packet: bytes, *, spid: int, generated: np.datetime64, receive
 
 def soc_time(utc: np.datetime64) -> str:
     """UTC as ``YYYY.DDD.HH.MM.SS.mmm`` (day of year, milliseconds truncated)."""
-    stamp = np.datetime64(utc, "ms")
+    stamp = np.datetime64(utc).astype("M8[ms]")
     day = stamp.astype("datetime64[D]")
     year = day.astype("datetime64[Y]")
     doy = int((day - year).astype(np.int64)) + 1

@@ -34,7 +34,7 @@ HK_MINI_COUNT = 4
 ZERO_C = 273.15
 
 #: Nominal engineering value of every HK parameter the simulator sets (others are raw 0).
-NOMINAL_ENGINEERING: Mapping[str, object] = {
+NOMINAL_ENGINEERING: Mapping[str, str | float] = {
     "NIXD0021": "ASW",
     "NIXD0022": "1",
     "NIXD0023": "NOMINAL",

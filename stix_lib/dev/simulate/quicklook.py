@@ -63,7 +63,11 @@ def _chunks(
     while first < total:
         start = first * cadence
         layout = ctx.layout(key, start)
-        capacity = samples_per_packet(layout, lambda n, start=start: build(start, n, slice(0, 0)))
+
+        def probe(n: int, start: float = start) -> Values:
+            return build(start, n, slice(0, 0))
+
+        capacity = samples_per_packet(layout, probe)
         n = min(capacity, total - first)
         out.append((start, n, slice(first, first + n)))
         first += n

@@ -100,7 +100,7 @@ def _utc(clock: LinearClock, leapseconds: LeapSeconds, obt: np.ndarray, anchor: 
     """UTC of on-board seconds on the fitted clock (no leap second inside the covered span)."""
     anchor_tdt = float(leapseconds.utc_to_tdt(np.array([anchor], dtype="datetime64[ns]"))[0])
     offsets = np.rint((clock.tdt(obt) - anchor_tdt) * 1e9).astype(np.int64)
-    return np.datetime64(anchor, "ns") + offsets.astype("timedelta64[ns]")
+    return np.datetime64(anchor).astype("M8[ns]") + offsets.astype("timedelta64[ns]")
 
 
 def encode_reference(ref_dir: Path, out_dir: Path, idb_dir: Path, *, kernel_version: int = 1) -> ReferenceEncoding:

@@ -119,7 +119,7 @@ def _quicklook(
     product: ReferenceProduct,
     factory: PacketFactory,
     ssid: int,
-    build: Callable[[object, slice, int], tuple[Values, dict[str, np.ndarray], dict[str, tuple[int, int, int]]]],
+    build: Callable[[object, np.ndarray, int], tuple[Values, dict[str, np.ndarray], dict[str, tuple[int, int, int]]]],
 ) -> list[PacketSpec]:
     key = PacketKey(21, 6, ssid)
     specs = []
@@ -343,8 +343,8 @@ def housekeeping(product: ReferenceProduct, factory: PacketFactory) -> list[Pack
             raw.setdefault(name, np.zeros(len(data), dtype=np.int64))[rows] = to_raw(idb, name, values)
     specs = []
     for i, index in enumerate(order.tolist()):
-        values = {"NIX00020": [ssid], **{name: [int(column[i])] for name, column in raw.items()}}
-        specs.append(PacketSpec(key, values, int(coarse[index]), int(fine[index]), product=product.name, order=(ssid,)))
+        fields = {"NIX00020": [ssid], **{name: [int(column[i])] for name, column in raw.items()}}
+        specs.append(PacketSpec(key, fields, int(coarse[index]), int(fine[index]), product=product.name, order=(ssid,)))
     return specs
 
 
@@ -393,8 +393,9 @@ def calibration(product: ReferenceProduct, factory: PacketFactory) -> list[Packe
             n, width, low = int(points[sub]), int(summed[sub]), int(lowest[sub])
             grid = counts[:, :, low : low + n * width].reshape(32, 12, n, width).sum(axis=3)
             for part_number, part in enumerate(representable_parts(grid, scheme["CALI"])):
-                codes = compress_packet_values(41, version, {"NIX00158": part.ravel()}, scheme)["NIX00158"]
-                codes = np.asarray(codes).reshape(32, 12, n)
+                codes = np.asarray(
+                    compress_packet_values(41, version, {"NIX00158": part.ravel()}, scheme)["NIX00158"]
+                ).reshape(32, 12, n)
                 for det in detectors.tolist():
                     for pix in pixels.tolist():
                         if part_number and not part[det, pix].any():

@@ -141,10 +141,10 @@ def _bin(product: ReferenceProduct, b: int, ssid: int, layout, idb, version, sch
         block = counts[:, : len(pixel_sets), :]
     fixed["NIX00442"] = [len(pixel_sets)]
     fixed["NIXD0407"] = pixel_sets
-    triggers = compress_packet_values(
+    trigger_codes = compress_packet_values(
         ssid, version, {f"NIX00{242 + g}": [int(t)] for g, t in enumerate(_ints(row["triggers"]).ravel())}, schemes
     )
-    fixed.update({k: v for k, v in triggers.items() if k.startswith("NIX00")})
+    fixed.update({k: v for k, v in trigger_codes.items() if k.startswith("NIX00")})
     elements = []
     for channel in np.flatnonzero(block[detectors].sum(axis=(0, 1))).tolist():
         values = block[detectors, :, channel].ravel()

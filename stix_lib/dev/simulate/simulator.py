@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from stix_lib.atomic import atomic_write_text
 from stix_lib.decode.layout import PacketKey
@@ -59,6 +60,9 @@ from stix_lib.dev.simulate.science import (
 )
 from stix_lib.idb.manager import IDBManager
 from stix_lib.time.nominal_clock import FINE_PER_SECOND, as_datetime64, scet_to_utc, utc_to_scet
+
+#: A UTC instant: a datetime64 scalar or 0-d array.
+Instant = np.datetime64 | npt.NDArray[np.datetime64]
 
 SCENARIOS = ("quiet", "flare", "bsd", "all")
 MANIFEST_NAME = "simulate-manifest.json"
@@ -150,7 +154,7 @@ def make_flare(duration: float, rng: np.random.Generator) -> Flare:
 
 
 def _science(
-    ctx: SimulationContext, scenario: str, start_utc: np.datetime64
+    ctx: SimulationContext, scenario: str, start_utc: Instant
 ) -> tuple[list[PacketSpec], list[RequestInfo]]:
     flare = ctx.model.flare
     flagged = ctx.model.flare_samples
@@ -256,14 +260,14 @@ def simulate(config: SimulationConfig) -> SimulationResult:
     return SimulationResult([out_dir / f.name for f in delivered], manifest_path, manifest)
 
 
-def _iso(value: np.datetime64) -> str:
-    return str(np.datetime64(value, "ms"))
+def _iso(value: Instant) -> str:
+    return str(np.asarray(value, dtype="M8[ms]"))
 
 
 def _manifest(
     config: SimulationConfig,
     ctx: SimulationContext,
-    start_utc: np.datetime64,
+    start_utc: Instant,
     specs: list[PacketSpec],
     packets: list[EncodedPacket],
     delivered: list,

@@ -179,7 +179,7 @@ def parse_utc(value: TimeLike) -> np.datetime64:
             return np.datetime64(datetime.fromisoformat(text), "ns")
         except ValueError as exc:
             raise ValueError(f"not an ISO time: {value!r}") from exc
-    stamp = np.datetime64(value, "ns")
+    stamp = np.datetime64(value).astype("M8[ns]")
     if np.isnat(stamp):
         raise ValueError("time is NaT")
     return stamp

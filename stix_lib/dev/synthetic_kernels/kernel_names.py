@@ -32,12 +32,12 @@ MK_SEQUENCE = 1
 
 def day(stamp: np.datetime64) -> str:
     """``YYYYMMDD`` of a UTC instant."""
-    return np.datetime_as_string(np.datetime64(stamp, "D")).replace("-", "")
+    return np.datetime_as_string(np.datetime64(stamp).astype("M8[D]")).replace("-", "")
 
 
 def spice_utc(stamp: np.datetime64) -> str:
     """A UTC instant as a SPICE time string ``YYYY-MM-DDTHH:MM:SS`` (whole seconds, truncated)."""
-    return np.datetime_as_string(np.datetime64(stamp, "s"), unit="s")
+    return np.datetime_as_string(np.datetime64(stamp).astype("M8[s]"), unit="s")
 
 
 @dataclass(frozen=True)

@@ -57,12 +57,12 @@ class ClockPair:
     @classmethod
     def from_scet(cls, coarse: int, fine: int, utc: np.datetime64 | str) -> ClockPair:
         """A pair from a ``coarse:fine`` clock reading (fine in raw 1/65536 s ticks)."""
-        return cls(float(int(coarse) * FINE_TICKS + int(fine)), np.datetime64(utc, "ns"))
+        return cls(float(int(coarse) * FINE_TICKS + int(fine)), np.datetime64(utc).astype("M8[ns]"))
 
     @classmethod
     def from_seconds(cls, seconds: float, utc: np.datetime64 | str) -> ClockPair:
         """A pair from spacecraft seconds (``coarse + fine / 65536``)."""
-        return cls(float(seconds) * FINE_TICKS, np.datetime64(utc, "ns"))
+        return cls(float(seconds) * FINE_TICKS, np.datetime64(utc).astype("M8[ns]"))
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from stix_lib.products.table import ColumnTable
 
 NUM_DETECTORS, NUM_PIXELS, NUM_CHANNELS, NUM_SUBSPECTRA = 32, 12, 1024, 8
 
-_RAW_CONTROL = (
+_RAW_CONTROL: tuple[tuple[str, str, type[np.unsignedinteger]], ...] = (
     ("integration_time", "NIX00122", np.uint32),
     ("quiet_time", "NIX00123", np.uint16),
     ("live_time", "NIX00124", np.uint32),

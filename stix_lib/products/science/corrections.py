@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import numpy.typing as npt
 
 from stix_lib.idb.version_history import version_key
 from stix_lib.products.l0.science import OFFSET_FIX_SSIDS, AspectBurst, ScienceRequest, SpectrogramRequest, user_ssid
@@ -60,7 +61,7 @@ def descale_triggers(request: ScienceRequest, rid_lut: RidLut | None) -> tuple[S
         raise NoRidLut(f"can't get scaling factor for rid {rid}: no RID LUT")
     factor = rid_lut.scaling_factor(rid)
     if isinstance(request, SpectrogramRequest):
-        n_groups: np.ndarray = active_groups(request.control["detector_masks"])  # summed trigger
+        n_groups: npt.ArrayLike = active_groups(request.control["detector_masks"])  # summed trigger
         n_int = request.timedel / 10.0
     else:
         groups = np.asarray(TRIGGER_GROUPS, dtype=np.int64) - 1

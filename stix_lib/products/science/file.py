@@ -284,7 +284,8 @@ def write_science_file(
         factor=factor,
     )
     idb_range = span if packet_times is None else packet_times
-    n_packets = len(np.atleast_1d(request.control.get("num_substructures", request.control.get("index"))))
+    counts = request.control["num_substructures" if "num_substructures" in request.control else "index"]
+    n_packets = len(np.atleast_1d(counts))
     ids = np.arange(n_packets) if packets is None else np.asarray(packets)
     stamp = next(str(value) for key, value, _ in cards if key == "DATE")[:19]  # astropy's "updated <time>"
     tables: list[tuple[str, Columns]] = [

@@ -40,7 +40,7 @@ def _suffix(request: ScienceRequest, version: int) -> str:
 
 
 def _utc_name(value: np.datetime64) -> str:
-    return str(np.datetime64(value, "s")).replace("-", "").replace(":", "")
+    return str(value.astype("M8[s]")).replace("-", "").replace(":", "")
 
 
 def science_l0_path(archive: Path, request: ScienceRequest, version: int) -> Path:

@@ -76,7 +76,7 @@ def process_science_lb(
     if lb.key[:2] != (21, 6) or lb.key[2] not in ALL_SCIENCE_SSIDS:
         raise ScienceRequestError(f"{lb_path.name}: packet type {lb.key} is not a science request")
     result = ScienceLBResult()
-    file_version = product_version(int(lb.key[2]), version)  # type: ignore[arg-type]
+    file_version = product_version(int(lb.key[2]), version)
     report = request_sequences(
         lb.headers["sequence_flag"],
         lb.headers["sequence_count"],
