@@ -18,7 +18,7 @@ import pytest
 from stix_lib.pipeline.build import build_pipeline
 from stix_lib.pipeline.options import PipelineOptions
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 #: Production code: the library, the Airflow plugins and the DAG files.
 PRODUCTION = ("stix_lib", "plugins", "dags")
 #: The only module allowed to build a pipeline (and its CAL hook).
@@ -54,7 +54,7 @@ def _cli_options(inputs: dict[str, object]) -> PipelineOptions:
 
 
 def _dag_options(inputs: dict[str, object]) -> PipelineOptions:
-    from stix_ops.processing import PARAMS, pipeline_options
+    from stix_ops.operators.processing import PARAMS, pipeline_options
 
     params = {name: param.value for name, param in PARAMS.items()}  # the trigger form's defaults
     params.update(inputs)
