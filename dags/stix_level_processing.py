@@ -24,11 +24,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import task
-
-from stix_ops import processing
 from stix_ops.assets import FITS_L1, SPICE_KERNELS, TM_STAGED
 from stix_ops.dag_policy import events_or_cron, stix_dag
+from stix_ops.operators.processing import (
+    PARAMS,
+    TASK_DOCS,
+    GroupLbOperator,
+    LbToL1Operator,
+    ProcessingCheckOperator,
+    RecordOperator,
+    SelectInputsOperator,
+    TmToLbOperator,
+)
 
 with stix_dag(
     "stix_level_processing",
@@ -37,18 +44,24 @@ with stix_dag(
     max_active_runs=4,
     dagrun_timeout=timedelta(hours=6),
     task_timeout=timedelta(hours=2),
-    params=processing.PARAMS,
+    params=PARAMS,
     tags=["processing"],
     doc_md=__doc__,
 ):
-    docs = processing.TASK_DOCS
-    files = task(processing.select_inputs, task_id="select_inputs", doc_md=docs["select_inputs"])()
-    lb = task(
-        processing.tm_to_lb, task_id="tm_to_lb", map_index_template="{{ tm_file }}", doc_md=docs["tm_to_lb"]
-    ).expand(tm_file=files)
-    groups = task(processing.group_lb, task_id="group_lb", trigger_rule="all_done", doc_md=docs["group_lb"])(lb)
-    l1 = task(processing.lb_to_l1, task_id="lb_to_l1", doc_md=docs["lb_to_l1"]).expand(lb_files=groups)
-    summary = task(
-        processing.record, task_id="record", outlets=[FITS_L1], trigger_rule="all_done", doc_md=docs["record"]
-    )(lb, l1)
-    task(processing.check, task_id="check", doc_md=docs["check"])(summary)
+    files = SelectInputsOperator(task_id="select_inputs", doc_md=TASK_DOCS["select_inputs"])
+    lb = TmToLbOperator.partial(
+        task_id="tm_to_lb", map_index_template="{{ tm_file }}", doc_md=TASK_DOCS["tm_to_lb"]
+    ).expand(tm_file=files.output)
+    groups = GroupLbOperator(
+        task_id="group_lb", tm_results=lb.output, trigger_rule="all_done", doc_md=TASK_DOCS["group_lb"]
+    )
+    l1 = LbToL1Operator.partial(task_id="lb_to_l1", doc_md=TASK_DOCS["lb_to_l1"]).expand(lb_files=groups.output)
+    summary = RecordOperator(
+        task_id="record",
+        tm_results=lb.output,
+        group_reports=l1.output,
+        outlets=[FITS_L1],
+        trigger_rule="all_done",
+        doc_md=TASK_DOCS["record"],
+    )
+    ProcessingCheckOperator(task_id="check", summary=summary.output, doc_md=TASK_DOCS["check"])

@@ -56,6 +56,7 @@ with stix_dag(
     )
     publish = SoarPublishOperator(
         task_id="publish",
+        refreshed=refresh.output,
         trigger_rule=TriggerRule.NONE_FAILED,
         execution_timeout=timedelta(hours=6),
         doc_md="Select, finish and deliver products to the SOAR target atomically and record them. Errors fail "
@@ -64,11 +65,13 @@ with stix_dag(
     )
     announce = PublishedAnnounceOperator(
         task_id="announce_published",
+        summary=publish.output,
         doc_md="Emit `stix_soar_published` (-> NAS mirror) with the delivered names when `publish` delivered "
         "files; skipped (no event) after a dry run or a run that delivered nothing.",
     )
     report = PublishReportMailOperator(
         task_id="report_mail",
+        summary=publish.output,
         doc_md="Teardown: mail the E/I/S/P report to `alert_to` (`report_mail` Param); does not decide the "
         "run's state.",
     )

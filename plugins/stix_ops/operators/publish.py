@@ -347,13 +347,16 @@ class SoarPublishOperator(BaseOperator):
 
     Parameters
     ----------
-    refresh_task_id
-        The RID LUT refresh task (its warning goes into the report).
+    refreshed
+        What the RID LUT refresh fetched (its warning goes into the report), templated: pass the
+        refresh task's ``output`` (None when it was skipped).
     """
 
-    def __init__(self, *, refresh_task_id: str = "refresh_rid_lut", **kwargs: Any) -> None:
+    template_fields = ("refreshed",)
+
+    def __init__(self, *, refreshed: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.refresh_task_id = refresh_task_id
+        self.refreshed = refreshed
 
     def execute(self, context: Any) -> dict[str, Any]:
         """Publish, log every outcome, fail on errors."""
@@ -363,11 +366,10 @@ class SoarPublishOperator(BaseOperator):
         params = context["params"]
         if params.get("rid_lut_update") == "only":
             raise AirflowSkipException("rid_lut_update=only: the RID LUT was refreshed, nothing is published")
-        refreshed = context["ti"].xcom_pull(task_ids=self.refresh_task_id)
         hook = StixPipelineHook()
         try:
             report = publish_with_params(
-                params, hook.settings, hook.db_url, run_id=context["run_id"], refreshed=refreshed
+                params, hook.settings, hook.db_url, run_id=context["run_id"], refreshed=self.refreshed
             )
         except (HostKeyRejected, SSHConfigError) as exc:
             raise AirflowFailException(f"SOAR target refused: {exc}") from exc
@@ -436,18 +438,20 @@ class PublishedAnnounceOperator(BaseOperator):
 
     Parameters
     ----------
-    publish_task_id
-        The publish task whose XCom lists the deliveries.
+    summary
+        The publish task's XCom, which lists the deliveries; templated: pass its ``output``.
     """
 
-    def __init__(self, *, publish_task_id: str = "publish", **kwargs: Any) -> None:
+    template_fields = ("summary",)
+
+    def __init__(self, *, summary: Any, **kwargs: Any) -> None:
         kwargs.setdefault("outlets", [SOAR_PUBLISHED])
         super().__init__(**kwargs)
-        self.publish_task_id = publish_task_id
+        self.summary = summary
 
     def execute(self, context: Any) -> dict[str, Any]:
         """Attach the delivered names to the event, or skip."""
-        extra = published_event_extra(context["ti"].xcom_pull(task_ids=self.publish_task_id))
+        extra = published_event_extra(self.summary)
         if extra is None:
             raise AirflowSkipException("nothing delivered (or a dry run): no stix_soar_published event")
         context["outlet_events"][SOAR_PUBLISHED].extra = extra
@@ -469,13 +473,15 @@ class PublishReportMailOperator(BaseOperator):
 
     Parameters
     ----------
-    report_task_id
-        The publishing task.
+    summary
+        The publishing task's report summary; templated: pass its ``output`` (None when it pushed none).
     """
 
-    def __init__(self, *, report_task_id: str = "publish", **kwargs: Any) -> None:
+    template_fields = ("summary",)
+
+    def __init__(self, *, summary: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.report_task_id = report_task_id
+        self.summary = summary
 
     def execute(self, context: Any) -> dict[str, Any]:
         """Send the mail; return subject and recipients."""
@@ -483,7 +489,7 @@ class PublishReportMailOperator(BaseOperator):
         from stix_ops.notifiers import send_mail
 
         params = context["params"]
-        summary = context["ti"].xcom_pull(task_ids=self.report_task_id)
+        summary = self.summary
         if not summary:
             raise AirflowSkipException("no publishing report: the publish task did not run to its end")
         if summary.get("dry_run"):

@@ -154,10 +154,10 @@ def test_processing_failure_mail_states_each_file_and_reason(settings, smtp_sink
     from types import SimpleNamespace
 
     from stix_lib.db import connect
-    from stix_ops import processing
     from stix_ops.notifiers import describe_failure
+    from stix_ops.operators import processing
 
-    monkeypatch.setattr(processing, "_setup", lambda: (settings, connect(settings.pipeline_db_url), {}))
+    monkeypatch.setattr(processing, "_setup", lambda _context: (settings, connect(settings.pipeline_db_url), {}))
     summary = {
         "files": {"solo_TM_a.PktTmRaw.xml": "unusable", "solo_TM_b.PktTmRaw.xml": "failed",
                   "solo_TM_c.PktTmRaw.xml": "failed", "ok.xml": "ok"},
@@ -166,7 +166,7 @@ def test_processing_failure_mail_states_each_file_and_reason(settings, smtp_sink
                    "solo_TM_c.PktTmRaw.xml": "L0: SSID 99 unknown"},
     }  # fmt: skip
     with pytest.raises(Exception) as caught:
-        processing.check(summary)
+        processing.ProcessingCheckOperator(task_id="check", summary=summary).execute({"params": {}})
     message = str(caught.value)
     assert "solo_TM_b.PktTmRaw.xml failed: LB file x.fits: no IDB for OBT 1234" in message
     assert "solo_TM_c.PktTmRaw.xml failed: L0: SSID 99 unknown" in message

@@ -93,7 +93,7 @@ def test_no_l1_before_kernels_then_l1_when_they_arrive(dagbag, staged_bsd):
 
 
 def test_only_kernel_events_and_people_take_waiting_files():
-    from stix_ops.processing import include_waiting
+    from stix_ops.operators.processing import include_waiting
 
     assert include_waiting("asset_triggered", ["stix_spice_kernels"])
     assert include_waiting("asset_triggered", ["stix_tm_staged", "stix_spice_kernels"])

@@ -54,7 +54,7 @@ def _cli_options(inputs: dict[str, object]) -> PipelineOptions:
 
 
 def _dag_options(inputs: dict[str, object]) -> PipelineOptions:
-    from stix_ops.processing import PARAMS, pipeline_options
+    from stix_ops.operators.processing import PARAMS, pipeline_options
 
     params = {name: param.value for name, param in PARAMS.items()}  # the trigger form's defaults
     params.update(inputs)
