@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.stack_wait import wait_on_stack
+
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
 DAG_ID = "stix_tm_ingest"
@@ -32,16 +34,6 @@ def _deliver(exchange: Path, tm: Path, name: str) -> float:
 def _event_runs(stack) -> list[dict]:
     return [r for r in stack.runs(DAG_ID) if r["run_type"] == "asset_triggered"]
 
-
-def _wait(predicate, timeout: float, what: str, stack) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        stack._check_alive()
-        value = predicate()
-        if value:
-            return value
-        time.sleep(1)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; runs: {stack.runs(DAG_ID)}")
 
 
 def _finished(stack, count: int) -> list[dict]:
@@ -79,13 +71,13 @@ def test_dropping_a_tm_file_runs_ingest_and_a_restarted_triggerer_misses_nothing
             assets = stack.api("GET", "assets", params={"name_pattern": "stix_soc_tm", "limit": 10})["assets"]
             return any(w["name"] == "stix_soc_tm_watcher" for a in assets for w in a["watchers"])
 
-        _wait(watcher_registered, 120, "the exchange watcher to be registered", stack)
+        wait_on_stack(watcher_registered, 120, "the exchange watcher to be registered", stack, DAG_ID)
         time.sleep(15)  # quiet exchange: the watcher lists it 15 times and starts nothing
         assert _event_runs(stack) == []
 
         first = "solo_TM_PktTmRaw_20191127T000000_A.xml"
         dropped = _deliver(exchange, tm, first)
-        runs = _wait(lambda: _finished(stack, 1), 180, "the event-triggered ingest run", stack)
+        runs = wait_on_stack(lambda: _finished(stack, 1), 180, "the event-triggered ingest run", stack, DAG_ID)
         assert [r["state"] for r in runs] == ["success"]
         queued = runs[0]["queued_at"]
         print(f"drop -> run queued: {_epoch(queued) - dropped:.1f} s")
@@ -101,7 +93,9 @@ def test_dropping_a_tm_file_runs_ingest_and_a_restarted_triggerer_misses_nothing
         time.sleep(5)
         assert len(_event_runs(stack)) == 1  # nobody watching
         stack.start(components=["triggerer"])
-        runs = _wait(lambda: _finished(stack, 2), 240, "the ingest run after the triggerer restart", stack)
+        runs = wait_on_stack(
+            lambda: _finished(stack, 2), 240, "the ingest run after the triggerer restart", stack, DAG_ID
+        )
         assert [r["state"] for r in runs] == ["success", "success"]
         time.sleep(8)  # the restarted watcher does not announce the first file again
         assert len(_event_runs(stack)) == 2

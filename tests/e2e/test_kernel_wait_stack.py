@@ -23,11 +23,12 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.stack_wait import wait_on_stack
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.scenario]
 
@@ -38,18 +39,6 @@ KERNELS = ("2024-05-01", "2024-06-30", "2024-05-20")
 CHAIN = ("stix_tm_ingest", "stix_tm_staging", "stix_level_processing", "stix_spice_sync", "stix_soar_publish")
 BAD = "solo_TM_broken.PktTmRaw.SOL.0.2024.135.xml"
 
-
-def wait(predicate: Callable[[], Any], timeout: float, what: str, stack) -> Any:
-    """Poll ``predicate`` (the stack alive) until truthy; fail naming ``what`` and the runs."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        stack._check_alive()
-        value = predicate()
-        if value:
-            return value
-        time.sleep(1)
-    runs = [(r["dag_id"], r["run_type"], r["state"]) for r in stack.runs()]
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}; runs: {runs}")
 
 
 def deliver(source: Path, folder: Path) -> Path:
@@ -95,7 +84,7 @@ class Story:
             run = self.stack.api("GET", f"dags/{dag_id}/dagRuns/{run_id}")
             return run if run["state"] in ("success", "failed") else None
 
-        return wait(finished, timeout, f"{dag_id} run {run_id}", self.stack)
+        return wait_on_stack(finished, timeout, f"{dag_id} run {run_id}", self.stack)
 
     def published_events(self, run_id: str) -> list[dict]:
         """``stix_soar_published`` events of one ``stix_soar_publish`` run (REST API)."""
@@ -170,7 +159,7 @@ def story(reference_data):
             names = {w["name"] for a in assets for w in a["watchers"]}
             return {"stix_soc_tm_watcher", "stix_soc_from_soc_watcher"} <= names
 
-        wait(watchers_registered, 120, "the exchange watchers", stack)
+        wait_on_stack(watchers_registered, 120, "the exchange watchers", stack)
         for path in tm:
             deliver(path, root / "soc-exchange")
         yield story
@@ -188,7 +177,7 @@ def test_tm_without_kernels_waits_and_makes_no_l1(story):
         rows = ledger.in_state(story.engine, TMState.WAITING_KERNELS)
         return rows if sorted(r.name for r in rows) == sorted(story.tm_files) else None
 
-    rows = wait(all_waiting, 300, "every TM file to wait for kernels", story.stack)
+    rows = wait_on_stack(all_waiting, 300, "every TM file to wait for kernels", story.stack)
     story.idle()
     assert all(r.error.startswith("waiting for kernels") for r in rows), [r.error for r in rows]
     assert story.l1() == []
@@ -216,7 +205,7 @@ def test_kernels_arriving_run_processing_and_make_l1(story):
         rows = ledger.in_state(story.engine, TMState.PROCESSED)
         return rows if sorted(r.name for r in rows) == sorted(story.tm_files) else None
 
-    wait(processed, 300, "the TM files to be processed after the kernels arrived", story.stack)
+    wait_on_stack(processed, 300, "the TM files to be processed after the kernels arrived", story.stack)
     story.idle()
     sync = story.event_runs("stix_spice_sync")
     assert [r["state"] for r in sync] == ["success"]
@@ -278,7 +267,7 @@ def test_corrupt_tm_file_mails_once_and_turns_the_ingest_run_red(story):
         runs = story.event_runs("stix_tm_ingest")[ingest_before:]
         return runs if runs and all(r["state"] in ("success", "failed") for r in runs) else None
 
-    runs = wait(finished, 180, "the ingest run of the corrupt file", story.stack)
+    runs = wait_on_stack(finished, 180, "the ingest run of the corrupt file", story.stack)
     story.idle()
     assert [r["state"] for r in story.event_runs("stix_tm_ingest")[ingest_before:]] == ["failed"], runs
     mails = story.sink.wait_for(mails_before + 1)[mails_before:]
