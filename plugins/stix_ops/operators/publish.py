@@ -196,11 +196,6 @@ def param_defaults() -> dict[str, Any]:
     return {name: spec["default"] for name, spec in _spec().items()}
 
 
-def _text(params: Mapping[str, Any], name: str) -> str | None:
-    value = params.get(name, param_defaults()[name])
-    return None if value is None or not str(value).strip() else str(value).strip()
-
-
 def publish_request(params: Mapping[str, Any], *, run_id: str = "") -> PublishRequest:
     """The library request of the run's Params (missing names take their defaults; empty text = the setting).
 
@@ -209,11 +204,14 @@ def publish_request(params: Mapping[str, Any], *, run_id: str = "") -> PublishRe
     """
     from stix_lib.publish.request import PublishRequest
 
+    defaults = param_defaults()  # built once per request, not once per Param
+
     def get(name: str) -> Any:
-        return params.get(name, param_defaults()[name])
+        return params.get(name, defaults[name])
 
     def text(name: str) -> str | None:  # a text Param named as the request field it sets (empty: the setting)
-        return _text(params, name)
+        value = get(name)
+        return None if value is None or not str(value).strip() else str(value).strip()
 
     batch_size = get("batch_size")
     return PublishRequest(
