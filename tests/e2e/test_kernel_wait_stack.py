@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.ridlut_support import RidApi, api_row
 from tests.support.stack_wait import wait_on_stack
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.scenario]
@@ -113,7 +114,7 @@ def _simulate(root: Path, reference: Path) -> tuple[list[Path], list[dict]]:
 def story(reference_data):
     from stix_lib.ridlut.table import write_rows_atomic
     from stix_lib.settings import load_settings
-    from stix_ops.dev.localservices import SmtpSink
+    from stix_ops.dev.localservices import SmtpSink, TextHttpServer
     from stix_ops.dev.localstack import LocalStack, StackConfig
 
     root = Path(tempfile.mkdtemp(prefix="stix-kernel-wait-stack-"))
@@ -129,8 +130,6 @@ def story(reference_data):
         "STIX_WATCH_INTERVAL": "1",
         "STIX_STAGING_DELAY": "0",
         "STIX_PUBLISH_WAITING_PERIOD": "0",
-        # no data-center API: the refresh fails at once and the local LUT is used
-        "STIX_RID_LUT_UPDATE_URL": "http://127.0.0.1:1/api/bsd/info/",
         "STIX_ALERT_TO": "stix-ops@example.org",
         "STIX_ALERT_FROM": "stix-pipeline@example.org",
     }
@@ -139,9 +138,11 @@ def story(reference_data):
     (root / "soc-exchange").mkdir()
     (root / "soc-from_soc" / "spice").mkdir(parents=True)
     tm, requests = _simulate(root, reference_data)
-    write_rows_atomic(
-        settings.rid_lut_file, [{"unique_id": str(r["request_id"]), "scaling_factor": ""} for r in requests]
-    )
+    # the local LUT starts empty; the publishing run's refresh fetches the requests from a loopback data-center API
+    write_rows_atomic(settings.rid_lut_file, [])
+    rid_api = RidApi(rows=[api_row(i, r["request_id"], r["start_utc"][:19]) for i, r in enumerate(requests, 1)])
+    rid_server = TextHttpServer(rid_api.answer).start()
+    env["STIX_RID_LUT_UPDATE_URL"] = rid_api.url = f"{rid_server.url}/api/bsd/info/"
     sink = SmtpSink().start()
     env["AIRFLOW_CONN_SMTP_DEFAULT"] = sink.connection_json()
     stack = LocalStack(StackConfig(home=root / "airflow-home", extra_env=env, parallelism=2))
@@ -153,6 +154,7 @@ def story(reference_data):
         for dag_id in CHAIN:
             stack.unpause(dag_id)
         story = Story(stack, sink, root, env, settings, [p.name for p in tm])
+        story.rid_api = rid_api
 
         def watchers_registered() -> bool:
             assets = stack.api("GET", "assets", params={"name_pattern": "stix_soc_", "limit": 10})["assets"]
@@ -166,6 +168,7 @@ def story(reference_data):
     finally:
         stack.stop(grace=5)
         sink.stop()
+        rid_server.stop()
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -228,8 +231,14 @@ def _identity(name: str) -> tuple[str, str]:
 def test_publishing_delivers_one_file_per_product_and_request_once(story):
     from astropy.io import fits
 
+    from stix_lib.ridlut import RidLut
+
     run = story.run_dag("stix_soar_publish")
     assert run["state"] == "success", story.stack.task_problems({"stix_soar_publish": run["dag_run_id"]})
+    # the refresh before publishing asked the data-center API and stored every simulated request
+    assert story.rid_api.requests
+    lut = RidLut.read(story.settings.rid_lut_file)
+    assert all(lut.reason(int(row["unique_id"])) for row in story.rid_api.rows)
     delivered = story.delivered()
     assert delivered, "nothing delivered"
     identities = [_identity(p.name) for p in delivered]
