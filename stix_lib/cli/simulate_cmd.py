@@ -3,7 +3,9 @@
 Two modes:
 
 * ``--start ISO --duration 1d --out DIR``: simulate a period (scenario, seed and delivery
-  options below); writes the XML files and ``DIR/simulate-manifest.json``.
+  options below); writes the XML files and ``DIR/simulate-manifest.json``. Periods longer than
+  a day (up to a year and beyond) are generated one UTC day at a time, each day delivered in its
+  own ``--files`` file(s), so memory stays that of one day.
 * ``--from-reference REF --out DIR``: re-encode real STIXCore L1 products (``REF`` holds
   ``solo_L1_*.fits``) into telemetry under ``DIR/tm/`` and fit a SPICE clock to their OBT/UTC
   pairs under ``DIR/spice/``.
@@ -55,7 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--scenario", default="all", choices=["quiet", "flare", "bsd", "all"], help="what happens (default all)"
     )
     parser.add_argument("--seed", type=_seed, default=0, help="random seed; same seed, same bytes (default 0)")
-    parser.add_argument("--files", type=_positive, default=1, help="number of XML files (default 1)")
+    parser.add_argument(
+        "--files", type=_positive, default=1, help="number of XML files (per UTC day for periods over a day; default 1)"
+    )
     parser.add_argument(
         "--duplicates", type=_fraction, default=0.0, metavar="P", help="fraction re-sent in another file"
     )

@@ -12,9 +12,9 @@ reference UTC from its OBT to the rounding of the reference's millisecond string
 are recorded in ``<out>/reference-manifest.json``).
 
 What comes back exactly: raw HK values (inverse calibration), compressed counts and triggers
-(re-compression of the L1 mid-point values), masks, schemes, times. What cannot: the original
-packet boundaries of science requests and of quick-look packets cut by the UTC day split, and
-the energy grouping of compressed pixel data (L1 keeps only the channel totals).
+(re-compression of the L1 mid-point values), masks, schemes, times, and the packet boundaries
+of science requests (bins streamed into full packets as STIX does). What cannot: the original
+boundaries of quick-look packets cut by the UTC day split.
 """
 
 from __future__ import annotations

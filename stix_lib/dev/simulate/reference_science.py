@@ -8,16 +8,19 @@ the inverse of their injected calibrations, RCR, masks and triggers, then
 
 * ``sci-xray-rpd`` (20): one count entry per non-zero (detector, pixel, channel), continuation
   coded, raw counts;
-* ``sci-xray-cpd`` (21) / ``sci-xray-scpd`` (22): one energy group per channel holding counts,
-  values per detector of the mask (detector-major) and pixel set (single-pixel masks of the
-  row's pixels for cpd, the row's summed pixel masks for scpd), compressed again;
+* ``sci-xray-cpd`` (21) / ``sci-xray-scpd`` (22): one energy group per counts column (a native
+  channel in V01 products, the groups of ``energy_bin_edge_mask`` in current ones), zero counts
+  included, values per detector of the mask (detector-major) and pixel set (single-pixel masks
+  of the row's pixels for cpd, the row's summed pixel masks for scpd), compressed again;
 * ``sci-xray-spec`` (24): all rows of one RCR as a substructure of samples with all 32 channels,
   closed by the last row's width (``NIX00269``).
 
-A time bin too large for one packet is split into several substructures with the same time. The
-packets form one CCSDS group generated one minute after the request's last bin. This gives back
-the L1 values (counts, triggers, masks, times) but not necessarily the original packet
-boundaries or energy grouping, which L1 does not keep.
+The rpd/cpd/scpd time bins are streamed into packets as STIX fills them
+(:func:`~stix_lib.dev.simulate.packets.stream_substructures`): a bin continues in the packet
+where the previous one ended and is split into a new substructure (same time) where a packet is
+full. This gives back the reference's packets: its CONTROL ``num_substructures`` and each bin's
+``num_energy_groups`` (the first substructure's count). The packets form one CCSDS group
+generated one minute after the request's last bin.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from stix_lib.dev.simulate.layout_tools import find_node, has_parameter, measure
 from stix_lib.dev.simulate.packets import (
     PacketFactory,
     PacketSpec,
+    Substructure,
     Values,
     as_group,
     merge_values,
@@ -38,6 +42,7 @@ from stix_lib.dev.simulate.packets import (
     repeater_capacity_bits,
     rpd_count_elements,
     split_elements,
+    stream_substructures,
 )
 from stix_lib.dev.simulate.reference_io import ReferenceProduct, bits_to_int, to_scet
 from stix_lib.idb.database import IDB
@@ -86,18 +91,14 @@ def science(product: ReferenceProduct, factory: PacketFactory) -> list[PacketSpe
         **compress_packet_values(ssid, version, {}, schemes),
         "NIX00402": [(stamp_coarse << 16) | stamp_fine],
     }
-    node = find_node(layout, "NIX00403")
-    capacity = repeater_capacity_bits(layout, header, "NIX00403")
     if ssid == 24:
+        node = find_node(layout, "NIX00403")
+        capacity = repeater_capacity_bits(layout, header, "NIX00403")
         items = _spectrogram_items(product, layout, idb, version, schemes, stamp, node, capacity)
+        packets = pack_items(layout, header, "NIX00403", items)
     else:
-        items = []
-        for b in range(len(data)):
-            fixed, elements, inner = _bin(product, b, ssid, layout, idb, version, schemes, stamp)
-            fixed_bits = measure_bits(node.children, {**fixed, inner: [0]})
-            for chunk in split_elements(fixed_bits, elements, capacity):
-                items.append(merge_values(fixed, {inner: [len(chunk)]}, *chunk))
-    packets = pack_items(layout, header, "NIX00403", items)
+        bins = (_bin(product, b, ssid, layout, idb, version, schemes, stamp) for b in range(len(data)))
+        packets = stream_substructures(layout, header, "NIX00403", bins)
     specs = [
         PacketSpec(
             key,
@@ -113,7 +114,7 @@ def science(product: ReferenceProduct, factory: PacketFactory) -> list[PacketSpe
     return as_group(specs)
 
 
-def _bin(product: ReferenceProduct, b: int, ssid: int, layout, idb, version, schemes, stamp) -> tuple:
+def _bin(product: ReferenceProduct, b: int, ssid: int, layout, idb, version, schemes, stamp) -> Substructure:
     row = product.data[b]
     start = product.bin_start_times()[b]
     width = product.bin_widths()[b]
@@ -129,8 +130,7 @@ def _bin(product: ReferenceProduct, b: int, ssid: int, layout, idb, version, sch
         fixed["NIXD0407"] = [bits_to_int(row["pixel_masks"])]
         triggers = _ints(row["triggers"]).ravel()
         fixed.update({f"NIX00{408 + g}": [int(triggers[g])] for g in range(16)})
-        elements = rpd_count_elements(counts)
-        return fixed, elements, "NIX00406"
+        return Substructure(fixed, rpd_count_elements(counts), "NIX00406")
     masks = np.asarray(row["pixel_masks"]).astype(bool)
     if ssid == 21:
         pixels = np.flatnonzero(masks.ravel())
@@ -146,12 +146,36 @@ def _bin(product: ReferenceProduct, b: int, ssid: int, layout, idb, version, sch
     )
     fixed.update({k: v for k, v in trigger_codes.items() if k.startswith("NIX00")})
     elements = []
-    for channel in np.flatnonzero(block[detectors].sum(axis=(0, 1))).tolist():
+    for channel, (low, high) in enumerate(_energy_groups(product)):
         values = block[detectors, :, channel].ravel()
         codes = compress_packet_values(ssid, version, {"NIX00260": values}, schemes)["NIX00260"]
-        group = {"NIXD0016": [channel], "NIXD0017": [channel], "NIX00259": [len(codes)], "NIX00260": codes}
+        group = {"NIXD0016": [low], "NIXD0017": [high], "NIX00259": [len(codes)], "NIX00260": codes}
         elements.append((group, 32 + 8 * len(codes)))
-    return fixed, elements, "NIX00258"
+    return Substructure(fixed, elements, "NIX00258")
+
+
+def _energy_groups(product: ReferenceProduct) -> list[tuple[int, int]]:
+    """``(low, high)`` native channels of each counts column (one energy group each).
+
+    The 33 flags of ``energy_bin_edge_mask`` (current products) give the groups by the spec's
+    rule (consecutive set edges i < j: channels i .. j - 1); V01 products record only the
+    32-flag ``energy_bin_mask`` and have one column per native channel.
+
+    Raises
+    ------
+    ValueError
+        If the number of counts columns does not match the groups.
+    """
+    columns = int(np.shape(product.data["counts"])[-1])
+    control = product.control[0]
+    if "energy_bin_edge_mask" in control.colnames:
+        edges = np.flatnonzero(np.asarray(control["energy_bin_edge_mask"]).astype(bool))
+        groups = [(int(a), int(b) - 1) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    else:
+        groups = [(c, c) for c in range(32)]
+    if len(groups) != columns:
+        raise ValueError(f"{product.path.name}: {columns} counts columns but {len(groups)} energy groups")
+    return groups
 
 
 def _spectrogram_items(product, layout, idb, version, schemes, stamp, node, capacity) -> list[Values]:

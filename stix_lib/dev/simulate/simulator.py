@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ import numpy.typing as npt
 
 from stix_lib.atomic import atomic_write_text
 from stix_lib.decode.layout import PacketKey
-from stix_lib.dev.simulate.calibration_spectra import calibration_packets
+from stix_lib.dev.simulate.calibration_spectra import calibration_packets, day_bounds
 from stix_lib.dev.simulate.catalogue import packet_types
 from stix_lib.dev.simulate.context import SimulationContext
 from stix_lib.dev.simulate.delivery import DeliveryOptions, EncodedPacket, deliver
@@ -66,6 +66,8 @@ Instant = np.datetime64 | npt.NDArray[np.datetime64]
 
 SCENARIOS = ("quiet", "flare", "bsd", "all")
 MANIFEST_NAME = "simulate-manifest.json"
+#: Periods longer than this are generated one UTC day at a time.
+DAY_SECONDS = 86400.0
 #: Products that make up "nominal" telemetry (no science requests).
 NOMINAL_PRODUCTS = frozenset(
     {
@@ -197,38 +199,50 @@ def _labels(key: PacketKey) -> str:
     return "-".join(str(v) for v in key if v is not None)
 
 
-def simulate(config: SimulationConfig) -> SimulationResult:
-    """Simulate telemetry and write the XML files and the manifest.
+@dataclass
+class _Day:
+    """The packets of one generated period (the whole run, or one UTC day of a long run)."""
 
-    Parameters
-    ----------
-    config
-        See :class:`SimulationConfig`.
+    ctx: SimulationContext
+    start_utc: Instant
+    specs: list[PacketSpec]
+    packets: list[EncodedPacket]
+    requests: list[RequestInfo]
 
-    Returns
-    -------
-    SimulationResult
 
-    Raises
-    ------
-    ValueError
-        For an invalid configuration, a start before 2000 or no IDB for the period.
+def day_seed(seed: int, day: int) -> int:
+    """Seed of day ``day`` of a long run: ``seed`` itself for the first day, a derived one after."""
+    if day == 0:
+        return seed
+    state = np.random.SeedSequence([seed & 0xFFFFFFFF, seed >> 32, 0xDA7, day]).generate_state(2, dtype=np.uint32)
+    return (int(state[0]) << 31) | (int(state[1]) >> 1)
+
+
+def generation_periods(start_utc: Instant, duration: float, factory: PacketFactory) -> list[tuple[float, float]]:
+    """``(begin, end)`` seconds after the start of the periods generated one after the other.
+
+    A period of up to one day is generated in one piece; a longer one is cut at UTC midnights
+    and generated one day at a time, so memory stays that of one day whatever the length.
     """
-    config.validate()
-    start_utc = as_datetime64(config.start).astype("datetime64[ns]")
+    if duration <= DAY_SECONDS:
+        return [(0.0, float(duration))]
     coarse, fine = utc_to_scet(start_utc)
-    manager = IDBManager(Path(config.idb_dir))
-    factory = PacketFactory(manager)
-    base = np.random.default_rng([config.seed & 0xFFFFFFFF, config.seed >> 32, 0x5CE7])
-    flare = make_flare(config.duration, base) if config.scenario != "quiet" else None
-    model = build_day_model(
-        config.duration, flare, np.random.default_rng([config.seed & 0xFFFFFFFF, config.seed >> 32, 1])
-    )
-    ctx = SimulationContext(
-        factory, int(coarse) * FINE_PER_SECOND + int(fine), float(config.duration), model, config.seed
-    )
+    ctx = SimulationContext(factory, int(coarse) * FINE_PER_SECOND + int(fine), float(duration), None, 0)  # type: ignore[arg-type]
+    return day_bounds(ctx)
+
+
+def _generate(
+    config: SimulationConfig, start_utc: Instant, duration: float, seed: int, factory: PacketFactory, *, mini: bool
+) -> _Day:
+    """Model, packets (encoded, in on-board time order) and requests of one period."""
+    coarse, fine = utc_to_scet(start_utc)
+    start_ticks = int(coarse) * FINE_PER_SECOND + int(fine)
+    base = np.random.default_rng([seed & 0xFFFFFFFF, seed >> 32, 0x5CE7])
+    flare = make_flare(duration, base) if config.scenario != "quiet" else None
+    model = build_day_model(duration, flare, np.random.default_rng([seed & 0xFFFFFFFF, seed >> 32, 1]))
+    ctx = SimulationContext(factory, start_ticks, float(duration), model, seed)
     specs: list[PacketSpec] = []
-    specs += housekeeping_packets(ctx, mini=config.scenario == "all")
+    specs += housekeeping_packets(ctx, mini=mini)
     for builder in (lightcurve_packets, background_packets, variance_packets, flareflag_packets, spectra_packets):
         specs += builder(ctx)
     specs += calibration_packets(ctx)
@@ -247,17 +261,92 @@ def simulate(config: SimulationConfig) -> SimulationResult:
     for spec, data, when in zip(specs, encoded_bytes, utc, strict=True):
         version = factory.idb_version(spec.coarse)
         if (version, spec.key) not in spids:
-            idb = manager.get_idb(version)
+            idb = factory.idb_manager.get_idb(version)
             spids.update({(version, t.key): t.spid for t in packet_types(idb)})
         packets.append(EncodedPacket(data, spec.product, _labels(spec.key), when, spids.get((version, spec.key), 0)))
+    return _Day(ctx, start_utc, specs, packets, requests)
+
+
+def simulate(config: SimulationConfig) -> SimulationResult:
+    """Simulate telemetry and write the XML files and the manifest.
+
+    A period of up to one day is generated and delivered in one piece (``files`` files). A
+    longer period is generated one UTC day at a time (:func:`generation_periods`) and each day
+    is delivered on its own (``files`` files per day), so memory stays that of one day: day 0
+    uses ``seed``, day ``k`` the seed :func:`day_seed` derives; sequence counts run on across
+    days; the four boot-time HK mini reports (scenario ``all``) come only at the start. The
+    manifest sums the days and lists each under ``days``.
+
+    Parameters
+    ----------
+    config
+        See :class:`SimulationConfig`.
+
+    Returns
+    -------
+    SimulationResult
+
+    Raises
+    ------
+    ValueError
+        For an invalid configuration, a start before 2000 or no IDB for the period.
+    """
+    config.validate()
+    start_utc = as_datetime64(config.start).astype("datetime64[ns]")
+    coarse, fine = utc_to_scet(start_utc)
+    start_ticks = int(coarse) * FINE_PER_SECOND + int(fine)
+    factory = PacketFactory(IDBManager(Path(config.idb_dir)))
     out_dir = Path(config.out_dir)
-    delivered = deliver(
-        packets, out_dir, config.delivery, np.random.default_rng([config.seed & 0xFFFFFFFF, config.seed >> 32, 2])
-    )
-    manifest = _manifest(config, ctx, start_utc, specs, packets, delivered, requests, factory)
+    periods = generation_periods(start_utc, config.duration, factory)
+    manifests = []
+    files: list[Path] = []
+    for number, (begin, end) in enumerate(periods):
+        seed = day_seed(config.seed, number)
+        ticks = start_ticks + int(round(begin * FINE_PER_SECOND))
+        day_start = start_utc if number == 0 else scet_to_utc(*divmod(ticks, FINE_PER_SECOND)).ravel()[0]
+        day = _generate(config, day_start, end - begin, seed, factory, mini=config.scenario == "all" and number == 0)
+        delivered = deliver(
+            day.packets, out_dir, config.delivery, np.random.default_rng([seed & 0xFFFFFFFF, seed >> 32, 2])
+        )
+        files += [out_dir / f.name for f in delivered]
+        day_config = replace(config, start=day.start_utc, duration=end - begin, seed=seed)
+        manifests.append(
+            _manifest(day_config, day.ctx, day.start_utc, day.specs, day.packets, delivered, day.requests, factory)
+        )
+        del day, delivered
+    manifest = manifests[0] if len(manifests) == 1 else _merge_manifests(config, start_utc, manifests)
     manifest_path = out_dir / MANIFEST_NAME
     atomic_write_text(manifest_path, json.dumps(manifest, indent=2) + "\n")
-    return SimulationResult([out_dir / f.name for f in delivered], manifest_path, manifest)
+    return SimulationResult(files, manifest_path, manifest)
+
+
+def _merge_manifests(config: SimulationConfig, start_utc: Instant, days: list[dict[str, Any]]) -> dict[str, Any]:
+    """One manifest of a run generated day by day: totals, concatenated lists, each day under ``days``."""
+    by_type: Counter[str] = Counter()
+    for day in days:
+        by_type.update(day["packets_by_type"])
+    return {
+        **{k: days[0][k] for k in ("generator", "seed", "scenario", "start_scet", "clock", "options")},
+        "seed": config.seed,
+        "start_utc": _iso(start_utc),
+        "duration_s": config.duration,
+        "idb_versions": sorted({v for day in days for v in day["idb_versions"]}),
+        "total_packets": sum(day["total_packets"] for day in days),
+        "packets_by_type": dict(sorted(by_type.items())),
+        **{k: [item for day in days for item in day[k]] for k in ("files", "duplicates", "corrupted", "requests")},
+        "flare": None,
+        "days": [
+            {
+                "start_utc": day["start_utc"],
+                "duration_s": day["duration_s"],
+                "seed": day["seed"],
+                "total_packets": day["total_packets"],
+                "files": [f["name"] for f in day["files"]],
+                "flare": day["flare"],
+            }
+            for day in days
+        ],
+    }
 
 
 def _iso(value: Instant) -> str:

@@ -111,6 +111,12 @@ ROUND_TRIP_EXACT = [
     "stix-ql-flareflag",
     "stix-ql-spectra",
     "stix-ql-ql-tmstatusflarelist",
+    # science requests: the re-encoding streams the time bins into packets as STIX does, so CONTROL
+    # num_substructures and each bin's num_energy_groups come back too (issue 15 acceptance)
+    "stix-sci-xray-rpd",
+    "stix-sci-xray-cpd",
+    "stix-sci-xray-scpd",
+    "stix-sci-xray-spec",
 ]
 
 

@@ -19,14 +19,18 @@ from hypothesis import strategies as st
 from stix_lib.decode.batch import decode_packets
 from stix_lib.decode.layout import PacketKey, get_layout
 from stix_lib.dev.simulate.catalogue import packet_types
-from stix_lib.dev.simulate.layout_tools import packet_size
+from stix_lib.dev.simulate.layout_tools import find_node, measure_bits, packet_size
 from stix_lib.dev.simulate.packets import (
     MAX_PACKET_BYTES,
     PacketFactory,
     PacketSpec,
+    Substructure,
     as_group,
     group_flags,
     pack_items,
+    repeater_capacity_bits,
+    rpd_count_elements,
+    stream_substructures,
 )
 from stix_lib.dev.simulate.random_values import random_packet_values
 from stix_lib.idb.manager import IDBManager
@@ -189,3 +193,65 @@ def test_one_oversized_repetition_is_refused(manager: IDBManager) -> None:
     }
     with pytest.raises(ValueError, match="more than a packet holds"):
         pack_items(layout, {}, "NIX00403", [item])
+
+
+def _rpd_bin(start: int, counts: np.ndarray) -> Substructure:
+    fixed = {"NIX00404": [start], "NIX00401": [0], "NIX00405": [40], "NIX00407": [0xFFFFFFFF], "NIXD0407": [0xFFF]}
+    fixed.update({f"NIX00{408 + g}": [g] for g in range(16)})
+    return Substructure(fixed, rpd_count_elements(counts), "NIX00406")
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    entries=st.lists(st.integers(min_value=0, max_value=3000), min_size=1, max_size=6),
+    seed=st.integers(min_value=0, max_value=2**32 - 1),
+)
+def test_streamed_bins_fill_every_packet_and_come_back(manager: IDBManager, entries: list[int], seed: int) -> None:
+    """Raw pixel data bins streamed as STIX does: no packet but the last could take one more entry,
+    every bin's entries come back in order under its own start time."""
+    layout = get_layout(manager.get_idb("2.26.35"), 21, 6, 20)
+    header = {"NIX00120": [20], "NIX00001": [0x5B], "NIX00002": [0xC6C2], "NIX00037": [87031808], "NIX00402": [0]}
+    rng = np.random.default_rng(seed)
+    cubes = []
+    for n in entries:
+        cube = np.zeros((32, 12, 32), dtype=np.int64)
+        cube.ravel()[rng.choice(cube.size, n, replace=False)] = rng.integers(1, 400, n)
+        cubes.append(cube)
+    bins = [_rpd_bin(40 * b, cube) for b, cube in enumerate(cubes)]
+    parts = stream_substructures(layout, header, "NIX00403", bins)
+    assert all(packet_size(layout, part) <= MAX_PACKET_BYTES for part in parts)
+    # greedy: what opens packet p + 1 (its first entry, plus a substructure head when a new bin
+    # begins there) did not fit into packet p
+    capacity = repeater_capacity_bits(layout, header, "NIX00403")
+    empty = measure_bits(layout.nodes, {**header, "NIX00403": [0]})
+    head = measure_bits(find_node(layout, "NIX00403").children, {**bins[0].fixed, "NIX00406": [0]})
+    for this, following in zip(parts[:-1], parts[1:], strict=True):
+        more = 16 + 8 * following["NIXD0159"][0] if following.get("NIXD0159") else 0
+        if following["NIX00404"][0] != this["NIX00404"][-1]:
+            more += head
+        assert measure_bits(layout.nodes, this) - empty + more > capacity
+    factory = PacketFactory(manager)
+    key = PacketKey(21, 6, 20)
+    packets = factory.encode_all(as_group([PacketSpec(key, part, 680_000_000) for part in parts]))
+    result = decode_packets(packets, manager)
+    assert result.errors == []
+    (group,) = result.by_type(21, 6, 20)
+    got = np.zeros((len(cubes), 32, 12, 32), dtype=np.int64)
+    bin_of_sub = group.values["NIX00404"] // 40
+    assert np.all(np.diff(bin_of_sub) >= 0)
+    n = group.values["NIX00406"]
+    where = (
+        np.repeat(bin_of_sub, n),
+        group.values["NIXD0153"],
+        group.values["NIXD0158"],
+        group.values["NIXD0154"],
+    )
+    np.add.at(got, where, group.values["NIX00065"])
+    assert np.array_equal(got, np.stack(cubes))
+
+
+def test_a_streamed_bin_too_large_for_one_packet_is_refused(manager: IDBManager) -> None:
+    layout = get_layout(manager.get_idb("2.26.35"), 21, 6, 20)
+    huge = Substructure({"NIX00404": [0]}, [({"NIX00065": [1]}, 8 * 5000)], "NIX00406")
+    with pytest.raises(ValueError, match="more than a packet holds"):
+        stream_substructures(layout, {}, "NIX00403", [huge])

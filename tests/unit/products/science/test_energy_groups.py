@@ -83,9 +83,12 @@ def test_reference_energies_counts_and_groups_per_bin(ssid: int, reference_reque
             assert np.array_equal(ours["ENERGIES"].data[column], expected), column
         assert np.array_equal(ours["DATA"].data["counts"], ref["DATA"].data["counts"])
         groups = np.asarray(ours["DATA"].data["num_energy_groups"])
+        reference_groups = np.asarray(ref["DATA"].data["num_energy_groups"]).ravel()
     # the value the packets carry for each time bin (first substructure), as STIXCore writes it; the
-    # reference holds 10 8 6 4 2 (cpd) / 30 28 26 24 22 (scpd) with its original packet boundaries
+    # re-encoding streams the bins into packets as STIX did, so it is the reference's own
+    # 10 8 6 4 2 (cpd) / 30 28 26 24 22 (scpd)
     assert groups.tolist() == _first_substructure_groups(batch).tolist()
+    assert groups.tolist() == reference_groups.tolist()
     assert np.all(groups < 32)
 
 

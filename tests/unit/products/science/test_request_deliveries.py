@@ -1,12 +1,12 @@
 """Acceptance: a request split over three TM deliveries, out of order, gives one complete L1 product.
 
-The reference cpd request (20 packets) is encoded to one EDDS file and cut into three deliveries
-(packets 1-7, 8-14, 15-20). Processed one delivery at a time through the Pipeline in the order
-3, 1, 2, the L1 file appears exactly once, after the last delivery, and equals the product of
-processing the whole file at once, ignoring ``DATE``, ``CHECKSUM``, ``DATASUM``, ``VERS_SW`` and the
-delivery file names (``RAW_FILE`` and the ``raw_file`` column, which necessarily name the three
-deliveries). A request missing two middle packets (one missing packet is the tolerated gap) yields
-no L1 and is reported as incomplete.
+The reference cpd request (16 packets, as the reference's CONTROL records) is encoded to one EDDS
+file and cut into three deliveries (packets 1-6, 7-11, 12-16). Processed one delivery at a time
+through the Pipeline in the order 3, 1, 2, the L1 file appears exactly once, after the last
+delivery, and equals the product of processing the whole file at once, ignoring ``DATE``,
+``CHECKSUM``, ``DATASUM``, ``VERS_SW`` and the delivery file names (``RAW_FILE`` and the
+``raw_file`` column, which necessarily name the three deliveries). A request missing two middle
+packets (one missing packet is the tolerated gap) yields no L1 and is reported as incomplete.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def _l1(archive: Path) -> list[Path]:
 def test_out_of_order_deliveries_give_one_complete_product(
     tmp_path: Path, cpd_tm: Path, idb_manager, energy_channels, kernels
 ) -> None:
-    parts = [list(range(0, 7)), list(range(7, 14)), list(range(14, 20))]
+    parts = [list(range(0, 6)), list(range(6, 11)), list(range(11, 16))]
     first, second, third = _deliveries(cpd_tm, tmp_path / "tm", parts)
     pipeline = _pipeline(tmp_path / "split", idb_manager, energy_channels, kernels)
     reports = []
@@ -98,8 +98,8 @@ def test_out_of_order_deliveries_give_one_complete_product(
 def test_request_missing_two_middle_packets_gives_no_l1(
     tmp_path: Path, cpd_tm: Path, idb_manager, energy_channels, kernels
 ) -> None:
-    (delivery,) = _deliveries(cpd_tm, tmp_path / "tm", [[r for r in range(20) if r not in (9, 10)]])
+    (delivery,) = _deliveries(cpd_tm, tmp_path / "tm", [[r for r in range(16) if r not in (7, 8)]])
     report = _pipeline(tmp_path / "fits", idb_manager, energy_channels, kernels).process_tm(delivery)
     assert _l1(tmp_path / "fits") == [] and not report.produced.get("L1") and not report.produced.get("L0")
     (warning,) = [w for w in report.warnings if "incomplete sequence" in w]
-    assert "18 packets" in warning and "2 sequence counts missing" in warning
+    assert "14 packets" in warning and "2 sequence counts missing" in warning

@@ -144,7 +144,7 @@ def test_reference_requests_are_complete_and_a_lost_packet_is_reported(science_h
         report = request_sequences(flags, counts, (21, 6, ssid))
         assert report.incomplete == [] and len(report.complete) == 1, ssid
         assert report.complete_rows.tolist() == list(range(len(flags)))
-        assert len(flags) >= 10
+        assert len(flags) >= 4  # FIRST, two MIDDLE to lose, LAST (the reference: rpd/scpd 6, cpd 16 packets)
         keep = np.ones(len(flags), dtype=bool)
         keep[[1, 2]] = False  # two middle packets lost
         lost = request_sequences(flags[keep], counts[keep], (21, 6, ssid))
