@@ -16,15 +16,17 @@ from __future__ import annotations
 import binascii
 import os
 from collections import OrderedDict
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from stix_lib.atomic import atomic_write_bytes, remove_stale_temps
 from stix_lib.fits import lock as fits_lock
-from stix_lib.fits.reader import UnsupportedLayout, read_fits_tables
+from stix_lib.fits.reader import TableLayout, UnsupportedLayout, read_fits_tables, read_table_rows, table_layouts
 from stix_lib.fits.writer import WriteColumn, bintable_bytes, primary_bytes
 from stix_lib.lb.header import lb_primary_cards
 from stix_lib.lb.product import LBProduct
@@ -170,6 +172,104 @@ def read_lb(path: Path, handover: WrittenLB | None = None) -> LBProduct:
     except (KeyError, ValueError, TypeError, binascii.Error) as exc:
         raise LBFileError(f"{path}: inconsistent LB file: {exc}") from exc
     return product
+
+
+#: Packet bytes per chunk of :func:`iter_lb_chunks`.
+LB_CHUNK_BYTES = 2**20
+
+
+def chunk_bounds(lengths: np.ndarray, chunk_bytes: int) -> list[tuple[int, int]]:
+    """Consecutive row ranges of about ``chunk_bytes`` packet bytes each (at least one row each)."""
+    bounds, start, total = [], 0, 0
+    for row, length in enumerate(np.asarray(lengths, dtype=np.int64).tolist()):
+        if total and total + length > chunk_bytes:
+            bounds.append((start, row))
+            start, total = row, 0
+        total += length
+    if start < len(lengths):
+        bounds.append((start, len(lengths)))
+    return bounds
+
+
+class _NotPlain(Exception):
+    """The file is not laid out as :func:`write_lb` writes it: read it whole (:func:`read_lb`)."""
+
+
+def _plain_layout(handle: BinaryIO) -> tuple[LBProduct, TableLayout]:
+    """The rows of an LB file without packets, and its DATA table (checked like :func:`read_lb`).
+
+    Raises :class:`_NotPlain` unless DATA holds the packets of CONTROL in CONTROL order, each a
+    valid hex string of its length field.
+    """
+    try:
+        primary, tables = table_layouts(handle)
+        control_table, data_table = tables["CONTROL"], tables["DATA"]
+        control = read_table_rows(handle, control_table, 0, control_table.rows)
+        rows = len(control["index"])
+        headers = np.zeros(rows, dtype=HEADER_DTYPE)
+        for name in HEADER_COLUMNS:
+            headers[name] = control[name]
+        request_col = np.asarray(control["request_id"])
+        ssid_value = primary.get("SSID", "")
+        skeleton = LBProduct(
+            int(primary["STYPE"]),
+            int(primary["SSTYPE"]),
+            None if ssid_value in ("", None) else int(ssid_value),
+            headers,
+            np.asarray(control["raw_file"]).astype(str),
+            np.asarray(control["packet"], dtype=np.int64),
+            [b""] * rows,
+            request_col.astype(np.int64).reshape(rows, 2) if request_col.ndim == 2 else None,
+        )
+        index = np.asarray(control["index"], dtype=np.int64)
+        lengths = headers["data_length"].astype(np.int64) + 7
+        if data_table.rows != rows:
+            raise _NotPlain
+        for start, stop in chunk_bounds(lengths, LB_CHUNK_BYTES):
+            data = read_table_rows(handle, data_table, start, stop)
+            if not np.array_equal(np.asarray(data["control_index"], dtype=np.int64), index[start:stop]):
+                raise _NotPlain
+            packets = [binascii.unhexlify(h) for h in data["data"].tolist()]
+            if [len(p) for p in packets] != lengths[start:stop].tolist():
+                raise _NotPlain
+    except (_NotPlain, UnsupportedLayout, OSError, KeyError, ValueError, TypeError, binascii.Error) as exc:
+        raise _NotPlain from exc
+    return skeleton, data_table
+
+
+def iter_lb_chunks(
+    path: Path, handover: WrittenLB | None = None, chunk_bytes: int = LB_CHUNK_BYTES
+) -> Iterator[LBProduct]:
+    """The rows of an LB file (as :func:`read_lb` gives them) in consecutive chunks.
+
+    Chunks hold about ``chunk_bytes`` of packets (at least one row); only one chunk's packets are
+    in memory at a time when the file is read from disk (a product in ``handover`` is sliced).
+    A file that :func:`write_lb` did not lay out (packets in another order, bad hex, lengths) is
+    read whole by :func:`read_lb`, which raises its :class:`LBFileError` before any chunk.
+    """
+    product = handover.take(Path(path)) if handover is not None else None
+    if product is None:
+        try:
+            handle = open(path, "rb")  # noqa: SIM115 - kept open while the chunks are read
+        except OSError:
+            product = read_lb(path)
+        else:
+            with handle:
+                try:
+                    skeleton, data_table = _plain_layout(handle)
+                except _NotPlain:
+                    product = read_lb(path)
+                else:
+                    lengths = skeleton.headers["data_length"].astype(np.int64) + 7
+                    for start, stop in chunk_bounds(lengths, chunk_bytes):
+                        hexes = read_table_rows(handle, data_table, start, stop)["data"]
+                        chunk = skeleton.take(np.arange(start, stop))
+                        chunk.data = [binascii.unhexlify(h) for h in hexes.tolist()]
+                        yield chunk
+                    return
+    lengths = np.fromiter((len(d) for d in product.data), dtype=np.int64, count=len(product.data))
+    for start, stop in chunk_bounds(lengths, chunk_bytes):
+        yield product.take(np.arange(start, stop))
 
 
 def write_lb(
