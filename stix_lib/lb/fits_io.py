@@ -175,7 +175,7 @@ def read_lb(path: Path, handover: WrittenLB | None = None) -> LBProduct:
 
 
 #: Packet bytes per chunk of :func:`iter_lb_chunks`.
-LB_CHUNK_BYTES = 2**20
+LB_CHUNK_BYTES = 2**19
 
 
 def chunk_bounds(lengths: np.ndarray, chunk_bytes: int) -> list[tuple[int, int]]:

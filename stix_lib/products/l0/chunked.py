@@ -78,19 +78,36 @@ def _spectra_carry(batch: PacketBatch) -> int:
     return int(other[-1]) + 1 if len(other) else 0
 
 
+#: Bytes of de-duplicated chunk parts held before they are stacked and de-duplicated together.
+COMPACT_BYTES = 8 * 2**20
+
+
+def _nbytes(product: Product) -> int:
+    return sum(c.values.nbytes for table in (product.control, product.data) for _, c in table.columns())
+
+
 class _Parts:
-    """De-duplicated parts of one IDB version, compacted (stacked and de-duplicated) as they grow."""
+    """De-duplicated parts of one IDB version, compacted (stacked and de-duplicated) as they grow.
+
+    Compacted when the parts added since the last compaction hold more than the compacted
+    product or :data:`COMPACT_BYTES` (memory at most about twice the product; linear time).
+    """
 
     def __init__(self) -> None:
         self.products: list[Product] = []
-        self.compacted_rows = 0
+        self.compacted = 0
+        self.pending = 0
 
     def add(self, product: Product, spec: ProductSpec, parent: str) -> None:
+        # own copies: the de-duplicated rows may be views into the chunk's whole table
+        product = Product(product.spec, product.level, product.control.copy(), product.data.copy())
         self.products.append(product)
-        if sum(len(p.data) for p in self.products) > 2 * max(self.compacted_rows, 1024):
+        self.pending += _nbytes(product)
+        if self.pending > max(self.compacted, COMPACT_BYTES):
             merged = assemble(spec, [(p.control, p.data) for p in self.products], parent=parent, idb_versions={})
             self.products = [merged] if merged is not None else []
-            self.compacted_rows = len(merged.data) if merged is not None else 0
+            self.compacted = _nbytes(merged) if merged is not None else 0
+            self.pending = 0
 
 
 def build_l0_chunked(
