@@ -24,10 +24,10 @@ from typing import BinaryIO
 
 import numpy as np
 
-from stix_lib.atomic import atomic_write_bytes, remove_stale_temps
+from stix_lib.atomic import atomic_write_bytes, atomic_write_parts, remove_stale_temps
 from stix_lib.fits import lock as fits_lock
 from stix_lib.fits.reader import TableLayout, UnsupportedLayout, read_fits_tables, read_table_rows, table_layouts
-from stix_lib.fits.writer import WriteColumn, bintable_bytes, primary_bytes
+from stix_lib.fits.writer import WriteColumn, bintable_parts, primary_bytes
 from stix_lib.lb.header import lb_primary_cards
 from stix_lib.lb.product import LBProduct
 from stix_lib.tm.headers import HEADER_DTYPE
@@ -76,16 +76,38 @@ def control_columns(product: LBProduct) -> list[WriteColumn]:
     return columns
 
 
+def hex_strings(packets: list[bytes]) -> np.ndarray:
+    """The packets as lower-case hex ``S<longest>`` strings (NUL padded), without a bytes object per packet.
+
+    Packets of equal length are converted together (a packet type has few lengths).
+    """
+    lengths = np.fromiter((len(d) for d in packets), dtype=np.int64, count=len(packets))
+    width = 2 * max(int(lengths.max()) if len(lengths) else 0, 1)
+    out = np.zeros((len(packets), width), dtype=np.uint8)
+    for length in np.unique(lengths).tolist():
+        rows = np.flatnonzero(lengths == length)
+        text = binascii.hexlify(b"".join([packets[r] for r in rows.tolist()]))
+        out[rows, : 2 * length] = np.frombuffer(text, dtype=np.uint8).reshape(len(rows), 2 * length)
+    return out.view(f"S{width}").reshape(len(packets))
+
+
 def data_columns(product: LBProduct) -> list[WriteColumn]:
     """The DATA columns: ``control_index`` and the packets as lower-case hex strings."""
     return [
         WriteColumn("control_index", np.arange(len(product), dtype=np.int64)),
-        WriteColumn("data", np.array([d.hex().encode("ascii") for d in product.data])),
+        WriteColumn("data", hex_strings(product.data)),
     ]
 
 
 def lb_file_bytes(product: LBProduct, filename: str, *, version: int, vers_cfg: str, date: str | None) -> bytes:
     """Serialise ``product`` as a complete LB FITS file (PRIMARY, CONTROL, DATA with checksums)."""
+    return b"".join(lb_file_parts(product, filename, version=version, vers_cfg=vers_cfg, date=date))
+
+
+def lb_file_parts(
+    product: LBProduct, filename: str, *, version: int, vers_cfg: str, date: str | None
+) -> list[bytes | bytearray]:
+    """:func:`lb_file_bytes` in pieces (headers and table data; written one after the other, not joined)."""
     request = None
     if product.request is not None:
         psc, rid = (int(v) for v in product.request[0])
@@ -103,13 +125,11 @@ def lb_file_bytes(product: LBProduct, filename: str, *, version: int, vers_cfg: 
         request=request,
         date=date,
     )
-    return b"".join(
-        (
-            primary_bytes(cards, history),
-            bintable_bytes("CONTROL", control_columns(product), style="lb"),
-            bintable_bytes("DATA", data_columns(product), style="lb"),
-        )
-    )
+    return [
+        primary_bytes(cards, history),
+        *bintable_parts("CONTROL", control_columns(product), style="lb"),
+        *bintable_parts("DATA", data_columns(product), style="lb"),
+    ]
 
 
 def folder_lock(folder: Path) -> AbstractContextManager[None]:
@@ -133,6 +153,11 @@ def read_lb(path: Path, handover: WrittenLB | None = None) -> LBProduct:
     written = handover.take(Path(path)) if handover is not None else None
     if written is not None:  # this process has just written the file: no need to parse it
         return written
+    return LBProduct.concatenate(list(iter_lb_chunks(path)))
+
+
+def _read_lb_whole(path: Path) -> LBProduct:
+    """:func:`read_lb` of a file parsed at once (any row order of DATA; the text of all packets in memory)."""
     try:
         primary, tables = read_fits_tables(path)
         control, data = tables["CONTROL"].columns, tables["DATA"].columns
@@ -179,7 +204,10 @@ LB_CHUNK_BYTES = 2**19
 
 
 def chunk_bounds(lengths: np.ndarray, chunk_bytes: int) -> list[tuple[int, int]]:
-    """Consecutive row ranges of about ``chunk_bytes`` packet bytes each (at least one row each)."""
+    """Consecutive row ranges of about ``chunk_bytes`` packet bytes each (at least one row each;
+    one empty range when there are no rows)."""
+    if not len(lengths):
+        return [(0, 0)]
     bounds, start, total = [], 0, 0
     for row, length in enumerate(np.asarray(lengths, dtype=np.int64).tolist()):
         if total and total + length > chunk_bytes:
@@ -192,7 +220,7 @@ def chunk_bounds(lengths: np.ndarray, chunk_bytes: int) -> list[tuple[int, int]]
 
 
 class _NotPlain(Exception):
-    """The file is not laid out as :func:`write_lb` writes it: read it whole (:func:`read_lb`)."""
+    """The file is not laid out as :func:`write_lb` writes it: read it whole (:func:`_read_lb_whole`)."""
 
 
 def _plain_layout(handle: BinaryIO) -> tuple[LBProduct, TableLayout]:
@@ -245,20 +273,20 @@ def iter_lb_chunks(
     Chunks hold about ``chunk_bytes`` of packets (at least one row); only one chunk's packets are
     in memory at a time when the file is read from disk (a product in ``handover`` is sliced).
     A file that :func:`write_lb` did not lay out (packets in another order, bad hex, lengths) is
-    read whole by :func:`read_lb`, which raises its :class:`LBFileError` before any chunk.
+    parsed at once, which raises the :class:`LBFileError` of :func:`read_lb` before any chunk.
     """
     product = handover.take(Path(path)) if handover is not None else None
     if product is None:
         try:
             handle = open(path, "rb")  # noqa: SIM115 - kept open while the chunks are read
         except OSError:
-            product = read_lb(path)
+            product = _read_lb_whole(path)
         else:
             with handle:
                 try:
                     skeleton, data_table = _plain_layout(handle)
                 except _NotPlain:
-                    product = read_lb(path)
+                    product = _read_lb_whole(path)
                 else:
                     lengths = skeleton.headers["data_length"].astype(np.int64) + 7
                     for start, stop in chunk_bounds(lengths, chunk_bytes):
@@ -286,7 +314,7 @@ def write_lb(
     A daily product is also remembered in ``handover`` (see :class:`WrittenLB`).
     """
     product.check_lengths()
-    write_atomic(lb_file_bytes(product, path.name, version=version, vers_cfg=vers_cfg, date=date), path)
+    atomic_write_parts(path, lb_file_parts(product, path.name, version=version, vers_cfg=vers_cfg, date=date))
     if handover is not None and product.request is None:
         handover.remember(path, product)
 

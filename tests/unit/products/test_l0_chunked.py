@@ -117,7 +117,7 @@ def test_iter_lb_chunks_reads_the_file_in_parts(lb_files: dict, monkeypatch: pyt
     """The chunks are the rows of :func:`read_lb`, in order, and the file is never read whole."""
     path = lb_files[(21, 6, 30)]
     whole = read_lb(path)
-    monkeypatch.setattr(fits_io, "read_lb", lambda *a, **k: pytest.fail("read whole"))
+    monkeypatch.setattr(fits_io, "_read_lb_whole", lambda *a, **k: pytest.fail("read whole"))
     chunks = list(iter_lb_chunks(path, chunk_bytes=TINY))
     assert len(chunks) > 5
     assert all(len(c) == 1 or sum(len(d) for d in c.data) <= TINY for c in chunks)
