@@ -26,8 +26,9 @@ import numpy as np
 
 from stix_lib.atomic import atomic_write_bytes, atomic_write_parts, remove_stale_temps
 from stix_lib.fits import lock as fits_lock
+from stix_lib.fits.cards import ones_complement_sum
 from stix_lib.fits.reader import TableLayout, UnsupportedLayout, read_fits_tables, read_table_rows, table_layouts
-from stix_lib.fits.writer import WriteColumn, bintable_parts, primary_bytes
+from stix_lib.fits.writer import BLOCK, WriteColumn, bintable_header, bintable_parts, primary_bytes
 from stix_lib.lb.header import lb_primary_cards
 from stix_lib.lb.product import LBProduct
 from stix_lib.tm.headers import HEADER_DTYPE
@@ -106,8 +107,8 @@ def lb_file_bytes(product: LBProduct, filename: str, *, version: int, vers_cfg: 
 
 def lb_file_parts(
     product: LBProduct, filename: str, *, version: int, vers_cfg: str, date: str | None
-) -> list[bytes | bytearray]:
-    """:func:`lb_file_bytes` in pieces (headers and table data; written one after the other, not joined)."""
+) -> Iterator[bytes | bytearray]:
+    """:func:`lb_file_bytes` in pieces (headers and table data), made one at a time while they are written."""
     request = None
     if product.request is not None:
         psc, rid = (int(v) for v in product.request[0])
@@ -125,11 +126,49 @@ def lb_file_parts(
         request=request,
         date=date,
     )
-    return [
-        primary_bytes(cards, history),
-        *bintable_parts("CONTROL", control_columns(product), style="lb"),
-        *bintable_parts("DATA", data_columns(product), style="lb"),
+    yield primary_bytes(cards, history)
+    yield from bintable_parts("CONTROL", control_columns(product), style="lb")
+    yield from data_table_parts(product)
+
+
+#: Packets packed at a time into the DATA table by :func:`data_table_parts`.
+WRITE_CHUNK_BYTES = 4 * 2**20
+
+
+def data_table_parts(product: LBProduct, chunk_bytes: int = WRITE_CHUNK_BYTES) -> Iterator[bytes]:
+    """The DATA table (:func:`data_columns`) as its header and pieces of about ``chunk_bytes`` of rows.
+
+    The same bytes as ``bintable_parts("DATA", data_columns(product), style="lb")`` without the
+    whole table in memory: the rows are packed twice, once for the checksum in the header, once
+    to be written (each piece is made when the caller asks for it).
+    """
+    lengths = np.fromiter((len(d) for d in product.data), dtype=np.int64, count=len(product.data))
+    width = 2 * max(int(lengths.max()) if len(lengths) else 0, 1)
+    record = np.dtype([("control_index", ">i8"), ("data", f"S{width}")])
+    # an even number of rows per piece: rows are 8 + an even width bytes long, so every piece but
+    # the last is a multiple of 4 bytes, as the ones' complement sum of a piece needs
+    step = max(2, chunk_bytes // record.itemsize // 2 * 2)
+    bounds = [(a, min(a + step, len(lengths))) for a in range(0, len(lengths), step)]
+
+    def piece(start: int, stop: int) -> bytes:
+        rows = np.zeros(stop - start, dtype=record)
+        rows["control_index"] = np.arange(start, stop)
+        rows["data"] = hex_strings(product.data[start:stop])
+        return rows.tobytes()
+
+    datasum = 0
+    for start, stop in bounds:
+        data = piece(start, stop)
+        datasum = ones_complement_sum(data + bytes(-len(data) % 4), datasum)
+    templates = [
+        WriteColumn("control_index", np.zeros(0, dtype=np.int64)),
+        WriteColumn("data", np.zeros(0, dtype=f"S{width}")),
     ]
+    yield bintable_header("DATA", templates, len(lengths), datasum, style="lb")
+    for start, stop in bounds:
+        yield piece(start, stop)
+    size = record.itemsize * len(lengths)
+    yield bytes(-size % BLOCK)
 
 
 def folder_lock(folder: Path) -> AbstractContextManager[None]:
