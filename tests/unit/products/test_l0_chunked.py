@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from stix_lib.fits.writer import WriteColumn, bintable_parts
 from stix_lib.idb import IDBManager
 from stix_lib.lb import fits_io, read_lb, tm_to_lb
 from stix_lib.lb.fits_io import LBFileError, iter_lb_chunks
@@ -160,3 +161,28 @@ def test_check_failures_fall_back_to_the_whole_build(
     assert len(whole.errors) == 4 and all("NIX00270" in str(e) for e in whole.errors)
     parts = build_l0_chunked(lambda: iter_lb_chunks(path, chunk_bytes=TINY), idb_manager, parent=path.name)
     _same(whole, parts)
+
+
+def test_lb_data_table_written_in_pieces(lb_files: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The DATA table packed piece by piece is the table packed at once (hex of every packet)."""
+    for path in lb_files.values():
+        product = read_lb(path)
+        whole = b"".join(
+            bintable_parts(
+                "DATA",
+                [
+                    WriteColumn("control_index", np.arange(len(product), dtype=np.int64)),
+                    WriteColumn("data", np.array([d.hex().encode("ascii") for d in product.data])),
+                ],
+                style="lb",
+            )
+        )
+        assert path.read_bytes().endswith(whole)  # as write_lb wrote it
+        for chunk_bytes in (1, TINY, 10**9):
+            assert b"".join(fits_io.data_table_parts(product, chunk_bytes)) == whole
+    packed: list[int] = []
+    hex_strings = fits_io.hex_strings
+    monkeypatch.setattr(fits_io, "hex_strings", lambda packets: packed.append(len(packets)) or hex_strings(packets))
+    product = read_lb(lb_files[(21, 6, 30)])
+    b"".join(fits_io.data_table_parts(product, 4 * TINY))
+    assert len(packed) > 5 and max(packed) * min(len(d) for d in product.data) <= 4 * TINY
