@@ -159,7 +159,8 @@ def _build_in_chunks(
         stop = len(chunk)
         if pending is not None and spec.kind == "spectra" and decoded.batches:
             last = max(decoded.batches, key=lambda b: int(b.decoded.indices.max()))
-            stop = int(last.decoded.indices[_spectra_carry(last)]) if _spectra_carry(last) < len(last) else stop
+            carry = _spectra_carry(last)
+            stop = int(last.decoded.indices[carry]) if carry < len(last) else stop
             if stop == 0:  # the whole chunk may still join the next one: take both together
                 pending = LBProduct.concatenate([chunk, pending])
                 continue
@@ -183,9 +184,12 @@ def _build_in_chunks(
                 raise ProductBuildError(f"{spec.type}-{spec.name} from IDB {batch.version}: {exc}") from exc
             used = True
             ranges.append(idb_ranges([batch]))
-            part = assemble(spec, [table], parent=parent, idb_versions={})
-            if part is not None:
-                parts.setdefault(batch.version, _Parts()).add(part, spec, parent)
+            try:
+                part = assemble(spec, [table], parent=parent, idb_versions={})
+                if part is not None:
+                    parts.setdefault(batch.version, _Parts()).add(part, spec, parent)
+            except ValueError as exc:
+                raise ProductBuildError(f"{spec.type}-{spec.name}: {exc}") from exc
     errors = decode_errors + [e for v in sorted(decompress_errors, key=version_key) for e in decompress_errors[v]]
     stacked = [(p.control, p.data) for v in sorted(parts, key=version_key) for p in parts[v].products]
     try:
