@@ -92,14 +92,6 @@ def hex_strings(packets: list[bytes]) -> np.ndarray:
     return out.view(f"S{width}").reshape(len(packets))
 
 
-def data_columns(product: LBProduct) -> list[WriteColumn]:
-    """The DATA columns: ``control_index`` and the packets as lower-case hex strings."""
-    return [
-        WriteColumn("control_index", np.arange(len(product), dtype=np.int64)),
-        WriteColumn("data", hex_strings(product.data)),
-    ]
-
-
 def lb_file_bytes(product: LBProduct, filename: str, *, version: int, vers_cfg: str, date: str | None) -> bytes:
     """Serialise ``product`` as a complete LB FITS file (PRIMARY, CONTROL, DATA with checksums)."""
     return b"".join(lb_file_parts(product, filename, version=version, vers_cfg=vers_cfg, date=date))
@@ -136,11 +128,12 @@ WRITE_CHUNK_BYTES = 4 * 2**20
 
 
 def data_table_parts(product: LBProduct, chunk_bytes: int = WRITE_CHUNK_BYTES) -> Iterator[bytes]:
-    """The DATA table (:func:`data_columns`) as its header and pieces of about ``chunk_bytes`` of rows.
+    """The DATA table as its header and pieces of about ``chunk_bytes`` of rows.
 
-    The same bytes as ``bintable_parts("DATA", data_columns(product), style="lb")`` without the
-    whole table in memory: the rows are packed twice, once for the checksum in the header, once
-    to be written (each piece is made when the caller asks for it).
+    Columns ``control_index`` (row number) and ``data`` (the packet as lower-case hex, NUL padded
+    to the longest): the bytes ``bintable_parts`` would pack, without the whole table in memory.
+    The rows are packed twice, once for the checksum in the header, once to be written (each
+    piece is made when the caller asks for it).
     """
     lengths = np.fromiter((len(d) for d in product.data), dtype=np.int64, count=len(product.data))
     width = 2 * max(int(lengths.max()) if len(lengths) else 0, 1)
