@@ -167,8 +167,8 @@ def _build_in_chunks(
             if stop < len(chunk):
                 pending = LBProduct.concatenate([chunk.take(np.arange(stop, len(chunk))), pending])
         decode_errors.extend(e for row, e in decoded.decode_errors if row < stop)
-        for version, errors in decoded.decompress_errors.items():
-            decompress_errors.setdefault(version, []).extend(e for row, e in errors if row < stop)
+        for version, failures in decoded.decompress_errors.items():
+            decompress_errors.setdefault(version, []).extend(e for row, e in failures if row < stop)
         for batch in decoded.batches:
             if stop < len(chunk):
                 batch = batch.subset(batch.decoded.indices < stop)
