@@ -9,6 +9,10 @@ a partial product behind. Reading maps the tables with :mod:`stix_lib.fits.reade
 parsing through astropy cost ~15 ms per file, which dominated the LB -> L0 step); a daily file this
 process has just written (and nobody replaced since) is not parsed at all: the writer's copy is
 handed over (:class:`WrittenLB`).
+
+Memory follows a piece, not the file (issue 16): packets are read :data:`LB_CHUNK_BYTES` at a time
+(:func:`iter_lb_chunks`, also behind :func:`read_lb`) and the DATA table is packed and written
+:data:`WRITE_CHUNK_BYTES` at a time (:func:`data_table_parts`).
 """
 
 from __future__ import annotations
