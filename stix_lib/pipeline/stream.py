@@ -32,6 +32,7 @@ from pathlib import Path
 from stix_lib.idb.manager import IDBManager
 from stix_lib.lb.fits_io import WrittenLB
 from stix_lib.lb.lb_names import parse_lb_file_name
+from stix_lib.memory import release_free_memory
 from stix_lib.pipeline.containment import contained, describe, is_infrastructure_fault
 from stix_lib.pipeline.report import FileReport
 from stix_lib.products.fits_io import ProductFileError
@@ -279,6 +280,7 @@ def feed(
         failed = len(report.file_errors)
         with contained(report, stage, path.name):
             add(path, report)
+        release_free_memory()
         if len(report.file_errors) > failed:
             stream.on_report(report)
         day = day_of_input(path)
