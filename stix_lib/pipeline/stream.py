@@ -9,7 +9,10 @@ merges them into the file once. Inputs are fed per packet type in day order; aft
 SCET day ``d`` the L0 targets of days before ``d - 1`` and the L1 targets more than two days
 before it can receive nothing more and are written (the OBT/UTC offset of Solar Orbiter is far
 below a day); :meth:`ProductStream.close` writes the rest. Memory stays bounded to a few days
-per packet type. Only efficiency depends on that assumption: a part arriving for a file already
+per packet type; the L0 of one LB file is built a chunk of packets at a time
+(:func:`~stix_lib.products.l0.chunked.build_l0_chunked`) and freed heap is given back to the
+system after each input (:func:`~stix_lib.memory.release_free_memory`). Only efficiency depends
+on that assumption: a part arriving for a file already
 written is merged into the file by a second write, with the same result.
 
 A flushed L0 file is converted to L1 from its merged content (what the file now holds, as the
