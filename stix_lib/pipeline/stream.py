@@ -9,11 +9,11 @@ merges them into the file once. Inputs are fed per packet type in day order; aft
 SCET day ``d`` the L0 targets of days before ``d - 1`` and the L1 targets more than two days
 before it can receive nothing more and are written (the OBT/UTC offset of Solar Orbiter is far
 below a day); :meth:`ProductStream.close` writes the rest. Memory stays bounded to a few days
-per packet type; the L0 of one LB file is built a chunk of packets at a time
-(:func:`~stix_lib.products.l0.chunked.build_l0_chunked`) and freed heap is given back to the
-system after each input (:func:`~stix_lib.memory.release_free_memory`). Only efficiency depends
-on that assumption: a part arriving for a file already
-written is merged into the file by a second write, with the same result.
+per packet type. Only efficiency depends on that assumption: a part arriving for a file already
+written is merged into the file by a second write, with the same result. The L0 of one LB file
+is built a chunk of packets at a time (:func:`~stix_lib.products.l0.chunked.build_l0_chunked`)
+and freed heap is given back to the system after each input
+(:func:`~stix_lib.memory.release_free_memory`).
 
 A flushed L0 file is converted to L1 from its merged content (what the file now holds, as the
 file-by-file L0 -> L1 step would read it). The L2 hook runs for L1 ``cal-energy`` files that
