@@ -15,8 +15,9 @@ stacks the parts. The result is the product, errors and notes of
   first row of a key in the stack is the first of the first part holding it);
 * checks that look at the whole batch (the majority of light-curve energy numbers, the spectra
   detector check done only when no packet has count errors) decide differently only when a
-  chunk has check failures or the chunks disagree on the majority: then the whole LB product is
-  built at once (:func:`~stix_lib.products.l0.build_l0`), which is exact for damaged input too.
+  chunk has check failures or the chunks disagree on the majority: then, and when a chunk's
+  rows cannot be built or stacked, the whole LB product is built at once
+  (:func:`~stix_lib.products.l0.build_l0`), so damaged input gives the same errors too.
 
 Other kinds (calibration spectra summed over packets of one accumulation, generic products whose
 column widths depend on all packets, the flare list) are built at once.
@@ -180,16 +181,13 @@ def _build_in_chunks(
                 raise _WholeBuildNeeded
             try:
                 table = build(batch)
-            except (ValueError, IndexError, KeyError) as exc:
-                raise ProductBuildError(f"{spec.type}-{spec.name} from IDB {batch.version}: {exc}") from exc
-            used = True
-            ranges.append(idb_ranges([batch]))
-            try:
                 part = assemble(spec, [table], parent=parent, idb_versions={})
                 if part is not None:
                     parts.setdefault(batch.version, _Parts()).add(part, spec, parent)
-            except ValueError as exc:
-                raise ProductBuildError(f"{spec.type}-{spec.name}: {exc}") from exc
+            except (ValueError, IndexError, KeyError) as exc:  # the whole build reports it as it does
+                raise _WholeBuildNeeded from exc
+            used = True
+            ranges.append(idb_ranges([batch]))
     errors = decode_errors + [e for v in sorted(decompress_errors, key=version_key) for e in decompress_errors[v]]
     stacked = [(p.control, p.data) for v in sorted(parts, key=version_key) for p in parts[v].products]
     try:
