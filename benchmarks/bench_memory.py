@@ -8,7 +8,7 @@ For each size (MB of EDDS XML) a file is built from the real moc_test quick-look
 synthetic HK maxi packets (:func:`bench_telemetry.build_packets`, times shifted to 2020-05 so the
 packets lie inside the mission window), then ``stix-pipeline process -e L1`` runs in a fresh
 process on an empty archive (real 2020 SPICE kernels, STIX-CONF snapshot, real IDBs). Reported:
-the maximum RSS of that process (``VmHWM`` of that process), the wall time and the ratio of peak
+the maximum RSS of that process (``VmHWM`` of that process), the wall and CPU time and the ratio of peak
 RSS to file size, and first the same for a run without any file (interpreter and libraries).
 Calibration spectra are kept at a few a day (:data:`CALIBRATION_PER_DAY`; ``--all-calibration``
 keeps every replica: see :func:`_packets`). Target of issue 16: peak bounded by a constant,
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -100,7 +101,7 @@ def build_long_file(path: Path, megabytes: float, data: Path, block_mb: float) -
 
 
 def measure(tm: Path | None, work: Path, data: Path) -> dict[str, float]:
-    """Peak RSS (MB) and wall time (s) of ``stix-pipeline process`` of one file (``None``: none) to L1."""
+    """Peak RSS (MB), wall and CPU time (s) of ``stix-pipeline process`` of one file (``None``: none) to L1."""
     tm_dir = work / "tm"
     tm_dir.mkdir(parents=True, exist_ok=True)
     if tm is not None:
@@ -121,11 +122,14 @@ def measure(tm: Path | None, work: Path, data: Path) -> dict[str, float]:
         f"main({argv!r}); "
         "print(re.search(r'VmHWM:\\s*(\\d+)', Path('/proc/self/status').read_text()).group(1))"
     )
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     peak = int(out.split()[-1])
-    return {"peak_mb": peak / 1024, "seconds": seconds}
+    return {"peak_mb": peak / 1024, "seconds": seconds, "cpu": cpu}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,27 +162,36 @@ def main(argv: list[str] | None = None) -> int:
             days = "2" if block_mb is None else f"{2 * max(1, round(size / block_mb))}"
             rows.append((actual, packets, days, result))
             print(f"{actual:.0f} MB over {days} days, {packets} packets: peak RSS {result['peak_mb']:.0f} MB")
+    load = " / ".join(f"{v:.2f}" for v in os.getloadavg())
     lines = [
         "## Memory: peak RSS of TM -> L1 against file size (`benchmarks/bench_memory.py`)",
         "",
         f"Command: `python benchmarks/bench_memory.py --sizes {' '.join(f'{s:g}' for s in args.sizes)}`; "
         "one file, `stix-pipeline process -e L1` in a fresh process, peak = its `VmHWM` (max RSS).",
         "",
-        "| file | days of packets | packets | peak RSS | peak / file size | wall time |",
-        "|---|---|---|---|---|---|",
-        f"| none (baseline) | | 0 | {baseline['peak_mb']:.0f} MB | | {baseline['seconds']:.0f} s |",
+        f"Load average (1/5/15 min) at the end: {load}.",
+        "",
+        "| file | days of packets | packets | peak RSS | peak / file size | wall time | CPU (user+sys) |",
+        "|---|---|---|---|---|---|---|",
+        f"| none (baseline) | | 0 | {baseline['peak_mb']:.0f} MB | | {baseline['seconds']:.0f} s "
+        f"| {baseline['cpu']:.0f} s |",
     ]
     lines += [
-        f"| {mb:.0f} MB | {days} | {n:,} | {r['peak_mb']:.0f} MB | {r['peak_mb'] / mb:.1f} | {r['seconds']:.0f} s |"
+        f"| {mb:.0f} MB | {days} | {n:,} | {r['peak_mb']:.0f} MB | {r['peak_mb'] / mb:.1f} | {r['seconds']:.0f} s "
+        f"| {r['cpu']:.0f} s |"
         for mb, n, days, r in rows
     ]
     lines += [
         "",
         "- TM -> LB reads and converts a file in batches of `stix_lib.lb.convert.BATCH_BYTES` (32 MB) of packets;",
-        "  LB -> L0 -> L1 holds a few days per packet type (`stix_lib.pipeline.stream`) and builds the L0 of one",
-        "  LB file (one type, one day) at a time: memory follows the data of a day, not the file.",
+        "  merging a batch into a daily LB file reads that file's packets in 512 kB pieces",
+        "  (`stix_lib.lb.fits_io.iter_lb_chunks`) and writes its DATA table in 4 MB pieces (`data_table_parts`).",
+        "- LB -> L0 -> L1 holds a few days per packet type (`stix_lib.pipeline.stream`) and builds the L0 of one",
+        "  LB file (one type, one day) at a time, decoding its packets 512 kB at a time and keeping only the",
+        "  de-duplicated rows of each chunk (`stix_lib.products.l0.chunked`): memory follows the chunk and the",
+        "  product, not the LB file.",
         "- Rows with 2 days: the packets of every size are packed into two days (denser, not longer, with size):",
-        "  the daily LB files grow with the file and so does the L0 decoding of one of them (not yet chunked).",
+        "  the daily LB files grow with the file (up to ~70 MB of packets a day at 400 MB).",
         f"  Other rows: a two-day block of {args.block_mb:g} MB repeated two days later each time (same data rate,",
         "  longer delivery): the peak grows little.",
         "- Calibration spectra: the replicas of a moc_test calibration packet keep its accumulation time and so",

@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -67,14 +67,14 @@ def atomic_path(target: Path, mode: int = 0o644) -> Iterator[Path]:
         temp.unlink(missing_ok=True)
 
 
-def _write_all(handle: int, parts: Sequence[bytes | bytearray | memoryview]) -> None:
+def _write_all(handle: int, parts: Iterable[bytes | bytearray | memoryview]) -> None:
     for part in parts:
         view = memoryview(part).cast("B")
         while view:
             view = view[os.write(handle, view) :]
 
 
-def atomic_write_parts(target: Path, parts: Sequence[bytes | bytearray | memoryview], mode: int = 0o644) -> Path:
+def atomic_write_parts(target: Path, parts: Iterable[bytes | bytearray | memoryview], mode: int = 0o644) -> Path:
     """Write the concatenation of ``parts`` to ``target`` atomically; return ``target``.
 
     The parts are written one after the other to a temporary file in the target folder (no

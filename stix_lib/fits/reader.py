@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import yaml
@@ -230,3 +230,81 @@ def serialized_columns(comments: list[str], cache: dict | None = None) -> dict[s
     if cache is not None:
         cache[key] = out
     return out
+
+
+@dataclass
+class TableLayout:
+    """Where a binary table lies in a file (:func:`table_layouts`), for reading its rows in parts.
+
+    Attributes
+    ----------
+    keywords, comments
+        As in :class:`TableData`.
+    offset
+        Byte offset of the table's first row.
+    """
+
+    keywords: dict[str, Any]
+    comments: list[str]
+    offset: int
+
+    @property
+    def rows(self) -> int:
+        """Number of rows."""
+        return int(self.keywords.get("NAXIS2", 0))
+
+    @property
+    def row_bytes(self) -> int:
+        """Bytes of one row."""
+        return int(self.keywords.get("NAXIS1", 0))
+
+
+def _read_header(handle: BinaryIO, start: int) -> tuple[dict[str, Any], list[str], int]:
+    """The header at byte ``start`` of an open file (read block by block)."""
+    handle.seek(start)
+    raw = b""
+    while True:
+        block = handle.read(BLOCK)
+        if len(block) < BLOCK:
+            raise ValueError("truncated FITS header")
+        raw += block
+        if any(block[o : o + 8] == b"END     " for o in range(0, BLOCK, 80)):
+            keywords, comments, size = _header(raw, 0)
+            return keywords, comments, start + size
+
+
+def table_layouts(handle: BinaryIO) -> tuple[dict[str, Any], dict[str, TableLayout]]:
+    """Primary keywords and the layout of every binary table of an open file (no data read).
+
+    Raises
+    ------
+    UnsupportedLayout, ValueError
+        As :func:`read_fits_tables`.
+    """
+    size = handle.seek(0, 2)
+    primary, _, position = _read_header(handle, 0)
+    if primary.get("SIMPLE") is not True or int(primary.get("NAXIS", 0)) != 0:
+        raise UnsupportedLayout("primary HDU with data")
+    tables: dict[str, TableLayout] = {}
+    while position < size:
+        keywords, comments, data_start = _read_header(handle, position)
+        if keywords.get("XTENSION") != "BINTABLE":
+            raise UnsupportedLayout(f"extension {keywords.get('XTENSION')}")
+        length = int(keywords.get("NAXIS1", 0)) * int(keywords.get("NAXIS2", 0)) + int(keywords.get("PCOUNT", 0))
+        if data_start + length > size:
+            raise ValueError("truncated FITS data")
+        tables[str(keywords.get("EXTNAME", len(tables)))] = TableLayout(keywords, comments, data_start)
+        position = data_start + length + (-length % BLOCK)
+    return primary, tables
+
+
+def read_table_rows(handle: BinaryIO, table: TableLayout, start: int, stop: int) -> dict[str, np.ndarray]:
+    """Columns of rows ``start:stop`` of a table (as :func:`read_fits_tables` converts them)."""
+    stop = min(stop, table.rows)
+    count = max(stop - start, 0)
+    handle.seek(table.offset + start * table.row_bytes)
+    data = handle.read(count * table.row_bytes)
+    if len(data) != count * table.row_bytes:
+        raise ValueError("truncated FITS data")
+    columns, _ = _columns({**table.keywords, "NAXIS2": count}, data)
+    return columns

@@ -271,11 +271,49 @@ def bintable_parts(
     for column, (_, _, _, stored) in zip(columns, layouts, strict=True):
         records[column.name] = stored
     del records
+    datasum = ones_complement_sum(data)
+    return _table_header(extname, columns, layouts, rows, dtype.itemsize, datasum, cache, style, stamp), data
+
+
+def bintable_header(
+    extname: str,
+    columns: Sequence[WriteColumn],
+    rows: int,
+    datasum: int,
+    cache: dict | None = None,
+    *,
+    style: TableStyle = "product",
+    stamp: str | None = None,
+) -> bytes:
+    """The header of a binary table of ``rows`` rows whose data has checksum ``datasum``.
+
+    For tables written in pieces: ``columns`` give names, dtypes (string widths), shapes, units
+    and meta (any number of rows, e.g. none); the data rows are packed as :func:`bintable_parts`
+    packs them.
+    """
+    layouts = [_layout(np.asarray(c.values)) for c in columns]
+    dtype = np.dtype(
+        [(c.name, (stored, c.values.shape[1:])) for c, (_, _, stored, _) in zip(columns, layouts, strict=True)]
+    )
+    return _table_header(extname, columns, layouts, rows, dtype.itemsize, datasum, cache, style, stamp)
+
+
+def _table_header(
+    extname: str,
+    columns: Sequence[WriteColumn],
+    layouts: list[tuple[str, int | None, np.dtype, np.ndarray]],
+    rows: int,
+    row_bytes: int,
+    datasum: int,
+    cache: dict | None,
+    style: TableStyle,
+    stamp: str | None,
+) -> bytes:
     cards: list[Card] = [
         ("XTENSION", "BINTABLE", "binary table extension"),
         ("BITPIX", 8, "array data type"),
         ("NAXIS", 2, "number of array dimensions"),
-        ("NAXIS1", dtype.itemsize, "length of dimension 1"),
+        ("NAXIS1", row_bytes, "length of dimension 1"),
         ("NAXIS2", rows, "length of dimension 2"),
         ("PCOUNT", 0, "number of group parameters"),
         ("GCOUNT", 1, "number of groups"),
@@ -295,7 +333,7 @@ def bintable_parts(
         text = _column_cards(extname, columns, layouts, cache, style)
         if cache is not None:
             cache[key] = text
-    return _header_block(cards, ones_complement_sum(data), text, layout=LAYOUTS[style], stamp=stamp), data
+    return _header_block(cards, datasum, text, layout=LAYOUTS[style], stamp=stamp)
 
 
 def _column_cards(

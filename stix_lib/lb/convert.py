@@ -43,6 +43,7 @@ from stix_lib.idb.manager import IDBManager
 from stix_lib.lb.fits_io import LBFileError, WrittenLB, folder_lock, read_lb, remove_stale_partials, write_lb
 from stix_lib.lb.lb_names import SECONDS_PER_DAY, lb_directory, lb_file_name
 from stix_lib.lb.product import LBProduct
+from stix_lib.memory import release_free_memory
 from stix_lib.tm.errors import PacketError, TelemetryFileError
 from stix_lib.tm.raw_packet import RawPacket
 from stix_lib.tm.xml_reader import iter_packet_batches
@@ -337,6 +338,8 @@ def _stream_file_to_lb(
     try:
         for packets, errors in iter_packet_batches(tm_file, BATCH_BYTES):
             _add_batch(tm_file, packets, errors, archive, idb_manager, result, seen, **options)
+            del packets, errors
+            release_free_memory()
             batches += 1
     except TelemetryFileError as exc:
         if not exc.truncated or not (batches or exc.packets or exc.errors):

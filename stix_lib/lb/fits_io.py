@@ -9,6 +9,10 @@ a partial product behind. Reading maps the tables with :mod:`stix_lib.fits.reade
 parsing through astropy cost ~15 ms per file, which dominated the LB -> L0 step); a daily file this
 process has just written (and nobody replaced since) is not parsed at all: the writer's copy is
 handed over (:class:`WrittenLB`).
+
+Memory follows a piece, not the file (issue 16): packets are read :data:`LB_CHUNK_BYTES` at a time
+(:func:`iter_lb_chunks`, also behind :func:`read_lb`) and the DATA table is packed and written
+:data:`WRITE_CHUNK_BYTES` at a time (:func:`data_table_parts`).
 """
 
 from __future__ import annotations
@@ -16,16 +20,19 @@ from __future__ import annotations
 import binascii
 import os
 from collections import OrderedDict
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
-from stix_lib.atomic import atomic_write_bytes, remove_stale_temps
+from stix_lib.atomic import atomic_write_bytes, atomic_write_parts, remove_stale_temps
 from stix_lib.fits import lock as fits_lock
-from stix_lib.fits.reader import UnsupportedLayout, read_fits_tables
-from stix_lib.fits.writer import WriteColumn, bintable_bytes, primary_bytes
+from stix_lib.fits.cards import ones_complement_sum
+from stix_lib.fits.reader import TableLayout, UnsupportedLayout, read_fits_tables, read_table_rows, table_layouts
+from stix_lib.fits.writer import BLOCK, WriteColumn, bintable_header, bintable_parts, primary_bytes
 from stix_lib.lb.header import lb_primary_cards
 from stix_lib.lb.product import LBProduct
 from stix_lib.tm.headers import HEADER_DTYPE
@@ -74,16 +81,30 @@ def control_columns(product: LBProduct) -> list[WriteColumn]:
     return columns
 
 
-def data_columns(product: LBProduct) -> list[WriteColumn]:
-    """The DATA columns: ``control_index`` and the packets as lower-case hex strings."""
-    return [
-        WriteColumn("control_index", np.arange(len(product), dtype=np.int64)),
-        WriteColumn("data", np.array([d.hex().encode("ascii") for d in product.data])),
-    ]
+def hex_strings(packets: list[bytes]) -> np.ndarray:
+    """The packets as lower-case hex ``S<longest>`` strings (NUL padded), without a bytes object per packet.
+
+    Packets of equal length are converted together (a packet type has few lengths).
+    """
+    lengths = np.fromiter((len(d) for d in packets), dtype=np.int64, count=len(packets))
+    width = 2 * max(int(lengths.max()) if len(lengths) else 0, 1)
+    out = np.zeros((len(packets), width), dtype=np.uint8)
+    for length in np.unique(lengths).tolist():
+        rows = np.flatnonzero(lengths == length)
+        text = binascii.hexlify(b"".join([packets[r] for r in rows.tolist()]))
+        out[rows, : 2 * length] = np.frombuffer(text, dtype=np.uint8).reshape(len(rows), 2 * length)
+    return out.view(f"S{width}").reshape(len(packets))
 
 
 def lb_file_bytes(product: LBProduct, filename: str, *, version: int, vers_cfg: str, date: str | None) -> bytes:
     """Serialise ``product`` as a complete LB FITS file (PRIMARY, CONTROL, DATA with checksums)."""
+    return b"".join(lb_file_parts(product, filename, version=version, vers_cfg=vers_cfg, date=date))
+
+
+def lb_file_parts(
+    product: LBProduct, filename: str, *, version: int, vers_cfg: str, date: str | None
+) -> Iterator[bytes | bytearray]:
+    """:func:`lb_file_bytes` in pieces (headers and table data), made one at a time while they are written."""
     request = None
     if product.request is not None:
         psc, rid = (int(v) for v in product.request[0])
@@ -101,13 +122,50 @@ def lb_file_bytes(product: LBProduct, filename: str, *, version: int, vers_cfg: 
         request=request,
         date=date,
     )
-    return b"".join(
-        (
-            primary_bytes(cards, history),
-            bintable_bytes("CONTROL", control_columns(product), style="lb"),
-            bintable_bytes("DATA", data_columns(product), style="lb"),
-        )
-    )
+    yield primary_bytes(cards, history)
+    yield from bintable_parts("CONTROL", control_columns(product), style="lb")
+    yield from data_table_parts(product)
+
+
+#: Packets packed at a time into the DATA table by :func:`data_table_parts`.
+WRITE_CHUNK_BYTES = 4 * 2**20
+
+
+def data_table_parts(product: LBProduct, chunk_bytes: int = WRITE_CHUNK_BYTES) -> Iterator[bytes]:
+    """The DATA table as its header and pieces of about ``chunk_bytes`` of rows.
+
+    Columns ``control_index`` (row number) and ``data`` (the packet as lower-case hex, NUL padded
+    to the longest): the bytes ``bintable_parts`` would pack, without the whole table in memory.
+    The rows are packed twice, once for the checksum in the header, once to be written (each
+    piece is made when the caller asks for it).
+    """
+    lengths = np.fromiter((len(d) for d in product.data), dtype=np.int64, count=len(product.data))
+    width = 2 * max(int(lengths.max()) if len(lengths) else 0, 1)
+    record = np.dtype([("control_index", ">i8"), ("data", f"S{width}")])
+    # an even number of rows per piece: rows are 8 + an even width bytes long, so every piece but
+    # the last is a multiple of 4 bytes, as the ones' complement sum of a piece needs
+    step = max(2, chunk_bytes // record.itemsize // 2 * 2)
+    bounds = [(a, min(a + step, len(lengths))) for a in range(0, len(lengths), step)]
+
+    def piece(start: int, stop: int) -> bytes:
+        rows = np.zeros(stop - start, dtype=record)
+        rows["control_index"] = np.arange(start, stop)
+        rows["data"] = hex_strings(product.data[start:stop])
+        return rows.tobytes()
+
+    datasum = 0
+    for start, stop in bounds:
+        data = piece(start, stop)
+        datasum = ones_complement_sum(data + bytes(-len(data) % 4), datasum)
+    templates = [
+        WriteColumn("control_index", np.zeros(0, dtype=np.int64)),
+        WriteColumn("data", np.zeros(0, dtype=f"S{width}")),
+    ]
+    yield bintable_header("DATA", templates, len(lengths), datasum, style="lb")
+    for start, stop in bounds:
+        yield piece(start, stop)
+    size = record.itemsize * len(lengths)
+    yield bytes(-size % BLOCK)
 
 
 def folder_lock(folder: Path) -> AbstractContextManager[None]:
@@ -131,6 +189,11 @@ def read_lb(path: Path, handover: WrittenLB | None = None) -> LBProduct:
     written = handover.take(Path(path)) if handover is not None else None
     if written is not None:  # this process has just written the file: no need to parse it
         return written
+    return LBProduct.concatenate(list(iter_lb_chunks(path)))
+
+
+def _read_lb_whole(path: Path) -> LBProduct:
+    """:func:`read_lb` of a file parsed at once (any row order of DATA; the text of all packets in memory)."""
     try:
         primary, tables = read_fits_tables(path)
         control, data = tables["CONTROL"].columns, tables["DATA"].columns
@@ -172,6 +235,107 @@ def read_lb(path: Path, handover: WrittenLB | None = None) -> LBProduct:
     return product
 
 
+#: Packet bytes per chunk of :func:`iter_lb_chunks`.
+LB_CHUNK_BYTES = 2**19
+
+
+def chunk_bounds(lengths: np.ndarray, chunk_bytes: int) -> list[tuple[int, int]]:
+    """Consecutive row ranges of about ``chunk_bytes`` packet bytes each (at least one row each;
+    one empty range when there are no rows)."""
+    if not len(lengths):
+        return [(0, 0)]
+    bounds, start, total = [], 0, 0
+    for row, length in enumerate(np.asarray(lengths, dtype=np.int64).tolist()):
+        if total and total + length > chunk_bytes:
+            bounds.append((start, row))
+            start, total = row, 0
+        total += length
+    if start < len(lengths):
+        bounds.append((start, len(lengths)))
+    return bounds
+
+
+class _NotPlain(Exception):
+    """The file is not laid out as :func:`write_lb` writes it: read it whole (:func:`_read_lb_whole`)."""
+
+
+def _plain_layout(handle: BinaryIO) -> tuple[LBProduct, TableLayout]:
+    """The rows of an LB file without packets, and its DATA table (checked like :func:`read_lb`).
+
+    Raises :class:`_NotPlain` unless DATA holds the packets of CONTROL in CONTROL order, each a
+    valid hex string of its length field.
+    """
+    try:
+        primary, tables = table_layouts(handle)
+        control_table, data_table = tables["CONTROL"], tables["DATA"]
+        control = read_table_rows(handle, control_table, 0, control_table.rows)
+        rows = len(control["index"])
+        headers = np.zeros(rows, dtype=HEADER_DTYPE)
+        for name in HEADER_COLUMNS:
+            headers[name] = control[name]
+        request_col = np.asarray(control["request_id"])
+        ssid_value = primary.get("SSID", "")
+        skeleton = LBProduct(
+            int(primary["STYPE"]),
+            int(primary["SSTYPE"]),
+            None if ssid_value in ("", None) else int(ssid_value),
+            headers,
+            np.asarray(control["raw_file"]).astype(str),
+            np.asarray(control["packet"], dtype=np.int64),
+            [b""] * rows,
+            request_col.astype(np.int64).reshape(rows, 2) if request_col.ndim == 2 else None,
+        )
+        index = np.asarray(control["index"], dtype=np.int64)
+        lengths = headers["data_length"].astype(np.int64) + 7
+        if data_table.rows != rows:
+            raise _NotPlain
+        for start, stop in chunk_bounds(lengths, LB_CHUNK_BYTES):
+            data = read_table_rows(handle, data_table, start, stop)
+            if not np.array_equal(np.asarray(data["control_index"], dtype=np.int64), index[start:stop]):
+                raise _NotPlain
+            packets = [binascii.unhexlify(h) for h in data["data"].tolist()]
+            if [len(p) for p in packets] != lengths[start:stop].tolist():
+                raise _NotPlain
+    except (_NotPlain, UnsupportedLayout, OSError, KeyError, ValueError, TypeError, binascii.Error) as exc:
+        raise _NotPlain from exc
+    return skeleton, data_table
+
+
+def iter_lb_chunks(
+    path: Path, handover: WrittenLB | None = None, chunk_bytes: int = LB_CHUNK_BYTES
+) -> Iterator[LBProduct]:
+    """The rows of an LB file (as :func:`read_lb` gives them) in consecutive chunks.
+
+    Chunks hold about ``chunk_bytes`` of packets (at least one row); only one chunk's packets are
+    in memory at a time when the file is read from disk (a product in ``handover`` is sliced).
+    A file that :func:`write_lb` did not lay out (packets in another order, bad hex, lengths) is
+    parsed at once, which raises the :class:`LBFileError` of :func:`read_lb` before any chunk.
+    """
+    product = handover.take(Path(path)) if handover is not None else None
+    if product is None:
+        try:
+            handle = open(path, "rb")  # noqa: SIM115 - kept open while the chunks are read
+        except OSError:
+            product = _read_lb_whole(path)
+        else:
+            with handle:
+                try:
+                    skeleton, data_table = _plain_layout(handle)
+                except _NotPlain:
+                    product = _read_lb_whole(path)
+                else:
+                    lengths = skeleton.headers["data_length"].astype(np.int64) + 7
+                    for start, stop in chunk_bounds(lengths, chunk_bytes):
+                        hexes = read_table_rows(handle, data_table, start, stop)["data"]
+                        chunk = skeleton.take(np.arange(start, stop))
+                        chunk.data = [binascii.unhexlify(h) for h in hexes.tolist()]
+                        yield chunk
+                    return
+    lengths = np.fromiter((len(d) for d in product.data), dtype=np.int64, count=len(product.data))
+    for start, stop in chunk_bounds(lengths, chunk_bytes):
+        yield product.take(np.arange(start, stop))
+
+
 def write_lb(
     product: LBProduct,
     path: Path,
@@ -186,7 +350,7 @@ def write_lb(
     A daily product is also remembered in ``handover`` (see :class:`WrittenLB`).
     """
     product.check_lengths()
-    write_atomic(lb_file_bytes(product, path.name, version=version, vers_cfg=vers_cfg, date=date), path)
+    atomic_write_parts(path, lb_file_parts(product, path.name, version=version, vers_cfg=vers_cfg, date=date))
     if handover is not None and product.request is None:
         handover.remember(path, product)
 

@@ -10,7 +10,10 @@ SCET day ``d`` the L0 targets of days before ``d - 1`` and the L1 targets more t
 before it can receive nothing more and are written (the OBT/UTC offset of Solar Orbiter is far
 below a day); :meth:`ProductStream.close` writes the rest. Memory stays bounded to a few days
 per packet type. Only efficiency depends on that assumption: a part arriving for a file already
-written is merged into the file by a second write, with the same result.
+written is merged into the file by a second write, with the same result. The L0 of one LB file
+is built a chunk of packets at a time (:func:`~stix_lib.products.l0.chunked.build_l0_chunked`)
+and freed heap is given back to the system after each input
+(:func:`~stix_lib.memory.release_free_memory`).
 
 A flushed L0 file is converted to L1 from its merged content (what the file now holds, as the
 file-by-file L0 -> L1 step would read it). The L2 hook runs for L1 ``cal-energy`` files that
@@ -32,6 +35,7 @@ from pathlib import Path
 from stix_lib.idb.manager import IDBManager
 from stix_lib.lb.fits_io import WrittenLB
 from stix_lib.lb.lb_names import parse_lb_file_name
+from stix_lib.memory import release_free_memory
 from stix_lib.pipeline.containment import contained, describe, is_infrastructure_fault
 from stix_lib.pipeline.report import FileReport
 from stix_lib.products.fits_io import ProductFileError
@@ -279,6 +283,7 @@ def feed(
         failed = len(report.file_errors)
         with contained(report, stage, path.name):
             add(path, report)
+        release_free_memory()
         if len(report.file_errors) > failed:
             stream.on_report(report)
         day = day_of_input(path)

@@ -16,10 +16,11 @@ from pathlib import Path
 
 from stix_lib.conf.energy_channels import EnergyChannelError
 from stix_lib.idb.manager import IDBManager
-from stix_lib.lb.fits_io import LBFileError, WrittenLB, read_lb
+from stix_lib.lb.fits_io import LB_CHUNK_BYTES, LBFileError, WrittenLB, iter_lb_chunks
 from stix_lib.products.catalogue import NoProductError
 from stix_lib.products.fits_io import ProductFileError
-from stix_lib.products.l0 import ProductBuildError, build_l0
+from stix_lib.products.l0 import ProductBuildError
+from stix_lib.products.l0.chunked import build_l0_chunked
 from stix_lib.products.l1 import level0_to_level1
 from stix_lib.products.model import Product
 from stix_lib.products.writer import ProductWriteError, ProductWriter, WaitingForKernels, WriteResult
@@ -75,19 +76,24 @@ class StepResult:
 
 
 def l0_product_of(
-    lb_path: Path, idb_manager: IDBManager, result: StepResult, handover: WrittenLB | None = None
+    lb_path: Path,
+    idb_manager: IDBManager,
+    result: StepResult,
+    handover: WrittenLB | None = None,
+    chunk_bytes: int = LB_CHUNK_BYTES,
 ) -> Product | None:
     """Read an LB file (or take it from ``handover``) and build its L0 product (``None``: nothing to write).
 
-    Problems are recorded in ``result``.
+    The packets are read and decoded ``chunk_bytes`` at a time
+    (:func:`~stix_lib.products.l0.chunked.build_l0_chunked`). Problems are recorded in ``result``.
     """
     try:
-        lb = read_lb(lb_path, handover)
+        build = build_l0_chunked(
+            lambda: iter_lb_chunks(lb_path, handover, chunk_bytes), idb_manager, parent=Path(lb_path).name
+        )
     except LBFileError as exc:
         result.file_errors.append(str(exc))
         return None
-    try:
-        build = build_l0(lb, idb_manager, parent=Path(lb_path).name)
     except NoProductError as exc:
         result.warnings.append(f"{Path(lb_path).name}: {exc}")
         return None

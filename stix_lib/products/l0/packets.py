@@ -230,6 +230,63 @@ def decompress_batch(decoded: DecodedPackets) -> tuple[dict[str, DecompressedPar
     return out, failed
 
 
+@dataclass
+class DecodedLB:
+    """Decoded packets of an LB product with their problems kept apart by stage.
+
+    Attributes
+    ----------
+    batches
+        One batch per IDB version (oldest version first); ``batch.decoded.indices`` are row
+        numbers of the LB product.
+    decode_errors
+        ``(row, error)`` of the packets that could not be decoded, in row order.
+    decompress_errors
+        IDB version -> errors of the packets that could not be decompressed (batch order).
+    """
+
+    batches: list[PacketBatch]
+    decode_errors: list[tuple[int, PacketError]]
+    decompress_errors: dict[str, list[tuple[int, PacketError]]]
+
+    def errors(self) -> list[PacketError]:
+        """All errors: decoding first, then decompression by IDB version."""
+        return [e for _, e in self.decode_errors] + [e for v in self.decompress_errors.values() for _, e in v]
+
+
+def decode_lb_rows(lb: LBProduct, idb_manager: IDBManager) -> DecodedLB:
+    """Decode and decompress the packets of an LB product, problems per stage (see :class:`DecodedLB`)."""
+    result = decode_packets(lb.data, idb_manager)
+    decode_errors = [
+        (int(e.packet_id), PacketError(str(lb.raw_file[e.packet_id]), int(lb.packet[e.packet_id]), e.reason))
+        for e in result.errors
+        if e.packet_id is not None
+    ]
+    batches = []
+    decompress_errors: dict[str, list[tuple[int, PacketError]]] = {}
+    for key in sorted(result.groups, key=lambda k: version_key(k[3])):
+        decoded = result.groups[key]
+        rows = decoded.indices
+        idb = idb_manager.get_idb(key[3])
+        failures = decompress_errors.setdefault(key[3], [])
+        try:
+            decompressed, failed = decompress_batch(decoded)
+        except ValueError as exc:
+            failures.extend(
+                (r, PacketError(str(lb.raw_file[r]), int(lb.packet[r]), str(exc))) for r in rows.tolist()
+            )
+            continue
+        batch = PacketBatch(decoded, decompressed, idb, lb.headers[rows], lb.raw_file[rows], lb.packet[rows])
+        if failed:
+            failures.extend(zip(rows[sorted(failed)].tolist(), batch.errors(failed), strict=True))
+            keep = np.ones(len(batch), dtype=bool)
+            keep[list(failed)] = False
+            batch = batch.subset(keep)
+        if len(batch):
+            batches.append(batch)
+    return DecodedLB(batches, decode_errors, decompress_errors)
+
+
 def decode_lb_product(lb: LBProduct, idb_manager: IDBManager) -> tuple[list[PacketBatch], list[PacketError]]:
     """Decode and decompress the packets of an LB product (see the module docstring).
 
@@ -238,28 +295,5 @@ def decode_lb_product(lb: LBProduct, idb_manager: IDBManager) -> tuple[list[Pack
     batches, errors
         One batch per IDB version (oldest version first) and the packets that were left out.
     """
-    result = decode_packets(lb.data, idb_manager)
-    errors = [
-        PacketError(str(lb.raw_file[e.packet_id]), int(lb.packet[e.packet_id]), e.reason)
-        for e in result.errors
-        if e.packet_id is not None
-    ]
-    batches = []
-    for key in sorted(result.groups, key=lambda k: version_key(k[3])):
-        decoded = result.groups[key]
-        rows = decoded.indices
-        idb = idb_manager.get_idb(key[3])
-        try:
-            decompressed, failed = decompress_batch(decoded)
-        except ValueError as exc:
-            errors.extend(PacketError(str(lb.raw_file[r]), int(lb.packet[r]), str(exc)) for r in rows.tolist())
-            continue
-        batch = PacketBatch(decoded, decompressed, idb, lb.headers[rows], lb.raw_file[rows], lb.packet[rows])
-        if failed:
-            errors.extend(batch.errors(failed))
-            keep = np.ones(len(batch), dtype=bool)
-            keep[list(failed)] = False
-            batch = batch.subset(keep)
-        if len(batch):
-            batches.append(batch)
-    return batches, errors
+    decoded = decode_lb_rows(lb, idb_manager)
+    return decoded.batches, decoded.errors()
