@@ -120,6 +120,7 @@ def _env(tree: Path, data: Path, work: Path) -> dict[str, str]:
         STIX_IDB_DIR=str(data / "idb"),
         STIX_CONF_DIR=str(data / "stix-conf"),
         STIX_SPICE_DIR=str(data / "spice" / "kernels"),
+        STIX_MISSION_TIME_MARGIN_BEFORE_LAUNCH="120d",  # moc_test is ground-test data of 2019-11-27
         AIRFLOW_HOME=str(work / "airflow"),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
     )
