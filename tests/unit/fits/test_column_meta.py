@@ -72,6 +72,14 @@ def test_every_column_kind_gives_astropys_yaml() -> None:
         WriteColumn("text", np.array(["a", "bcd", ""]), None, "names", {"k": "yes"}),
         WriteColumn("raw", np.array([b"ab", b"c", b""]), None, None, {"k": "on"}),
         WriteColumn("texts", np.array([["a", "b"], ["c", "d"], ["e", "f"]]), "ct / s"),
+        WriteColumn("folded", np.zeros(3), None, "a long description, folded by the emitter " * 8),
+        WriteColumn(
+            "quoted",
+            np.zeros(3),
+            None,
+            "- starts like a list item",
+            {"a": "yes", "b": "null", "c": "1.5", "d": ": x", "e": "#x", "f": "", "g": " pad ", "h": "tab\there"},
+        ),
     ]
     ours = serialized_yaml(columns)
     assert ours is not None
