@@ -159,13 +159,29 @@ def fits_unit(unit: str | None) -> str | None:
     return unit_forms(unit)[1]
 
 
+def ascii_bytes(values: np.ndarray) -> np.ndarray:
+    """``np.char.encode(values, "ascii", "replace")``: bytes as wide as the longest value.
+
+    ASCII text (the usual case) is converted in one numpy cast instead of one Python call per value.
+    """
+    chars = values.dtype.itemsize // 4
+    if values.size and chars:
+        try:
+            data = values.astype(f"S{chars}")
+        except UnicodeEncodeError:
+            return np.char.encode(values, "ascii", "replace")
+        used = np.flatnonzero((data.reshape(-1).view(np.uint8).reshape(-1, chars) != 0).any(axis=0))
+        return data.astype(f"S{int(used[-1]) + 1 if used.size else 1}")
+    return np.char.encode(values, "ascii", "replace")
+
+
 def _layout(values: np.ndarray) -> tuple[str, int | None, np.dtype, np.ndarray]:
     """``(TFORM letter with width, TZERO, stored base dtype, stored values)`` of a column."""
     kind = values.dtype
     if kind == np.bool_:
         return "L", None, np.dtype("u1"), np.where(values, ord("T"), ord("F")).astype(np.uint8)
     if kind.kind in "US":
-        data = np.char.encode(values, "ascii", "replace") if kind.kind == "U" else values
+        data = ascii_bytes(values) if kind.kind == "U" else values
         width = max(1, data.dtype.itemsize)
         return f"{width}A", None, np.dtype(f"S{width}"), data.astype(f"S{width}")
     native = kind.newbyteorder("=")
