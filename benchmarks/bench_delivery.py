@@ -17,8 +17,8 @@ Each run: ``stix-pipeline process -t DIR -f ARCHIVE -e L1`` in a fresh process (
 real 2020 SPICE kernels), fresh archive; CPU = user + sys of the child, peak memory = its maximum
 RSS (``os.wait4``). The median of ``--repeat`` runs per size is reported (with ``--base``: this tree
 and the base checkout alternating). The marginal rate is the least-squares slope of CPU against
-packets; start-up is the CPU of ``stix-pipeline process`` on an empty TM folder (interpreter,
-imports, settings, IDB and SPICE set-up). Results go to the ``delivery`` section of
+packets (and ``(t(100k) - t(10k)) / 90,000``); start-up is the CPU of ``stix-pipeline process``
+on an empty TM folder (interpreter, imports, settings; no IDB or SPICE work). Results go to the ``delivery`` section of
 ``benchmarks/RESULTS.md`` (unless ``--no-write``).
 """
 
@@ -184,13 +184,15 @@ def markdown(rows: list[dict], labels: list[str], command: str, load: tuple[floa
     lines.append("")
     for label in labels:
         per_packet = slope(rows, label)
-        empty = next((r[f"{label}_cpu"] for r in rows if r["packets"] == 0), float("nan"))
-        ten = next((r[f"{label}_cpu"] for r in rows if r["packets"] == 10_000), float("nan"))
+        cpu = {r["packets"]: r[f"{label}_cpu"] for r in rows}
+        empty, ten, hundred = cpu.get(0, float("nan")), cpu.get(10_000, float("nan")), cpu.get(100_000, float("nan"))
+        two_point = 90_000 / (hundred - ten) if hundred > ten else float("nan")
         lines.append(
-            f"- {label}: start-up (empty TM folder) {empty:.2f} s CPU; 10,000 packets {ten:.2f} s CPU including"
-            f" start-up (goal <= 1.7 s: {'met' if ten <= 1.7 else 'not met'}); marginal rate (slope of CPU over"
-            f" the sizes) **{1 / per_packet:,.0f} packets/s** on one core (goal >= 15,000:"
-            f" {'met' if 1 / per_packet >= 15_000 else 'not met'})"
+            f"- {label}: start-up (empty TM folder: interpreter, imports, settings) {empty:.2f} s CPU; 10,000 packets"
+            f" {ten:.2f} s CPU including start-up (goal <= 1.7 s: {'met' if ten <= 1.7 else 'not met'}); marginal"
+            f" rate (t(100k) - t(10k)) / 90,000 packets = **{two_point:,.0f} packets/s**, least-squares slope over"
+            f" the sizes {1 / per_packet:,.0f} packets/s, on one core (goal >= 15,000:"
+            f" {'met' if two_point >= 15_000 else 'not met'})"
         )
     return "\n".join(lines)
 
