@@ -69,6 +69,7 @@ def first_packet(*args, **kwargs):
     print(f"FIRST {usage.ru_utime + usage.ru_stime} {time.time()}", flush=True)
     os._exit(0)
 reader.read_packets = first_packet
+reader.iter_packet_batches = first_packet  # the streaming reader of TM -> LB (imported from here on first use)
 from stix_lib.cli.main import main
 sys.exit(main(sys.argv[1:]))
 """
