@@ -35,7 +35,6 @@ import argparse
 import getpass
 import json
 import logging
-import smtplib
 import sys
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import fields
@@ -130,6 +129,8 @@ def _sftp(args: argparse.Namespace, settings: Settings) -> RemoteTransport:
 
 
 def _send(message, spec: str) -> None:
+    import smtplib  # only a run that mails imports it (every CLI start builds this parser)
+
     host, _, port = spec.partition(":")
     with smtplib.SMTP(host or "localhost", int(port or 25), timeout=60) as smtp:
         smtp.send_message(message)

@@ -7,7 +7,7 @@ For a parameter with a calibration id (``PCF_CURTX``):
   value without a range is logged and kept raw.
 * category ``N``: ids starting ``CIXP`` are curves (``CAP``): two points -> straight line through
   them (also outside), more points -> cubic interpolating spline (``scipy.interpolate.splrep`` /
-  ``splev``); fewer than two points -> invalid. Other ids are polynomials (``MCF``).
+  ``splev``, :mod:`stix_lib.decode.spline`); fewer than two points -> invalid. Other ids are polynomials (``MCF``).
 * RCR parameters (``NIX00276``, ``NIX00401``) always keep their raw value.
 * Units: ``PCF_UNIT``; ``"S"`` means seconds; ``degC`` values are converted to kelvin (+273.15).
 """
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from stix_lib.decode.spline import interpolating_spline
 from stix_lib.idb.database import IDB
 from stix_lib.idb.records import CalibrationCurve
 
@@ -74,10 +75,7 @@ def evaluate_curve(curve: CalibrationCurve, raw: npt.ArrayLike) -> npt.NDArray[n
     if len(x) == 2:
         slope = (y[1] - y[0]) / (x[1] - x[0])
         return y[0] + slope * (values - x[0])
-    from scipy.interpolate import splev, splrep  # ~0.4 s to import: only when a spline curve is used
-
-    tck = splrep(x, y)
-    return np.asarray(splev(values, tck), dtype=np.float64)
+    return interpolating_spline(x, y, values)
 
 
 def _textual(idb: IDB, name: str, ident: str, raw: np.ndarray) -> np.ndarray:

@@ -1,9 +1,9 @@
 """FITS header cards and checksums, shared by the LB and product writers.
 
 * :func:`format_card` — the 80-character image(s) of a header card: fixed-format integers,
-  booleans, finite floats (shortest round-trip digits), short strings and COMMENT/HISTORY text
-  are formatted directly, anything else (long strings needing ``CONTINUE``, quotes, non-finite
-  numbers) by :class:`astropy.io.fits.Card`. Images are memoised (most cards repeat from file
+  booleans, finite floats (shortest round-trip digits), strings (long ones with ``CONTINUE``
+  cards) and COMMENT/HISTORY text are formatted directly, anything else (quotes, non-ASCII text,
+  non-finite numbers) by :class:`astropy.io.fits.Card`. Images are memoised (most cards repeat from file
   to file); floats are not (``-0.0 == 0.0`` but they are written differently).
 * :func:`ones_complement_sum` and :func:`encode_checksum` — the FITS checksum convention
   (32-bit ones' complement sums, ASCII-encoded complement).
@@ -86,12 +86,52 @@ def _astropy_card(*args: Any) -> Any:
     return fits.Card(*args)
 
 
+def _words(text: str, width: int) -> list[str]:
+    """``text`` in pieces of at most ``width`` characters, cut after a blank where one is in reach.
+
+    The split of astropy's long-string cards: a piece ends after the last blank that leaves it
+    at most ``width`` long, or, with no such blank, after ``width`` characters.
+    """
+    blanks = [at for at, char in enumerate(text) if char == " "] + [len(text)]
+    pieces: list[str] = []
+    start = end = 0
+    while True:
+        reach = next((number for number, at in enumerate(blanks) if at >= width + end), len(blanks))
+        end = blanks[reach - 1] + 1 if reach > 0 else -1
+        if end <= start:
+            end = min(start + width, len(text))
+        pieces.append(text[start:end])
+        if end >= len(text):
+            return pieces
+        start = end
+
+
+def _long_string_card(keyword: str, value: str, comment: str) -> str:
+    """Images of a string card too long for one card (``CONTINUE`` long-string convention).
+
+    As astropy writes them: the value in pieces of at most 67 characters, each but the last (or,
+    with a comment, each) ending in ``&``, then the comment in ``CONTINUE`` cards of 64 characters.
+    """
+    pieces = _words(value, 67)
+    images = []
+    for number, piece in enumerate(pieces):
+        head = f"{keyword:<8}= " if number == 0 else "CONTINUE  "
+        last = number == len(pieces) - 1 and not comment
+        images.append(f"{head}'{piece}{'' if last else '&'}'".ljust(80))
+    if comment:
+        words = _words(comment, 64)
+        for number, word in enumerate(words):
+            head = "CONTINUE  '' / " if number == len(words) - 1 else "CONTINUE  '&' / "
+            images.append(f"{head}{word}".ljust(80))
+    return "".join(images)
+
+
 def _format_card(keyword: str, value: Any, comment: str = "") -> str:
     """80-character image(s) of a header card.
 
-    Fixed-format integers, booleans, finite floats, short strings and COMMENT/HISTORY text are
-    formatted here; anything else (long strings needing ``CONTINUE``, quotes, non-finite
-    numbers) by :class:`astropy.io.fits.Card`.
+    Fixed-format integers, booleans, finite floats, strings and COMMENT/HISTORY text are
+    formatted here; anything else (quotes, non-ASCII text, non-finite numbers) by
+    :class:`astropy.io.fits.Card`.
     """
     if keyword in ("COMMENT", "HISTORY") and isinstance(value, str):
         if len(value) <= 72 and value.isascii():
@@ -107,6 +147,8 @@ def _format_card(keyword: str, value: Any, comment: str = "") -> str:
         field_text = f"{_float_text(value):>20}"
     elif isinstance(value, str) and "'" not in value and len(value) <= 68 and value.isascii():
         field_text = f"'{value:<8}'".ljust(20) if value else "''"
+    elif isinstance(value, str) and "'" not in value and value.isascii() and comment.isascii():
+        return _long_string_card(keyword, value, comment)
     else:
         return _astropy_card(keyword, value, comment).image
     image = f"{keyword:<8}= {field_text}"

@@ -19,8 +19,9 @@ str/bytes         nA     ASCII, NUL padded to the longest value
 Vector columns get a repeat count and ``TDIM`` (FITS axis order, i.e. reversed numpy shape),
 units are written in the FITS unit syntax (astropy's formatter), and every HDU carries
 ``CHECKSUM``/``DATASUM`` (32-bit ones' complement sums). The column metadata block
-(``--BEGIN-ASTROPY-SERIALIZED-COLUMNS--``) is produced by astropy's YAML writer from zero-row
-columns of the same dtype/shape, so astropy and stixpy read it back unchanged. The output is a
+(``--BEGIN-ASTROPY-SERIALIZED-COLUMNS--``) is what astropy's YAML writer makes of zero-row
+columns of the same dtype/shape (:mod:`stix_lib.fits.column_meta`, astropy itself for unusual
+columns), so astropy and stixpy read it back unchanged. The output is a
 pure function of the inputs.
 
 Three card conventions exist (``style``, described by :class:`CardLayout`): ``"product"``
@@ -43,6 +44,7 @@ from typing import Any, Literal
 import numpy as np
 
 from stix_lib.fits.cards import encode_checksum, format_card, ones_complement_sum
+from stix_lib.fits.column_meta import serialized_yaml, unit_forms
 
 BLOCK = 2880
 _PLACEHOLDER = "0" * 16
@@ -154,18 +156,23 @@ def fits_unit(unit: str | None) -> str | None:
     """A unit string in FITS syntax (``ct`` -> ``count``, ``%`` -> ``10**-2``); unknown units as given."""
     if not unit:
         return None
-    import astropy.units as u  # astropy is imported by the first product written, not at start-up
-    from astropy.utils.exceptions import AstropyWarning
+    return unit_forms(unit)[1]
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", AstropyWarning)
-        parsed = u.Unit(unit, parse_strict="silent")
-    if isinstance(parsed, u.UnrecognizedUnit):
-        return unit
-    try:
-        return parsed.to_string(format="fits")
-    except (ValueError, TypeError):
-        return unit
+
+def ascii_bytes(values: np.ndarray) -> np.ndarray:
+    """``np.char.encode(values, "ascii", "replace")``: bytes as wide as the longest value.
+
+    ASCII text (the usual case) is converted in one numpy cast instead of one Python call per value.
+    """
+    chars = values.dtype.itemsize // 4
+    if values.size and chars:
+        try:
+            data = values.astype(f"S{chars}")
+        except UnicodeEncodeError:
+            return np.char.encode(values, "ascii", "replace")
+        used = np.flatnonzero((data.reshape(-1).view(np.uint8).reshape(-1, chars) != 0).any(axis=0))
+        return data.astype(f"S{int(used[-1]) + 1 if used.size else 1}")
+    return np.char.encode(values, "ascii", "replace")
 
 
 def _layout(values: np.ndarray) -> tuple[str, int | None, np.dtype, np.ndarray]:
@@ -174,7 +181,7 @@ def _layout(values: np.ndarray) -> tuple[str, int | None, np.dtype, np.ndarray]:
     if kind == np.bool_:
         return "L", None, np.dtype("u1"), np.where(values, ord("T"), ord("F")).astype(np.uint8)
     if kind.kind in "US":
-        data = np.char.encode(values, "ascii", "replace") if kind.kind == "U" else values
+        data = ascii_bytes(values) if kind.kind == "U" else values
         width = max(1, data.dtype.itemsize)
         return f"{width}A", None, np.dtype(f"S{width}"), data.astype(f"S{width}")
     native = kind.newbyteorder("=")
@@ -204,6 +211,22 @@ def serialized_comments(columns: Sequence[WriteColumn], cache: dict | None = Non
     key = tuple((c.name, c.values.dtype.str, c.values.shape[1:], c.unit, c.description, repr(c.meta)) for c in columns)
     if cache is not None and key in cache:
         return cache[key]
+    yaml_lines = serialized_yaml(columns)
+    if yaml_lines is None:
+        yaml_lines = _astropy_yaml(columns)
+    lines = ["--BEGIN-ASTROPY-SERIALIZED-COLUMNS--"]
+    for line in yaml_lines:
+        pieces = [line[i : i + 70] for i in range(0, len(line), 70)] or [""]
+        lines.extend(piece + "\\" for piece in pieces[:-1])
+        lines.append(pieces[-1])
+    lines.append("--END-ASTROPY-SERIALIZED-COLUMNS--")
+    if cache is not None:
+        cache[key] = lines
+    return lines
+
+
+def _astropy_yaml(columns: Sequence[WriteColumn]) -> list[str]:
+    """The serialized-columns YAML by astropy's table writer (columns :func:`serialized_yaml` does not handle)."""
     from astropy.table import Column as AstropyColumn
     from astropy.table import Table, meta
     from astropy.utils.exceptions import AstropyWarning
@@ -223,16 +246,7 @@ def serialized_comments(columns: Sequence[WriteColumn], cache: dict | None = Non
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AstropyWarning)
-        yaml_lines = meta.get_yaml_from_table(table)
-    lines = ["--BEGIN-ASTROPY-SERIALIZED-COLUMNS--"]
-    for line in yaml_lines:
-        pieces = [line[i : i + 70] for i in range(0, len(line), 70)] or [""]
-        lines.extend(piece + "\\" for piece in pieces[:-1])
-        lines.append(pieces[-1])
-    lines.append("--END-ASTROPY-SERIALIZED-COLUMNS--")
-    if cache is not None:
-        cache[key] = lines
-    return lines
+        return meta.get_yaml_from_table(table)
 
 
 def bintable_bytes(

@@ -47,16 +47,20 @@ def idb_periods(idb_versions: dict[str, tuple[float, float]]) -> list[tuple[str,
     return periods
 
 
+def _as_text(values: np.ndarray) -> np.ndarray:
+    """``str()`` of every value, as a text array as wide as the longest (one cast for text arrays)."""
+    if values.dtype.kind == "U":
+        return values.astype(f"U{max(1, int(np.char.str_len(values).max(initial=0)))}")
+    return np.asarray([str(v) for v in values.ravel()], dtype=str).reshape(values.shape)
+
+
 def _combine(pieces: list[tuple[np.ndarray, np.ndarray]], shape: tuple[int, ...]) -> np.ndarray:
     """Assemble converted pieces ``(row mask, values)`` into one column."""
     kinds = {values.dtype.kind for _, values in pieces}
     if kinds == {"b"}:
         out = np.zeros(shape, dtype=bool)
     elif kinds & {"U", "S", "O"}:
-        texts = [
-            (rows, np.asarray([str(v) for v in values.ravel()], dtype=str).reshape(values.shape))
-            for rows, values in pieces
-        ]
+        texts = [(rows, _as_text(values)) for rows, values in pieces]
         width = max((t.dtype.itemsize // 4 for _, t in texts), default=1)
         out = np.zeros(shape, dtype=f"U{max(width, 1)}")
         for rows, text in texts:

@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parents[3]
 
 #: Libraries no command needs just to build its parser (``--help``, argument errors).
 HEAVY_FOR_PARSER = ("astropy", "scipy", "matplotlib", "sqlalchemy", "spiceypy", "httpx", "sunpy", "stixpy", "pandas")
-#: Libraries a TM -> L0 run does not use (no database, no plots, no fits, no calibration curves:
-#: scipy.interpolate evaluates the IDB spline curves of L1 engineering values).
-UNUSED_BY_PROCESS = ("scipy", "matplotlib", "sqlalchemy", "httpx", "sunpy", "stixpy", "pandas")
+#: Libraries a TM -> L0/L1 run does not use (no database, no plots; FITS cards, units and column
+#: YAML are written without astropy, IDB spline curves evaluated without scipy.interpolate).
+UNUSED_BY_PROCESS = ("astropy", "scipy", "matplotlib", "sqlalchemy", "httpx", "sunpy", "stixpy", "pandas")
 
 
 def _modules_after(code: str, env: dict[str, str] | None = None) -> set[str]:
@@ -43,7 +43,8 @@ def test_building_the_cli_parser_imports_no_heavy_library() -> None:
     assert sorted(modules.intersection(HEAVY_FOR_PARSER)) == []
 
 
-def test_tm_to_l0_run_imports_only_what_it_uses(reference_data: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("level", ["L0", "L1"])
+def test_tm_to_l1_run_imports_only_what_it_uses(reference_data: Path, tmp_path: Path, level: str) -> None:
     tm_dir = tmp_path / "tm"
     tm_dir.mkdir()
     shutil.copy(reference_data / "tm" / "moc_test.PktTmRaw.xml", tm_dir)
@@ -56,11 +57,11 @@ def test_tm_to_l0_run_imports_only_what_it_uses(reference_data: Path, tmp_path: 
     }
     code = (
         "from stix_lib.cli.main import main\n"
-        f"assert main(['process', '-t', {str(tm_dir)!r}, '-f', {str(tmp_path / 'fits')!r}, '-e', 'L0']) == 0\n"
+        f"assert main(['process', '-t', {str(tm_dir)!r}, '-f', {str(tmp_path / 'fits')!r}, '-e', {level!r}]) == 0\n"
     )
     modules = _modules_after(code, env)
-    assert len(list((tmp_path / "fits" / "L0").rglob("*.fits"))) == 7  # the run did reach L0
-    assert {"astropy", "numpy"} <= modules  # what it does use (guards the probe itself)
+    assert len(list((tmp_path / "fits" / level).rglob("*.fits"))) == 7  # the run did reach its level
+    assert {"numpy", "spiceypy", "yaml"} <= modules  # what it does use (guards the probe itself)
     assert sorted(modules.intersection(UNUSED_BY_PROCESS)) == []
 
 

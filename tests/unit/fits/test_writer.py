@@ -213,3 +213,24 @@ def test_science_style_is_astropys_layout(tmp_path: Path) -> None:
         with fits.open(_write(tmp_path, ours), checksum=True) as hdul:
             assert all(hdu.verify_checksum() == 1 for hdu in hdul)
             assert hdul[0].header.comments["CHECKSUM"] == "HDU checksum updated 2024-05-14T01:18:00"
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.array(["a", "bcd", ""]),
+        np.array(["", ""]),
+        np.array([], dtype="U5"),
+        np.array([["ab", "c"], ["d", "efgh"]]),
+        np.array(["é", "ab"]),
+        np.zeros(3, "U7"),
+        np.array(["x y ", "tail  "]),
+    ],
+)
+def test_ascii_bytes_is_numpys_encode(values: np.ndarray) -> None:
+    from stix_lib.fits.writer import ascii_bytes
+
+    expected = np.char.encode(values, "ascii", "replace")
+    ours = ascii_bytes(values)
+    assert ours.dtype == expected.dtype
+    assert ours.tolist() == expected.tolist()

@@ -136,3 +136,21 @@ def test_combine_of_disjoint_products_in_either_role(moc_l0: dict, key: tuple) -
     assert fast.same_content(general) and fast.same_content(product.canonical())
     for name in fast.data.names:
         assert fast.data[name].dtype == general.data[name].dtype
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.array(["On", "Off", ""]),
+        np.zeros(2, "U9"),
+        np.array([["a", "bc"], ["d", ""]]),
+        np.array([1, "x"], dtype=object),
+    ],
+)
+def test_text_of_calibrated_values_is_str_of_each(values: np.ndarray) -> None:
+    from stix_lib.products.l1 import _as_text
+
+    expected = np.asarray([str(v) for v in values.ravel()], dtype=str).reshape(values.shape)
+    ours = _as_text(values)
+    assert ours.dtype == expected.dtype
+    assert ours.tolist() == expected.tolist()
