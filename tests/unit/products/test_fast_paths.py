@@ -103,6 +103,7 @@ def test_failed_deferred_commit_is_reported(moc_l0: dict, writer: ProductWriter,
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
+    writer.kernels.ensure_loaded()  # SPICE set up first: only the product's own commit meets the full disk
     monkeypatch.setattr(os, "fsync", broken)
     with writer.deferred_commits() as failed:
         (result,) = writer.write_l0(moc_l0[(21, 6, 43)])
