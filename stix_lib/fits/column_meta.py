@@ -128,7 +128,9 @@ def _dumper() -> type:
     """A PyYAML dumper writing mappings as astropy's table dumper does (built on first use)."""
     import yaml
 
-    class ColumnDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # libyaml emits the same text, faster
+    base: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml: same text, faster
+
+    class ColumnDumper(base):  # a base chosen at run time
         def represent_mapping(self, tag: str, mapping: Any, flow_style: bool | None = None) -> yaml.MappingNode:
             pairs = list(mapping) if isinstance(mapping, _Ordered) else sorted(mapping.items())
             value: list[tuple[yaml.Node, yaml.Node]] = []

@@ -363,7 +363,7 @@ def stream_substructures(
     for sub in bins:
         fixed_bits = measure_bits(node.children, {**sub.fixed, sub.inner: [0]})
         part: list[Mapping[str, Sequence[int]]] = []
-        pending = list(sub.elements) or [None]
+        pending: list[tuple[Mapping[str, Sequence[int]], int] | None] = [*sub.elements] or [None]
         for element in pending:
             bits = fixed_bits if not part else 0
             bits += element[1] if element is not None else 0

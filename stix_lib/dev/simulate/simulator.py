@@ -26,7 +26,7 @@ import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -309,7 +309,7 @@ def simulate(config: SimulationConfig) -> SimulationResult:
             day.packets, out_dir, config.delivery, np.random.default_rng([seed & 0xFFFFFFFF, seed >> 32, 2])
         )
         files += [out_dir / f.name for f in delivered]
-        day_config = replace(config, start=day.start_utc, duration=end - begin, seed=seed)
+        day_config = replace(config, start=cast(np.datetime64, day.start_utc), duration=end - begin, seed=seed)
         manifests.append(
             _manifest(day_config, day.ctx, day.start_utc, day.specs, day.packets, delivered, day.requests, factory)
         )
