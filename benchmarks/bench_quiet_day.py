@@ -5,9 +5,12 @@ Run from the repository root (heavy: wrap in ``flock /tmp/stix-heavy.lock``)::
     PYTHONPATH=.:plugins .venv/bin/python benchmarks/bench_quiet_day.py [--old-rev aefbe78] \
         [--quiet-minutes 30] [--align 15] [--designs old,new] [--no-stack]
 
-(a) **Runs per day from the clocks**: each design's DAG files (old: ``git show <old-rev>:dags/…``
-into a temporary folder; new: ``dags/``) are parsed into a DagBag, serialized as the scheduler
-stores them, and Airflow's own timetables list the runs they create over one UTC day
+Each design runs with its own code: old = ``git archive <old-rev>`` in a temporary folder (its
+``dags/``, ``plugins/``, ``stix_lib/``), new = this tree.
+
+(a) **Runs per day from the clocks**: each design's DAG files are parsed (with that design's
+code) into a DagBag, serialized as the scheduler stores them, and Airflow's own timetables list
+the runs they create over one UTC day
 (:mod:`stix_ops.runcount`). ``stix_reprocess`` is paused outside reprocessing campaigns and is
 listed but not added up. On a quiet day asset-triggered runs add nothing — (b) checks that.
 
@@ -45,35 +48,63 @@ PAUSED = {"stix_reprocess"}  # paused outside reprocessing campaigns, in both de
 STACK_PAUSED = PAUSED | {"stix_soar_publish", "stix_conf_sync"}
 
 
-def dags_folder(rev: str | None, into: Path) -> Path:
-    """``dags/`` of the working tree (``rev`` None) or of a git revision, extracted into ``into``."""
+def source_tree(rev: str | None, into: Path) -> Path:
+    """The repository tree of a git revision (``git archive`` into ``into``), or this one (``rev`` None).
+
+    Each design runs with its own ``dags/``, ``plugins/`` and ``stix_lib/``: the old DAG files need
+    the operators and modules of their time.
+    """
     if rev is None:
-        return ROOT / "dags"
+        return ROOT
     into.mkdir(parents=True, exist_ok=True)
-    names = subprocess.run(
-        ["git", "ls-tree", "--name-only", f"{rev}:dags"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.split()
-    for name in names:
-        if name.endswith(".py"):
-            text = subprocess.run(
-                ["git", "show", f"{rev}:dags/{name}"], cwd=ROOT, capture_output=True, text=True, check=True
-            ).stdout
-            (into / name).write_text(text)
+    archive = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
     return into
 
 
-def clock_runs(folder: Path) -> dict[str, int]:
-    """Timed runs per DAG over one UTC day, from the DAGs of ``folder``."""
-    import pendulum
-    from airflow.dag_processing.dagbag import DagBag
+def tree_env(tree: Path) -> dict[str, str]:
+    """Environment that makes Python and Airflow use the code and DAGs of ``tree``."""
+    return {
+        "PYTHONPATH": os.pathsep.join([str(tree), str(tree / "plugins")]),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(tree / "plugins"),  # our timetables are plugins
+        "AIRFLOW__CORE__DAGS_FOLDER": str(tree / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    }
 
-    from stix_ops.runcount import timed_runs_per_dag
 
-    bag = DagBag(dag_folder=str(folder))
-    if bag.import_errors:
-        raise SystemExit(f"import errors in {folder}: {bag.import_errors}")
-    day = pendulum.datetime(2026, 6, 1, tz="UTC")
-    return timed_runs_per_dag(bag.dags.values(), day, day.add(days=1))
+_CLOCK_RUNS = """
+import importlib.util, json, sys
+import pendulum
+from airflow.dag_processing.dagbag import DagBag
+spec = importlib.util.spec_from_file_location("runcount", sys.argv[2])
+runcount = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(runcount)
+bag = DagBag(dag_folder=sys.argv[1])
+if bag.import_errors:
+    raise SystemExit(f"import errors: {bag.import_errors}")
+day = pendulum.datetime(2026, 6, 1, tz="UTC")
+print(json.dumps(runcount.timed_runs_per_dag(bag.dags.values(), day, day.add(days=1))))
+"""
+
+
+def clock_runs(tree: Path) -> dict[str, int]:
+    """Timed runs per DAG over one UTC day, from the DAGs of ``tree`` parsed with that tree's code.
+
+    A subprocess with ``tree`` first on the path parses them; Airflow's timetables of the
+    serialized DAGs list the runs (:mod:`stix_ops.runcount` of this tree).
+    """
+    import json
+
+    done = subprocess.run(
+        [sys.executable, "-c", _CLOCK_RUNS, str(tree / "dags"), str(ROOT / "plugins" / "stix_ops" / "runcount.py")],
+        env={**os.environ, **tree_env(tree)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"DAGs of {tree} not parsed: {done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _proc_cpu(proc) -> float:  # noqa: ANN001 - psutil.Process
@@ -161,8 +192,8 @@ def end_burst_sensor_runs(stack) -> None:  # noqa: ANN001 - LocalStack
             stack.api("PATCH", f"dags/stix_tm_staging/dagRuns/{run['dag_run_id']}", json={"state": "success"})
 
 
-def start_stack(folder: Path, work: Path) -> Any:
-    """A running LocalStack on the DAGs of ``folder`` over an empty local SOC exchange, DAGs unpaused."""
+def start_stack(tree: Path, work: Path) -> Any:
+    """A running LocalStack with the code and DAGs of ``tree`` over an empty local SOC exchange."""
     from stix_lib.settings import load_settings
     from stix_ops.dev.localstack import LocalStack, StackConfig
 
@@ -176,7 +207,7 @@ def start_stack(folder: Path, work: Path) -> Any:
         "STIX_FROM_SOC_SOURCE": str(from_soc),
         "STIX_FROM_SOC_SOURCE_LOCAL": "true",
         "STIX_CONF_REPO_URL": str(work / "no-upstream"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(folder),
+        **tree_env(tree),
     }
     load_settings(environ=env).ensure_folders()
     stack = LocalStack(StackConfig(home=work / "airflow-home", extra_env=env, parallelism=2))
@@ -185,10 +216,10 @@ def start_stack(folder: Path, work: Path) -> Any:
     return stack
 
 
-def unpause_all(stack, folder: Path) -> None:  # noqa: ANN001 - LocalStack
-    """Wait for the stack, then unpause every DAG of ``folder`` but :data:`STACK_PAUSED`."""
+def unpause_all(stack, tree: Path) -> None:  # noqa: ANN001 - LocalStack
+    """Wait for the stack, then unpause every DAG of ``tree`` but :data:`STACK_PAUSED`."""
     stack.wait_healthy(components=("scheduler", "dag_processor", "triggerer"))
-    dag_ids = sorted(p.stem for p in folder.glob("*.py"))
+    dag_ids = sorted(p.stem for p in (tree / "dags").glob("*.py"))
     stack.wait_for_dags(dag_ids)
     for dag_id in dag_ids:
         if dag_id not in STACK_PAUSED:
@@ -234,14 +265,14 @@ def quiet_window(stacks: dict[str, Any], minutes: float, align: int) -> dict[str
     return out
 
 
-def stacks_side_by_side(folders: dict[str, Path], work: Path, minutes: float, align: int) -> dict[str, dict]:
+def stacks_side_by_side(trees: dict[str, Path], work: Path, minutes: float, align: int) -> dict[str, dict]:
     """Start one stack per design at the same time, settle both, then one common quiet window."""
     stacks: dict[str, Any] = {}
     try:
-        for name, folder in folders.items():
-            stacks[name] = start_stack(folder, work / f"stack-{name}")
+        for name, tree in trees.items():
+            stacks[name] = start_stack(tree, work / f"stack-{name}")
         for name, stack in stacks.items():
-            unpause_all(stack, folders[name])
+            unpause_all(stack, trees[name])
         time.sleep(30)  # watchers registered (dag-processor re-parse), unpause runs queued
         for stack in stacks.values():
             _wait_settled(stack, timeout=900, settle=20)
@@ -309,16 +340,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-stack", action="store_true", help="only (a), no Airflow stack")
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
     args = parser.parse_args(argv)
-    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-    os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(ROOT / "plugins"))  # our timetables are plugins
 
     with tempfile.TemporaryDirectory(prefix="stix-quiet-") as tmp:
-        folders = {"old": dags_folder(args.old_rev, Path(tmp) / "old-dags"), "new": dags_folder(None, Path(tmp))}
-        clocks = {name: clock_runs(folder) for name, folder in folders.items()}
+        trees = {"old": source_tree(args.old_rev, Path(tmp) / "old-tree"), "new": source_tree(None, Path(tmp))}
+        clocks = {name: clock_runs(tree) for name, tree in trees.items()}
         stacks = {}
         if not args.no_stack:
             names = [d.strip() for d in args.designs.split(",") if d.strip()]
-            stacks = stacks_side_by_side({n: folders[n] for n in names}, Path(tmp), args.quiet_minutes, args.align)
+            stacks = stacks_side_by_side({n: trees[n] for n in names}, Path(tmp), args.quiet_minutes, args.align)
             for name, result in stacks.items():
                 print(name, result, flush=True)
 
