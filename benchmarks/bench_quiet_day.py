@@ -18,7 +18,7 @@ listed but not added up. On a quiet day asset-triggered runs add nothing — (b)
 scheduler, dag-processor, triggerer; SQLite, LocalExecutor), started together over empty local SOC
 exchanges with every DAG but ``stix_reprocess``, ``stix_soar_publish`` and ``stix_conf_sync``
 (outside services) unpaused. After the unpause burst (catchup off: each clock schedule starts its
-latest run once) has settled and its staging sensor runs are marked done, both stacks are watched
+latest run once) has settled (a daily staging run of the burst marked done), both stacks are watched
 over the same wall window of ``--quiet-minutes``, opened just before a UTC boundary of ``--align``
 minutes so the cron runs due there fall inside it. Time is not compressed: the old design's clocks
 run for real in the window; the runs created (by DAG) and the CPU seconds per process group
@@ -182,10 +182,11 @@ def _wait_settled(stack, timeout: float, settle: float) -> None:  # noqa: ANN001
 
 
 def end_burst_sensor_runs(stack) -> None:  # noqa: ANN001 - LocalStack
-    """Mark the staging runs of the unpause burst done (both designs alike).
+    """Mark the staging runs of the unpause burst done.
 
-    Their sensor would poke for 25 min into the window; on a real day the new design's one staging
-    run ends at 03:45 and the old design starts a fresh one every 30 min (inside the window too).
+    Used where staging has a daily clock (new design): its sensor would poke for 25 min into the
+    window, while on a real day that one run ends at 03:45. With a 30-min clock (old design) a
+    staging run pokes at any time of day, so the burst run is left to poke like any other.
     """
     for run in stack.runs("stix_tm_staging"):
         if run["state"] not in ("success", "failed"):
@@ -265,7 +266,9 @@ def quiet_window(stacks: dict[str, Any], minutes: float, align: int) -> dict[str
     return out
 
 
-def stacks_side_by_side(trees: dict[str, Path], work: Path, minutes: float, align: int) -> dict[str, dict]:
+def stacks_side_by_side(
+    trees: dict[str, Path], work: Path, minutes: float, align: int, staging_runs_per_day: dict[str, int]
+) -> dict[str, dict]:
     """Start one stack per design at the same time, settle both, then one common quiet window."""
     stacks: dict[str, Any] = {}
     try:
@@ -274,9 +277,10 @@ def stacks_side_by_side(trees: dict[str, Path], work: Path, minutes: float, alig
         for name, stack in stacks.items():
             unpause_all(stack, trees[name])
         time.sleep(30)  # watchers registered (dag-processor re-parse), unpause runs queued
-        for stack in stacks.values():
+        for name, stack in stacks.items():
             _wait_settled(stack, timeout=900, settle=20)
-            end_burst_sensor_runs(stack)
+            if staging_runs_per_day.get(name, 0) <= 1:
+                end_burst_sensor_runs(stack)
         return quiet_window(stacks, minutes, align)
     finally:
         for stack in stacks.values():
@@ -293,8 +297,8 @@ def stack_lines(stacks: dict[str, dict], clocks: dict[str, dict[str, int]], args
         f"(b) Real stacks side by side over one wall window (`{command.strip()}`): one local Airflow per design "
         "(SQLite, LocalExecutor, 2 slots; api-server, scheduler, dag-processor, triggerer), started together,",
         "empty SOC exchange, all DAGs unpaused but stix_reprocess, stix_soar_publish, stix_conf_sync (need",
-        "outside services; 1 + 1 + 1 runs/day in both designs). After the unpause burst settled (its",
-        "staging sensor runs marked done), both are watched over the same "
+        "outside services; 1 + 1 + 1 runs/day in both designs). After the unpause burst settled (the",
+        "new design's daily staging run, whose sensor pokes for 25 min, marked done), both are watched over the same "
         f"{first['window_s'] / 60:.1f} min from {first['opened']} UTC, opened just",
         "before a quarter-hour so the cron runs due then fall inside. Time is not compressed: the old",
         "design's 15-min, 30-min and hourly clocks run for real in the window, and CPU per day is the",
@@ -347,7 +351,13 @@ def main(argv: list[str] | None = None) -> int:
         stacks = {}
         if not args.no_stack:
             names = [d.strip() for d in args.designs.split(",") if d.strip()]
-            stacks = stacks_side_by_side({n: trees[n] for n in names}, Path(tmp), args.quiet_minutes, args.align)
+            stacks = stacks_side_by_side(
+                {n: trees[n] for n in names},
+                Path(tmp),
+                args.quiet_minutes,
+                args.align,
+                {n: clocks[n].get("stix_tm_staging", 0) for n in names},
+            )
             for name, result in stacks.items():
                 print(name, result, flush=True)
 
