@@ -237,10 +237,17 @@ def next_boundary(now: float, minutes: int, lead: float = 20.0) -> float:
     return boundary - lead
 
 
-def quiet_window(stacks: dict[str, Any], minutes: float, align: int) -> dict[str, dict]:
-    """Watch all ``stacks`` over the same wall window; runs created in it and CPU per group."""
+def quiet_window(stacks: dict[str, Any], minutes: float, align: int, end_by: float | None = None) -> dict[str, dict]:
+    """Watch all ``stacks`` over the same wall window; runs created in it and CPU per group.
+
+    ``end_by`` (epoch s): shorten the window so it ends by then (at least 10 min, else an error).
+    """
     before = {name: {r["dag_id"] + r["dag_run_id"] for r in s.runs()} for name, s in stacks.items()}
     start = next_boundary(time.time(), align) if align else time.time()
+    if end_by is not None:
+        minutes = min(minutes, (end_by - start) / 60)
+        if minutes < 10:
+            raise RuntimeError(f"only {minutes:.1f} min left for the window before --end-by")
     print(f"window opens {time.strftime('%H:%M:%S', time.gmtime(start))} UTC for {minutes:g} min", flush=True)
     time.sleep(max(0.0, start - time.time()))
     cpu0 = {name: cpu_by_group(s.processes) for name, s in stacks.items()}
@@ -267,7 +274,12 @@ def quiet_window(stacks: dict[str, Any], minutes: float, align: int) -> dict[str
 
 
 def stacks_side_by_side(
-    trees: dict[str, Path], work: Path, minutes: float, align: int, staging_runs_per_day: dict[str, int]
+    trees: dict[str, Path],
+    work: Path,
+    minutes: float,
+    align: int,
+    staging_runs_per_day: dict[str, int],
+    end_by: float | None = None,
 ) -> dict[str, dict]:
     """Start one stack per design at the same time, settle both, then one common quiet window."""
     stacks: dict[str, Any] = {}
@@ -281,7 +293,7 @@ def stacks_side_by_side(
             _wait_settled(stack, timeout=900, settle=20)
             if staging_runs_per_day.get(name, 0) <= 1:
                 end_burst_sensor_runs(stack)
-        return quiet_window(stacks, minutes, align)
+        return quiet_window(stacks, minutes, align, end_by)
     finally:
         for stack in stacks.values():
             stack.stop()
@@ -302,9 +314,9 @@ def stack_lines(stacks: dict[str, dict], clocks: dict[str, dict[str, int]], args
         f"{first['window_s'] / 60:.1f} min from {first['opened']} UTC, opened just",
         "before a quarter-hour so the cron runs due then fall inside. Time is not compressed: the old",
         "design's 15-min, 30-min and hourly clocks run for real in the window, and CPU per day is the",
-        "window's CPU x (1 day / window). The window holds the cadence of 6 of the old design's 8 clock",
-        "types; the hourly processing run falls in it once (0.5 per 30 min on average), the 6-hourly NAS",
-        "mirror and the daily jobs not at all (8 of the old day's 367 runs). CPU: user + system of each",
+        "window's CPU x (1 day / window). Clocks slower than the window (30-min staging, hourly",
+        "processing, 6-hourly NAS mirror, daily jobs) are in it only if their time falls inside: compare",
+        "the runs in the window with the pro-rata column. CPU: user + system of each",
         "process group and the children it reaped (`workers`: the scheduler's LocalExecutor workers and",
         f"their task processes). Load average (1 min) {first['load'][0]:.2f} at the start, "
         f"{first['load'][1]:.2f} at the end.",
@@ -334,12 +346,22 @@ def stack_lines(stacks: dict[str, dict], clocks: dict[str, dict[str, int]], args
     return lines
 
 
+def _end_by(text: str) -> float | None:
+    """Epoch seconds of ``HH:MM`` UTC today, or None."""
+    if not text:
+        return None
+    hours, minutes = (int(x) for x in text.split(":"))
+    now = time.gmtime()
+    return time.mktime((now.tm_year, now.tm_mon, now.tm_mday, hours, minutes, 0, 0, 0, 0)) - time.timezone
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--old-rev", default="aefbe78", help="git revision of the cron-copy design (%(default)s)")
     parser.add_argument("--quiet-minutes", type=float, default=30.0, help="window length (%(default)s)")
     parser.add_argument("--align", type=int, default=15, help="open the window just before a UTC boundary of "
                         "this many minutes, 0: at once (%(default)s)")  # fmt: skip
+    parser.add_argument("--end-by", default="", help="HH:MM UTC today: shorten the window to end by then")
     parser.add_argument("--designs", default="old,new", help="stack runs to make (default: %(default)s)")
     parser.add_argument("--no-stack", action="store_true", help="only (a), no Airflow stack")
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
@@ -357,6 +379,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.quiet_minutes,
                 args.align,
                 {n: clocks[n].get("stix_tm_staging", 0) for n in names},
+                _end_by(args.end_by),
             )
             for name, result in stacks.items():
                 print(name, result, flush=True)
