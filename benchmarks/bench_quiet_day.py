@@ -240,13 +240,13 @@ def next_boundary(now: float, minutes: int, lead: float = 20.0) -> float:
 def quiet_window(stacks: dict[str, Any], minutes: float, align: int, end_by: float | None = None) -> dict[str, dict]:
     """Watch all ``stacks`` over the same wall window; runs created in it and CPU per group.
 
-    ``end_by`` (epoch s): shorten the window so it ends by then (at least 10 min, else an error).
+    ``end_by`` (epoch s): shorten the window so it ends by then (at least 15 min, else an error).
     """
     before = {name: {r["dag_id"] + r["dag_run_id"] for r in s.runs()} for name, s in stacks.items()}
     start = next_boundary(time.time(), align) if align else time.time()
     if end_by is not None:
         minutes = min(minutes, (end_by - start) / 60)
-        if minutes < 10:
+        if minutes < 15:  # a 15-min window holds one run of each 15-min clock, whatever its phase
             raise RuntimeError(f"only {minutes:.1f} min left for the window before --end-by")
     print(f"window opens {time.strftime('%H:%M:%S', time.gmtime(start))} UTC for {minutes:g} min", flush=True)
     time.sleep(max(0.0, start - time.time()))
