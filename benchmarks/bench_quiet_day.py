@@ -311,8 +311,8 @@ def stack_lines(stacks: dict[str, dict], clocks: dict[str, dict[str, int]], args
         "empty SOC exchange, all DAGs unpaused but stix_reprocess, stix_soar_publish, stix_conf_sync (need",
         "outside services; 1 + 1 + 1 runs/day in both designs). After the unpause burst settled (the",
         "new design's daily staging run, whose sensor pokes for 25 min, marked done), both are watched over the same "
-        f"{first['window_s'] / 60:.1f} min from {first['opened']} UTC, opened just",
-        "before a quarter-hour so the cron runs due then fall inside. Time is not compressed: the old",
+        f"{first['window_s'] / 60:.1f} min from {first['opened']} UTC (any 15 min hold one run of each",
+        "15-min clock, whatever the phase). Time is not compressed: the old",
         "design's 15-min, 30-min and hourly clocks run for real in the window, and CPU per day is the",
         "window's CPU x (1 day / window). Clocks slower than the window (30-min staging, hourly",
         "processing, 6-hourly NAS mirror, daily jobs) are in it only if their time falls inside: compare",
