@@ -388,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         "## Quiet day: DAG runs without a delivery, old (cron copies) vs new (event-driven)",
         "",
-        f"`benchmarks/bench_quiet_day.py` (old design: DAG files of `{args.old_rev}`). (a) Runs per UTC day",
+        f"`benchmarks/bench_quiet_day.py` (old design: DAGs and code of `{args.old_rev}`). (a) Runs per UTC day",
         "created by each DAG's clock, listed by Airflow's own timetables from the serialized DAGs;",
         "asset-triggered runs add none on a quiet day. `stix_reprocess` is paused outside campaigns (not added).",
         "",
