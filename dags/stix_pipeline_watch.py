@@ -1,7 +1,8 @@
 # Airflow DAG file (the dag-processor reads only files that mention "airflow" and "dag").
 """Watch the pipeline from the triggerer; one mail per incident, one when it clears (replaces `pipeline_monitor.py`).
 
-`check_pipeline` defers to a trigger that runs a monitor pass every 15 minutes in the triggerer —
+`check_pipeline` defers to a trigger that runs a monitor pass every 15 minutes (setting
+`monitor_poll_interval`) in the triggerer —
 no DAG run, no worker per pass. A pass samples the **backlog** — TM files staged but not
 processed (pipeline DB ledger) plus queued/running task instances (Airflow REST API v2) — and an
 incident opens when

@@ -176,6 +176,9 @@ class Settings:
         Stuck-pipeline monitor: number of backlog samples in the window (runbook: 9).
     monitor_window_min_span
         Stuck-pipeline monitor: the window must span at least this long (runbook: 1 day).
+    monitor_poll_interval
+        Stuck-pipeline monitor: time between the watch's passes in the triggerer (the old cron
+        period, 15 min).
     processing_deadline
         A processing run older than this counts as stuck.
     airflow_api_url
@@ -264,6 +267,7 @@ class Settings:
 
     monitor_window_samples: int = 9
     monitor_window_min_span: timedelta = timedelta(days=1)
+    monitor_poll_interval: timedelta = timedelta(minutes=15)
     processing_deadline: timedelta = timedelta(hours=6)
 
     airflow_api_url: str = "http://127.0.0.1:8080"

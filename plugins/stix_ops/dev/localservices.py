@@ -295,11 +295,14 @@ class SmtpSink:
         Received messages, parsed (``email.message.EmailMessage``), in arrival order.
     envelopes
         The SMTP envelopes as received (``mail_from``, ``rcpt_tos``, raw ``content``).
+    arrivals
+        When each message arrived (``time.time()``), same order as ``messages``.
     """
 
     port: int = field(default_factory=free_port)
     messages: list = field(default_factory=list)
     envelopes: list = field(default_factory=list)
+    arrivals: list = field(default_factory=list)
     host: str = "127.0.0.1"
     _controller: Controller | None = None
 
@@ -315,6 +318,7 @@ class SmtpSink:
             async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd API
                 message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
                 sink.envelopes.append(envelope)
+                sink.arrivals.append(time.time())
                 sink.messages.append(message)
                 return "250 OK"
 

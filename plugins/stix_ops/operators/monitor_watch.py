@@ -25,8 +25,11 @@ class PipelineWatchOperator(PipelineMonitorOperator):
 
     Parameters
     ----------
-    poll_interval, segment, window, check_in_grace
-        See above (defaults 15 min, 1 h, 23 h 50 min, 30 min).
+    poll_interval
+        See above; None (default): the ``monitor_poll_interval`` setting (15 min), read when the
+        task runs.
+    segment, window, check_in_grace
+        See above (defaults 1 h, 23 h 50 min, 30 min).
     **kwargs
         Passed to :class:`PipelineMonitorOperator`.
     """
@@ -34,7 +37,7 @@ class PipelineWatchOperator(PipelineMonitorOperator):
     def __init__(
         self,
         *,
-        poll_interval: timedelta = timedelta(minutes=15),
+        poll_interval: timedelta | None = None,
         segment: timedelta = timedelta(hours=1),
         window: timedelta = timedelta(hours=23, minutes=50),
         check_in_grace: timedelta = timedelta(minutes=30),
@@ -51,13 +54,20 @@ class PipelineWatchOperator(PipelineMonitorOperator):
         self._watch(context, datetime.now(UTC) + self.window)
         return {}  # not reached: _watch defers
 
+    def _poll_interval(self) -> timedelta:
+        if self.poll_interval is not None:
+            return self.poll_interval
+        from stix_ops.hooks.pipeline import StixPipelineHook
+
+        return StixPipelineHook().settings.monitor_poll_interval
+
     def _watch(self, context: Any, window_end: datetime) -> None:
         from stix_ops.triggers.monitor import PipelineWatchTrigger
 
         now = datetime.now(UTC)
         segment_end = min(window_end, now + self.segment)
         trigger = PipelineWatchTrigger(
-            poll_interval=self.poll_interval.total_seconds(),
+            poll_interval=self._poll_interval().total_seconds(),
             segment_end=segment_end.isoformat(),
             run_id=str(context.get("run_id", "")),
             own_dag_id=self.dag_id,
@@ -83,7 +93,7 @@ class PipelineWatchOperator(PipelineMonitorOperator):
         if event.get("status") == "incident":
             return {"incident": True, **super().execute(context)}
         end = datetime.fromisoformat(window_end)
-        if datetime.now(UTC) + self.poll_interval <= end:
+        if datetime.now(UTC) + self._poll_interval() <= end:
             self._watch(context, end)
         return {"incident": False, "last": event}
 

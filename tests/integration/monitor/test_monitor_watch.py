@@ -96,6 +96,23 @@ def test_operator_defers_in_segments_and_mails_one_alert_on_an_incident(api_down
     assert result["mails_sent"] == [] and len(smtp_sink.messages) == 1
 
 
+def test_poll_interval_is_the_setting_unless_given(settings, monkeypatch):
+    from airflow.sdk.exceptions import TaskDeferred
+
+    from stix_ops.operators.monitor_watch import PipelineWatchOperator
+
+    context = {"dag_run": _Run("scheduled"), "run_id": "scheduled__test"}
+    polls = []
+    for env, given in (("", None), ("7s", None), ("7s", timedelta(minutes=2))):
+        if env:
+            monkeypatch.setenv("STIX_MONITOR_POLL_INTERVAL", env)
+        op = PipelineWatchOperator(task_id="check_pipeline", poll_interval=given)
+        with pytest.raises(TaskDeferred) as deferred:
+            op.execute(context)
+        polls.append(deferred.value.trigger.poll_interval)
+    assert polls == [900.0, 7.0, 120.0]
+
+
 def test_rearm_only_after_an_incident_change():
     from airflow.sdk.exceptions import AirflowSkipException
 
