@@ -14,8 +14,9 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 TEMP_SUFFIX = ".partial"
@@ -67,26 +68,72 @@ def atomic_path(target: Path, mode: int = 0o644) -> Iterator[Path]:
         temp.unlink(missing_ok=True)
 
 
-def _write_all(handle: int, parts: Iterable[bytes | bytearray | memoryview]) -> None:
-    for part in parts:
-        view = memoryview(part).cast("B")
-        while view:
+@dataclass(frozen=True)
+class LatePart:
+    """A part of known size whose bytes are known only once the parts after it have been made.
+
+    E.g. a FITS header holding the checksum of the data that follows it: the data is packed and
+    written once, piece by piece, and the header filled in afterwards. Writers put ``size`` zero
+    bytes in its place and overwrite them with ``fill()`` after the last part.
+    """
+
+    size: int
+    fill: Callable[[], bytes]
+
+    def content(self) -> bytes:
+        """``fill()``, checked to be ``size`` bytes long."""
+        data = self.fill()
+        if len(data) != self.size:
+            raise ValueError(f"a late part of {self.size} bytes was filled with {len(data)} bytes")
+        return data
+
+
+Part = bytes | bytearray | memoryview | LatePart
+
+
+def join_parts(parts: Iterable[Part]) -> bytes:
+    """The concatenation of ``parts`` (late parts filled in after the others are made)."""
+    made = list(parts)
+    return b"".join(p.content() if isinstance(p, LatePart) else p for p in made)
+
+
+def _write_view(handle: int, part: bytes | bytearray | memoryview, offset: int | None = None) -> None:
+    view = memoryview(part).cast("B")
+    while view:
+        if offset is None:
             view = view[os.write(handle, view) :]
+        else:
+            written = os.pwrite(handle, view, offset)
+            view, offset = view[written:], offset + written
 
 
-def atomic_write_parts(target: Path, parts: Iterable[bytes | bytearray | memoryview], mode: int = 0o644) -> Path:
+def _write_all(handle: int, parts: Iterable[Part]) -> None:
+    late: list[tuple[int, LatePart]] = []
+    offset = 0
+    for part in parts:
+        if isinstance(part, LatePart):
+            late.append((offset, part))
+            part = bytes(part.size)
+        _write_view(handle, part)
+        offset += memoryview(part).nbytes
+    for at, part in late:
+        _write_view(handle, part.content(), at)
+
+
+def atomic_write_parts(target: Path, parts: Iterable[Part], mode: int = 0o644) -> Path:
     """Write the concatenation of ``parts`` to ``target`` atomically; return ``target``.
 
     The parts are written one after the other to a temporary file in the target folder (no
-    joined copy), which is flushed with one ``fsync`` and renamed onto ``target``. On an exception
-    the temporary file is removed and ``target`` is left as it was.
+    joined copy; a :class:`LatePart` is filled in after the last part), which is flushed with one
+    ``fsync`` and renamed onto ``target``. On an exception the temporary file is removed and
+    ``target`` is left as it was.
 
     Parameters
     ----------
     target
         Final path; its folder is created if needed.
     parts
-        The file content in pieces.
+        The file content in pieces (bytes-like or :class:`LatePart`).
     mode
         Permissions of the final file.
     """

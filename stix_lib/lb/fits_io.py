@@ -12,7 +12,7 @@ handed over (:class:`WrittenLB`).
 
 Memory follows a piece, not the file (issue 16): packets are read :data:`LB_CHUNK_BYTES` at a time
 (:func:`iter_lb_chunks`, also behind :func:`read_lb`) and the DATA table is packed and written
-:data:`WRITE_CHUNK_BYTES` at a time (:func:`data_table_parts`).
+:data:`WRITE_CHUNK_BYTES` at a time, each row packed once (:func:`data_table_stream`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from stix_lib.atomic import atomic_write_bytes, atomic_write_parts, remove_stale_temps
+from stix_lib.atomic import LatePart, atomic_write_bytes, atomic_write_parts, join_parts, remove_stale_temps
 from stix_lib.fits import lock as fits_lock
 from stix_lib.fits.cards import ones_complement_sum
 from stix_lib.fits.reader import TableLayout, UnsupportedLayout, read_fits_tables, read_table_rows, table_layouts
@@ -98,13 +98,16 @@ def hex_strings(packets: list[bytes]) -> np.ndarray:
 
 def lb_file_bytes(product: LBProduct, filename: str, *, version: int, vers_cfg: str, date: str | None) -> bytes:
     """Serialise ``product`` as a complete LB FITS file (PRIMARY, CONTROL, DATA with checksums)."""
-    return b"".join(lb_file_parts(product, filename, version=version, vers_cfg=vers_cfg, date=date))
+    return join_parts(lb_file_parts(product, filename, version=version, vers_cfg=vers_cfg, date=date))
 
 
 def lb_file_parts(
     product: LBProduct, filename: str, *, version: int, vers_cfg: str, date: str | None
-) -> Iterator[bytes | bytearray]:
-    """:func:`lb_file_bytes` in pieces (headers and table data), made one at a time while they are written."""
+) -> Iterator[bytes | bytearray | LatePart]:
+    """:func:`lb_file_bytes` in pieces (headers and table data), made one at a time while they are written.
+
+    The DATA header is a :class:`~stix_lib.atomic.LatePart` (see :func:`data_table_stream`).
+    """
     request = None
     if product.request is not None:
         psc, rid = (int(v) for v in product.request[0])
@@ -124,20 +127,21 @@ def lb_file_parts(
     )
     yield primary_bytes(cards, history)
     yield from bintable_parts("CONTROL", control_columns(product), style="lb")
-    yield from data_table_parts(product)
+    yield from data_table_stream(product, WRITE_CHUNK_BYTES)
 
 
-#: Packets packed at a time into the DATA table by :func:`data_table_parts`.
+#: Packets packed at a time into the DATA table by :func:`data_table_stream`.
 WRITE_CHUNK_BYTES = 4 * 2**20
 
 
-def data_table_parts(product: LBProduct, chunk_bytes: int = WRITE_CHUNK_BYTES) -> Iterator[bytes]:
-    """The DATA table as its header and pieces of about ``chunk_bytes`` of rows.
+def data_table_stream(product: LBProduct, chunk_bytes: int = WRITE_CHUNK_BYTES) -> Iterator[bytes | LatePart]:
+    """The DATA table as its header and pieces of about ``chunk_bytes`` of rows, each row packed once.
 
     Columns ``control_index`` (row number) and ``data`` (the packet as lower-case hex, NUL padded
     to the longest): the bytes ``bintable_parts`` would pack, without the whole table in memory.
-    The rows are packed twice, once for the checksum in the header, once to be written (each
-    piece is made when the caller asks for it).
+    The header comes first as a :class:`~stix_lib.atomic.LatePart`: its ``DATASUM`` and
+    ``CHECKSUM`` are summed over the pieces as they are made (the header's length does not depend
+    on them), so it can be filled in once the last piece has been made.
     """
     lengths = np.fromiter((len(d) for d in product.data), dtype=np.int64, count=len(product.data))
     width = 2 * max(int(lengths.max()) if len(lengths) else 0, 1)
@@ -145,27 +149,33 @@ def data_table_parts(product: LBProduct, chunk_bytes: int = WRITE_CHUNK_BYTES) -
     # an even number of rows per piece: rows are 8 + an even width bytes long, so every piece but
     # the last is a multiple of 4 bytes, as the ones' complement sum of a piece needs
     step = max(2, chunk_bytes // record.itemsize // 2 * 2)
-    bounds = [(a, min(a + step, len(lengths))) for a in range(0, len(lengths), step)]
-
-    def piece(start: int, stop: int) -> bytes:
-        rows = np.zeros(stop - start, dtype=record)
-        rows["control_index"] = np.arange(start, stop)
-        rows["data"] = hex_strings(product.data[start:stop])
-        return rows.tobytes()
-
-    datasum = 0
-    for start, stop in bounds:
-        data = piece(start, stop)
-        datasum = ones_complement_sum(data + bytes(-len(data) % 4), datasum)
     templates = [
         WriteColumn("control_index", np.zeros(0, dtype=np.int64)),
         WriteColumn("data", np.zeros(0, dtype=f"S{width}")),
     ]
-    yield bintable_header("DATA", templates, len(lengths), datasum, style="lb")
-    for start, stop in bounds:
-        yield piece(start, stop)
+    datasum = [0]
+
+    def header(value: int) -> bytes:
+        return bintable_header("DATA", templates, len(lengths), value, style="lb")
+
+    yield LatePart(len(header(0)), lambda: header(datasum[0]))
+    for start in range(0, len(lengths), step):
+        stop = min(start + step, len(lengths))
+        rows = np.zeros(stop - start, dtype=record)
+        rows["control_index"] = np.arange(start, stop)
+        rows["data"] = hex_strings(product.data[start:stop])
+        data = rows.tobytes()
+        del rows
+        datasum[0] = ones_complement_sum(data + bytes(-len(data) % 4), datasum[0])
+        yield data
     size = record.itemsize * len(lengths)
     yield bytes(-size % BLOCK)
+
+
+def data_table_parts(product: LBProduct, chunk_bytes: int = WRITE_CHUNK_BYTES) -> list[bytes]:
+    """:func:`data_table_stream` with the header filled in (all pieces in memory)."""
+    parts = list(data_table_stream(product, chunk_bytes))
+    return [p.content() if isinstance(p, LatePart) else p for p in parts]
 
 
 def folder_lock(folder: Path) -> AbstractContextManager[None]:
@@ -255,6 +265,38 @@ def chunk_bounds(lengths: np.ndarray, chunk_bytes: int) -> list[tuple[int, int]]
     return bounds
 
 
+def _hex_digit_table() -> np.ndarray:
+    table = np.zeros(256, dtype=bool)
+    table[np.frombuffer(b"0123456789abcdefABCDEF", dtype=np.uint8)] = True
+    return table
+
+
+_HEX_DIGITS = _hex_digit_table()
+
+
+def hex_of_lengths(hexes: np.ndarray, lengths: np.ndarray) -> bool:
+    """Whether every string of ``hexes`` is the hex text of a packet of its length in ``lengths``.
+
+    That is, what ``[len(binascii.unhexlify(h)) for h in hexes.tolist()] == lengths`` tells
+    (trailing NULs stripped; digits of either case), decided with numpy over the characters
+    instead of decoding every packet.
+    """
+    rows = len(hexes)
+    if not rows:
+        return True
+    if hexes.dtype.kind not in "SU":
+        return False
+    width = hexes.dtype.itemsize // (4 if hexes.dtype.kind == "U" else 1)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    if width == 0 or np.any(2 * lengths > width) or np.any(lengths < 0):
+        return False
+    unit = np.uint32 if hexes.dtype.kind == "U" else np.uint8
+    codes = np.ascontiguousarray(hexes).view(unit).reshape(rows, width)
+    digits = _HEX_DIGITS[np.minimum(codes, 255)] & (codes < 256)
+    inside = np.arange(width) < 2 * lengths[:, None]
+    return bool(np.all(np.where(inside, digits, codes == 0)))
+
+
 class _NotPlain(Exception):
     """The file is not laid out as :func:`write_lb` writes it: read it whole (:func:`_read_lb_whole`)."""
 
@@ -293,8 +335,7 @@ def _plain_layout(handle: BinaryIO) -> tuple[LBProduct, TableLayout]:
             data = read_table_rows(handle, data_table, start, stop)
             if not np.array_equal(np.asarray(data["control_index"], dtype=np.int64), index[start:stop]):
                 raise _NotPlain
-            packets = [binascii.unhexlify(h) for h in data["data"].tolist()]
-            if [len(p) for p in packets] != lengths[start:stop].tolist():
+            if not hex_of_lengths(np.asarray(data["data"]), lengths[start:stop]):
                 raise _NotPlain
     except (_NotPlain, UnsupportedLayout, OSError, KeyError, ValueError, TypeError, binascii.Error) as exc:
         raise _NotPlain from exc

@@ -12,8 +12,8 @@ below a day); :meth:`ProductStream.close` writes the rest. Memory stays bounded 
 per packet type. Only efficiency depends on that assumption: a part arriving for a file already
 written is merged into the file by a second write, with the same result. The L0 of one LB file
 is built a chunk of packets at a time (:func:`~stix_lib.products.l0.chunked.build_l0_chunked`)
-and freed heap is given back to the system after each input
-(:func:`~stix_lib.memory.release_free_memory`).
+and freed heap is given back to the system after each large input
+(:func:`~stix_lib.memory.release_after_input`).
 
 A flushed L0 file is converted to L1 from its merged content (what the file now holds, as the
 file-by-file L0 -> L1 step would read it). The L2 hook runs for L1 ``cal-energy`` files that
@@ -35,7 +35,7 @@ from pathlib import Path
 from stix_lib.idb.manager import IDBManager
 from stix_lib.lb.fits_io import WrittenLB
 from stix_lib.lb.lb_names import parse_lb_file_name
-from stix_lib.memory import release_free_memory
+from stix_lib.memory import release_after_input
 from stix_lib.pipeline.containment import contained, describe, is_infrastructure_fault
 from stix_lib.pipeline.report import FileReport
 from stix_lib.products.fits_io import ProductFileError
@@ -283,7 +283,7 @@ def feed(
         failed = len(report.file_errors)
         with contained(report, stage, path.name):
             add(path, report)
-        release_free_memory()
+        release_after_input(path)
         if len(report.file_errors) > failed:
             stream.on_report(report)
         day = day_of_input(path)

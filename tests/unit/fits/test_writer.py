@@ -225,6 +225,9 @@ def test_science_style_is_astropys_layout(tmp_path: Path) -> None:
         np.array(["é", "ab"]),
         np.zeros(3, "U7"),
         np.array(["x y ", "tail  "]),
+        np.array(["abc", "de", "fghij"] * 3)[::2],  # not contiguous
+        np.array(["a\x7fb", "\x01"]),
+        np.array(["ab", "\x80"]),
     ],
 )
 def test_ascii_bytes_is_numpys_encode(values: np.ndarray) -> None:

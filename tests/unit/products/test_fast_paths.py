@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stix_lib.atomic import TEMP_SUFFIX, atomic_write_parts, remove_stale_temps
+from stix_lib.atomic import TEMP_SUFFIX, LatePart, atomic_write_parts, join_parts, remove_stale_temps
 from stix_lib.fits.cards import _format_card, format_card
 from stix_lib.products.merge import combine
 from stix_lib.products.table import ColumnTable, _as_slice
@@ -77,6 +77,26 @@ def test_atomic_write_parts_and_stale_temps(tmp_path: Path) -> None:
     assert remove_stale_temps(target) == 1
     assert not stale.exists() and other.exists()
     assert remove_stale_temps(tmp_path / "missing" / "file.fits") == 0
+
+
+def test_atomic_write_parts_fills_late_parts(tmp_path: Path) -> None:
+    """A late part is written after the parts behind it were made, in its place."""
+    made: list[str] = []
+
+    def parts():
+        yield b"ab"
+        yield LatePart(3, lambda: made.append("late") or b"XYZ")
+        for piece in (b"cd", b"ef"):
+            made.append(piece.decode())
+            yield piece
+
+    target = tmp_path / "file.fits"
+    atomic_write_parts(target, parts())
+    assert target.read_bytes() == b"abXYZcdef" and made == ["cd", "ef", "late"]
+    assert join_parts([b"a", LatePart(1, lambda: b"b"), b"c"]) == b"abc"
+    with pytest.raises(ValueError, match="late part of 2 bytes"):
+        atomic_write_parts(tmp_path / "bad.fits", [LatePart(2, lambda: b"x")])
+    assert not (tmp_path / "bad.fits").exists() and not list(tmp_path.glob(f"*{TEMP_SUFFIX}"))
 
 
 def test_deferred_commits_write_the_same_files(moc_l0: dict, writer: ProductWriter, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from stix_lib.fits.reader import read_fits_tables
 from stix_lib.fits.writer import WriteColumn, bintable_parts
 from stix_lib.idb import IDBManager
 from stix_lib.lb import fits_io, read_lb, tm_to_lb
@@ -186,3 +187,18 @@ def test_lb_data_table_written_in_pieces(lb_files: dict, monkeypatch: pytest.Mon
     product = read_lb(lb_files[(21, 6, 30)])
     b"".join(fits_io.data_table_parts(product, 4 * TINY))
     assert len(packed) > 5 and max(packed) * min(len(d) for d in product.data) <= 4 * TINY
+
+
+def test_write_lb_packs_every_row_once(lb_files: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """write_lb sums the DATA checksum over the pieces it writes: no second packing pass, same bytes."""
+    source = lb_files[(21, 6, 30)]
+    product = read_lb(source)
+    packed: list[int] = []
+    hex_strings = fits_io.hex_strings
+    monkeypatch.setattr(fits_io, "hex_strings", lambda packets: packed.append(len(packets)) or hex_strings(packets))
+    monkeypatch.setattr(fits_io, "WRITE_CHUNK_BYTES", 4 * TINY)
+    target = tmp_path / source.name
+    header, _ = read_fits_tables(source)
+    fits_io.write_lb(product, target, version=int(header["VERSION"]), vers_cfg=header["VERS_CFG"], date=header["DATE"])
+    assert len(packed) > 1 and sum(packed) == len(product)
+    assert target.read_bytes() == source.read_bytes()
