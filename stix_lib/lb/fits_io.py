@@ -24,9 +24,10 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
+import numpy.typing as npt
 
 from stix_lib.atomic import LatePart, atomic_write_bytes, atomic_write_parts, join_parts, remove_stale_temps
 from stix_lib.fits import lock as fits_lock
@@ -291,7 +292,7 @@ def hex_of_lengths(hexes: np.ndarray, lengths: np.ndarray) -> bool:
     if width == 0 or np.any(2 * lengths > width) or np.any(lengths < 0):
         return False
     unit = np.uint32 if hexes.dtype.kind == "U" else np.uint8
-    codes = np.ascontiguousarray(hexes).view(unit).reshape(rows, width)
+    codes: npt.NDArray[Any] = np.ascontiguousarray(hexes).view(unit).reshape(rows, width)
     digits = _HEX_DIGITS[np.minimum(codes, 255)] & (codes < 256)
     inside = np.arange(width) < 2 * lengths[:, None]
     return bool(np.all(np.where(inside, digits, codes == 0)))
