@@ -467,7 +467,11 @@ def reprocess_block(
     """Reprocess the block's days one after the other with one pipeline (:func:`reprocess` per day).
 
     Each day is its own pipeline run: its products, problems and outcome are its own, and a bad
-    day does not stop the days after it (unless ``stop_on_error`` aborts it).
+    day does not stop the days after it (unless ``stop_on_error`` aborts it). A TM file spanning
+    midnight is processed once per block, with the first of its days: the pipeline makes all of a
+    file's products whatever their day, so the second day would only merge identical rows again
+    (its summary lists the file under ``shared``). A daily delivery whose last packet is stamped
+    at the next midnight spans midnight, so per-day runs process every file twice.
 
     Parameters
     ----------
@@ -479,14 +483,19 @@ def reprocess_block(
     Returns
     -------
     dict
-        ``days`` (day -> summary), ``failed`` (the days that are not ``ok``), ``tm_files``,
-        ``written`` (files per level over the block) and ``ok``.
+        ``days`` (day -> :func:`reprocess` summary plus ``shared``), ``failed`` (the days that
+        are not ``ok``), ``tm_files`` (files processed), ``written`` (files per level over the
+        block) and ``ok``.
     """
     options = ReprocessOptions(**block["options"])
     pipeline = build_pipeline(settings, options.pipeline_options()) if block["tm_files"] else None
     summaries: dict[str, dict[str, Any]] = {}
+    done: set[str] = set()
     for index, plan in enumerate(block["days"], start=1):
-        summary = reprocess(settings, plan, pipeline)
+        shared = [path for path in plan["tm_files"] if path in done]
+        summary = reprocess(settings, {**plan, "tm_files": [p for p in plan["tm_files"] if p not in done]}, pipeline)
+        summary["shared"] = [Path(path).name for path in shared]
+        done.update(plan["tm_files"])
         summaries[plan["day"]] = summary
         if on_day is not None:
             on_day(index, summary)

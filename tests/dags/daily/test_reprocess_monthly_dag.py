@@ -118,6 +118,9 @@ def test_month_block_equals_the_per_day_runs_with_one_pipeline(dagbag, ledger, m
     }
     result = _xcom(run, "reprocess")
     assert result["ok"] and result["failed"] == [] and list(result["days"]) == ["2024-03-03", "2024-03-04"]
+    # the file crossing midnight is processed once, with its first day
+    assert [(s["tm_files"], s["shared"]) for s in result["days"].values()] == [(2, []), (1, [crossing])]
+    assert result["tm_files"] == 3
     block_out = Path(block["options"]["fits_dir"])
     assert l1_days(block_out) == set(CAMPAIGN)  # only the campaign's days, not 03-02 or 03-05
 
