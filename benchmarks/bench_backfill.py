@@ -242,9 +242,12 @@ def _backfill(stack: Any, roots: dict[str, int], first: date, last: date, args: 
     starts = [datetime.fromisoformat(r["start_date"]) for r in runs if r.get("start_date")]
     ends = [datetime.fromisoformat(r["end_date"]) for r in runs if r.get("end_date")]
     airflow_wall = (max(ends) - min(starts)).total_seconds() if starts and ends else float("nan")
+    tis = stack.api("GET", f"dags/{dag_id}/dagRuns/~/taskInstances", params={"limit": 10000})["task_instances"]
     return {
         "command": " ".join(["stix-pipeline", *command[3:]]),
         "dag_id": dag_id,
+        "tasks": len(tis),
+        "task_seconds": sum(float(ti.get("duration") or 0.0) for ti in tis),
         "runs": len(runs),
         "states": sorted({r["state"] for r in runs}),
         "wall_s": wall,
@@ -338,28 +341,24 @@ def markdown(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
         "| load before/after |",
         "|---|---|---:|---:|---:|---:|---|---|",
     ]
-    for part in PARTS:
-        r = results.get(part)
-        if r is None:
-            continue
-        ratio = f"{r['wall_s'] / single['wall_s']:.2f}" if single and part != "single" else "1"
-        runs = f"{r['runs']} ({'/'.join(r['states'])})" if "runs" in r else "1 process"
-        route = {"single": "one process", "local": f"LocalStack ({r.get('executor')})",
-                 "prod": f"ProdStack ({r.get('executor')})"}[part]  # fmt: skip
+    for key in sorted(results, key=lambda k: (k != "single", k)):
+        r = results[key]
+        ratio = f"{r['wall_s'] / single['wall_s']:.2f}" if single and key != "single" else "1"
+        runs = f"{r['runs']} runs, {r['tasks']} tasks ({'/'.join(r['states'])})" if "runs" in r else "1 process"
+        route = "one process" if key == "single" else f"{key}: {r['executor']}"
         load = f"{r['load_before'][0]:.2f} / {r['load_after'][0]:.2f}"
         lines.append(
             f"| {route} | `{r['command']}` | {runs} | {r['wall_s']:.0f} | {r['cpu_s']:.0f} | {ratio} | "
             f"{_rss(r['peak_rss_mb'])} | {load} |"
         )
     lines.append("")
-    for part in PARTS[1:]:
-        r = results.get(part)
-        if r is not None:
+    for key, r in results.items():
+        if key != "single":
             same = "identical products" if r.get("differences") == [] else f"DIFFERENCES: {r.get('differences')}"
             lines.append(
-                f"- {part}: {r['products']} FITS files vs {single['products'] if single else '?'} of the single "
+                f"- {key}: {r['products']} FITS files vs {single['products'] if single else '?'} of the single "
                 f"process, {same} (archive_differences); Airflow's own first start -> last end "
-                f"{r['airflow_wall_s']:.0f} s"
+                f"{r['airflow_wall_s']:.0f} s; task durations summed {r['task_seconds']:.0f} s over {r['tasks']} tasks"
             )
     return "\n".join(lines)
 
@@ -416,10 +415,11 @@ def main(argv: list[str] | None = None) -> int:
                 result = run_stack(part, ranges, first, last, args.work, env, args)
         if part != "single" and "single" in results:
             result["differences"] = compare(results["single"], result)[:20]
-        results[part] = result
+        key = part if part == "single" or args.run_per == "month" else f"{part}-per-day"
+        results[key] = result
         stored.write_text(json.dumps(results, indent=2, default=str))
         print(json.dumps({k: v for k, v in result.items() if k != "cli_output"}, default=str), flush=True)
-    text = markdown({p: results[p] for p in PARTS if p in results}, meta)
+    text = markdown({k: v for k, v in results.items() if k != "meta"}, meta)
     print(text)
     if not args.no_write:
         write_section("backfill", text)
