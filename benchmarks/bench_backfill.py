@@ -379,7 +379,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lock", type=Path, default=Path("/tmp/stix-heavy.lock"), help="heavy lock per part")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="stix-data folder (STIX_REFERENCE_DATA)")
     parser.add_argument("--no-write", action="store_true", help="do not write benchmarks/RESULTS.md")
+    parser.add_argument("--report-only", action="store_true", help="only write the section from <work>/results.json")
     args = parser.parse_args(argv)
+    stored = args.work / "results.json"
+    if args.report_only:
+        results = json.loads(stored.read_text())
+        text = markdown({k: v for k, v in results.items() if k != "meta"}, results["meta"])
+        print(text)
+        if not args.no_write:
+            write_section("backfill", text)
+        return 0
     for name in [n for n in os.environ if n.startswith("STIX_")]:  # only the benchmark's settings count
         del os.environ[name]
     # every process it starts (CLI, stack components, tasks) imports this tree's stix_lib and stix_ops
@@ -401,7 +410,6 @@ def main(argv: list[str] | None = None) -> int:
     }  # fmt: skip
     print(f"{len(files)} files, {first} .. {last}, {meta['packets']} packets", flush=True)
     env = {**settings_env(args.work / "single", spice, args.data), "STIX_PROCESSING_VERSION": str(VERSION)}
-    stored = args.work / "results.json"
     results = json.loads(stored.read_text()) if stored.exists() else {}
     if results.get("meta", {}).get("tm") != meta["tm"] or results.get("meta", {}).get("files") != meta["files"]:
         results = {}
