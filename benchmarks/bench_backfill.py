@@ -344,7 +344,8 @@ def markdown(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
     for key in sorted(results, key=lambda k: (k != "single", k)):
         r = results[key]
         ratio = f"{r['wall_s'] / single['wall_s']:.2f}" if single and key != "single" else "1"
-        runs = f"{r['runs']} runs, {r.get('tasks', '?')} tasks ({'/'.join(r['states'])})" if "runs" in r else "1 process"
+        tasks = r.get("tasks", "?")
+        runs = f"{r['runs']} runs, {tasks} tasks ({'/'.join(r['states'])})" if "runs" in r else "1 process"
         route = "one process" if key == "single" else f"{key}: {r['executor']}"
         load = f"{r['load_before'][0]:.2f} / {r['load_after'][0]:.2f}"
         lines.append(
@@ -358,7 +359,8 @@ def markdown(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
             lines.append(
                 f"- {key}: {r['products']} FITS files vs {single['products'] if single else '?'} of the single "
                 f"process, {same} (archive_differences); Airflow's own first start -> last end "
-                f"{r['airflow_wall_s']:.0f} s; task durations summed {r.get('task_seconds', float('nan')):.0f} s over {r.get('tasks', '?')} tasks"
+                f"{r['airflow_wall_s']:.0f} s; task durations "
+                f"summed {r.get('task_seconds', float('nan')):.0f} s over {r.get('tasks', '?')} tasks"
             )
     return "\n".join(lines)
 
