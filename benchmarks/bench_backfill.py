@@ -74,11 +74,17 @@ def tm_files(folder: Path, days: int | None) -> list[Path]:
     return files[:days] if days else files
 
 
-def obt_ranges(files: list[Path]) -> dict[Path, Any]:
-    """Each file's OBT range, as ingest records it in the ledger."""
-    from stix_lib.tm.obt_range import read_obt_range
+def obt_ranges(files: list[Path], cache: Path) -> dict[Path, Any]:
+    """Each file's OBT range, as ingest records it in the ledger (kept in ``cache`` for the next part)."""
+    from stix_lib.tm.obt_range import ObtRange, read_obt_range
 
-    return {path: read_obt_range(path) for path in files}
+    known = json.loads(cache.read_text()) if cache.exists() else {}
+    ranges = {
+        path: ObtRange(*known[str(path)]) if str(path) in known else read_obt_range(path) for path in files
+    }
+    fields = ("packets", "packet_errors", "synchronised", "start", "end")
+    cache.write_text(json.dumps({str(p): [getattr(r, f) for f in fields] for p, r in ranges.items()}))
+    return ranges
 
 
 def utc_days(ranges: dict[Path, Any]) -> tuple[date, date]:
@@ -355,7 +361,9 @@ def markdown(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
     lines.append("")
     for key, r in results.items():
         if key != "single":
-            same = "identical products" if r.get("differences") == [] else f"DIFFERENCES: {r.get('differences')}"
+            same = {None: "not compared"}.get(r.get("differences"), "identical products") if not r.get(
+                "differences"
+            ) else f"DIFFERENCES: {r['differences']}"
             lines.append(
                 f"- {key}: {r['products']} FITS files vs {single['products'] if single else '?'} of the single "
                 f"process, {same} (archive_differences); Airflow's own first start -> last end "
@@ -381,6 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lock", type=Path, default=Path("/tmp/stix-heavy.lock"), help="heavy lock per part")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="stix-data folder (STIX_REFERENCE_DATA)")
     parser.add_argument("--no-write", action="store_true", help="do not write benchmarks/RESULTS.md")
+    parser.add_argument("--no-compare", action="store_true", help="skip comparing the archives (minutes for a year)")
     parser.add_argument("--report-only", action="store_true", help="only write the section from <work>/results.json")
     args = parser.parse_args(argv)
     stored = args.work / "results.json"
@@ -397,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "plugins"), os.environ.get("PYTHONPATH", "")])
     args.work.mkdir(parents=True, exist_ok=True)
     files = tm_files(args.tm, args.days)
-    ranges = obt_ranges(files)
+    ranges = obt_ranges(files, args.work / "obt-ranges.json")
     first, last = utc_days(ranges)
     spice = args.work / "spice"
     if not spice.is_dir():
@@ -423,9 +432,11 @@ def main(argv: list[str] | None = None) -> int:
                 result = run_single(files, args.work, env)
             else:
                 result = run_stack(part, ranges, first, last, args.work, env, args)
-        if part != "single" and "single" in results:
+        if part != "single" and "single" in results and not args.no_compare:
             result["differences"] = compare(results["single"], result)[:20]
         key = part if part == "single" or args.run_per == "month" else f"{part}-per-day"
+        if stored.exists():  # parts stored meanwhile by another invocation on the same files
+            results = {**json.loads(stored.read_text()), **{k: v for k, v in results.items() if k != "meta"}}
         results[key] = result
         stored.write_text(json.dumps(results, indent=2, default=str))
         print(json.dumps({k: v for k, v in result.items() if k != "cli_output"}, default=str), flush=True)
