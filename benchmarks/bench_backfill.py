@@ -361,9 +361,8 @@ def markdown(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
     lines.append("")
     for key, r in results.items():
         if key != "single":
-            same = {None: "not compared"}.get(r.get("differences"), "identical products") if not r.get(
-                "differences"
-            ) else f"DIFFERENCES: {r['differences']}"
+            found = r.get("differences")
+            same = "not compared" if found is None else f"DIFFERENCES: {found}" if found else "identical products"
             lines.append(
                 f"- {key}: {r['products']} FITS files vs {single['products'] if single else '?'} of the single "
                 f"process, {same} (archive_differences); Airflow's own first start -> last end "
