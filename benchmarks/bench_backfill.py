@@ -369,6 +369,19 @@ def markdown(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
                 f"{r['airflow_wall_s']:.0f} s; task durations "
                 f"summed {r.get('task_seconds', float('nan')):.0f} s over {r.get('tasks', '?')} tasks"
             )
+    local = results.get("local")
+    if single and local and local.get("tasks"):
+        per_task = (local["cpu_s"] - single["cpu_s"]) / local["tasks"]
+        days = (date.fromisoformat(meta["last"]) - date.fromisoformat(meta["first"])).days + 1
+        estimate = 2 * days * per_task + 2 * single["cpu_s"]
+        lines += [
+            "",
+            f"Overhead of the monthly route on LocalStack: (stack CPU - single CPU) / tasks = {per_task:.1f} s CPU per "
+            f"task (task start-up plus the scheduler, api-server and dag-processor meanwhile). The per-day route "
+            f"(`--run-per day`) would make {days} runs, {2 * days} tasks, and process every delivery twice (each "
+            f"ends at the next midnight): about {estimate:.0f} s of CPU, >= {estimate / 2:.0f} s wall on 2 cores, "
+            f"{estimate / 2 / single['wall_s']:.0f}x the single process (estimate from these figures, not measured).",
+        ]
     return "\n".join(lines)
 
 
