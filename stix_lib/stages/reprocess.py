@@ -25,12 +25,18 @@ left out (counted in the plan). Files that vanished from disk are reported as ``
 version until the setting is raised), ``fits_dir`` = ``<data_root>/reprocess/V<version>``. Writing
 the live version into the live archive is refused (it would merge into the published products).
 The ledger is not changed: reprocessing is a side run, not the pipeline's record.
+
+**Blocks of days.** A long campaign runs as one run per calendar month (``stix_reprocess_monthly``):
+:func:`block_days` gives the run's days (its month, clipped to the campaign's first and last day),
+:func:`plan_block` plans them with one SPICE load and :func:`reprocess_block` processes them day by
+day with one pipeline (one start-up, one IDB and SPICE load for the whole block). Each day keeps
+its own plan and summary, so a bad day is named and does not stop the others.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -43,7 +49,7 @@ from sqlalchemy import Engine, and_, select
 from stix_lib.db.schema import TMState, tm_files
 from stix_lib.pipeline.build import build_pipeline
 from stix_lib.pipeline.options import PipelineOptions
-from stix_lib.pipeline.orchestrator import Level, PipelineAborted, make_kernels
+from stix_lib.pipeline.orchestrator import Level, Pipeline, PipelineAborted, make_kernels
 from stix_lib.pipeline.report import LEVEL_NAMES, RunReport
 from stix_lib.settings import Settings
 from stix_lib.spice.errors import SpiceKernelError
@@ -294,8 +300,20 @@ def _kernels(settings: Settings, options: ReprocessOptions) -> SpiceKernels | No
     return make_kernels(spice_dir, Path(options.spice_file) if options.spice_file else None)
 
 
-def plan_day(settings: Settings, engine: Engine, day: date, options: ReprocessOptions) -> dict[str, Any]:
+#: ``plan_day``'s default: load the kernels of the options.
+_LOAD_KERNELS: Any = object()
+
+
+def plan_day(
+    settings: Settings,
+    engine: Engine,
+    day: date,
+    options: ReprocessOptions,
+    kernels: SpiceKernels | None = _LOAD_KERNELS,
+) -> dict[str, Any]:
     """What reprocessing ``day`` will do: the OBT window, the TM files, the options.
+
+    ``kernels`` (default: loaded from the options) lets a block plan many days with one load.
 
     Returns
     -------
@@ -303,7 +321,7 @@ def plan_day(settings: Settings, engine: Engine, day: date, options: ReprocessOp
         ``day``, ``window`` (text), ``clock``, ``obt_start``/``obt_end`` (binary SCET),
         ``tm_files`` (paths), ``missing``, ``without_obt`` and ``options``.
     """
-    window = day_window(day, _kernels(settings, options))
+    window = day_window(day, _kernels(settings, options) if kernels is _LOAD_KERNELS else kernels)
     selection = select_day_files(engine, window, processing_dir=Path(settings.soc_processing_dir))
     log.info("day %s: %d TM file(s)", window.describe(), len(selection.files))
     for name in selection.missing:
@@ -323,8 +341,11 @@ def plan_day(settings: Settings, engine: Engine, day: date, options: ReprocessOp
     }
 
 
-def reprocess(settings: Settings, plan: dict[str, Any]) -> dict[str, Any]:
+def reprocess(settings: Settings, plan: dict[str, Any], pipeline: Pipeline | None = None) -> dict[str, Any]:
     """Process the plan's TM files from TM up to its end level into its output folder.
+
+    ``pipeline`` (default: built for the plan's options when there are files) lets a block
+    reprocess many days with one pipeline.
 
     Returns
     -------
@@ -342,7 +363,8 @@ def reprocess(settings: Settings, plan: dict[str, Any]) -> dict[str, Any]:
     Path(options.fits_dir).mkdir(parents=True, exist_ok=True)
     aborted = None
     if files:
-        pipeline = build_pipeline(settings, options.pipeline_options())
+        if pipeline is None:
+            pipeline = build_pipeline(settings, options.pipeline_options())
         try:
             run = pipeline.run(files, start_level=Level.TM, end_level=options.end_level)
         except PipelineAborted as exc:
@@ -373,6 +395,121 @@ def reprocess(settings: Settings, plan: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
+def month_start(day: date) -> date:
+    """The first day of ``day``'s calendar month."""
+    return day.replace(day=1)
+
+
+def block_days(
+    logical_date: datetime | None,
+    month: str | None = None,
+    first: str | date | None = None,
+    last: str | date | None = None,
+) -> list[date]:
+    """The days a monthly run reprocesses: its calendar month, clipped to ``[first, last]``.
+
+    Parameters
+    ----------
+    logical_date
+        The run's logical date (a backfill run of ``stix_reprocess_monthly`` starts its month).
+    month
+        ``YYYY-MM`` instead of the logical date's month (manual runs of old months).
+    first, last
+        The campaign's first and last day (``YYYY-MM-DD``; ``stix-pipeline reprocess`` puts them
+        into the run conf, so the first and last month are cut to the asked range).
+
+    Returns
+    -------
+    list of date
+        Possibly empty (the range does not touch the month).
+
+    Raises
+    ------
+    ReprocessError
+        For a malformed ``month``/``first``/``last`` or no month at all, or ``last`` before ``first``.
+    """
+    if month:
+        text = str(month).strip()
+        try:
+            start = date.fromisoformat(text + "-01")
+        except ValueError as exc:
+            raise ReprocessError(f"month {month!r} is not YYYY-MM") from exc
+    else:
+        start = month_start(run_day(logical_date))
+    end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    low = run_day(None, first) if first else start
+    high = run_day(None, last) if last else end
+    if high < low:
+        raise ReprocessError(f"last day {high} is before first day {low}")
+    low, high = max(low, start), min(high, end)
+    return [low + timedelta(days=n) for n in range((high - low).days + 1)]
+
+
+def plan_block(settings: Settings, engine: Engine, days: Sequence[date], options: ReprocessOptions) -> dict[str, Any]:
+    """Plan each of ``days`` (:func:`plan_day`) with one SPICE load.
+
+    Returns
+    -------
+    dict
+        ``days`` (the day plans, in order), ``tm_files`` (count over the block; a file spanning
+        midnight counts for both days) and ``options``.
+    """
+    kernels = _kernels(settings, options)
+    plans = [plan_day(settings, engine, day, options, kernels) for day in days]
+    return {"days": plans, "tm_files": sum(len(p["tm_files"]) for p in plans), "options": options.as_dict()}
+
+
+def reprocess_block(
+    settings: Settings,
+    block: dict[str, Any],
+    on_day: Callable[[int, dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Reprocess the block's days one after the other with one pipeline (:func:`reprocess` per day).
+
+    Each day is its own pipeline run: its products, problems and outcome are its own, and a bad
+    day does not stop the days after it (unless ``stop_on_error`` aborts it). A TM file spanning
+    midnight is processed once per block, with the first of its days: the pipeline makes all of a
+    file's products whatever their day, so the second day would only merge identical rows again
+    (its summary lists the file under ``shared``). A daily delivery whose last packet is stamped
+    at the next midnight spans midnight, so per-day runs process every file twice.
+
+    Parameters
+    ----------
+    block
+        A :func:`plan_block` result.
+    on_day
+        Called after each day with its position (1-based) and its summary (progress in the log).
+
+    Returns
+    -------
+    dict
+        ``days`` (day -> :func:`reprocess` summary plus ``shared``), ``failed`` (the days that
+        are not ``ok``), ``tm_files`` (files processed), ``written`` (files per level over the
+        block) and ``ok``.
+    """
+    options = ReprocessOptions(**block["options"])
+    pipeline = build_pipeline(settings, options.pipeline_options()) if block["tm_files"] else None
+    summaries: dict[str, dict[str, Any]] = {}
+    done: set[str] = set()
+    for index, plan in enumerate(block["days"], start=1):
+        shared = [path for path in plan["tm_files"] if path in done]
+        summary = reprocess(settings, {**plan, "tm_files": [p for p in plan["tm_files"] if p not in done]}, pipeline)
+        summary["shared"] = [Path(path).name for path in shared]
+        done.update(plan["tm_files"])
+        summaries[plan["day"]] = summary
+        if on_day is not None:
+            on_day(index, summary)
+    written = {level: sum(s["written"][level] for s in summaries.values()) for level in LEVEL_NAMES}
+    failed = [day for day, s in summaries.items() if not s["ok"]]
+    return {
+        "days": summaries,
+        "failed": failed,
+        "tm_files": sum(s["tm_files"] for s in summaries.values()),
+        "written": written,
+        "ok": not failed,
+    }
+
+
 __all__ = [
     "DAY_STATES",
     "END_LEVELS",
@@ -380,9 +517,13 @@ __all__ = [
     "DaySelection",
     "ReprocessError",
     "ReprocessOptions",
+    "block_days",
     "day_window",
+    "month_start",
+    "plan_block",
     "plan_day",
     "reprocess",
+    "reprocess_block",
     "resolve_options",
     "run_day",
     "select_day_files",

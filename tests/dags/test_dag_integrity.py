@@ -21,6 +21,7 @@ DAG_FILES = {
     "stix_pipeline_monitor.py": "stix_pipeline_monitor",
     "stix_pipeline_watch.py": "stix_pipeline_watch",
     "stix_reprocess.py": "stix_reprocess",
+    "stix_reprocess_monthly.py": "stix_reprocess_monthly",
     "stix_soar_publish.py": "stix_soar_publish",
     "stix_spice_sync.py": "stix_spice_sync",
     "stix_tm_ingest.py": "stix_tm_ingest",
@@ -184,7 +185,9 @@ def test_monitor_dag_schedule_and_deadline(dagbag):
 
 
 def test_daily_and_reprocess_schedules(dagbag):
-    expected = {"stix_daily_products": "0 8 * * *", "stix_reprocess": "0 0 * * *"}
+    expected = {
+        "stix_daily_products": "0 8 * * *", "stix_reprocess": "0 0 * * *", "stix_reprocess_monthly": "0 0 1 * *",
+    }  # fmt: skip
     for dag_id, cron in expected.items():
         dag = dagbag.get_dag(dag_id)
         timetable = getattr(dag.timetable, "timetable", dag.timetable)  # daily products: also on stix_fits_l1

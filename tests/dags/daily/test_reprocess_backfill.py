@@ -77,7 +77,7 @@ def backfilled(reference_data: Path):
             [
                 sys.executable, "-m", "stix_lib.cli.main", "reprocess",
                 "--from", BACKFILL[0].isoformat(), "--to", BACKFILL[1].isoformat(),
-                "--version", "3", "--max-active-runs", "3",
+                "--version", "3", "--max-active-runs", "3", "--run-per", "day",
             ],
             env={
                 **stack.env(),

@@ -106,7 +106,23 @@ def test_cli_body_defaults_to_the_next_processing_version(monkeypatch, tmp_path)
     from stix_lib.settings import load_settings
 
     settings = load_settings(environ={"STIX_DATA_ROOT": str(tmp_path), "STIX_PROCESSING_VERSION": "5"})
-    args = build_parser().parse_args(["reprocess", "--from", "2024-03-03", "--to", "2024-03-03", "--end-level", "L1"])
-    body = reprocess_cmd.backfill_body(args, settings)
+    argv = ["reprocess", "--from", "2024-03-03", "--to", "2024-03-03", "--end-level", "L1", "--run-per", "day"]
+    body = reprocess_cmd.backfill_body(build_parser().parse_args(argv), settings)
+    assert body["dag_id"] == "stix_reprocess"
     assert body["dag_run_conf"] == {"version": 6, "end_level": "L1"}
     assert json.loads(json.dumps(body))["from_date"] == "2024-03-03T00:00:00Z"
+
+
+def test_cli_body_by_default_makes_one_run_per_month(tmp_path) -> None:
+    """The month runs start on the 1st; the asked days travel in the conf and cut the first and last month."""
+    from stix_lib.cli import reprocess_cmd
+    from stix_lib.cli.main import build_parser
+    from stix_lib.settings import load_settings
+
+    settings = load_settings(environ={"STIX_DATA_ROOT": str(tmp_path), "STIX_PROCESSING_VERSION": "2"})
+    args = build_parser().parse_args(["reprocess", "--from", "2024-03-05", "--to", "2025-02-10", "--version", "3"])
+    body = reprocess_cmd.backfill_body(args, settings)
+    assert (body["dag_id"], body["from_date"], body["to_date"]) == (
+        "stix_reprocess_monthly", "2024-03-01T00:00:00Z", "2025-02-10T00:00:00Z",
+    )  # fmt: skip
+    assert body["dag_run_conf"] == {"version": 3, "first_day": "2024-03-05", "last_day": "2025-02-10"}

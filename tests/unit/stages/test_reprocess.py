@@ -11,6 +11,7 @@ import pytest
 from stix_lib.db.schema import TMState
 from stix_lib.stages.reprocess import (
     ReprocessError,
+    block_days,
     day_window,
     plan_day,
     reprocess,
@@ -56,6 +57,26 @@ def test_run_day_is_the_logical_dates_utc_date() -> None:
         run_day(None)
     with pytest.raises(ReprocessError, match="not a date"):
         run_day(None, "3.3.2024")
+
+
+def test_block_days_are_the_month_cut_to_the_campaign() -> None:
+    march = [date(2024, 3, 1) + timedelta(days=n) for n in range(31)]
+    assert block_days(datetime(2024, 3, 1, tzinfo=UTC)) == march
+    assert block_days(None, "2024-02")[-1] == date(2024, 2, 29)  # leap year
+    assert block_days(None, "2023-02")[-1] == date(2023, 2, 28)
+    assert block_days(None, "2024-12")[-1] == date(2024, 12, 31)
+    # a campaign 2024-03-05 .. 2024-05-10: the first and last month are cut, the middle one is whole
+    first, last = "2024-03-05", date(2024, 5, 10)
+    assert block_days(datetime(2024, 3, 1, tzinfo=UTC), None, first, last) == march[4:]
+    assert len(block_days(datetime(2024, 4, 1, tzinfo=UTC), None, first, last)) == 30
+    assert block_days(None, "2024-05", first, last)[-1] == last
+    assert block_days(None, "2024-06", first, last) == []  # the month is outside the campaign
+    with pytest.raises(ReprocessError, match="not YYYY-MM"):
+        block_days(None, "March")
+    with pytest.raises(ReprocessError, match="before first day"):
+        block_days(None, "2024-03", "2024-03-10", "2024-03-09")
+    with pytest.raises(ReprocessError, match="no logical date"):
+        block_days(None)
 
 
 def test_day_window_nominal_clock_and_spice(kernel_settings, tmp_path: Path) -> None:
