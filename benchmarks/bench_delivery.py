@@ -39,6 +39,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
+from child_env import tree_env  # noqa: E402
 from results_file import write_section  # noqa: E402
 
 DEFAULT_DATA = Path(os.environ.get("STIX_REFERENCE_DATA", ROOT.parent / "shared" / "stix-data"))
@@ -88,19 +89,6 @@ def prepare(cache: Path, idb_dir: Path, sizes: list[int]) -> dict[int, tuple[Pat
     return {n: (folder, json.loads((folder / "days.json").read_text())["days"]) for n, folder in folders.items()}
 
 
-def _env(tree: Path, data: Path, work: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE" and not k.startswith("STIX_")}
-    env.update(
-        PYTHONPATH=os.pathsep.join([str(tree), str(tree / "plugins")]),
-        STIX_REFERENCE_DATA=str(data),
-        STIX_DATA_ROOT=str(work / "data"),
-        STIX_IDB_DIR=str(data / "idb"),
-        STIX_CONF_DIR=str(data / "stix-conf"),
-        STIX_SPICE_DIR=str(data / "spice" / "kernels"),
-    )
-    return env
-
-
 def run_once(tree: Path, tm_dir: Path, data: Path) -> dict[str, float]:
     """CPU, wall and max RSS of one ``stix-pipeline process -e L1`` child on a fresh archive."""
     with tempfile.TemporaryDirectory(prefix="bench-delivery-") as tmp:
@@ -109,7 +97,7 @@ def run_once(tree: Path, tm_dir: Path, data: Path) -> dict[str, float]:
         command += ["-f", str(work / "fits"), "-e", "L1"]
         start = time.perf_counter()
         child = subprocess.Popen(
-            command, env=_env(tree, data, work), cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            command, env=tree_env(tree, data, work), cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - start

@@ -53,6 +53,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
+from child_env import tree_env  # noqa: E402
 from results_file import write_section  # noqa: E402
 
 #: Commit compared with by default: the tree before the start-up work (issue 20).
@@ -113,19 +114,12 @@ print("TASK", before, cpu() - before)
 
 
 def _env(tree: Path, data: Path, work: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE" and not k.startswith("STIX_")}
-    env.update(
-        PYTHONPATH=os.pathsep.join([str(tree), str(tree / "plugins")]),
-        STIX_REFERENCE_DATA=str(data),
-        STIX_DATA_ROOT=str(work / "data"),
-        STIX_IDB_DIR=str(data / "idb"),
-        STIX_CONF_DIR=str(data / "stix-conf"),
-        STIX_SPICE_DIR=str(data / "spice" / "kernels"),
+    return tree_env(
+        tree, data, work,
         STIX_MISSION_TIME_MARGIN_BEFORE_LAUNCH="120d",  # moc_test is ground-test data of 2019-11-27
         AIRFLOW_HOME=str(work / "airflow"),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
-    )
-    return env
+    )  # fmt: skip
 
 
 def _child(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, str]:

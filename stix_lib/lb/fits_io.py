@@ -20,7 +20,7 @@ from __future__ import annotations
 import binascii
 import os
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -203,6 +203,26 @@ def read_lb(path: Path, handover: WrittenLB | None = None) -> LBProduct:
     return LBProduct.concatenate(list(iter_lb_chunks(path)))
 
 
+def _product_of_control(primary: Mapping[str, Any], control: Mapping[str, Any], packets: list[bytes]) -> LBProduct:
+    """The LB product of a primary header, the CONTROL columns and the packets of its rows."""
+    rows = len(control["index"])
+    headers = np.zeros(rows, dtype=HEADER_DTYPE)
+    for name in HEADER_COLUMNS:
+        headers[name] = control[name]
+    request_col = np.asarray(control["request_id"])
+    ssid_value = primary.get("SSID", "")
+    return LBProduct(
+        int(primary["STYPE"]),
+        int(primary["SSTYPE"]),
+        None if ssid_value in ("", None) else int(ssid_value),
+        headers,
+        np.asarray(control["raw_file"]).astype(str),
+        np.asarray(control["packet"], dtype=np.int64),
+        packets,
+        request_col.astype(np.int64).reshape(rows, 2) if request_col.ndim == 2 else None,
+    )
+
+
 def _read_lb_whole(path: Path) -> LBProduct:
     """:func:`read_lb` of a file parsed at once (any row order of DATA; the text of all packets in memory)."""
     try:
@@ -213,10 +233,6 @@ def _read_lb_whole(path: Path) -> LBProduct:
     except (OSError, KeyError, ValueError) as exc:
         raise LBFileError(f"{path}: cannot read LB file: {exc}") from exc
     try:
-        rows = len(control["index"])
-        headers = np.zeros(rows, dtype=HEADER_DTYPE)
-        for name in HEADER_COLUMNS:
-            headers[name] = control[name]
         order = np.argsort(np.asarray(data["control_index"], dtype=np.int64), kind="stable")
         sorted_index = np.asarray(data["control_index"], dtype=np.int64)[order]
         wanted = np.asarray(control["index"], dtype=np.int64)
@@ -227,19 +243,7 @@ def _read_lb_whole(path: Path) -> LBProduct:
             raise KeyError("DATA lacks packets of some CONTROL rows")
         hexes = data["data"]
         packets = [binascii.unhexlify(hexes[i]) for i in order[position].tolist()]
-        request_col = np.asarray(control["request_id"])
-        request = request_col.astype(np.int64).reshape(rows, 2) if request_col.ndim == 2 else None
-        ssid_value = primary.get("SSID", "")
-        product = LBProduct(
-            int(primary["STYPE"]),
-            int(primary["SSTYPE"]),
-            None if ssid_value in ("", None) else int(ssid_value),
-            headers,
-            np.asarray(control["raw_file"]).astype(str),
-            np.asarray(control["packet"], dtype=np.int64),
-            packets,
-            request,
-        )
+        product = _product_of_control(primary, control, packets)
         product.check_lengths()
     except (KeyError, ValueError, TypeError, binascii.Error) as exc:
         raise LBFileError(f"{path}: inconsistent LB file: {exc}") from exc
@@ -313,23 +317,9 @@ def _plain_layout(handle: BinaryIO) -> tuple[LBProduct, TableLayout]:
         control_table, data_table = tables["CONTROL"], tables["DATA"]
         control = read_table_rows(handle, control_table, 0, control_table.rows)
         rows = len(control["index"])
-        headers = np.zeros(rows, dtype=HEADER_DTYPE)
-        for name in HEADER_COLUMNS:
-            headers[name] = control[name]
-        request_col = np.asarray(control["request_id"])
-        ssid_value = primary.get("SSID", "")
-        skeleton = LBProduct(
-            int(primary["STYPE"]),
-            int(primary["SSTYPE"]),
-            None if ssid_value in ("", None) else int(ssid_value),
-            headers,
-            np.asarray(control["raw_file"]).astype(str),
-            np.asarray(control["packet"], dtype=np.int64),
-            [b""] * rows,
-            request_col.astype(np.int64).reshape(rows, 2) if request_col.ndim == 2 else None,
-        )
+        skeleton = _product_of_control(primary, control, [b""] * rows)
         index = np.asarray(control["index"], dtype=np.int64)
-        lengths = headers["data_length"].astype(np.int64) + 7
+        lengths = skeleton.headers["data_length"].astype(np.int64) + 7
         if data_table.rows != rows:
             raise _NotPlain
         for start, stop in chunk_bounds(lengths, LB_CHUNK_BYTES):
