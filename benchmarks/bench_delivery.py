@@ -47,21 +47,10 @@ SIZES = (10_000, 30_000, 100_000)
 FIRST_DAY = np.datetime64("2020-05-01T00:00:00")
 
 
-def _write_tm(path: Path, packets: list[bytes]) -> None:
-    ground = bytes(76).hex()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as out:
-        out.write('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n')
-        out.write('<ns2:ResponsePart xmlns:ns2="http://edds.egos.esa/model">\n<Response>\n<PktRawResponse>\n')
-        for number, data in enumerate(packets, start=1):
-            out.write(f'<PktRawResponseElement packetID="{number}">\n    <Packet>{ground}{data.hex()}</Packet>\n')
-            out.write("</PktRawResponseElement>\n")
-        out.write("</PktRawResponse>\n</Response>\n</ns2:ResponsePart>\n")
-
-
 def prepare(cache: Path, idb_dir: Path, sizes: list[int]) -> dict[int, tuple[Path, int]]:
     """One delivery folder per size (made once per cache folder): ``{size: (folder, days covered)}``."""
     from stix_lib.dev.simulate import SimulationConfig, simulate
+    from stix_lib.dev.simulate.edds import write_xml
     from stix_lib.tm import read_packets
 
     folders = {n: cache / f"delivery{n // 1000}k" for n in sizes}
@@ -84,7 +73,9 @@ def prepare(cache: Path, idb_dir: Path, sizes: list[int]) -> dict[int, tuple[Pat
         for n in missing:
             chosen = packets[:n]
             days = (chosen[-1][0] - chosen[0][0]) / 86400
-            _write_tm(folders[n] / f"delivery{n // 1000}k.PktTmRaw.xml", [p for _, _, p in chosen])
+            target = folders[n] / f"delivery{n // 1000}k.PktTmRaw.xml"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_xml(target, [(number, bytes(76) + p) for number, (_, _, p) in enumerate(chosen, start=1)])
             (folders[n] / "days.json").write_text(json.dumps({"packets": n, "days": round(days, 2)}))
     return {n: (folder, json.loads((folder / "days.json").read_text())["days"]) for n, folder in folders.items()}
 
