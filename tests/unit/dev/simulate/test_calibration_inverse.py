@@ -62,7 +62,23 @@ def test_random_engineering_values_map_to_the_nearest_raw(idb_manager: IDBManage
     raw = int(to_raw(idb, name, [value])[0])
     best = np.abs(table - value).min()
     assert abs(table[raw] - value) == pytest.approx(best, abs=1e-9)
-    assert raw == int(np.flatnonzero(np.abs(table - value) == np.abs(table[raw] - value))[0])  # lowest on ties
+    # On an exact tie any of the nearest raws is right: the search (`nearest_raw`) takes the lowest,
+    # the linear shortcut rounds the exact raw position half to even.
+
+
+@pytest.mark.parametrize("version", ["2.26.32", "2.26.35"])
+def test_linear_calibration_between_two_raws(idb_manager: IDBManager, version: str) -> None:
+    """Between two neighbouring calibrated values the linear shortcut picks the nearer raw; midway, either."""
+    idb = idb_manager.get_idb(version)
+    info = idb.get_parameter("NIX00078")
+    domain = np.arange(1 << info.width, dtype=np.int64)
+    table = np.asarray(calibrate(idb, "NIX00078", domain).values, dtype=np.float64)
+    low, step = table[:-1], np.diff(table)
+    assert to_raw(idb, "NIX00078", low + 0.25 * step).tolist() == domain[:-1].tolist()
+    assert to_raw(idb, "NIX00078", low + 0.75 * step).tolist() == domain[1:].tolist()
+    middle = low + 0.5 * step
+    assert (np.abs(table[:-1] - middle) == np.abs(table[1:] - middle)).sum() > 100  # exact ties (0.35: 437 or 438)
+    assert np.isin(to_raw(idb, "NIX00078", middle) - domain[:-1], [0, 1]).all()
 
 
 def test_textual_states_and_booleans(idb_manager: IDBManager) -> None:
