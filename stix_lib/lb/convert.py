@@ -145,6 +145,7 @@ def packets_to_lb(
     handover: WrittenLB | None = None,
     window: MissionWindow | None = None,
     seen: dict[TypeKey, np.ndarray] | None = None,
+    header_cache: dict | None = None,
 ) -> LBResult:
     """Turn packets of one or more deliveries (``(raw file name, packets)``, oldest first) into LB files.
 
@@ -172,8 +173,12 @@ def packets_to_lb(
         De-duplication keys per type of the packets of the same file converted by earlier calls
         (batches): packets with such a key are dropped as duplicates; the keys of this call are
         added.
+    header_cache
+        Reused by the LB writes of the caller (see :func:`stix_lib.lb.fits_io.lb_file_bytes`);
+        ``None``: one for this call.
     """
     result = result if result is not None else LBResult()
+    header_cache = header_cache if header_cache is not None else {}
     data: list[bytes] = []
     ids: list[int] = []
     files: list[str] = []
@@ -241,8 +246,9 @@ def packets_to_lb(
             continue
         for _kind, part, naming in _split(combined):
             _merge_into_archive(
-                part, naming, archive, version=version, vers_cfg=vers_cfg, date=date, result=result, handover=handover
-            )
+                part, naming, archive, version=version, vers_cfg=vers_cfg, date=date,
+                result=result, handover=handover, header_cache=header_cache,
+            )  # fmt: skip
     return result
 
 
@@ -267,6 +273,7 @@ def _merge_into_archive(
     date: str | None,
     result: LBResult,
     handover: WrittenLB | None,
+    header_cache: dict,
 ) -> None:
     folder = lb_directory(archive, *part.key)
     path = folder / lb_file_name(*part.key, version=version, **naming)
@@ -285,7 +292,9 @@ def _merge_into_archive(
             if merged.same_content(existing):
                 result.unchanged.append(path)
                 return
-        write_lb(merged, path, version=version, vers_cfg=vers_cfg, date=date, handover=handover)
+        write_lb(
+            merged, path, version=version, vers_cfg=vers_cfg, date=date, handover=handover, header_cache=header_cache
+        )
     result.written.append(path)
 
 
@@ -314,10 +323,11 @@ def tms_to_lb(
         files before it in ``tm_files`` are converted.
     """
     result = LBResult(tm_files=[Path(f) for f in tm_files])
+    header_cache: dict = {}  # column cards of the LB tables, made once per run
     for tm_file in result.tm_files:
         _stream_file_to_lb(
             tm_file, archive, idb_manager, result,
-            version=version, vers_cfg=vers_cfg, date=date, handover=handover, window=window,
+            version=version, vers_cfg=vers_cfg, date=date, handover=handover, window=window, header_cache=header_cache,
         )  # fmt: skip
     written = list(dict.fromkeys(result.written))
     result.unchanged = [p for p in dict.fromkeys(result.unchanged) if p not in written]
