@@ -324,12 +324,12 @@ def iter_packet_batches(
         hold what was read since the last batch yielded.
     """
     path = Path(path)
-    _check_file(path)
     packets: list[RawPacket] = []
     errors: list[PacketError] = []
     size = 0
     limit = batch_bytes if batch_bytes is not None else -1
     try:
+        _check_file(path)
         for items in _item_chunks(path):
             for item in items:
                 if type(item) is PacketError:
