@@ -27,7 +27,7 @@ import numpy.typing as npt
 from stix_lib.decode.bits import BitBuffer
 from stix_lib.decode.layout import LayoutError, PacketKey, get_layout
 from stix_lib.idb.manager import IDBManager
-from stix_lib.tm.headers import TM_HEADERS_BYTES, apid, decode_headers, is_tc
+from stix_lib.tm.headers import TM_HEADERS_BYTES, apid, decode_header_bytes, is_tc
 
 #: SSID value stored for packets whose type has no PI1 field.
 NO_SSID = -1
@@ -101,9 +101,9 @@ class PacketIndex:
         subtype = self.headers["service_subtype"][ok].astype(np.int64)
         ssid = self.ssid[ok]
         if by_version:
-            versions, version_code = np.unique(self.idb_version[ok], return_inverse=True)
+            versions, version_code = _version_codes(self.idb_version[ok])
         else:
-            versions, version_code = np.array([""]), np.zeros(len(ok), dtype=np.int64)
+            versions, version_code = [""], np.zeros(len(ok), dtype=np.int64)
         code = ((service * 256 + subtype) * (1 << 33) + (ssid + 1)) * len(versions) + version_code
         order = np.argsort(code, kind="stable")
         sorted_code = code[order]
@@ -116,6 +116,27 @@ class PacketIndex:
                 key = (*key, str(self.idb_version[first]))
             out[key] = ok[chunk].astype(np.intp)
         return out
+
+
+def _version_codes(versions: npt.NDArray[np.str_]) -> tuple[list[str], npt.NDArray[np.int64]]:
+    """The distinct versions (sorted) and the position of each packet's version among them."""
+    if not len(versions):
+        return [], np.zeros(0, dtype=np.int64)
+    first = versions[0]
+    if bool(np.all(versions == first)):  # the usual case: one IDB for the whole batch
+        return [str(first)], np.zeros(len(versions), dtype=np.int64)
+    labels, codes = np.unique(versions, return_inverse=True)
+    return labels.tolist(), codes.astype(np.int64).ravel()
+
+
+def _leading_bytes(buf: BitBuffer, nbytes: int) -> npt.NDArray[np.uint8]:
+    """``(N, nbytes)``: the first bytes of every packet of ``buf``, zero past a packet's end."""
+    columns = np.arange(nbytes)
+    raw = buf.u8[buf.byte_starts[:, None] + columns]  # the buffer's padding covers the last packet
+    short = np.flatnonzero(buf.byte_lengths < nbytes)
+    if len(short):
+        raw[short] = np.where(columns < buf.byte_lengths[short, None], raw[short], 0)
+    return raw
 
 
 def classify_packets(
@@ -143,56 +164,65 @@ def classify_packets(
     """
     buf = packets if isinstance(packets, BitBuffer) else BitBuffer(packets)
     if headers is None:
-        headers = decode_headers([buf.packet_bytes(i) for i in range(len(buf))], pad_short=True)
+        headers = decode_header_bytes(_leading_bytes(buf, TM_HEADERS_BYTES))
     count = len(headers)
     errors: dict[int, str] = {}
     rejected: dict[int, str] = {}
     versions = idb_manager.versions_for(headers["scet_coarse"]) if count else np.zeros(0, dtype=str)
+    labels, version_code = _version_codes(versions)
+    idbs = [idb_manager.get_idb(version) for version in labels]
     ssid = np.full(count, NO_SSID, dtype=np.int64)
     apids = apid(headers)
     tc = is_tc(headers) | (headers["packet_type"] == 1)
-    for i in np.nonzero(tc)[0].tolist():
+    for i in np.flatnonzero(tc).tolist():
         errors[i] = f"TC packet (APID {int(apids[i])}) in a TM stream"
         rejected[i] = REJECT_TC
     foreign = np.zeros(count, dtype=bool)
-    for version in np.unique(versions).tolist():
-        in_version = (versions == version) & ~tc
-        foreign[in_version] = ~np.isin(apids[in_version], list(idb_manager.get_idb(version).get_apids()))
-    for i in np.nonzero(foreign)[0].tolist():
+    for code, idb in enumerate(idbs):
+        in_version = ~tc if len(idbs) == 1 else (version_code == code) & ~tc
+        known = np.fromiter(idb.get_apids(), dtype=np.int64)
+        foreign[in_version] = ~np.isin(apids[in_version], known)
+    for i in np.flatnonzero(foreign).tolist():
         errors[i] = f"foreign APID {int(apids[i])} (process id {int(headers['process_id'][i])}): not a STIX APID"
         rejected[i] = REJECT_FOREIGN_APID
-    for i in np.nonzero(~tc & ~foreign & (buf.byte_lengths < TM_HEADERS_BYTES))[0].tolist():
+    short_tm = ~tc & ~foreign & (buf.byte_lengths < TM_HEADERS_BYTES)
+    for i in np.flatnonzero(short_tm).tolist():
         errors[i] = f"packet has {int(buf.byte_lengths[i])} bytes, shorter than the CCSDS + PUS TM headers"
-    admitted = ~tc & ~foreign & (buf.byte_lengths >= TM_HEADERS_BYTES)
-    service = headers["service_type"].astype(np.int64)
-    subtype = headers["service_subtype"].astype(np.int64)
-    combo = np.stack([service, subtype], axis=1) if count else np.zeros((0, 2), dtype=np.int64)
-    for version in np.unique(versions).tolist():
-        idb = idb_manager.get_idb(version)
-        in_version = (versions == version) & admitted
-        pairs = np.unique(combo[in_version], axis=0)
-        for st, sst in pairs.tolist():
-            members = np.nonzero(in_version & (service == st) & (subtype == sst))[0]
-            if idb.get_packet_type_info(st, sst) is None:
-                for i in members.tolist():
-                    errors[i] = f"packet type {st}/{sst} unknown to IDB {version}"
+    # admitted packets grouped by (version, service, subtype): one stable sort
+    admitted = np.flatnonzero(~tc & ~foreign & ~short_tm)
+    type_code = (
+        (version_code[admitted] << 16)
+        | (headers["service_type"][admitted].astype(np.int64) << 8)
+        | headers["service_subtype"][admitted]
+    )
+    order = np.argsort(type_code, kind="stable")
+    sorted_code = type_code[order]
+    starts = np.flatnonzero(np.diff(sorted_code, prepend=-1))
+    ends = np.append(starts[1:], len(order))[: len(starts)]
+    for first, stop in zip(starts.tolist(), ends.tolist(), strict=True):
+        code = int(sorted_code[first])
+        version, idb, st, sst = labels[code >> 16], idbs[code >> 16], (code >> 8) & 0xFF, code & 0xFF
+        members = admitted[order[first:stop]]
+        if idb.get_packet_type_info(st, sst) is None:
+            for i in members.tolist():
+                errors[i] = f"packet type {st}/{sst} unknown to IDB {version}"
+                rejected[i] = REJECT_UNKNOWN_TYPE
+            continue
+        position = idb.get_packet_pi1_position(st, sst)
+        if position is None:
+            continue
+        offset, width = position
+        needed = offset * 8 + width
+        short = buf.bit_lengths[members] < needed
+        for i in members[short].tolist():
+            errors[i] = f"packet too short for its PI1 field ({needed} bits needed)"
+        good = members[~short]
+        ssid[good] = buf.read(buf.bit_starts[good] + offset * 8, width)
+        for value in np.unique(ssid[good]).tolist():
+            if idb.get_packet_type_info(st, sst, int(value)) is None:
+                for i in good[ssid[good] == value].tolist():
+                    errors[i] = f"packet type {st}/{sst} with SSID {value} unknown to IDB {version}"
                     rejected[i] = REJECT_UNKNOWN_TYPE
-                continue
-            position = idb.get_packet_pi1_position(st, sst)
-            if position is None:
-                continue
-            offset, width = position
-            needed = offset * 8 + width
-            short = buf.bit_lengths[members] < needed
-            for i in members[short].tolist():
-                errors[i] = f"packet too short for its PI1 field ({needed} bits needed)"
-            good = members[~short]
-            ssid[good] = buf.read(buf.bit_starts[good] + offset * 8, width)
-            for value in np.unique(ssid[good]).tolist():
-                if idb.get_packet_type_info(st, sst, int(value)) is None:
-                    for i in good[ssid[good] == value].tolist():
-                        errors[i] = f"packet type {st}/{sst} with SSID {value} unknown to IDB {version}"
-                        rejected[i] = REJECT_UNKNOWN_TYPE
     return PacketIndex(headers=headers, ssid=ssid, idb_version=versions, errors=errors, rejected=rejected)
 
 

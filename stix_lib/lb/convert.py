@@ -40,7 +40,7 @@ import numpy as np
 from stix_lib.decode.bits import BitBuffer
 from stix_lib.decode.classify import NO_SSID, classify_packets, request_ids
 from stix_lib.idb.manager import IDBManager
-from stix_lib.lb.fits_io import LBFileError, WrittenLB, folder_lock, read_lb, remove_stale_partials, write_lb
+from stix_lib.lb.fits_io import LBFileError, WrittenLB, folder_lock, read_lb, remove_stale_partials_in, write_lb
 from stix_lib.lb.lb_names import SECONDS_PER_DAY, lb_directory, lb_file_name
 from stix_lib.lb.product import LBProduct
 from stix_lib.memory import release_free_memory
@@ -119,6 +119,25 @@ class LBResult:
         return not self.errors and not self.file_errors
 
 
+@dataclass
+class LBWrites:
+    """What the LB writes of one run share, owned by that run (:func:`tms_to_lb` makes one).
+
+    Attributes
+    ----------
+    header_cache
+        Column cards of the LB tables, made once per column layout
+        (see :func:`stix_lib.lb.fits_io.lb_file_bytes`).
+    swept
+        Folders whose stale temporary files this run has removed (once per folder, under its
+        lock: a folder holds the files of every day of a type, so scanning it before each write
+        would cost the size of the archive per file).
+    """
+
+    header_cache: dict = field(default_factory=dict)
+    swept: set[Path] = field(default_factory=set)
+
+
 def _split(product: LBProduct) -> list[tuple[str, LBProduct, dict]]:
     """Split into per-day or per-request parts: ``(kind, part, naming kwargs)``."""
     parts = []
@@ -145,6 +164,7 @@ def packets_to_lb(
     handover: WrittenLB | None = None,
     window: MissionWindow | None = None,
     seen: dict[TypeKey, np.ndarray] | None = None,
+    writes: LBWrites | None = None,
 ) -> LBResult:
     """Turn packets of one or more deliveries (``(raw file name, packets)``, oldest first) into LB files.
 
@@ -172,8 +192,12 @@ def packets_to_lb(
         De-duplication keys per type of the packets of the same file converted by earlier calls
         (batches): packets with such a key are dropped as duplicates; the keys of this call are
         added.
+    writes
+        Shared by the LB writes of the caller's run (see :class:`LBWrites`); ``None``: one for
+        this call.
     """
     result = result if result is not None else LBResult()
+    writes = writes if writes is not None else LBWrites()
     data: list[bytes] = []
     ids: list[int] = []
     files: list[str] = []
@@ -241,8 +265,9 @@ def packets_to_lb(
             continue
         for _kind, part, naming in _split(combined):
             _merge_into_archive(
-                part, naming, archive, version=version, vers_cfg=vers_cfg, date=date, result=result, handover=handover
-            )
+                part, naming, archive, version=version, vers_cfg=vers_cfg, date=date,
+                result=result, handover=handover, writes=writes,
+            )  # fmt: skip
     return result
 
 
@@ -267,11 +292,14 @@ def _merge_into_archive(
     date: str | None,
     result: LBResult,
     handover: WrittenLB | None,
+    writes: LBWrites,
 ) -> None:
     folder = lb_directory(archive, *part.key)
     path = folder / lb_file_name(*part.key, version=version, **naming)
     with folder_lock(folder):
-        remove_stale_partials(path)
+        if folder not in writes.swept:
+            remove_stale_partials_in(folder)
+            writes.swept.add(folder)
         merged = part
         if path.exists():
             try:
@@ -285,7 +313,15 @@ def _merge_into_archive(
             if merged.same_content(existing):
                 result.unchanged.append(path)
                 return
-        write_lb(merged, path, version=version, vers_cfg=vers_cfg, date=date, handover=handover)
+        write_lb(
+            merged,
+            path,
+            version=version,
+            vers_cfg=vers_cfg,
+            date=date,
+            handover=handover,
+            header_cache=writes.header_cache,
+        )
     result.written.append(path)
 
 
@@ -314,10 +350,11 @@ def tms_to_lb(
         files before it in ``tm_files`` are converted.
     """
     result = LBResult(tm_files=[Path(f) for f in tm_files])
+    writes = LBWrites()
     for tm_file in result.tm_files:
         _stream_file_to_lb(
             tm_file, archive, idb_manager, result,
-            version=version, vers_cfg=vers_cfg, date=date, handover=handover, window=window,
+            version=version, vers_cfg=vers_cfg, date=date, handover=handover, window=window, writes=writes,
         )  # fmt: skip
     written = list(dict.fromkeys(result.written))
     result.unchanged = [p for p in dict.fromkeys(result.unchanged) if p not in written]

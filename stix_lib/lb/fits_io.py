@@ -29,12 +29,13 @@ from typing import Any, BinaryIO
 import numpy as np
 import numpy.typing as npt
 
-from stix_lib.atomic import LatePart, atomic_write_bytes, atomic_write_parts, join_parts, remove_stale_temps
+from stix_lib.atomic import TEMP_SUFFIX, LatePart, atomic_write_bytes, atomic_write_parts, join_parts
 from stix_lib.fits import lock as fits_lock
 from stix_lib.fits.cards import ones_complement_sum
 from stix_lib.fits.reader import TableLayout, UnsupportedLayout, read_fits_tables, read_table_rows, table_layouts
 from stix_lib.fits.writer import BLOCK, WriteColumn, bintable_header, bintable_parts, primary_bytes
 from stix_lib.lb.header import lb_primary_cards
+from stix_lib.lb.lb_names import parse_lb_file_name
 from stix_lib.lb.product import LBProduct
 from stix_lib.tm.headers import HEADER_DTYPE
 
@@ -89,6 +90,8 @@ def hex_strings(packets: list[bytes]) -> np.ndarray:
     """
     lengths = np.fromiter((len(d) for d in packets), dtype=np.int64, count=len(packets))
     width = 2 * max(int(lengths.max()) if len(lengths) else 0, 1)
+    if len(lengths) and 2 * int(lengths.min()) == width:  # one length (the usual case): no padding
+        return np.frombuffer(bytearray(binascii.hexlify(b"".join(packets))), dtype=f"S{width}")
     out = np.zeros((len(packets), width), dtype=np.uint8)
     for length in np.unique(lengths).tolist():
         rows = np.flatnonzero(lengths == length)
@@ -97,13 +100,32 @@ def hex_strings(packets: list[bytes]) -> np.ndarray:
     return out.view(f"S{width}").reshape(len(packets))
 
 
-def lb_file_bytes(product: LBProduct, filename: str, *, version: int, vers_cfg: str, date: str | None) -> bytes:
-    """Serialise ``product`` as a complete LB FITS file (PRIMARY, CONTROL, DATA with checksums)."""
-    return join_parts(lb_file_parts(product, filename, version=version, vers_cfg=vers_cfg, date=date))
+def lb_file_bytes(
+    product: LBProduct,
+    filename: str,
+    *,
+    version: int,
+    vers_cfg: str,
+    date: str | None,
+    header_cache: dict | None = None,
+) -> bytes:
+    """Serialise ``product`` as a complete LB FITS file (PRIMARY, CONTROL, DATA with checksums).
+
+    ``header_cache``: any dict owned by the caller, reused over the files it writes: the column
+    cards of tables with the same columns (names, types, string widths) are made once.
+    """
+    parts = lb_file_parts(product, filename, version=version, vers_cfg=vers_cfg, date=date, header_cache=header_cache)
+    return join_parts(parts)
 
 
 def lb_file_parts(
-    product: LBProduct, filename: str, *, version: int, vers_cfg: str, date: str | None
+    product: LBProduct,
+    filename: str,
+    *,
+    version: int,
+    vers_cfg: str,
+    date: str | None,
+    header_cache: dict | None = None,
 ) -> Iterator[bytes | bytearray | LatePart]:
     """:func:`lb_file_bytes` in pieces (headers and table data), made one at a time while they are written.
 
@@ -127,15 +149,17 @@ def lb_file_parts(
         date=date,
     )
     yield primary_bytes(cards, history)
-    yield from bintable_parts("CONTROL", control_columns(product), style="lb")
-    yield from data_table_stream(product, WRITE_CHUNK_BYTES)
+    yield from bintable_parts("CONTROL", control_columns(product), header_cache, style="lb")
+    yield from data_table_stream(product, WRITE_CHUNK_BYTES, header_cache)
 
 
 #: Packets packed at a time into the DATA table by :func:`data_table_stream`.
 WRITE_CHUNK_BYTES = 4 * 2**20
 
 
-def data_table_stream(product: LBProduct, chunk_bytes: int = WRITE_CHUNK_BYTES) -> Iterator[bytes | LatePart]:
+def data_table_stream(
+    product: LBProduct, chunk_bytes: int = WRITE_CHUNK_BYTES, header_cache: dict | None = None
+) -> Iterator[bytes | LatePart]:
     """The DATA table as its header and pieces of about ``chunk_bytes`` of rows, each row packed once.
 
     Columns ``control_index`` (row number) and ``data`` (the packet as lower-case hex, NUL padded
@@ -157,7 +181,7 @@ def data_table_stream(product: LBProduct, chunk_bytes: int = WRITE_CHUNK_BYTES) 
     datasum = [0]
 
     def header(value: int) -> bytes:
-        return bintable_header("DATA", templates, len(lengths), value, style="lb")
+        return bintable_header("DATA", templates, len(lengths), value, header_cache, style="lb")
 
     yield LatePart(len(header(0)), lambda: header(datasum[0]))
     for start in range(0, len(lengths), step):
@@ -376,13 +400,16 @@ def write_lb(
     vers_cfg: str = "",
     date: str | None = None,
     handover: WrittenLB | None = None,
+    header_cache: dict | None = None,
 ) -> None:
     """Write ``product`` (already merged and in canonical order) atomically to ``path``.
 
-    A daily product is also remembered in ``handover`` (see :class:`WrittenLB`).
+    A daily product is also remembered in ``handover`` (see :class:`WrittenLB`); ``header_cache``
+    see :func:`lb_file_bytes`.
     """
     product.check_lengths()
-    atomic_write_parts(path, lb_file_parts(product, path.name, version=version, vers_cfg=vers_cfg, date=date))
+    parts = lb_file_parts(product, path.name, version=version, vers_cfg=vers_cfg, date=date, header_cache=header_cache)
+    atomic_write_parts(path, parts)
     if handover is not None and product.request is None:
         handover.remember(path, product)
 
@@ -477,6 +504,32 @@ def write_atomic(content: bytes, path: Path) -> None:
     atomic_write_bytes(path, content)
 
 
-def remove_stale_partials(path: Path) -> None:
-    """Delete temporary files of ``path`` left behind by killed writers (call under the lock)."""
-    remove_stale_temps(path)
+def remove_stale_partials_in(folder: Path) -> int:
+    """Delete the temporary files of every LB file of ``folder`` left behind by killed writers.
+
+    One scan of the folder, to be made under its :func:`folder_lock`: LB files are written only
+    under that lock, so a temporary file of an LB file found there belongs to a dead writer.
+
+    Returns
+    -------
+    int
+        How many files were removed.
+    """
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return 0
+    removed = 0
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(".") and name.endswith(TEMP_SUFFIX)):
+            continue
+        # ".<target>.<random>.partial" (see stix_lib.atomic)
+        target = name[1 : -len(TEMP_SUFFIX)].rpartition(".")[0]
+        try:
+            parse_lb_file_name(target)
+        except ValueError:
+            continue
+        Path(entry.path).unlink(missing_ok=True)
+        removed += 1
+    return removed

@@ -144,9 +144,24 @@ def decode_headers(packets: Sequence[bytes], *, pad_short: bool = False) -> np.n
     ValueError
         If a packet is shorter than 16 bytes and not ``pad_short`` (the message gives its index).
     """
-    raw = _leading_bytes(packets, TM_HEADERS_BYTES, pad_short)
-    out = np.zeros(len(packets), dtype=HEADER_DTYPE)
-    if not len(packets):
+    return decode_header_bytes(_leading_bytes(packets, TM_HEADERS_BYTES, pad_short))
+
+
+def decode_header_bytes(raw: np.ndarray) -> np.ndarray:
+    """:func:`decode_headers` of the leading bytes of the packets, already stacked.
+
+    Parameters
+    ----------
+    raw
+        ``(N, 16)`` ``uint8``: the first :data:`TM_HEADERS_BYTES` bytes of every packet.
+
+    Returns
+    -------
+    numpy.ndarray
+        Structured array of dtype :data:`HEADER_DTYPE`, one record per row of ``raw``.
+    """
+    out = np.zeros(len(raw), dtype=HEADER_DTYPE)
+    if not len(raw):
         return out
     _decode_primary(raw, out)
     out["pus_version"] = (raw[:, 6] >> 4) & 0x7

@@ -13,10 +13,11 @@ File structure (tags are matched ignoring namespaces)::
 Each ``Packet`` holds the hex text of a 76-byte SCOS-2000 ground header followed by the CCSDS
 source packet; the ground header is dropped here.
 
-Reading is streamed (``iterparse``): every packet element is cleared and detached as soon as it
-has been handled, so memory stays bounded for files of hundreds of MB. The parser is defusedxml
-with DTDs forbidden, so entity-expansion ("billion laughs") and external-entity files are refused
-as soon as their DOCTYPE is seen, before anything is expanded or fetched.
+Reading is streamed: expat is fed :data:`READ_CHUNK_BYTES` at a time and only the start and end
+of elements and the text of ``Packet`` elements reach Python (no element tree is built), so
+memory stays bounded for files of hundreds of MB. DTDs are forbidden as defusedxml forbids them
+(callbacks raising its exceptions), so entity-expansion ("billion laughs") and external-entity
+files are refused as soon as their DOCTYPE is seen, before anything is expanded or fetched.
 
 Error model
 -----------
@@ -36,16 +37,15 @@ Error model
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
+from xml.parsers import expat
 
-import defusedxml
-import defusedxml.ElementTree as SafeElementTree
+from defusedxml.common import DefusedXmlException, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
 from stix_lib.tm.errors import PacketError, TelemetryFileError
-from stix_lib.tm.headers import packet_length_problem
+from stix_lib.tm.headers import LENGTH_OFFSET, TM_HEADERS_BYTES, packet_length_problem
 from stix_lib.tm.hex_dump import read_hex_dump
 from stix_lib.tm.hex_text import decode_hex
 from stix_lib.tm.raw_packet import RawPacket
@@ -66,6 +66,8 @@ __all__ = [
 GROUND_HEADER_BYTES = 76
 #: How much of a file :func:`sniff_kind` looks at.
 SNIFF_BYTES = 4096
+#: Bytes of XML read and parsed at a time.
+READ_CHUNK_BYTES = 2**18
 
 _TM_TAG = "PktRawResponse"
 _TC_TAG = "PktTcReportResponse"
@@ -78,10 +80,6 @@ class FileKind(StrEnum):
 
     TM = "TM"
     TC = "TC"
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
 
 
 def _check_file(path: Path) -> None:
@@ -138,22 +136,15 @@ def sniff_kind(path: Path) -> FileKind:
     return min(present, key=present.__getitem__)
 
 
-def _packet_from_element(path: Path, element: ElementTree.Element) -> RawPacket | PacketError:
-    name = str(path)
-    raw_id = element.get("packetID")
-    packet_id: int | None
+def _packet_of(name: str, raw_id: str | None, text: str | None) -> RawPacket | PacketError:
+    """The packet of one ``PktRawResponseElement``: its ``packetID`` text and its ``Packet`` text
+    (``None`` when absent), or why it is unusable."""
+    if raw_id is None:
+        return PacketError(name, None, "missing packetID attribute")
     try:
-        packet_id = int(raw_id) if raw_id is not None else None
+        packet_id = int(raw_id)
     except ValueError:
-        packet_id = None
-    if packet_id is None:
-        what = "missing packetID attribute" if raw_id is None else f"packetID {raw_id!r} is not an integer"
-        return PacketError(name, None, what)
-    text = None
-    for child in element:
-        if _local(child.tag) == _PACKET_TAG:
-            text = child.text or ""
-            break
+        return PacketError(name, None, f"packetID {raw_id!r} is not an integer")
     if text is None:
         return PacketError(name, packet_id, f"no {_PACKET_TAG} element")
     try:
@@ -167,10 +158,119 @@ def _packet_from_element(path: Path, element: ElementTree.Element) -> RawPacket 
             f"packet has {len(raw)} bytes, no more than the {GROUND_HEADER_BYTES}-byte ground header",
         )
     data = raw[GROUND_HEADER_BYTES:]
-    problem = packet_length_problem(data)
-    if problem is not None:
-        return PacketError(name, packet_id, f"{problem} (after the {GROUND_HEADER_BYTES}-byte ground header)")
+    size = len(data)
+    # the common case in one comparison; anything else gets the precise reason
+    if size < TM_HEADERS_BYTES or size != ((data[4] << 8) | data[5]) + LENGTH_OFFSET:
+        problem = packet_length_problem(data)
+        if problem is not None:
+            return PacketError(name, packet_id, f"{problem} (after the {GROUND_HEADER_BYTES}-byte ground header)")
     return RawPacket(packet_id, data)
+
+
+class _TcReport(Exception):
+    """Raised by the parser callbacks at the start of a ``PktTcReportResponse`` element."""
+
+
+def _refuse_doctype(name: str, sysid: str | None, pubid: str | None, has_internal_subset: bool) -> None:
+    raise DTDForbidden(name, sysid, pubid)
+
+
+def _refuse_entity(name: str, is_parameter: bool, value, base, sysid, pubid, notation_name) -> None:
+    raise EntitiesForbidden(name, value, base, sysid, pubid, notation_name)
+
+
+def _refuse_unparsed_entity(name: str, base, sysid, pubid, notation_name) -> None:
+    raise EntitiesForbidden(name, None, base, sysid, pubid, notation_name)
+
+
+def _refuse_external(context, base, sysid, pubid) -> None:
+    raise ExternalReferenceForbidden(context, base, sysid, pubid)
+
+
+def _item_chunks(path: Path) -> Iterator[list[RawPacket | PacketError]]:
+    """The items of :func:`iter_packets`, a list per :data:`READ_CHUNK_BYTES` of the file.
+
+    Drives expat directly: only the start/end of elements and the text of the ``Packet``
+    elements reach Python. DTDs, entity declarations and external references are refused by
+    callbacks raising the defusedxml exceptions (as defusedxml's parser does).
+    """
+    name = str(path)
+    parser = expat.ParserCreate(None, "}")
+    parser.buffer_text = True
+    parser.buffer_size = READ_CHUNK_BYTES
+    parser.StartDoctypeDeclHandler = _refuse_doctype
+    parser.EntityDeclHandler = _refuse_entity
+    parser.UnparsedEntityDeclHandler = _refuse_unparsed_entity
+    parser.ExternalEntityRefHandler = _refuse_external
+    items: list[RawPacket | PacketError] = []
+    local_names: dict[str, str] = {}
+    # open PktRawResponseElement elements: [depth, packetID text, Packet text parts or None]
+    frames: list[list] = []
+    depth = 0
+    collecting = False  # inside the text of the first Packet child of the innermost frame
+    seen_tm = False
+
+    def start(tag: str, attributes: dict[str, str]) -> None:
+        nonlocal depth, collecting, seen_tm
+        depth += 1
+        if collecting:  # a child element ends the Packet text
+            parser.CharacterDataHandler = None
+            collecting = False
+        local = local_names.get(tag)
+        if local is None:
+            local = local_names[tag] = tag.rpartition("}")[2]
+        if local == _PACKET_TAG:
+            if frames:
+                frame = frames[-1]
+                if frame[2] is None and frame[0] == depth - 1:
+                    parts: list[str] = []
+                    frame[2] = parts
+                    parser.CharacterDataHandler = parts.append
+                    collecting = True
+        elif local == _ELEMENT_TAG:
+            frames.append([depth, attributes.get("packetID"), None])
+        elif local == _TM_TAG:
+            seen_tm = True
+        elif local == _TC_TAG:
+            raise _TcReport
+
+    def end(tag: str) -> None:
+        nonlocal depth, collecting
+        if collecting:
+            parser.CharacterDataHandler = None
+            collecting = False
+        if frames and frames[-1][0] == depth:
+            _, raw_id, parts = frames.pop()
+            items.append(_packet_of(name, raw_id, None if parts is None else "".join(parts)))
+        depth -= 1
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    try:
+        with path.open("rb") as stream:
+            while True:
+                data = stream.read(READ_CHUNK_BYTES)
+                failure: TelemetryFileError | None = None
+                try:
+                    parser.Parse(data, not data)
+                except DefusedXmlException as exc:
+                    failure = TelemetryFileError(path, f"XML with DTD/entity declarations is not accepted ({exc})")
+                except _TcReport:
+                    failure = TelemetryFileError(path, f"a TC report file ({_TC_TAG}), not TM")
+                except expat.ExpatError as exc:
+                    where = "truncated or broken XML" if seen_tm else "not a valid XML file"
+                    failure = TelemetryFileError(path, f"{where}: {exc}", truncated=seen_tm)
+                if items:
+                    yield items
+                    items = []
+                if failure is not None:
+                    raise failure
+                if not data:
+                    break
+    except OSError as exc:
+        raise _unreadable(path, exc) from exc
+    if not seen_tm:
+        raise TelemetryFileError(path, f"no {_TM_TAG} element")
 
 
 def iter_packets(path: Path) -> Iterator[RawPacket | PacketError]:
@@ -194,35 +294,8 @@ def iter_packets(path: Path) -> Iterator[RawPacket | PacketError]:
     """
     path = Path(path)
     _check_file(path)
-    seen_tm = False
-    stack: list[ElementTree.Element] = []
-    try:
-        with path.open("rb") as stream:
-            events = SafeElementTree.iterparse(stream, events=("start", "end"), forbid_dtd=True)
-            for event, element in events:
-                tag = _local(element.tag)
-                if event == "start":
-                    stack.append(element)
-                    if tag == _TM_TAG:
-                        seen_tm = True
-                    elif tag == _TC_TAG:
-                        raise TelemetryFileError(path, f"a TC report file ({_TC_TAG}), not TM")
-                    continue
-                stack.pop()
-                if tag == _ELEMENT_TAG:
-                    yield _packet_from_element(path, element)
-                    element.clear()
-                    if stack:
-                        stack[-1].remove(element)
-    except defusedxml.DefusedXmlException as exc:
-        raise TelemetryFileError(path, f"XML with DTD/entity declarations is not accepted ({exc})") from exc
-    except ElementTree.ParseError as exc:
-        where = "truncated or broken XML" if seen_tm else "not a valid XML file"
-        raise TelemetryFileError(path, f"{where}: {exc}", truncated=seen_tm) from exc
-    except OSError as exc:
-        raise _unreadable(path, exc) from exc
-    if not seen_tm:
-        raise TelemetryFileError(path, f"no {_TM_TAG} element")
+    for items in _item_chunks(path):
+        yield from items
 
 
 def iter_packet_batches(
@@ -250,19 +323,24 @@ def iter_packet_batches(
         For file-level problems (see :func:`iter_packets`); ``error.packets`` / ``error.errors``
         hold what was read since the last batch yielded.
     """
+    path = Path(path)
     packets: list[RawPacket] = []
     errors: list[PacketError] = []
     size = 0
+    limit = batch_bytes if batch_bytes is not None else -1
     try:
-        for item in iter_packets(path):
-            if isinstance(item, PacketError):
-                errors.append(item)
-                continue
-            packets.append(item)
-            size += len(item.data)
-            if batch_bytes is not None and size >= batch_bytes:
-                yield packets, errors
-                packets, errors, size = [], [], 0
+        _check_file(path)
+        for items in _item_chunks(path):
+            for item in items:
+                if type(item) is PacketError:
+                    errors.append(item)
+                    continue
+                packets.append(item)
+                if limit >= 0:
+                    size += len(item.data)
+                    if size >= limit:
+                        yield packets, errors
+                        packets, errors, size = [], [], 0
     except TelemetryFileError as exc:
         raise TelemetryFileError(exc.path, exc.reason, packets=packets, errors=errors, truncated=exc.truncated) from exc
     yield packets, errors

@@ -236,6 +236,39 @@ def test_killed_writer_leaves_no_partial_file(
     assert all(p.stat().st_size % 2880 == 0 for p in result.written)
 
 
+def test_stale_partials_swept_once_per_folder_and_run(
+    tmp_path: Path, manager: IDBManager, moc: list, tm_writer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Partials of dead writers go (any LB file of the folder); the folder is scanned once per run, not per write."""
+    lc = [p.data for p in moc if p.data[16] == 30]
+    days = 4
+    packets = [shifted(lc[0], seconds=day * 86400) for day in range(days)]
+    tm = tm_writer(tmp_path / "x.PktTmRaw.xml", list(enumerate(packets)))
+    archive = tmp_path / "arch"
+    folder = archive / "LB/21/6/30"
+    folder.mkdir(parents=True)
+    stale = [
+        folder / ".solo_LB_stix-21-6-30_0628128000_V02.fits.abc123.partial",  # a file this run writes
+        folder / ".solo_LB_stix-21-6-30_0000086400_V02.fits.x_9.partial",  # a day this run does not write
+    ]
+    other = folder / ".notes.txt.abc.partial"  # not the temporary file of an LB file: left alone
+    for path in [*stale, other]:
+        path.write_bytes(b"half")
+    scans: list[Path] = []
+    real_scandir = os.scandir
+
+    def counting(path):
+        if archive in Path(path).parents:  # not the IDB manager's look-ups
+            scans.append(Path(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(fits_io.os, "scandir", counting)
+    result = tm_to_lb(tm, archive, manager)
+    assert result.ok and len(result.written) == days
+    assert not any(p.exists() for p in stale) and other.exists()
+    assert scans == [folder]
+
+
 def test_lb_product_round_trip(tmp_path: Path, reference_data: Path, manager: IDBManager) -> None:
     tm = reference_data / "tm" / "moc_test.PktTmRaw.xml"
     for path in tm_to_lb(tm, tmp_path, manager).written:
