@@ -183,7 +183,7 @@ def _refuse_unparsed_entity(name: str, base, sysid, pubid, notation_name) -> Non
     raise EntitiesForbidden(name, None, base, sysid, pubid, notation_name)
 
 
-def _refuse_external(context, base, sysid, pubid) -> None:
+def _refuse_external(context: str, base: str | None, sysid: str | None, pubid: str | None) -> int:
     raise ExternalReferenceForbidden(context, base, sysid, pubid)
 
 
@@ -332,7 +332,7 @@ def iter_packet_batches(
         _check_file(path)
         for items in _item_chunks(path):
             for item in items:
-                if type(item) is PacketError:
+                if isinstance(item, PacketError):
                     errors.append(item)
                     continue
                 packets.append(item)
