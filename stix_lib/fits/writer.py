@@ -66,6 +66,7 @@ Card = tuple[str, Any, str]
 #: Card convention of a file (see the module docstring and :class:`CardLayout`).
 TableStyle = Literal["product", "lb", "science"]
 _COMMENTARY = frozenset({"COMMENT ", "HISTORY ", " " * 8})
+_END = "END".ljust(80)
 
 
 @dataclass(frozen=True)
@@ -128,28 +129,24 @@ class WriteColumn:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def _header_block(
-    cards: list[Card], datasum: int, text: str = "", *, layout: CardLayout | None = None, stamp: str | None = None
-) -> bytes:
-    """Header (padded) with ``CHECKSUM``/``DATASUM`` for data of checksum ``datasum``.
+def _header_block(text: str, datasum: int, *, layout: CardLayout, stamp: str | None = None) -> bytes:
+    """Header (padded) of the card images ``text`` with ``CHECKSUM``/``DATASUM`` for data of checksum ``datasum``.
 
-    ``text``: card images formatted beforehand, placed after ``cards``; ``layout`` where the
-    checksum cards go (default: at the end); ``stamp`` the time in their comments (``updated ...``).
+    ``layout`` says where the checksum cards go (at the end, or before trailing commentary);
+    ``stamp`` the time in their comments (``updated ...``).
     """
-    images = "".join(format_card(key, value, comment) for key, value, comment in cards) + text
-    at = len(images)
-    if layout is not None and layout.checksum_before_commentary:
-        while at and images[at - 80 : at - 72] in _COMMENTARY:
+    at = len(text)
+    if layout.checksum_before_commentary:
+        while at and text[at - 80 : at - 72] in _COMMENTARY:
             at -= 80
     note = f" updated {stamp}" if stamp else ""
     checksums = format_card("CHECKSUM", _PLACEHOLDER, "HDU checksum" + note)
     checksums += format_card("DATASUM", str(datasum), "data unit checksum" + note)
-    images = images[:at] + checksums + images[at:] + "END".ljust(80)
+    images = text[:at] + checksums + text[at:] + _END
     header = (images + " " * (-len(images) % BLOCK)).encode("ascii")
-    encoded = encode_checksum(ones_complement_sum(header, datasum))
-    marker = f"CHECKSUM= '{_PLACEHOLDER}'".encode()
-    at = header.index(marker)
-    return header[:at] + f"CHECKSUM= '{encoded}'".encode() + header[at + len(marker) :]
+    encoded = encode_checksum(ones_complement_sum(header, datasum)).encode("ascii")
+    value_at = at + len("CHECKSUM= '")  # the placeholder's place in the card just formatted
+    return header[:value_at] + encoded + header[value_at + len(_PLACEHOLDER) :]
 
 
 def fits_unit(unit: str | None) -> str | None:
@@ -193,10 +190,8 @@ def _layout(values: np.ndarray) -> tuple[str, int | None, np.dtype, np.ndarray]:
     native = kind.newbyteorder("=")
     if native in _UNSIGNED:
         letter, zero, stored = _UNSIGNED[native]
-        if native == np.dtype(np.uint64):
-            shifted = (values.astype(np.uint64) - np.uint64(zero)).view(np.int64)  # wraps modulo 2**64
-        else:
-            shifted = values.astype(np.int64) - zero
+        # value - zero in two's complement is the value with its top bit flipped
+        shifted = (values.astype(native, copy=False) ^ native.type(zero)).view(f"i{native.itemsize}")
         return letter, zero, np.dtype(stored), shifted
     if native in _SIGNED:
         letter, stored = _SIGNED[native]
@@ -282,17 +277,15 @@ def bintable_parts(
     """:func:`bintable_bytes` as ``(header, padded data)``, the data packed in place (no copies)."""
     rows = len(columns[0].values) if columns else 0
     layouts = [_layout(np.asarray(c.values)) for c in columns]
-    dtype = np.dtype(
-        [(c.name, (stored, c.values.shape[1:])) for c, (_, _, stored, _) in zip(columns, layouts, strict=True)]
-    )
-    size = dtype.itemsize * rows
+    template = _template(extname, columns, layouts, cache, style)
+    size = template.dtype.itemsize * rows
     data = bytearray(size + (-size % BLOCK))  # zero filled: the padding
-    records = np.frombuffer(data, dtype=dtype, count=rows)
+    records = np.frombuffer(data, dtype=template.dtype, count=rows)
     for column, (_, _, _, stored) in zip(columns, layouts, strict=True):
         records[column.name] = stored
     del records
     datasum = ones_complement_sum(data)
-    return _table_header(extname, columns, layouts, rows, dtype.itemsize, datasum, cache, style, stamp), data
+    return template.header(rows, datasum, stamp), data
 
 
 def bintable_header(
@@ -312,33 +305,31 @@ def bintable_header(
     packs them.
     """
     layouts = [_layout(np.asarray(c.values)) for c in columns]
-    dtype = np.dtype(
-        [(c.name, (stored, c.values.shape[1:])) for c, (_, _, stored, _) in zip(columns, layouts, strict=True)]
-    )
-    return _table_header(extname, columns, layouts, rows, dtype.itemsize, datasum, cache, style, stamp)
+    return _template(extname, columns, layouts, cache, style).header(rows, datasum, stamp)
 
 
-def _table_header(
+@dataclass(frozen=True)
+class _TableTemplate:
+    """What a binary table's columns fix: the record layout and the header cards around ``NAXIS2``."""
+
+    dtype: np.dtype
+    head: str  # XTENSION .. NAXIS1
+    tail: str  # PCOUNT .. the serialized-columns comments
+    layout: CardLayout
+
+    def header(self, rows: int, datasum: int, stamp: str | None) -> bytes:
+        text = self.head + format_card("NAXIS2", rows, "length of dimension 2") + self.tail
+        return _header_block(text, datasum, layout=self.layout, stamp=stamp)
+
+
+def _template(
     extname: str,
     columns: Sequence[WriteColumn],
     layouts: list[tuple[str, int | None, np.dtype, np.ndarray]],
-    rows: int,
-    row_bytes: int,
-    datasum: int,
     cache: dict | None,
     style: TableStyle,
-    stamp: str | None,
-) -> bytes:
-    cards: list[Card] = [
-        ("XTENSION", "BINTABLE", "binary table extension"),
-        ("BITPIX", 8, "array data type"),
-        ("NAXIS", 2, "number of array dimensions"),
-        ("NAXIS1", row_bytes, "length of dimension 1"),
-        ("NAXIS2", rows, "length of dimension 2"),
-        ("PCOUNT", 0, "number of group parameters"),
-        ("GCOUNT", 1, "number of groups"),
-        ("TFIELDS", len(columns), "number of table fields"),
-    ]
+) -> _TableTemplate:
+    """The :class:`_TableTemplate` of these columns (memoised in ``cache`` per column signature)."""
     key = (
         "columns",
         style,
@@ -348,12 +339,31 @@ def _table_header(
             for c, (letter, _, _, _) in zip(columns, layouts, strict=True)
         ),
     )
-    text = cache.get(key) if cache is not None else None
-    if text is None:
-        text = _column_cards(extname, columns, layouts, cache, style)
+    template = cache.get(key) if cache is not None else None
+    if template is None:
+        dtype = np.dtype(
+            [(c.name, (stored, c.values.shape[1:])) for c, (_, _, stored, _) in zip(columns, layouts, strict=True)]
+        )
+        head: list[Card] = [
+            ("XTENSION", "BINTABLE", "binary table extension"),
+            ("BITPIX", 8, "array data type"),
+            ("NAXIS", 2, "number of array dimensions"),
+            ("NAXIS1", dtype.itemsize, "length of dimension 1"),
+        ]
+        tail: list[Card] = [
+            ("PCOUNT", 0, "number of group parameters"),
+            ("GCOUNT", 1, "number of groups"),
+            ("TFIELDS", len(columns), "number of table fields"),
+        ]
+        template = _TableTemplate(
+            dtype,
+            "".join(format_card(*card) for card in head),
+            "".join(format_card(*card) for card in tail) + _column_cards(extname, columns, layouts, cache, style),
+            LAYOUTS[style],
+        )
         if cache is not None:
-            cache[key] = text
-    return _header_block(cards, datasum, text, layout=LAYOUTS[style], stamp=stamp)
+            cache[key] = template
+    return template
 
 
 def _column_cards(
@@ -418,4 +428,4 @@ def primary_bytes(
         *(("HISTORY", line, "") for line in history),
     ]
     text = "".join(layout.card(key, value, comment) for key, value, comment in base)
-    return _header_block([], ones_complement_sum(b""), text, layout=layout, stamp=stamp)
+    return _header_block(text, 0, layout=layout, stamp=stamp)
