@@ -165,8 +165,9 @@ def ascii_bytes(values: np.ndarray) -> np.ndarray:
     chars = values.dtype.itemsize // 4
     if values.size and chars:
         codes = np.ascontiguousarray(values).reshape(-1).view(np.uint32).reshape(-1, chars)
-        if int(codes.max()) < 128:
-            used = np.flatnonzero(codes.any(axis=0))
+        top = codes.max(axis=0)  # per character position: ASCII check and used width in one pass
+        if int(top.max()) < 128:
+            used = np.flatnonzero(top)
             width = int(used[-1]) + 1 if used.size else 1
             return codes[:, :width].astype(np.uint8).view(f"S{width}").reshape(values.shape)
         try:
@@ -182,11 +183,11 @@ def _layout(values: np.ndarray) -> tuple[str, int | None, np.dtype, np.ndarray]:
     """``(TFORM letter with width, TZERO, stored base dtype, stored values)`` of a column."""
     kind = values.dtype
     if kind == np.bool_:
-        return "L", None, np.dtype("u1"), np.where(values, ord("T"), ord("F")).astype(np.uint8)
+        return "L", None, np.dtype("u1"), np.where(values, np.uint8(ord("T")), np.uint8(ord("F")))
     if kind.kind in "US":
         data = ascii_bytes(values) if kind.kind == "U" else values
         width = max(1, data.dtype.itemsize)
-        return f"{width}A", None, np.dtype(f"S{width}"), data.astype(f"S{width}")
+        return f"{width}A", None, np.dtype(f"S{width}"), data.astype(f"S{width}", copy=False)
     native = kind.newbyteorder("=")
     if native in _UNSIGNED:
         letter, zero, stored = _UNSIGNED[native]
