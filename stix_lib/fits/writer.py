@@ -39,6 +39,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -330,7 +331,17 @@ def _template(
     cache: dict | None,
     style: TableStyle,
 ) -> _TableTemplate:
-    """The :class:`_TableTemplate` of these columns (memoised in ``cache`` per column signature)."""
+    """The :class:`_TableTemplate` of these columns.
+
+    Memoised per column signature: in ``cache``, or, for columns without meta and description
+    (whose signature is all the template depends on), by :func:`_plain_template`.
+    """
+    if not any(c.meta or c.description for c in columns):
+        signature = tuple(
+            (c.name, c.values.dtype.str, c.values.shape[1:], letter, zero, stored.str, c.unit)
+            for c, (letter, zero, stored, _) in zip(columns, layouts, strict=True)
+        )
+        return _plain_template(style, extname, signature)
     key = (
         "columns",
         style,
@@ -342,29 +353,51 @@ def _template(
     )
     template = cache.get(key) if cache is not None else None
     if template is None:
-        dtype = np.dtype(
-            [(c.name, (stored, c.values.shape[1:])) for c, (_, _, stored, _) in zip(columns, layouts, strict=True)]
-        )
-        head: list[Card] = [
-            ("XTENSION", "BINTABLE", "binary table extension"),
-            ("BITPIX", 8, "array data type"),
-            ("NAXIS", 2, "number of array dimensions"),
-            ("NAXIS1", dtype.itemsize, "length of dimension 1"),
-        ]
-        tail: list[Card] = [
-            ("PCOUNT", 0, "number of group parameters"),
-            ("GCOUNT", 1, "number of groups"),
-            ("TFIELDS", len(columns), "number of table fields"),
-        ]
-        template = _TableTemplate(
-            dtype,
-            "".join(format_card(*card) for card in head),
-            "".join(format_card(*card) for card in tail) + _column_cards(extname, columns, layouts, cache, style),
-            LAYOUTS[style],
-        )
+        template = _make_template(extname, columns, layouts, cache, style)
         if cache is not None:
             cache[key] = template
     return template
+
+
+@lru_cache(maxsize=1024)
+def _plain_template(
+    style: TableStyle,
+    extname: str,
+    signature: tuple[tuple[str, str, tuple[int, ...], str, int | None, str, str | None], ...],
+) -> _TableTemplate:
+    """The template of columns without meta or description, from ``(name, dtype, row shape, TFORM
+    letter, TZERO, stored dtype, unit)`` of each."""
+    columns = [WriteColumn(name, np.zeros((0, *shape), dtype=kind), unit) for name, kind, shape, *_, unit in signature]
+    layouts = [(letter, zero, np.dtype(stored), np.zeros(0)) for _, _, _, letter, zero, stored, _ in signature]
+    return _make_template(extname, columns, layouts, None, style)
+
+
+def _make_template(
+    extname: str,
+    columns: Sequence[WriteColumn],
+    layouts: list[tuple[str, int | None, np.dtype, np.ndarray]],
+    cache: dict | None,
+    style: TableStyle,
+) -> _TableTemplate:
+    fields = [(c.name, (stored, c.values.shape[1:])) for c, (_, _, stored, _) in zip(columns, layouts, strict=True)]
+    dtype = np.dtype(fields)
+    head: list[Card] = [
+        ("XTENSION", "BINTABLE", "binary table extension"),
+        ("BITPIX", 8, "array data type"),
+        ("NAXIS", 2, "number of array dimensions"),
+        ("NAXIS1", dtype.itemsize, "length of dimension 1"),
+    ]
+    tail: list[Card] = [
+        ("PCOUNT", 0, "number of group parameters"),
+        ("GCOUNT", 1, "number of groups"),
+        ("TFIELDS", len(columns), "number of table fields"),
+    ]
+    return _TableTemplate(
+        dtype,
+        "".join(format_card(*card) for card in head),
+        "".join(format_card(*card) for card in tail) + _column_cards(extname, columns, layouts, cache, style),
+        LAYOUTS[style],
+    )
 
 
 def _column_cards(
