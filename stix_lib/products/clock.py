@@ -74,15 +74,18 @@ class SpiceClock:
         values = np.asarray(obt, dtype=np.float64)
         if values.size > MEMO_VALUES:
             return self.kernels.scet_to_datetime64(_scet(values))
-        self.kernels.ensure_loaded()
-        if self._generation != self.kernels.generation or len(self._memo) > MEMO_SIZE:
-            self._memo.clear()
-            self._generation = self.kernels.generation
         keys = values.ravel().tolist()
         memo = self._memo
         missing = [key for key in keys if key not in memo]
-        if missing:
-            converted = self.kernels.scet_to_datetime64(_scet(np.array(missing, dtype=np.float64)))
+        times = _scet(np.array(missing, dtype=np.float64)) if missing else None  # bad values fail before SPICE
+        self.kernels.ensure_loaded()
+        if self._generation != self.kernels.generation or len(memo) > MEMO_SIZE:
+            memo.clear()
+            self._generation = self.kernels.generation
+            missing = list(dict.fromkeys(keys))
+            times = _scet(np.array(missing, dtype=np.float64))
+        if missing and times is not None:
+            converted = self.kernels.scet_to_datetime64(times)
             memo.update(zip(missing, converted.astype(np.int64).tolist(), strict=True))
         return np.array([memo[key] for key in keys], dtype="datetime64[ns]").reshape(values.shape)
 
