@@ -28,27 +28,33 @@ def ones_complement_sum(data: bytes | bytearray, start: int = 0) -> int:
     return total
 
 
-def encode_checksum(value: int) -> str:
-    """ASCII encoding of the complement of a 32-bit checksum (FITS checksum convention)."""
-    value = ~value & 0xFFFFFFFF
-    chars = [0] * 16
-    for byte_index in range(4):
-        byte = (value >> (24 - 8 * byte_index)) & 0xFF
+@lru_cache(maxsize=1)
+def _byte_groups() -> tuple[str, ...]:
+    """The four checksum characters of every byte value (each byte is encoded on its own)."""
+    groups = []
+    for byte in range(256):
         quotient, remainder = divmod(byte, 4)
         group = [quotient + 0x30] * 4
         group[0] += remainder
         changed = True
-        while changed:
+        while changed:  # no punctuation: move one unit between neighbours until none is left
             changed = False
             for j in (0, 2):
                 if group[j] in _EXCLUDED or group[j + 1] in _EXCLUDED:
                     group[j] += 1
                     group[j + 1] -= 1
                     changed = True
-        for j in range(4):
-            chars[4 * j + byte_index] = group[j]
-    rotated = chars[15:] + chars[:15]  # rotate right by one character
-    return "".join(map(chr, rotated))
+        groups.append("".join(map(chr, group)))
+    return tuple(groups)
+
+
+def encode_checksum(value: int) -> str:
+    """ASCII encoding of the complement of a 32-bit checksum (FITS checksum convention)."""
+    value = ~value & 0xFFFFFFFF
+    table = _byte_groups()
+    groups = [table[(value >> shift) & 0xFF] for shift in (24, 16, 8, 0)]
+    text = "".join(group[j] for j in range(4) for group in groups)  # character 4 * j + byte
+    return text[15:] + text[:15]  # rotate right by one character
 
 
 def _float_text(value: float | np.floating) -> str:

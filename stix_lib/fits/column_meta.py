@@ -26,8 +26,10 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from stix_lib.fits.writer import WriteColumn
 
 #: Unit text -> (astropy's generic form, FITS form); astropy's parser decides for any other text.
+#: The FITS forms are listed too: they are the units of columns read back from product files.
 KNOWN_UNITS: dict[str, tuple[str, str]] = {
     "%": ("%", "10**-2"),
+    "10**-2": ("0.01", "10**-2"),
     "A": ("A", "A"),
     "D": ("D", "D"),
     "K": ("K", "K"),
@@ -35,12 +37,14 @@ KNOWN_UNITS: dict[str, tuple[str, str]] = {
     "W": ("W", "W"),
     "adu": ("adu", "adu"),
     "arcsec": ("arcsec", "arcsec"),
+    "count": ("ct", "count"),
     "cs": ("cs", "cs"),
     "ct": ("ct", "count"),
     "d": ("d", "d"),
     "deg": ("deg", "deg"),
     "h": ("h", "h"),
     "keV": ("keV", "keV"),
+    "keV adu-1": ("keV / adu", "keV adu-1"),
     "keV/adu": ("keV / adu", "keV adu-1"),
     "km": ("km", "km"),
     "m": ("m", "m"),

@@ -39,6 +39,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -66,6 +67,7 @@ Card = tuple[str, Any, str]
 #: Card convention of a file (see the module docstring and :class:`CardLayout`).
 TableStyle = Literal["product", "lb", "science"]
 _COMMENTARY = frozenset({"COMMENT ", "HISTORY ", " " * 8})
+_END = "END".ljust(80)
 
 
 @dataclass(frozen=True)
@@ -128,28 +130,24 @@ class WriteColumn:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def _header_block(
-    cards: list[Card], datasum: int, text: str = "", *, layout: CardLayout | None = None, stamp: str | None = None
-) -> bytes:
-    """Header (padded) with ``CHECKSUM``/``DATASUM`` for data of checksum ``datasum``.
+def _header_block(text: str, datasum: int, *, layout: CardLayout, stamp: str | None = None) -> bytes:
+    """Header (padded) of the card images ``text`` with ``CHECKSUM``/``DATASUM`` for data of checksum ``datasum``.
 
-    ``text``: card images formatted beforehand, placed after ``cards``; ``layout`` where the
-    checksum cards go (default: at the end); ``stamp`` the time in their comments (``updated ...``).
+    ``layout`` says where the checksum cards go (at the end, or before trailing commentary);
+    ``stamp`` the time in their comments (``updated ...``).
     """
-    images = "".join(format_card(key, value, comment) for key, value, comment in cards) + text
-    at = len(images)
-    if layout is not None and layout.checksum_before_commentary:
-        while at and images[at - 80 : at - 72] in _COMMENTARY:
+    at = len(text)
+    if layout.checksum_before_commentary:
+        while at and text[at - 80 : at - 72] in _COMMENTARY:
             at -= 80
     note = f" updated {stamp}" if stamp else ""
     checksums = format_card("CHECKSUM", _PLACEHOLDER, "HDU checksum" + note)
     checksums += format_card("DATASUM", str(datasum), "data unit checksum" + note)
-    images = images[:at] + checksums + images[at:] + "END".ljust(80)
+    images = text[:at] + checksums + text[at:] + _END
     header = (images + " " * (-len(images) % BLOCK)).encode("ascii")
-    encoded = encode_checksum(ones_complement_sum(header, datasum))
-    marker = f"CHECKSUM= '{_PLACEHOLDER}'".encode()
-    at = header.index(marker)
-    return header[:at] + f"CHECKSUM= '{encoded}'".encode() + header[at + len(marker) :]
+    encoded = encode_checksum(ones_complement_sum(header, datasum)).encode("ascii")
+    value_at = at + len("CHECKSUM= '")  # the placeholder's place in the card just formatted
+    return header[:value_at] + encoded + header[value_at + len(_PLACEHOLDER) :]
 
 
 def fits_unit(unit: str | None) -> str | None:
@@ -168,8 +166,9 @@ def ascii_bytes(values: np.ndarray) -> np.ndarray:
     chars = values.dtype.itemsize // 4
     if values.size and chars:
         codes = np.ascontiguousarray(values).reshape(-1).view(np.uint32).reshape(-1, chars)
-        if int(codes.max()) < 128:
-            used = np.flatnonzero(codes.any(axis=0))
+        top = codes.max(axis=0)  # per character position: ASCII check and used width in one pass
+        if int(top.max()) < 128:
+            used = np.flatnonzero(top)
             width = int(used[-1]) + 1 if used.size else 1
             return codes[:, :width].astype(np.uint8).view(f"S{width}").reshape(values.shape)
         try:
@@ -185,18 +184,16 @@ def _layout(values: np.ndarray) -> tuple[str, int | None, np.dtype, np.ndarray]:
     """``(TFORM letter with width, TZERO, stored base dtype, stored values)`` of a column."""
     kind = values.dtype
     if kind == np.bool_:
-        return "L", None, np.dtype("u1"), np.where(values, ord("T"), ord("F")).astype(np.uint8)
+        return "L", None, np.dtype("u1"), np.where(values, np.uint8(ord("T")), np.uint8(ord("F")))
     if kind.kind in "US":
         data = ascii_bytes(values) if kind.kind == "U" else values
         width = max(1, data.dtype.itemsize)
-        return f"{width}A", None, np.dtype(f"S{width}"), data.astype(f"S{width}")
+        return f"{width}A", None, np.dtype(f"S{width}"), data.astype(f"S{width}", copy=False)
     native = kind.newbyteorder("=")
     if native in _UNSIGNED:
         letter, zero, stored = _UNSIGNED[native]
-        if native == np.dtype(np.uint64):
-            shifted = (values.astype(np.uint64) - np.uint64(zero)).view(np.int64)  # wraps modulo 2**64
-        else:
-            shifted = values.astype(np.int64) - zero
+        # value - zero in two's complement is the value with its top bit flipped
+        shifted = (values.astype(native, copy=False) ^ native.type(zero)).view(f"i{native.itemsize}")
         return letter, zero, np.dtype(stored), shifted
     if native in _SIGNED:
         letter, stored = _SIGNED[native]
@@ -282,17 +279,15 @@ def bintable_parts(
     """:func:`bintable_bytes` as ``(header, padded data)``, the data packed in place (no copies)."""
     rows = len(columns[0].values) if columns else 0
     layouts = [_layout(np.asarray(c.values)) for c in columns]
-    dtype = np.dtype(
-        [(c.name, (stored, c.values.shape[1:])) for c, (_, _, stored, _) in zip(columns, layouts, strict=True)]
-    )
-    size = dtype.itemsize * rows
+    template = _template(extname, columns, layouts, cache, style)
+    size = template.dtype.itemsize * rows
     data = bytearray(size + (-size % BLOCK))  # zero filled: the padding
-    records = np.frombuffer(data, dtype=dtype, count=rows)
+    records = np.frombuffer(data, dtype=template.dtype, count=rows)
     for column, (_, _, _, stored) in zip(columns, layouts, strict=True):
         records[column.name] = stored
     del records
     datasum = ones_complement_sum(data)
-    return _table_header(extname, columns, layouts, rows, dtype.itemsize, datasum, cache, style, stamp), data
+    return template.header(rows, datasum, stamp), data
 
 
 def bintable_header(
@@ -312,33 +307,41 @@ def bintable_header(
     packs them.
     """
     layouts = [_layout(np.asarray(c.values)) for c in columns]
-    dtype = np.dtype(
-        [(c.name, (stored, c.values.shape[1:])) for c, (_, _, stored, _) in zip(columns, layouts, strict=True)]
-    )
-    return _table_header(extname, columns, layouts, rows, dtype.itemsize, datasum, cache, style, stamp)
+    return _template(extname, columns, layouts, cache, style).header(rows, datasum, stamp)
 
 
-def _table_header(
+@dataclass(frozen=True)
+class _TableTemplate:
+    """What a binary table's columns fix: the record layout and the header cards around ``NAXIS2``."""
+
+    dtype: np.dtype
+    head: str  # XTENSION .. NAXIS1
+    tail: str  # PCOUNT .. the serialized-columns comments
+    layout: CardLayout
+
+    def header(self, rows: int, datasum: int, stamp: str | None) -> bytes:
+        text = self.head + format_card("NAXIS2", rows, "length of dimension 2") + self.tail
+        return _header_block(text, datasum, layout=self.layout, stamp=stamp)
+
+
+def _template(
     extname: str,
     columns: Sequence[WriteColumn],
     layouts: list[tuple[str, int | None, np.dtype, np.ndarray]],
-    rows: int,
-    row_bytes: int,
-    datasum: int,
     cache: dict | None,
     style: TableStyle,
-    stamp: str | None,
-) -> bytes:
-    cards: list[Card] = [
-        ("XTENSION", "BINTABLE", "binary table extension"),
-        ("BITPIX", 8, "array data type"),
-        ("NAXIS", 2, "number of array dimensions"),
-        ("NAXIS1", row_bytes, "length of dimension 1"),
-        ("NAXIS2", rows, "length of dimension 2"),
-        ("PCOUNT", 0, "number of group parameters"),
-        ("GCOUNT", 1, "number of groups"),
-        ("TFIELDS", len(columns), "number of table fields"),
-    ]
+) -> _TableTemplate:
+    """The :class:`_TableTemplate` of these columns.
+
+    Memoised per column signature: in ``cache``, or, for columns without meta and description
+    (whose signature is all the template depends on), by :func:`_plain_template`.
+    """
+    if not any(c.meta or c.description for c in columns):
+        signature = tuple(
+            (c.name, c.values.dtype.str, c.values.shape[1:], letter, zero, stored.str, c.unit)
+            for c, (letter, zero, stored, _) in zip(columns, layouts, strict=True)
+        )
+        return _plain_template(style, extname, signature)
     key = (
         "columns",
         style,
@@ -348,12 +351,53 @@ def _table_header(
             for c, (letter, _, _, _) in zip(columns, layouts, strict=True)
         ),
     )
-    text = cache.get(key) if cache is not None else None
-    if text is None:
-        text = _column_cards(extname, columns, layouts, cache, style)
+    template = cache.get(key) if cache is not None else None
+    if template is None:
+        template = _make_template(extname, columns, layouts, cache, style)
         if cache is not None:
-            cache[key] = text
-    return _header_block(cards, datasum, text, layout=LAYOUTS[style], stamp=stamp)
+            cache[key] = template
+    return template
+
+
+@lru_cache(maxsize=1024)
+def _plain_template(
+    style: TableStyle,
+    extname: str,
+    signature: tuple[tuple[str, str, tuple[int, ...], str, int | None, str, str | None], ...],
+) -> _TableTemplate:
+    """The template of columns without meta or description, from ``(name, dtype, row shape, TFORM
+    letter, TZERO, stored dtype, unit)`` of each."""
+    columns = [WriteColumn(name, np.zeros((0, *shape), dtype=kind), unit) for name, kind, shape, *_, unit in signature]
+    layouts = [(letter, zero, np.dtype(stored), np.zeros(0)) for _, _, _, letter, zero, stored, _ in signature]
+    return _make_template(extname, columns, layouts, None, style)
+
+
+def _make_template(
+    extname: str,
+    columns: Sequence[WriteColumn],
+    layouts: list[tuple[str, int | None, np.dtype, np.ndarray]],
+    cache: dict | None,
+    style: TableStyle,
+) -> _TableTemplate:
+    fields = [(c.name, (stored, c.values.shape[1:])) for c, (_, _, stored, _) in zip(columns, layouts, strict=True)]
+    dtype = np.dtype(fields)
+    head: list[Card] = [
+        ("XTENSION", "BINTABLE", "binary table extension"),
+        ("BITPIX", 8, "array data type"),
+        ("NAXIS", 2, "number of array dimensions"),
+        ("NAXIS1", dtype.itemsize, "length of dimension 1"),
+    ]
+    tail: list[Card] = [
+        ("PCOUNT", 0, "number of group parameters"),
+        ("GCOUNT", 1, "number of groups"),
+        ("TFIELDS", len(columns), "number of table fields"),
+    ]
+    return _TableTemplate(
+        dtype,
+        "".join(format_card(*card) for card in head),
+        "".join(format_card(*card) for card in tail) + _column_cards(extname, columns, layouts, cache, style),
+        LAYOUTS[style],
+    )
 
 
 def _column_cards(
@@ -418,4 +462,4 @@ def primary_bytes(
         *(("HISTORY", line, "") for line in history),
     ]
     text = "".join(layout.card(key, value, comment) for key, value, comment in base)
-    return _header_block([], ones_complement_sum(b""), text, layout=layout, stamp=stamp)
+    return _header_block(text, 0, layout=layout, stamp=stamp)

@@ -49,15 +49,45 @@ def _scet(obt: npt.ArrayLike) -> SCETime:
     return SCETime(*scet_from_float(obt))
 
 
+#: Conversions of at most this many values at a time are remembered by :class:`SpiceClock`.
+MEMO_VALUES = 8
+#: Remembered conversions at most (the memo starts afresh beyond).
+MEMO_SIZE = 4096
+
+
 class SpiceClock:
-    """OBT -> UTC with SPICE (kernels loaded on demand)."""
+    """OBT -> UTC with SPICE (kernels loaded on demand).
+
+    A run converts the same few times again and again (the start of a product for its energy
+    table, its name, its header; the ends for the UTC day split): conversions of a few values are
+    remembered, per load of the kernels (:attr:`SpiceKernels.generation`), as the exact result
+    SPICE gave. Keep one object for a run.
+    """
 
     def __init__(self, kernels: SpiceKernels) -> None:
         self.kernels = kernels
+        self._memo: dict[float, int] = {}  # OBT -> UTC ns since 1970
+        self._generation = kernels.generation
 
     def to_datetime64(self, obt: npt.ArrayLike) -> npt.NDArray[np.datetime64]:
         """UTC ``datetime64[ns]`` of OBT float seconds."""
-        return self.kernels.scet_to_datetime64(_scet(obt))
+        values = np.asarray(obt, dtype=np.float64)
+        if values.size > MEMO_VALUES:
+            return self.kernels.scet_to_datetime64(_scet(values))
+        keys = values.ravel().tolist()
+        memo = self._memo
+        missing = [key for key in keys if key not in memo]
+        times = _scet(np.array(missing, dtype=np.float64)) if missing else None  # bad values fail before SPICE
+        self.kernels.ensure_loaded()
+        if self._generation != self.kernels.generation or len(memo) > MEMO_SIZE:
+            memo.clear()
+            self._generation = self.kernels.generation
+            missing = list(dict.fromkeys(keys))
+            times = _scet(np.array(missing, dtype=np.float64))
+        if missing and times is not None:
+            converted = self.kernels.scet_to_datetime64(times)
+            memo.update(zip(missing, converted.astype(np.int64).tolist(), strict=True))
+        return np.array([memo[key] for key in keys], dtype="datetime64[ns]").reshape(values.shape)
 
     def to_iso(self, obt: npt.ArrayLike) -> npt.NDArray[np.str_]:
         """ISO UTC strings with milliseconds (SPICE ``et2utc``)."""

@@ -26,6 +26,7 @@ values of the CONTROL columns ``raw_file`` and ``parent``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -33,7 +34,7 @@ import numpy as np
 
 from stix_lib.lb.header import common_header
 from stix_lib.products.model import Product
-from stix_lib.time.scet import scet_from_float, scet_to_string
+from stix_lib.time.scet import FINE_FLOAT_SCALE, MAX_COARSE, scet_from_float, scet_to_string
 
 Card = tuple[str, Any, str]
 
@@ -83,7 +84,16 @@ def soop_cards(provider: SoopKeywordProvider | None, utc_start: Any, utc_end: An
 
 
 def obt_string(seconds: float) -> str:
-    """OBT float seconds as ``cccccccccc:fffff``."""
+    """OBT float seconds as ``cccccccccc:fffff``.
+
+    A number in the clock's range is converted here with the arithmetic of
+    :func:`~stix_lib.time.scet.scet_from_float` (same result, without numpy); anything else by it.
+    """
+    if isinstance(seconds, float | int | np.floating | np.integer):
+        value = float(seconds)
+        if math.isfinite(value) and 0.0 <= value < MAX_COARSE + 1:
+            coarse = math.floor(value)
+            return f"{coarse:010d}:{round((value - coarse) * FINE_FLOAT_SCALE):05d}"
     coarse, fine = scet_from_float(seconds)
     return str(scet_to_string(coarse, fine))
 
@@ -177,14 +187,15 @@ def l0_primary_cards(
     """Primary-header cards and HISTORY lines of an L0 file."""
     start, end = product.obt_range
     middle = start + (end - start) / 2.0
+    begin = obt_string(start)
     cards = _base_cards(product, filename=filename, version=version, vers_cfg=vers_cfg, date=date)
     cards += data_range_cards(product)
     cards += [
         ("OBT_BEG", start, "Start of acquisition time in OBT"),
         ("OBT_END", end, "End of acquisition time in OBT"),
         ("TIMESYS", "OBT", "System used for time keywords"),
-        ("DATE-OBS", obt_string(start), "Start of acquisition time in OBT"),
-        ("DATE-BEG", obt_string(start), "Start of acquisition time in OBT"),
+        ("DATE-OBS", begin, "Start of acquisition time in OBT"),
+        ("DATE-BEG", begin, "Start of acquisition time in OBT"),
         ("DATE-AVG", obt_string(middle), "Centre of acquisition time in OBT"),
         ("DATE-END", obt_string(end), "End of acquisition time in OBT"),
     ]

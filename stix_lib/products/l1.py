@@ -81,18 +81,19 @@ def calibrate_table(
     Columns are replaced, never modified, so tables sharing column objects are not affected.
     """
     warnings: list[str] = []
+    selections: list[tuple[str, np.ndarray]] | None = None  # rows of each period, made on first need
     for name, column in list(table.columns()):
         curtx, nix = column.meta.get("PCF_CURTX"), column.meta.get("NIXS")
         if not isinstance(curtx, str) or not isinstance(nix, str):
             continue
+        if selections is None:
+            selections = [(version, (times >= start) & (times < end)) for version, start, end in periods]
+            selections = [(version, rows) for version, rows in selections if rows.any()]
         values = column.values
         pieces: list[tuple[np.ndarray, np.ndarray]] = []
         unit = column.unit
         try:
-            for version, start, end in periods:
-                rows = (times >= start) & (times < end)
-                if not rows.any():
-                    continue
+            for version, rows in selections:
                 result = calibrate(idb_manager.get_idb(version), nix, values[rows])
                 pieces.append((rows, np.asarray(result.values)))
                 if result.kind != "raw":

@@ -160,6 +160,7 @@ class ProductWriter:
     _cleaned: set = field(default_factory=set, repr=False, compare=False)
     _deferred: _Deferred | None = field(default=None, repr=False, compare=False)
     _coverage: list = field(default_factory=list, repr=False, compare=False)
+    _clock: SpiceClock | None = field(default=None, repr=False, compare=False)
 
     def read(self, path: Path) -> Product:
         """Read a product file (reusing parsed column metadata across calls)."""
@@ -210,7 +211,7 @@ class ProductWriter:
     @property
     def clock(self) -> ObtClock:
         """SPICE clock when kernels are given, else the nominal clock."""
-        return SpiceClock(self.kernels) if self.kernels is not None else NominalClock()
+        return self._spice_clock() if self.kernels is not None else NominalClock()
 
     def energies(self, product: Product) -> tuple[np.ndarray, np.ndarray] | None:
         """ENERGIES bands of a product (``None`` for products without energy information).
@@ -311,9 +312,12 @@ class ProductWriter:
 
     # -- serialisation --------------------------------------------------------------------------
     def _spice_clock(self) -> SpiceClock:
+        """The writer's one SPICE clock (it remembers conversions) for the current kernels."""
         if self.kernels is None:
             raise ProductWriteError("L1 products need SPICE kernels (UTC day split and header)")
-        return SpiceClock(self.kernels)
+        if self._clock is None or self._clock.kernels is not self.kernels:
+            self._clock = SpiceClock(self.kernels)
+        return self._clock
 
     def file_bytes(self, product: Product, filename: str) -> bytes:
         """The complete FITS file of a product (L0 or L1 header by the product's level)."""

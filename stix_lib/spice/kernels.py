@@ -5,7 +5,10 @@ SPICE is a process-global C library; this module keeps no state of its own. A
 ``[predicted, flown]`` meta kernels of it (loaded in that order after ``kclear``, so flown data
 override predictions). Whether that is already the case is read back from SPICE itself
 (``ktotal``/``kdata``), so loading the same set again — from the same or another object — costs
-a directory listing and a few SPICE queries, not a reload.
+a directory listing and a few SPICE queries, not a reload. Between two full checks a kernel-pool
+watcher (``swpool``/``cvpool`` on the leap-second and spacecraft-clock variables, notified by every
+``kclear``, text-kernel load or unload) and the kernel count tell in two SPICE calls that nothing
+changed.
 
 Typical use::
 
@@ -20,6 +23,7 @@ not thread-safe: use it from one thread per process.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import tempfile
@@ -41,6 +45,10 @@ log = logging.getLogger(__name__)
 
 #: NAIF id of Solar Orbiter (spacecraft clock and ephemeris).
 SOLO_ID = -144
+
+#: Kernel-pool variables watched between full checks: any ``kclear``, any (re)load or unload of a
+#: text kernel, any meta kernel and any other LSK or SCLK notifies the watcher.
+_WATCHED = ("DELTET/DELTA_AT", f"SCLK01_COEFFICIENTS_{-SOLO_ID}", "KERNELS_TO_LOAD")
 
 
 def default_work_dir() -> Path:
@@ -92,6 +100,8 @@ class SpiceKernels:
         self._rewritten: tuple[str, ...] = ()  # their rewritten paths, as SPICE reports them
         self._kernel_count: int | None = None  # ktotal("ALL") when SPICE held exactly our set
         self._direct_ticks = True
+        self._agent: tuple[int, tuple[str, ...], str] | None = None  # pool watcher: (pid, set, name)
+        self.generation = 0  # incremented whenever this object (re)loads SPICE
         self.load_errors: dict[str, str] = {}
 
     # ------------------------------------------------------------------------------------------
@@ -118,6 +128,33 @@ class SpiceKernels:
         self._kernel_count = total
         return True
 
+    def _watch(self) -> None:
+        """Arm the pool watcher of this set in this process and clear its pending notice.
+
+        Call only when SPICE is known to hold exactly this set. Objects holding the same set share
+        one watcher (SPICE allows at most 1000 per variable): a notice taken by one of them was
+        taken after it found this very set loaded, or was followed by a ``kclear`` that notifies
+        again. Without a watcher (none left in SPICE) every check is a full one.
+        """
+        pid = os.getpid()
+        if self._agent is None or self._agent[0] != pid or self._agent[1] != self._rewritten:
+            digest = hashlib.sha1("\n".join(self._rewritten).encode()).hexdigest()
+            name = f"STIXLIB_{digest[:24]}"
+            try:
+                spiceypy.swpool(name, len(_WATCHED), 32, list(_WATCHED))
+            except SpiceyError:
+                name = ""
+            self._agent = (pid, self._rewritten, name)
+        if self._agent[2]:
+            spiceypy.cvpool(self._agent[2])
+
+    def _unchanged(self) -> bool:
+        """Cheap check: no watcher notice and the kernel count of the last full check (this process)."""
+        agent = self._agent
+        if agent is None or not agent[2] or agent[0] != os.getpid() or agent[1] != self._rewritten:
+            return False
+        return not spiceypy.cvpool(agent[2]) and spiceypy.ktotal("ALL") == self._kernel_count
+
     def load(self) -> SpiceKernels:
         """Make SPICE hold the latest ``[predicted, flown]`` MKs of the tree (no-op if it does).
 
@@ -131,8 +168,10 @@ class SpiceKernels:
         if self._holds(rewritten):  # already loaded, by this or another object
             if self._originals != wanted or self._selection != selection:
                 self._remember(selection, wanted, rewritten)
+            self._watch()
             return self
         self._kernel_count = None
+        self.generation += 1
         spiceypy.kclear()
         loaded: list[Path] = []
         loaded_paths: list[str] = []
@@ -156,6 +195,7 @@ class SpiceKernels:
             raise SpiceKernelError(f"failed to load any meta kernel of {self.kernel_dir}: {self.load_errors}")
         self._remember(selection, tuple(loaded), loaded_paths)
         self._kernel_count = spiceypy.ktotal("ALL")
+        self._watch()
         return self
 
     def _remember(self, selection: MetaKernels, originals: Sequence[Path], rewritten: Sequence[str]) -> None:
@@ -166,8 +206,12 @@ class SpiceKernels:
 
     def ensure_loaded(self) -> None:
         """Reload if SPICE no longer holds exactly this set (cheap when it does)."""
+        if self._originals and self._unchanged():
+            return
         if not self._originals or not self._holds(self._rewritten):
             self.load()
+        else:
+            self._watch()
 
     def is_loaded(self) -> bool:
         """Whether SPICE currently holds exactly this set."""
@@ -177,6 +221,7 @@ class SpiceKernels:
         """Clear all SPICE kernels (``kclear``)."""
         spiceypy.kclear()
         self._kernel_count = None
+        self.generation += 1
 
     def __enter__(self) -> SpiceKernels:
         return self.load()

@@ -132,3 +132,49 @@ def test_pickles_for_worker_processes(kernel_dir: Path, tmp_path: Path, monkeypa
     spiceypy.kclear()  # as in a fresh worker process
     copy.ensure_loaded()
     assert len(furnished) == 2 and copy.meta_kernel_names == spice.meta_kernel_names
+
+
+def test_unchanged_pool_is_checked_without_listing_kernels(
+    kernel_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spice = SpiceKernels(kernel_dir, tmp_path).load()
+    listed = _count_calls(monkeypatch, "kdata")
+    for _ in range(5):
+        spice.ensure_loaded()
+    assert listed == []  # the pool watcher and the kernel count suffice
+
+
+def test_another_set_of_the_same_size_is_noticed(
+    kernel_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same kernels under other meta-kernel names: same kernel count, yet another set."""
+    texts = {path.name.replace("V999", "V998"): path.read_text() for path in (kernel_dir / "mk").glob("*.tm")}
+    other = SpiceKernels(_linked_tree(kernel_dir, tmp_path / "tree", texts), tmp_path / "other")
+    spice = SpiceKernels(kernel_dir, tmp_path / "work").load()
+    spice.ensure_loaded()
+    count = spiceypy.ktotal("ALL")
+    other.load()
+    assert spiceypy.ktotal("ALL") == count
+    furnished = _count_calls(monkeypatch, "furnsh")
+    spice.ensure_loaded()
+    assert len(furnished) == 2 and spice.is_loaded() and not other.is_loaded()
+    other.ensure_loaded()  # and back: the other object notices too
+    assert len(furnished) == 4 and other.is_loaded()
+
+
+def test_without_a_pool_watcher_every_check_is_a_full_one(
+    kernel_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spiceypy.utils.exceptions import SpiceyError
+
+    def no_watcher(*args):
+        raise SpiceyError("SPICE(TOOMANYWATCHES)")
+
+    monkeypatch.setattr(spiceypy, "swpool", no_watcher)
+    spice = SpiceKernels(kernel_dir, tmp_path).load()
+    listed = _count_calls(monkeypatch, "kdata")
+    spice.ensure_loaded()
+    assert listed  # the META list is read again
+    spiceypy.kclear()
+    spice.ensure_loaded()
+    assert spice.is_loaded()
