@@ -92,8 +92,8 @@ def obt_string(seconds: float) -> str:
     if isinstance(seconds, float | int | np.floating | np.integer):
         value = float(seconds)
         if math.isfinite(value) and 0.0 <= value < MAX_COARSE + 1:
-            coarse = math.floor(value)
-            return f"{coarse:010d}:{round((value - coarse) * FINE_FLOAT_SCALE):05d}"
+            whole = math.floor(value)
+            return f"{whole:010d}:{round((value - whole) * FINE_FLOAT_SCALE):05d}"
     coarse, fine = scet_from_float(seconds)
     return str(scet_to_string(coarse, fine))
 
