@@ -88,6 +88,34 @@ class BitBuffer:
         value = self._read_unsigned(bitpos, width)
         return _to_signed(value, width) if signed else value
 
+    def read_fields(
+        self, bitpos: npt.NDArray[np.int64], widths: npt.NDArray[np.int64], signed: npt.NDArray[np.intp]
+    ) -> npt.NDArray[np.int64]:
+        """Read fields of several widths (each at most 57 bits) with one gather.
+
+        Parameters
+        ----------
+        bitpos
+            ``(k, n)`` absolute bit positions: row ``i`` holds the positions of field ``i``.
+        widths
+            ``(k, 1)`` width of each field.
+        signed
+            Rows holding two's complement fields.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(k, n)`` int64 values, as :meth:`read` gives them field by field.
+        """
+        word = self._w64[bitpos >> 3].astype(np.uint64)
+        word <<= (bitpos & 7).astype(np.uint64)
+        word >>= (64 - widths).astype(np.uint64)
+        out = word.view(np.int64)
+        if len(signed):
+            sign = np.int64(1) << (widths[signed] - 1)
+            out[signed] = (out[signed] ^ sign) - sign
+        return out
+
     def _read_unsigned(self, bitpos: npt.NDArray[np.int64], width: int) -> npt.NDArray[np.int64]:
         byte = bitpos >> 3
         if width in (8, 16, 32) and not np.any(bitpos & 7):

@@ -19,7 +19,6 @@ Left-over bytes within the tolerance are reported in ``notes``.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -27,7 +26,17 @@ import numpy as np
 import numpy.typing as npt
 
 from stix_lib.decode.bits import BitBuffer
-from stix_lib.decode.layout import HEADER_BITS, FixedLayout, Node, PacketLayout, VariableLayout
+from stix_lib.decode.layout import (
+    BATCH_MAX_WIDTH,
+    HEADER_BITS,
+    FieldRun,
+    FixedLayout,
+    GroupStep,
+    Node,
+    PacketLayout,
+    Step,
+    VariableLayout,
+)
 
 #: Default number of trailing bytes a packet may carry beyond its layout (pad byte of 21/6/43).
 DEFAULT_PAD_TOLERANCE = 1
@@ -153,14 +162,34 @@ class _VariableWalker:
 
     def run(self) -> np.ndarray:
         count = len(self.base)
-        return self.sequence(self.layout.nodes, np.arange(count, dtype=np.int64), np.full(count, HEADER_BITS))
+        return self.sequence(self.layout.steps, np.arange(count, dtype=np.int64), np.full(count, HEADER_BITS))
 
-    def sequence(self, nodes: tuple[Node, ...], pkt: np.ndarray, pos: np.ndarray) -> np.ndarray:
-        for node in nodes:
-            pos = self.node(node, pkt, pos)
+    def sequence(self, steps: tuple[Step, ...], pkt: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        for step in steps:
+            if isinstance(step, FieldRun):
+                pos = self.fields(step, pkt, pos)
+            elif isinstance(step, GroupStep):
+                pos = self.node(step.node, pkt, pos, step.children)
+            else:
+                pos = self.node(step, pkt, pos, ())
         return pos
 
-    def node(self, node: Node, pkt: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    def fields(self, run: FieldRun, pkt: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        """Read a run of plain nodes with one gather (node by node when a packet is too short)."""
+        if not len(pkt):
+            return pos
+        batch = run.batch
+        if int(pos.min()) + batch.low < 0 or bool(np.any(pos + batch.high > self.limit[pkt])):
+            for node in run.nodes:  # the reads name the first field that does not fit
+                pos = self.node(node, pkt, pos, ())
+            return pos
+        where = pos + batch.starts
+        values = self.buf.read_fields(self.base[pkt] + where, batch.widths, batch.signed)
+        for i, node in enumerate(run.nodes):
+            self.chunks.add(node.name, pkt, where[i], values[i])
+        return pos + run.size
+
+    def node(self, node: Node, pkt: np.ndarray, pos: np.ndarray, children: tuple[Step, ...]) -> np.ndarray:
         if node.offset:
             pos = pos + node.offset
         values = self.read(node, pkt, pos)
@@ -175,8 +204,8 @@ class _VariableWalker:
             return self.continuation(node, pkt, pos, counts)
         size = node.children_size
         if size is not None:
-            return self.expand(node, pkt, pos, counts, size)
-        return self.lockstep(node, pkt, pos, counts)
+            return self.expand(node, children, pkt, pos, counts, size)
+        return self.lockstep(children, pkt, pos, counts)
 
     def continuation(self, node: Node, pkt: np.ndarray, pos: np.ndarray, codes: np.ndarray) -> np.ndarray:
         child = node.children[0]
@@ -194,7 +223,9 @@ class _VariableWalker:
         self.chunks.add(child.name, pkt, start, out)
         return np.where(codes > 0, start + codes * child.width, pos)
 
-    def expand(self, node: Node, pkt: np.ndarray, pos: np.ndarray, counts: np.ndarray, size: int) -> np.ndarray:
+    def expand(
+        self, node: Node, children: tuple[Step, ...], pkt: np.ndarray, pos: np.ndarray, counts: np.ndarray, size: int
+    ) -> np.ndarray:
         remaining = self.limit[pkt] - pos
         over = counts * size > remaining
         if over.any():
@@ -214,15 +245,15 @@ class _VariableWalker:
             first = np.cumsum(counts) - counts
             ramp = np.arange(total, dtype=np.int64) - np.repeat(first, counts)
             rep_pos = np.repeat(pos, counts) + ramp * size
-            self.sequence(node.children, rep_pkt, rep_pos)
+            self.sequence(children, rep_pkt, rep_pos)
         return pos + counts * size
 
-    def lockstep(self, node: Node, pkt: np.ndarray, pos: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    def lockstep(self, children: tuple[Step, ...], pkt: np.ndarray, pos: np.ndarray, counts: np.ndarray) -> np.ndarray:
         pos = pos.copy()
         active = np.nonzero(counts > 0)[0]
         done = 0
         while len(active):
-            pos[active] = self.sequence(node.children, pkt[active], pos[active])
+            pos[active] = self.sequence(children, pkt[active], pos[active])
             done += 1
             keep = counts[active] > done
             if self.any_bad:
@@ -347,8 +378,13 @@ def _decode_fixed(
     ok_index = np.nonzero(ok)[0]
     base = buf.bit_starts[sel[ok_index]]
     columns: dict[str, list[np.ndarray]] = {}
+    batch = layout.batched
+    batched = iter(buf.read_fields(base + batch.starts, batch.widths, batch.signed) if batch.names else ())
     for f in layout.fields:
-        columns.setdefault(f.name, []).append(buf.read(base + f.bit_offset, f.width, f.signed))
+        if f.width <= BATCH_MAX_WIDTH:
+            columns.setdefault(f.name, []).append(next(batched))
+        else:
+            columns.setdefault(f.name, []).append(buf.read(base + f.bit_offset, f.width, f.signed))
     values: dict[str, np.ndarray] = {}
     offsets: dict[str, np.ndarray] = {}
     n = len(ok_index)
@@ -356,14 +392,6 @@ def _decode_fixed(
         values[name] = cols[0] if len(cols) == 1 else np.stack(cols, axis=1).ravel()
         offsets[name] = np.arange(n + 1, dtype=np.int64) * len(cols)
     return ok, values, offsets, reasons, leftover[ok], notes
-
-
-def _node_names(nodes: tuple[Node, ...]) -> list[str]:
-    out = []
-    for node in nodes:
-        out.append(node.name)
-        out.extend(_node_names(node.children))
-    return out
 
 
 def _decode_variable(
@@ -374,9 +402,7 @@ def _decode_variable(
     ok = ~walker.bad
     leftover = walker.limit - end
     notes = _leftover_check(layout, leftover, ok, walker.reasons, pad_tolerance)
-    occurrences = Counter(_node_names(layout.nodes))
-    single = frozenset(name for name, n in occurrences.items() if n == 1)
-    values, offsets = _assemble(walker.chunks, layout.names, ok, single)
+    values, offsets = _assemble(walker.chunks, layout.names, ok, layout.single_node_names)
     return ok, values, offsets, walker.reasons, leftover[ok], notes
 
 

@@ -25,6 +25,7 @@ column widths depend on all packets, the flare list) are built at once.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -134,10 +135,13 @@ def build_l0_chunked(
     if first is None:
         raise ValueError("an LB product without chunks")
     spec = product_spec(*first.key)
+    second = next(iterator, None)
+    if second is None:  # one chunk: it is the whole product
+        return build_l0(first, idb_manager, parent=parent)
     if spec.kind not in CHUNKED_KINDS:
-        return build_l0(LBProduct.concatenate([first, *iterator]), idb_manager, parent=parent)
+        return build_l0(LBProduct.concatenate([first, second, *iterator]), idb_manager, parent=parent)
     try:
-        return _build_in_chunks(spec, first, iterator, idb_manager, parent)
+        return _build_in_chunks(spec, first, itertools.chain([second], iterator), idb_manager, parent)
     except _WholeBuildNeeded:
         return build_l0(LBProduct.concatenate(list(chunks())), idb_manager, parent=parent)
 
