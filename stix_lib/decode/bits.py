@@ -89,7 +89,11 @@ class BitBuffer:
         return _to_signed(value, width) if signed else value
 
     def read_fields(
-        self, bitpos: npt.NDArray[np.int64], widths: npt.NDArray[np.int64], signed: npt.NDArray[np.intp]
+        self,
+        bitpos: npt.NDArray[np.int64],
+        widths: npt.NDArray[np.int64],
+        signed: npt.NDArray[np.intp],
+        aligned: bool = False,
     ) -> npt.NDArray[np.int64]:
         """Read fields of several widths (each at most 57 bits) with one gather.
 
@@ -101,16 +105,24 @@ class BitBuffer:
             ``(k, 1)`` width of each field.
         signed
             Rows holding two's complement fields.
+        aligned
+            Every position is a multiple of 8 (fields of 8, 16 or 32 bits are then gathered
+            from a view of that width).
 
         Returns
         -------
         numpy.ndarray
             ``(k, n)`` int64 values, as :meth:`read` gives them field by field.
         """
-        word = self._w64[bitpos >> 3].astype(np.uint64)
-        word <<= (bitpos & 7).astype(np.uint64)
-        word >>= (64 - widths).astype(np.uint64)
-        out = word.view(np.int64)
+        width = int(widths[0, 0]) if len(widths) else 0
+        if aligned and width in (8, 16, 32) and bool(np.all(widths == width)):
+            view = self.u8 if width == 8 else self._w16 if width == 16 else self._w32
+            out = view[bitpos >> 3].astype(np.int64)
+        else:
+            word = self._w64[bitpos >> 3].astype(np.uint64)
+            word <<= (bitpos & 7).astype(np.uint64)
+            word >>= (64 - widths).astype(np.uint64)
+            out = word.view(np.int64)
         if len(signed):
             sign = np.int64(1) << (widths[signed] - 1)
             out[signed] = (out[signed] ^ sign) - sign

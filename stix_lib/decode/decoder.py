@@ -29,12 +29,14 @@ from stix_lib.decode.bits import BitBuffer
 from stix_lib.decode.layout import (
     BATCH_MAX_WIDTH,
     HEADER_BITS,
+    Extent,
     FieldRun,
     FixedLayout,
     GroupStep,
     Node,
     PacketLayout,
     Step,
+    StructurePlan,
     VariableLayout,
 )
 
@@ -169,9 +171,9 @@ class _VariableWalker:
             if isinstance(step, FieldRun):
                 pos = self.fields(step, pkt, pos)
             elif isinstance(step, GroupStep):
-                pos = self.node(step.node, pkt, pos, step.children)
+                pos = self.node(step.node, pkt, pos, step)
             else:
-                pos = self.node(step, pkt, pos, ())
+                pos = self.node(step, pkt, pos, None)
         return pos
 
     def fields(self, run: FieldRun, pkt: np.ndarray, pos: np.ndarray) -> np.ndarray:
@@ -181,7 +183,7 @@ class _VariableWalker:
         batch = run.batch
         if int(pos.min()) + batch.low < 0 or bool(np.any(pos + batch.high > self.limit[pkt])):
             for node in run.nodes:  # the reads name the first field that does not fit
-                pos = self.node(node, pkt, pos, ())
+                pos = self.node(node, pkt, pos, None)
             return pos
         where = pos + batch.starts
         values = self.buf.read_fields(self.base[pkt] + where, batch.widths, batch.signed)
@@ -189,13 +191,13 @@ class _VariableWalker:
             self.chunks.add(node.name, pkt, where[i], values[i])
         return pos + run.size
 
-    def node(self, node: Node, pkt: np.ndarray, pos: np.ndarray, children: tuple[Step, ...]) -> np.ndarray:
+    def node(self, node: Node, pkt: np.ndarray, pos: np.ndarray, group: GroupStep | None) -> np.ndarray:
         if node.offset:
             pos = pos + node.offset
         values = self.read(node, pkt, pos)
         self.chunks.add(node.name, pkt, pos, values)
         pos = pos + node.width
-        if not node.children:
+        if group is None:
             return pos
         counts = values.astype(np.int64)
         if self.any_bad:
@@ -204,8 +206,14 @@ class _VariableWalker:
             return self.continuation(node, pkt, pos, counts)
         size = node.children_size
         if size is not None:
-            return self.expand(node, children, pkt, pos, counts, size)
-        return self.lockstep(children, pkt, pos, counts)
+            return self.expand(node, group, pkt, pos, counts, size)
+        if group.structure is not None:
+            located = self.locate(group.structure, pkt, pos, counts)
+            if located is not None:
+                frame_pkt, frame_pos, end = located
+                self.sequence(group.children, frame_pkt, frame_pos)
+                return end
+        return self.lockstep(group.children, pkt, pos, counts)
 
     def continuation(self, node: Node, pkt: np.ndarray, pos: np.ndarray, codes: np.ndarray) -> np.ndarray:
         child = node.children[0]
@@ -224,7 +232,7 @@ class _VariableWalker:
         return np.where(codes > 0, start + codes * child.width, pos)
 
     def expand(
-        self, node: Node, children: tuple[Step, ...], pkt: np.ndarray, pos: np.ndarray, counts: np.ndarray, size: int
+        self, node: Node, group: GroupStep, pkt: np.ndarray, pos: np.ndarray, counts: np.ndarray, size: int
     ) -> np.ndarray:
         remaining = self.limit[pkt] - pos
         over = counts * size > remaining
@@ -243,10 +251,72 @@ class _VariableWalker:
         if total:
             rep_pkt = np.repeat(pkt, counts)
             first = np.cumsum(counts) - counts
-            ramp = np.arange(total, dtype=np.int64) - np.repeat(first, counts)
-            rep_pos = np.repeat(pos, counts) + ramp * size
-            self.sequence(children, rep_pkt, rep_pos)
+            rep_pos = np.repeat(pos - first * size, counts)
+            rep_pos += np.arange(0, total * size, size, dtype=np.int64)
+            batch = group.batch
+            if batch is not None and batch.low >= 0 and batch.high <= size:
+                # every field lies inside its repetition and the repetitions inside the packet
+                where = rep_pos + batch.starts
+                aligned = size % 8 == 0 and not np.any(batch.starts & 7) and not np.any(pos & 7)
+                values = self.buf.read_fields(self.base[rep_pkt] + where, batch.widths, batch.signed, aligned)
+                for name, at, value in zip(batch.names, where, values, strict=True):
+                    self.chunks.add(name, rep_pkt, at, value)
+            else:
+                self.sequence(group.children, rep_pkt, rep_pos)
         return pos + counts * size
+
+    def locate(
+        self, plan: StructurePlan, pkt: np.ndarray, pos: np.ndarray, counts: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Start of every repetition of a structure, read from its counts alone (see
+        :class:`~stix_lib.decode.layout.StructurePlan`): frames ``(pkt, pos)`` in stream order
+        and the position after the repeater per frame.
+
+        ``None`` when some repetition would not fit its packet (or has a negative count): then
+        :meth:`lockstep` walks it and reports the first field that does not fit. Otherwise no
+        read of the structure can fail, so reading all repetitions at once gives the same values.
+        """
+
+        def fits(start: np.ndarray, extent: Extent | None, limit: np.ndarray) -> bool:
+            return extent is None or not (
+                int(start.min()) + extent[0] < 0 or bool(np.any(start + extent[1] > limit))
+            )
+
+        end = pos.copy()
+        active = np.flatnonzero(counts > 0)
+        frames: list[np.ndarray] = []
+        starts: list[np.ndarray] = []
+        done = 0
+        while len(active):
+            frame_pkt = pkt[active]
+            limit = self.limit[frame_pkt]
+            start = end[active]
+            at = start
+            for block in plan.blocks:
+                if not fits(at, block.fields, limit):
+                    return None
+                count_at = at + block.position
+                number = self.buf.read(self.base[frame_pkt] + count_at, block.width, block.signed)
+                first = count_at + block.width
+                has = number > 0
+                if block.signed and bool(np.any(number < 0)):
+                    return None
+                last = first + (number - 1) * block.size
+                if bool(np.any(has & ((first + block.child[0] < 0) | (last + block.child[1] > limit)))):
+                    return None
+                at = first + number * block.size
+            if not fits(at, plan.tail, limit):
+                return None
+            frames.append(active)
+            starts.append(start)
+            end[active] = at + plan.tail_size
+            done += 1
+            active = active[counts[active] > done]
+        if not frames:
+            return pkt[:0], pos[:0], end
+        frame = np.concatenate(frames)
+        order = np.argsort(frame, kind="stable")  # frame by frame, each one's repetitions in order
+        return pkt[frame[order]], np.concatenate(starts)[order], end
 
     def lockstep(self, children: tuple[Step, ...], pkt: np.ndarray, pos: np.ndarray, counts: np.ndarray) -> np.ndarray:
         pos = pos.copy()

@@ -263,15 +263,113 @@ class FieldRun:
     size: int
 
 
+#: Lowest start and highest end of some fields, relative to a position.
+Extent = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class CountedBlock:
+    """A repeater with plain children inside a :class:`StructurePlan`.
+
+    Attributes
+    ----------
+    fields
+        Extent of the fields since the previous block (this repeater's count included), relative
+        to where they start.
+    position, width, signed
+        The count field, relative to where those fields start.
+    size
+        Bits of one repetition.
+    child
+        Extent of one repetition's fields relative to its start.
+    """
+
+    fields: Extent
+    position: int
+    width: int
+    signed: bool
+    size: int
+    child: Extent
+
+
+@dataclass(frozen=True)
+class StructurePlan:
+    """The size of a repeated structure computed from its counts alone.
+
+    A structure of plain fields and repeaters with plain children: its size is static apart
+    from ``count * size`` per block, so a packet's structures can be located reading only the
+    counts (:class:`CountedBlock`), and their fields all read together afterwards.
+
+    Attributes
+    ----------
+    blocks
+        The repeaters, in reading order.
+    tail
+        Extent of the fields after the last block (``None``: no fields).
+    tail_size
+        Bits from the end of the last block to the end of the structure.
+    """
+
+    blocks: tuple[CountedBlock, ...]
+    tail: Extent | None
+    tail_size: int
+
+
+def _structure_plan(nodes: tuple[Node, ...]) -> StructurePlan | None:
+    """Plan of a structure of ``nodes`` (``None`` when a child has data-dependent size)."""
+    blocks: list[CountedBlock] = []
+    low: int | None = None
+    high = off = 0
+    for node in nodes:
+        if node.continuation or (node.children and node.children_size is None) or node.width > BATCH_MAX_WIDTH:
+            return None
+        pos = off + node.offset
+        low, high = (pos, pos + node.width) if low is None else (min(low, pos), max(high, pos + node.width))
+        off = pos + node.width
+        if node.children:
+            child_low, child_high, child_off = 0, 0, 0
+            for n, child in enumerate(node.children):
+                at = child_off + child.offset
+                child_low = at if n == 0 else min(child_low, at)
+                child_high = at + child.width if n == 0 else max(child_high, at + child.width)
+                child_off = at + child.width
+            size = node.children_size if node.children_size is not None else child_off
+            blocks.append(CountedBlock((low, high), pos, node.width, node.signed, size, (child_low, child_high)))
+            low, high, off = None, 0, 0
+    if not blocks:
+        return None
+    return StructurePlan(tuple(blocks), None if low is None else (low, high), off)
+
+
 @dataclass(frozen=True, eq=False)
 class GroupStep:
-    """A repeater node with its children compiled to steps."""
+    """A repeater node with its children compiled to steps.
+
+    ``structure``: for a repeater of data-dependent children (walked in lock step), the plan of
+    one repetition when it can be located from its counts alone (see :class:`StructurePlan`).
+    ``batch``: for a repeater of plain children of at most :data:`BATCH_MAX_WIDTH` bits, the
+    children relative to the start of a repetition.
+    """
 
     node: Node
     children: tuple[Step, ...]
+    structure: StructurePlan | None = None
+    batch: FieldBatch | None = None
 
 
 Step = Node | FieldRun | GroupStep
+
+
+def _children_batch(children: tuple[Node, ...]) -> FieldBatch | None:
+    """Plain children read together, positions relative to the repetition (``None``: a wide one)."""
+    if any(child.width > BATCH_MAX_WIDTH for child in children):
+        return None
+    fields, pos = [], 0
+    for child in children:
+        pos += child.offset
+        fields.append((child.name, pos, child.width, child.signed))
+        pos += child.width
+    return FieldBatch.of(fields)
 
 
 def compile_steps(nodes: tuple[Node, ...]) -> tuple[Step, ...]:
@@ -284,12 +382,9 @@ def compile_steps(nodes: tuple[Node, ...]) -> tuple[Step, ...]:
         if len(run) == 1:
             steps.append(run[0])
         elif run:
-            fields, pos = [], 0
-            for node in run:
-                pos += node.offset
-                fields.append((node.name, pos, node.width, node.signed))
-                pos += node.width
-            steps.append(FieldRun(tuple(run), FieldBatch.of(fields), pos))
+            batch = _children_batch(tuple(run))
+            assert batch is not None  # runs hold narrow fields only
+            steps.append(FieldRun(tuple(run), batch, sum(node.offset + node.width for node in run)))
         run.clear()
 
     for node in nodes:
@@ -297,7 +392,14 @@ def compile_steps(nodes: tuple[Node, ...]) -> tuple[Step, ...]:
             run.append(node)
             continue
         close_run()
-        steps.append(GroupStep(node, compile_steps(node.children)) if node.children else node)
+        if not node.children:
+            steps.append(node)
+        elif node.continuation:
+            steps.append(GroupStep(node, compile_steps(node.children)))
+        elif node.children_size is not None:
+            steps.append(GroupStep(node, compile_steps(node.children), batch=_children_batch(node.children)))
+        else:
+            steps.append(GroupStep(node, compile_steps(node.children), _structure_plan(node.children)))
     close_run()
     return tuple(steps)
 
