@@ -138,14 +138,18 @@ class BitBuffer:
         return ((word << shift) >> _SHIFT_CACHE[width]).astype(np.int64)
 
     def _read_wide(self, bitpos: npt.NDArray[np.int64], width: int, signed: bool) -> npt.NDArray[np.object_]:
-        out = np.empty(len(bitpos), dtype=object)
-        nbytes = (width + 7) // 8 + 1
-        for i, pos in enumerate(np.asarray(bitpos, dtype=np.int64).tolist()):
-            chunk = int.from_bytes(self._data[pos >> 3 : (pos >> 3) + nbytes], "big")
-            value = (chunk >> (nbytes * 8 - (pos & 7) - width)) & ((1 << width) - 1)
-            if signed and value >> (width - 1):
-                value -= 1 << width
-            out[i] = value
+        # 32-bit parts read with numpy, joined into Python ints (most significant part first)
+        bitpos = np.asarray(bitpos, dtype=np.int64)
+        head = width % 32 or 32
+        values = self._read_unsigned(bitpos, head).tolist()
+        for start in range(head, width, 32):
+            part = self._read_unsigned(bitpos + start, 32).tolist()
+            values = [(v << 32) | p for v, p in zip(values, part, strict=True)]
+        if signed:
+            sign, full = 1 << (width - 1), 1 << width
+            values = [v - full if v & sign else v for v in values]
+        out = np.empty(len(values), dtype=object)
+        out[:] = values
         return out
 
 

@@ -75,6 +75,7 @@ class DecodedPackets:
     errors: list[tuple[int, str]] = field(default_factory=list)
     leftover_bits: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     notes: list[str] = field(default_factory=list)
+    _scalars: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -102,8 +103,10 @@ class DecodedPackets:
         ValueError
             If some packet holds zero or several values of ``name``.
         """
-        if not np.all(self.counts(name) == 1):
-            raise ValueError(f"parameter {name} does not occur exactly once in every packet")
+        if name not in self._scalars:
+            if not np.all(self.counts(name) == 1):
+                raise ValueError(f"parameter {name} does not occur exactly once in every packet")
+            self._scalars.add(name)
         return self.values[name]
 
     def packet_dict(self, packet: int) -> dict[str, npt.NDArray]:

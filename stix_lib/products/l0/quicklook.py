@@ -82,6 +82,15 @@ def _energy_sample_matrix(
     """``(samples, energies)`` values and variances from energy-major packet blocks."""
     values, variance = _decompressed(batch, name)
     energies = int(n_e[0]) if len(n_e) else 0
+    samples = int(n_s[0]) if len(n_s) else 0
+    uniform = energies and samples and np.all(n_e == energies) and np.all(n_s == samples)
+    if uniform and len(values) == len(n_s) * energies * samples:
+        # usual: equal blocks in every packet, a transpose of each (copies, C order)
+        blocks = (len(n_s), energies, samples)
+        return (
+            values.reshape(blocks).transpose(0, 2, 1).reshape(-1, energies),
+            np.asarray(variance, dtype=np.float64).reshape(blocks).transpose(0, 2, 1).reshape(-1, energies),
+        )
     run, pos = ramp(n_e * n_s)
     sample_start = np.cumsum(n_s) - n_s
     per_run = n_s[run]

@@ -150,3 +150,21 @@ def test_read_fields_matches_python_integers(aligned: bool) -> None:
             if is_signed and value >> (width - 1):
                 value -= 1 << width
             assert got[row, column] == value
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_wide_fields_match_python_integers(signed: bool) -> None:
+    rng = np.random.default_rng(11)
+    packets = [bytes(rng.integers(0, 256, 40, dtype=np.uint8)) for _ in range(10)]
+    buf = BitBuffer(packets)
+    data = b"".join(packets)
+    whole = int.from_bytes(data, "big")
+    for width in (65, 96, 100, 128):
+        bitpos = rng.integers(0, len(data) * 8 - width, 40).astype(np.int64)
+        got = buf.read(bitpos, width, signed)
+        assert got.dtype == object
+        for pos, value in zip(bitpos.tolist(), got.tolist(), strict=True):
+            expected = (whole >> (len(data) * 8 - pos - width)) & ((1 << width) - 1)
+            if signed and expected >> (width - 1):
+                expected -= 1 << width
+            assert value == expected and type(value) is int
