@@ -16,6 +16,9 @@ import numpy as np
 import numpy.typing as npt
 
 _PAD = 16
+
+#: Values :meth:`BitBuffer.read_fields` reads with one gather (more: field by field).
+BATCH_VALUES = 1 << 14
 _SHIFT_CACHE = {w: np.uint64(64 - w) for w in range(1, 65)}
 
 
@@ -90,19 +93,24 @@ class BitBuffer:
 
     def read_fields(
         self,
-        bitpos: npt.NDArray[np.int64],
+        origin: npt.NDArray[np.int64],
+        starts: npt.NDArray[np.int64],
         widths: npt.NDArray[np.int64],
         signed: npt.NDArray[np.intp],
         aligned: bool = False,
-    ) -> npt.NDArray[np.int64]:
-        """Read fields of several widths (each at most 57 bits) with one gather.
+    ) -> Sequence[npt.NDArray[np.int64]]:
+        """Read fields of several widths (each at most 57 bits) at ``origin + starts[i]``.
+
+        Few values are read with one gather over all fields; many field by field, so that no
+        temporary array grows beyond :data:`BATCH_VALUES` values (allocating and releasing large
+        blocks costs more in page faults than it saves in calls).
 
         Parameters
         ----------
-        bitpos
-            ``(k, n)`` absolute bit positions: row ``i`` holds the positions of field ``i``.
-        widths
-            ``(k, 1)`` width of each field.
+        origin
+            ``(n,)`` absolute bit positions the fields are relative to.
+        starts, widths
+            ``(k, 1)`` relative position and width of each field.
         signed
             Rows holding two's complement fields.
         aligned
@@ -111,26 +119,37 @@ class BitBuffer:
 
         Returns
         -------
-        numpy.ndarray
-            ``(k, n)`` int64 values, as :meth:`read` gives them field by field.
+        sequence of numpy.ndarray
+            ``k`` rows of ``n`` int64 values, as :meth:`read` gives them field by field.
         """
+        if len(starts) * len(origin) > BATCH_VALUES:
+            out = []
+            for start, width in zip(starts[:, 0].tolist(), widths[:, 0].tolist(), strict=True):
+                out.append(self._read_unsigned(origin + start, width, aligned))
+            for row in signed.tolist():
+                out[row] = _to_signed(out[row], int(widths[row, 0]))
+            return out
+        bitpos = origin + starts
         width = int(widths[0, 0]) if len(widths) else 0
+        byte = (bitpos >> 3).ravel()
         if aligned and width in (8, 16, 32) and bool(np.all(widths == width)):
             view = self.u8 if width == 8 else self._w16 if width == 16 else self._w32
-            out = view[bitpos >> 3].astype(np.int64)
+            values = view[byte].astype(np.int64).reshape(bitpos.shape)
         else:
-            word = self._w64[bitpos >> 3].astype(np.uint64)
+            word = self._w64[byte].astype(np.uint64).reshape(bitpos.shape)
             word <<= (bitpos & 7).astype(np.uint64)
             word >>= (64 - widths).astype(np.uint64)
-            out = word.view(np.int64)
+            values = word.view(np.int64)
         if len(signed):
             sign = np.int64(1) << (widths[signed] - 1)
-            out[signed] = (out[signed] ^ sign) - sign
-        return out
+            values[signed] = (values[signed] ^ sign) - sign
+        return values
 
-    def _read_unsigned(self, bitpos: npt.NDArray[np.int64], width: int) -> npt.NDArray[np.int64]:
+    def _read_unsigned(
+        self, bitpos: npt.NDArray[np.int64], width: int, aligned: bool = False
+    ) -> npt.NDArray[np.int64]:
         byte = bitpos >> 3
-        if width in (8, 16, 32) and not np.any(bitpos & 7):
+        if width in (8, 16, 32) and (aligned or not np.any(bitpos & 7)):
             view = self.u8 if width == 8 else self._w16 if width == 16 else self._w32
             return view[byte].astype(np.int64)
         shift = (bitpos & 7).astype(np.uint64)

@@ -115,12 +115,16 @@ class DecodedPackets:
 
 
 class _Chunks:
-    """Values emitted per parameter: lists of (packet, bit position, values) arrays."""
+    """Values emitted per parameter: lists of (packet, bit position, values) arrays.
+
+    Positions order the values of a name read at several tree nodes; for a name read at one
+    node they may be ``None`` (its values are emitted in stream order per packet).
+    """
 
     def __init__(self) -> None:
-        self.data: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+        self.data: dict[str, list[tuple[np.ndarray, np.ndarray | None, np.ndarray]]] = {}
 
-    def add(self, name: str, pkt: np.ndarray, pos: np.ndarray, values: np.ndarray) -> None:
+    def add(self, name: str, pkt: np.ndarray, pos: np.ndarray | None, values: np.ndarray) -> None:
         if len(pkt):
             self.data.setdefault(name, []).append((pkt, pos, values))
 
@@ -135,6 +139,7 @@ class _VariableWalker:
         self.reasons: dict[int, str] = {}
         self.any_bad = False
         self.chunks = _Chunks()
+        self.single = layout.single_node_names  # names whose positions are never needed
 
     def fail(self, local: np.ndarray, reasons: Sequence[str] | str) -> None:
         if not len(local):
@@ -188,10 +193,9 @@ class _VariableWalker:
             for node in run.nodes:  # the reads name the first field that does not fit
                 pos = self.node(node, pkt, pos, None)
             return pos
-        where = pos + batch.starts
-        values = self.buf.read_fields(self.base[pkt] + where, batch.widths, batch.signed)
-        for i, node in enumerate(run.nodes):
-            self.chunks.add(node.name, pkt, where[i], values[i])
+        values = self.buf.read_fields(self.base[pkt] + pos, batch.starts, batch.widths, batch.signed)
+        for node, start, value in zip(run.nodes, batch.starts[:, 0].tolist(), values, strict=True):
+            self.chunks.add(node.name, pkt, None if node.name in self.single else pos + start, value)
         return pos + run.size
 
     def node(self, node: Node, pkt: np.ndarray, pos: np.ndarray, group: GroupStep | None) -> np.ndarray:
@@ -254,17 +258,19 @@ class _VariableWalker:
         if total:
             rep_pkt = np.repeat(pkt, counts)
             first = np.cumsum(counts) - counts
-            rep_pos = np.repeat(pos - first * size, counts)
-            rep_pos += np.arange(0, total * size, size, dtype=np.int64)
             batch = group.batch
             if batch is not None and batch.low >= 0 and batch.high <= size:
                 # every field lies inside its repetition and the repetitions inside the packet
-                where = rep_pos + batch.starts
                 aligned = size % 8 == 0 and not np.any(batch.starts & 7) and not np.any(pos & 7)
-                values = self.buf.read_fields(self.base[rep_pkt] + where, batch.widths, batch.signed, aligned)
-                for name, at, value in zip(batch.names, where, values, strict=True):
+                origin = np.repeat(self.base[pkt] + pos - first * size, counts)
+                origin += np.arange(0, total * size, size, dtype=np.int64)
+                values = self.buf.read_fields(origin, batch.starts, batch.widths, batch.signed, aligned)
+                for name, start, value in zip(batch.names, batch.starts[:, 0].tolist(), values, strict=True):
+                    at = None if name in self.single else origin - np.repeat(self.base[pkt], counts) + start
                     self.chunks.add(name, rep_pkt, at, value)
             else:
+                rep_pos = np.repeat(pos - first * size, counts)
+                rep_pos += np.arange(0, total * size, size, dtype=np.int64)
                 self.sequence(group.children, rep_pkt, rep_pos)
         return pos + counts * size
 
@@ -452,7 +458,7 @@ def _decode_fixed(
     base = buf.bit_starts[sel[ok_index]]
     columns: dict[str, list[np.ndarray]] = {}
     batch = layout.batched
-    batched = iter(buf.read_fields(base + batch.starts, batch.widths, batch.signed) if batch.names else ())
+    batched = iter(buf.read_fields(base, batch.starts, batch.widths, batch.signed) if batch.names else ())
     for f in layout.fields:
         if f.width <= BATCH_MAX_WIDTH:
             columns.setdefault(f.name, []).append(next(batched))

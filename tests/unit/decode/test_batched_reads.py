@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import stix_lib.decode.bits as bits
 import stix_lib.decode.layout as layout_module
 from stix_lib.decode.bits import BitBuffer
 from stix_lib.decode.decoder import decode_layout
@@ -132,24 +133,22 @@ def test_read_fields_matches_python_integers(aligned: bool) -> None:
     data = b"".join(packets)
     widths = [8, 8, 8] if aligned else [1, 5, 8, 13, 16, 31, 32, 57]
     signed = [False, True, False] if aligned else [False, True, False, True, False, True, False, True]
-    rows = []
-    for width in widths:
-        limit = (len(data) * 8 - width) // (8 if aligned else 1)
-        rows.append(rng.integers(0, limit, 50) * (8 if aligned else 1))
-    bitpos = np.array(rows, dtype=np.int64)
-    got = buf.read_fields(
-        bitpos,
-        np.array(widths, dtype=np.int64).reshape(-1, 1),
-        np.flatnonzero(signed),
-        aligned,
-    )
+    step = 8 if aligned else 1
+    starts = np.array([step * i for i in range(len(widths))], dtype=np.int64).reshape(-1, 1)
+    limit = (len(data) * 8 - 64 - int(starts[-1, 0])) // step
     whole = int.from_bytes(data, "big")
-    for row, (width, is_signed) in enumerate(zip(widths, signed, strict=True)):
-        for column, pos in enumerate(bitpos[row].tolist()):
-            value = (whole >> (len(data) * 8 - pos - width)) & ((1 << width) - 1)
-            if is_signed and value >> (width - 1):
-                value -= 1 << width
-            assert got[row, column] == value
+    for count in (50, bits.BATCH_VALUES):  # one gather, and field by field
+        origin = rng.integers(0, limit, count).astype(np.int64) * step
+        got = buf.read_fields(
+            origin, starts, np.array(widths, dtype=np.int64).reshape(-1, 1), np.flatnonzero(signed), aligned
+        )
+        for row, (width, is_signed) in enumerate(zip(widths, signed, strict=True)):
+            values = got[row].tolist()
+            for column, pos in enumerate((origin + starts[row, 0]).tolist()[:200]):
+                value = (whole >> (len(data) * 8 - pos - width)) & ((1 << width) - 1)
+                if is_signed and value >> (width - 1):
+                    value -= 1 << width
+                assert values[column] == value
 
 
 @pytest.mark.parametrize("signed", [False, True])
