@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 _PAD = 16
 
-#: Values :meth:`BitBuffer.read_fields` reads with one gather (more: field by field).
+#: Values :meth:`BitBuffer.read_fields` reads with one gather (unless a single field holds more).
 BATCH_VALUES = 1 << 14
 _SHIFT_CACHE = {w: np.uint64(64 - w) for w in range(1, 65)}
 
@@ -101,9 +101,9 @@ class BitBuffer:
     ) -> Sequence[npt.NDArray[np.int64]]:
         """Read fields of several widths (each at most 57 bits) at ``origin + starts[i]``.
 
-        Few values are read with one gather over all fields; many field by field, so that no
-        temporary array grows beyond :data:`BATCH_VALUES` values (allocating and releasing large
-        blocks costs more in page faults than it saves in calls).
+        The fields are read in groups of one gather each, as many fields per group as keep the
+        temporaries within :data:`BATCH_VALUES` values (at least one field): allocating and
+        releasing large blocks costs more in page faults than it saves in calls.
 
         Parameters
         ----------
@@ -122,12 +122,13 @@ class BitBuffer:
         sequence of numpy.ndarray
             ``k`` rows of ``n`` int64 values, as :meth:`read` gives them field by field.
         """
-        if len(starts) * len(origin) > BATCH_VALUES:
-            out = []
-            for start, width in zip(starts[:, 0].tolist(), widths[:, 0].tolist(), strict=True):
-                out.append(self._read_unsigned(origin + start, width, aligned))
-            for row in signed.tolist():
-                out[row] = _to_signed(out[row], int(widths[row, 0]))
+        per_gather = max(1, BATCH_VALUES // max(len(origin), 1))
+        if len(starts) > per_gather:
+            out: list[npt.NDArray[np.int64]] = []
+            for first in range(0, len(starts), per_gather):
+                part = slice(first, first + per_gather)
+                part_signed = signed[(signed >= first) & (signed < first + per_gather)] - first
+                out.extend(self.read_fields(origin, starts[part], widths[part], part_signed, aligned))
             return out
         bitpos = origin + starts
         width = int(widths[0, 0]) if len(widths) else 0

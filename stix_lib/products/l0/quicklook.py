@@ -290,6 +290,10 @@ def _unique_per_packet(values: np.ndarray, packet: np.ndarray, count: int) -> np
     """Number of distinct ``values`` in each packet."""
     if not len(values):
         return np.zeros(count, dtype=np.int64)
+    if values.min() >= 0 and values.max() < 256:  # usual (8-bit detector ids): mark (packet, value)
+        seen = np.zeros((count, int(values.max()) + 1), dtype=bool)
+        seen[packet, values] = True
+        return np.count_nonzero(seen, axis=1).astype(np.int64)
     pairs = np.unique(np.stack([packet, values], axis=1), axis=0)
     return np.bincount(pairs[:, 0], minlength=count).astype(np.int64)
 

@@ -137,7 +137,7 @@ def test_read_fields_matches_python_integers(aligned: bool) -> None:
     starts = np.array([step * i for i in range(len(widths))], dtype=np.int64).reshape(-1, 1)
     limit = (len(data) * 8 - 64 - int(starts[-1, 0])) // step
     whole = int.from_bytes(data, "big")
-    for count in (50, bits.BATCH_VALUES):  # one gather, and field by field
+    for count in (50, 3000, bits.BATCH_VALUES):  # one gather, groups of fields, field by field
         origin = rng.integers(0, limit, count).astype(np.int64) * step
         got = buf.read_fields(
             origin, starts, np.array(widths, dtype=np.int64).reshape(-1, 1), np.flatnonzero(signed), aligned
