@@ -20,7 +20,8 @@ stacks the parts. The result is the product, errors and notes of
   (:func:`~stix_lib.products.l0.build_l0`), so damaged input gives the same errors too.
 
 Other kinds (calibration spectra summed over packets of one accumulation, generic products whose
-column widths depend on all packets, the flare list) are built at once.
+column widths depend on all packets, the flare list) are built at once, and so is an LB product
+that comes in one chunk (most files: nothing to carry, stack or compact).
 """
 
 from __future__ import annotations

@@ -82,15 +82,22 @@ def _energy_sample_matrix(
     """``(samples, energies)`` values and variances from energy-major packet blocks."""
     values, variance = _decompressed(batch, name)
     energies = int(n_e[0]) if len(n_e) else 0
-    samples = int(n_s[0]) if len(n_s) else 0
-    uniform = energies and samples and np.all(n_e == energies) and np.all(n_s == samples)
-    if uniform and len(values) == len(n_s) * energies * samples:
-        # usual: equal blocks in every packet, a transpose of each (copies, C order)
-        blocks = (len(n_s), energies, samples)
-        return (
-            values.reshape(blocks).transpose(0, 2, 1).reshape(-1, energies),
-            np.asarray(variance, dtype=np.float64).reshape(blocks).transpose(0, 2, 1).reshape(-1, energies),
-        )
+    bounds = np.r_[0, np.flatnonzero(n_s[1:] != n_s[:-1]) + 1, len(n_s)].tolist()
+    if energies and np.all(n_e == energies) and len(values) == energies * int(n_s.sum()) and len(bounds) <= 9:
+        # usual: one energy number, runs of packets of equal sample numbers: transpose the blocks
+        # of a run at once (each part a copy in C order)
+        value_start = np.r_[0, np.cumsum(n_s * energies)].tolist()
+        parts = []
+        for array in (values, np.asarray(variance, dtype=np.float64)):
+            blocks = [
+                array[value_start[a] : value_start[b]]
+                .reshape(b - a, energies, int(n_s[a]))
+                .transpose(0, 2, 1)
+                .reshape(-1, energies)
+                for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+            ]
+            parts.append(blocks[0] if len(blocks) == 1 else np.concatenate(blocks))
+        return parts[0], parts[1]
     run, pos = ramp(n_e * n_s)
     sample_start = np.cumsum(n_s) - n_s
     per_run = n_s[run]
