@@ -146,11 +146,9 @@ class BitBuffer:
             values[signed] = (values[signed] ^ sign) - sign
         return values
 
-    def _read_unsigned(
-        self, bitpos: npt.NDArray[np.int64], width: int, aligned: bool = False
-    ) -> npt.NDArray[np.int64]:
+    def _read_unsigned(self, bitpos: npt.NDArray[np.int64], width: int) -> npt.NDArray[np.int64]:
         byte = bitpos >> 3
-        if width in (8, 16, 32) and (aligned or not np.any(bitpos & 7)):
+        if width in (8, 16, 32) and not np.any(bitpos & 7):
             view = self.u8 if width == 8 else self._w16 if width == 16 else self._w32
             return view[byte].astype(np.int64)
         shift = (bitpos & 7).astype(np.uint64)
