@@ -130,15 +130,21 @@ class BitBuffer:
                 part_signed = signed[(signed >= first) & (signed < first + per_gather)] - first
                 out.extend(self.read_fields(origin, starts[part], widths[part], part_signed, aligned))
             return out
+        # few temporaries (each large one costs page faults): positions become byte numbers in place
         bitpos = origin + starts
         width = int(widths[0, 0]) if len(widths) else 0
-        byte = (bitpos >> 3).ravel()
         if aligned and width in (8, 16, 32) and bool(np.all(widths == width)):
             view = self.u8 if width == 8 else self._w16 if width == 16 else self._w32
-            values = view[byte].astype(np.int64).reshape(bitpos.shape)
+            bitpos >>= 3
+            values = view[bitpos.ravel()].astype(np.int64).reshape(bitpos.shape)
         else:
-            word = self._w64[byte].astype(np.uint64).reshape(bitpos.shape)
-            word <<= (bitpos & 7).astype(np.uint64)
+            shift = (bitpos & 7).view(np.uint64)
+            bitpos >>= 3
+            word = self._w64[bitpos.ravel()].reshape(bitpos.shape)
+            if not word.dtype.isnative:  # big-endian words: swap to native order in place
+                word = word.byteswap(inplace=True).view(word.dtype.newbyteorder())
+            word = word.view(np.uint64)
+            word <<= shift
             word >>= (64 - widths).astype(np.uint64)
             values = word.view(np.int64)
         if len(signed):

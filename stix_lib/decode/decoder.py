@@ -257,21 +257,17 @@ class _VariableWalker:
         total = int(counts.sum())
         if total:
             rep_pkt = np.repeat(pkt, counts)
-            first = np.cumsum(counts) - counts
             batch = group.batch
             if batch is not None and batch.low >= 0 and batch.high <= size:
                 # every field lies inside its repetition and the repetitions inside the packet
                 aligned = size % 8 == 0 and not np.any(batch.starts & 7) and not np.any(pos & 7)
-                origin = np.repeat(self.base[pkt] + pos - first * size, counts)
-                origin += np.arange(0, total * size, size, dtype=np.int64)
+                origin = step_runs(self.base[pkt] + pos, counts, size)
                 values = self.buf.read_fields(origin, batch.starts, batch.widths, batch.signed, aligned)
                 for name, start, value in zip(batch.names, batch.starts[:, 0].tolist(), values, strict=True):
                     at = None if name in self.single else origin - np.repeat(self.base[pkt], counts) + start
                     self.chunks.add(name, rep_pkt, at, value)
             else:
-                rep_pos = np.repeat(pos - first * size, counts)
-                rep_pos += np.arange(0, total * size, size, dtype=np.int64)
-                self.sequence(group.children, rep_pkt, rep_pos)
+                self.sequence(group.children, rep_pkt, step_runs(pos, counts, size))
         return pos + counts * size
 
     def locate(
@@ -339,6 +335,23 @@ class _VariableWalker:
                 keep &= ~self.bad[pkt[active]]
             active = active[keep]
         return pos
+
+
+def step_runs(starts: npt.ArrayLike, counts: npt.ArrayLike, step: int) -> npt.NDArray[np.int64]:
+    """``starts[i] + step * j`` for ``j`` in ``range(counts[i])``, run after run (one array, no
+    temporaries of the output's size: a cumulative sum of the steps and of the jumps between runs)."""
+    starts = np.asarray(starts, dtype=np.int64)
+    counts = np.asarray(counts, dtype=np.int64)
+    have = np.flatnonzero(counts > 0)
+    out = np.full(int(counts.sum()), step, dtype=np.int64)
+    if not len(have):
+        return out
+    first, number = starts[have], counts[have]
+    heads = np.cumsum(number) - number
+    out[0] = first[0]
+    out[heads[1:]] = first[1:] - (first[:-1] + (number[:-1] - 1) * step)
+    np.cumsum(out, out=out)
+    return out
 
 
 #: Average chunk size from which the counting merge beats a stable sort (measured: chunks of 200

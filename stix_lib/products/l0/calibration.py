@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from stix_lib.decode.decoder import step_runs
 from stix_lib.products.l0.common import COMP_ERR, bits_lsb_first, check_counts, provenance_columns, skm, skm_meta
 from stix_lib.products.l0.packets import PacketBatch, ramp
 from stix_lib.products.model import bin_centres, control_base, time_keys
@@ -175,7 +176,7 @@ def build_calibration(batch: PacketBatch) -> tuple[ColumnTable, ColumnTable]:
     point_start = np.cumsum(npts) - npts
     if np.all(s_width == 1) and np.all((npts == 0) | (s_channel + npts <= NUM_CHANNELS)):
         # usual: full-resolution grids, every point inside: point q of a structure -> channel + q
-        flat = np.repeat(s_base + s_channel - point_start, npts) + np.arange(int(npts.sum()), dtype=np.int64)
+        flat = step_runs(s_base + s_channel, npts, 1)
         counts = np.bincount(flat, weights=values, minlength=size).reshape(shape)
         counts_var = np.bincount(flat, weights=variance, minlength=size).reshape(shape)
         return control, _calibration_data(packet_time[first], duration_cs[first], counts, counts_var, first)

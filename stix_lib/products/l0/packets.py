@@ -188,7 +188,8 @@ def decompress_batch(decoded: DecodedPackets) -> tuple[dict[str, DecompressedPar
     for (parameters, adjust), names in groups.items():
         skm = np.stack([decoded.scalar(p).astype(np.int64) for p in parameters], axis=1).reshape(count, 3)
         skm = skm + np.asarray(adjust, dtype=np.int64)
-        codes = np.concatenate([decoded.values[n].astype(np.int64) for n in names])
+        raw = [np.asarray(decoded.values[n], dtype=np.int64) for n in names]
+        codes = raw[0] if len(raw) == 1 else np.concatenate(raw)  # read only: no copy of one parameter
         values = np.zeros(len(codes), dtype=np.int64)
         variance = np.zeros(len(codes), dtype=np.float64)
         if len(skm) and np.all(skm == skm[0]):  # usual: one scheme for the whole batch

@@ -10,7 +10,7 @@ import pytest
 import stix_lib.decode.bits as bits
 import stix_lib.decode.layout as layout_module
 from stix_lib.decode.bits import BitBuffer
-from stix_lib.decode.decoder import decode_layout
+from stix_lib.decode.decoder import decode_layout, step_runs
 from stix_lib.decode.encoder import encode_packet
 from stix_lib.decode.layout import GroupStep, Node, PacketKey, VariableLayout, make_node
 from tests.unit.decode.test_tree_decoder import Bad, reference_decode
@@ -167,3 +167,14 @@ def test_wide_fields_match_python_integers(signed: bool) -> None:
             if signed and expected >> (width - 1):
                 expected -= 1 << width
             assert value == expected and type(value) is int
+
+
+def test_step_runs_are_arithmetic_runs() -> None:
+    rng = np.random.default_rng(3)
+    starts = rng.integers(-1000, 1000, 40)
+    counts = rng.integers(0, 5, 40)
+    counts[:3] = 0  # leading empty runs
+    for step in (1, 8, 24):
+        expected = [int(s) + step * j for s, c in zip(starts, counts, strict=True) for j in range(int(c))]
+        assert step_runs(starts, counts, step).tolist() == expected
+    assert step_runs(starts, np.zeros(40, dtype=np.int64), 8).tolist() == []
