@@ -19,7 +19,6 @@ Left-over bytes within the tolerance are reported in ``notes``.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -27,7 +26,19 @@ import numpy as np
 import numpy.typing as npt
 
 from stix_lib.decode.bits import BitBuffer
-from stix_lib.decode.layout import HEADER_BITS, FixedLayout, Node, PacketLayout, VariableLayout
+from stix_lib.decode.layout import (
+    BATCH_MAX_WIDTH,
+    HEADER_BITS,
+    Extent,
+    FieldRun,
+    FixedLayout,
+    GroupStep,
+    Node,
+    PacketLayout,
+    Step,
+    StructurePlan,
+    VariableLayout,
+)
 
 #: Default number of trailing bytes a packet may carry beyond its layout (pad byte of 21/6/43).
 DEFAULT_PAD_TOLERANCE = 1
@@ -64,6 +75,7 @@ class DecodedPackets:
     errors: list[tuple[int, str]] = field(default_factory=list)
     leftover_bits: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     notes: list[str] = field(default_factory=list)
+    _scalars: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -91,8 +103,10 @@ class DecodedPackets:
         ValueError
             If some packet holds zero or several values of ``name``.
         """
-        if not np.all(self.counts(name) == 1):
-            raise ValueError(f"parameter {name} does not occur exactly once in every packet")
+        if name not in self._scalars:
+            if not np.all(self.counts(name) == 1):
+                raise ValueError(f"parameter {name} does not occur exactly once in every packet")
+            self._scalars.add(name)
         return self.values[name]
 
     def packet_dict(self, packet: int) -> dict[str, npt.NDArray]:
@@ -101,12 +115,16 @@ class DecodedPackets:
 
 
 class _Chunks:
-    """Values emitted per parameter: lists of (packet, bit position, values) arrays."""
+    """Values emitted per parameter: lists of (packet, bit position, values) arrays.
+
+    Positions order the values of a name read at several tree nodes; for a name read at one
+    node they may be ``None`` (its values are emitted in stream order per packet).
+    """
 
     def __init__(self) -> None:
-        self.data: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+        self.data: dict[str, list[tuple[np.ndarray, np.ndarray | None, np.ndarray]]] = {}
 
-    def add(self, name: str, pkt: np.ndarray, pos: np.ndarray, values: np.ndarray) -> None:
+    def add(self, name: str, pkt: np.ndarray, pos: np.ndarray | None, values: np.ndarray) -> None:
         if len(pkt):
             self.data.setdefault(name, []).append((pkt, pos, values))
 
@@ -121,6 +139,7 @@ class _VariableWalker:
         self.reasons: dict[int, str] = {}
         self.any_bad = False
         self.chunks = _Chunks()
+        self.single = layout.single_node_names  # names whose positions are never needed
 
     def fail(self, local: np.ndarray, reasons: Sequence[str] | str) -> None:
         if not len(local):
@@ -153,20 +172,39 @@ class _VariableWalker:
 
     def run(self) -> np.ndarray:
         count = len(self.base)
-        return self.sequence(self.layout.nodes, np.arange(count, dtype=np.int64), np.full(count, HEADER_BITS))
+        return self.sequence(self.layout.steps, np.arange(count, dtype=np.int64), np.full(count, HEADER_BITS))
 
-    def sequence(self, nodes: tuple[Node, ...], pkt: np.ndarray, pos: np.ndarray) -> np.ndarray:
-        for node in nodes:
-            pos = self.node(node, pkt, pos)
+    def sequence(self, steps: tuple[Step, ...], pkt: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        for step in steps:
+            if isinstance(step, FieldRun):
+                pos = self.fields(step, pkt, pos)
+            elif isinstance(step, GroupStep):
+                pos = self.node(step.node, pkt, pos, step)
+            else:
+                pos = self.node(step, pkt, pos, None)
         return pos
 
-    def node(self, node: Node, pkt: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    def fields(self, run: FieldRun, pkt: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        """Read a run of plain nodes with one gather (node by node when a packet is too short)."""
+        if not len(pkt):
+            return pos
+        batch = run.batch
+        if int(pos.min()) + batch.low < 0 or bool(np.any(pos + batch.high > self.limit[pkt])):
+            for node in run.nodes:  # the reads name the first field that does not fit
+                pos = self.node(node, pkt, pos, None)
+            return pos
+        values = self.buf.read_fields(self.base[pkt] + pos, batch.starts, batch.widths, batch.signed)
+        for node, start, value in zip(run.nodes, batch.starts[:, 0].tolist(), values, strict=True):
+            self.chunks.add(node.name, pkt, None if node.name in self.single else pos + start, value)
+        return pos + run.size
+
+    def node(self, node: Node, pkt: np.ndarray, pos: np.ndarray, group: GroupStep | None) -> np.ndarray:
         if node.offset:
             pos = pos + node.offset
         values = self.read(node, pkt, pos)
         self.chunks.add(node.name, pkt, pos, values)
         pos = pos + node.width
-        if not node.children:
+        if group is None:
             return pos
         counts = values.astype(np.int64)
         if self.any_bad:
@@ -175,8 +213,14 @@ class _VariableWalker:
             return self.continuation(node, pkt, pos, counts)
         size = node.children_size
         if size is not None:
-            return self.expand(node, pkt, pos, counts, size)
-        return self.lockstep(node, pkt, pos, counts)
+            return self.expand(node, group, pkt, pos, counts, size)
+        if group.structure is not None:
+            located = self.locate(group.structure, pkt, pos, counts)
+            if located is not None:
+                frame_pkt, frame_pos, end = located
+                self.sequence(group.children, frame_pkt, frame_pos)
+                return end
+        return self.lockstep(group.children, pkt, pos, counts)
 
     def continuation(self, node: Node, pkt: np.ndarray, pos: np.ndarray, codes: np.ndarray) -> np.ndarray:
         child = node.children[0]
@@ -194,7 +238,9 @@ class _VariableWalker:
         self.chunks.add(child.name, pkt, start, out)
         return np.where(codes > 0, start + codes * child.width, pos)
 
-    def expand(self, node: Node, pkt: np.ndarray, pos: np.ndarray, counts: np.ndarray, size: int) -> np.ndarray:
+    def expand(
+        self, node: Node, group: GroupStep, pkt: np.ndarray, pos: np.ndarray, counts: np.ndarray, size: int
+    ) -> np.ndarray:
         remaining = self.limit[pkt] - pos
         over = counts * size > remaining
         if over.any():
@@ -211,24 +257,101 @@ class _VariableWalker:
         total = int(counts.sum())
         if total:
             rep_pkt = np.repeat(pkt, counts)
-            first = np.cumsum(counts) - counts
-            ramp = np.arange(total, dtype=np.int64) - np.repeat(first, counts)
-            rep_pos = np.repeat(pos, counts) + ramp * size
-            self.sequence(node.children, rep_pkt, rep_pos)
+            batch = group.batch
+            if batch is not None and batch.low >= 0 and batch.high <= size:
+                # every field lies inside its repetition and the repetitions inside the packet
+                aligned = size % 8 == 0 and not np.any(batch.starts & 7) and not np.any(pos & 7)
+                origin = step_runs(self.base[pkt] + pos, counts, size)
+                values = self.buf.read_fields(origin, batch.starts, batch.widths, batch.signed, aligned)
+                for name, start, value in zip(batch.names, batch.starts[:, 0].tolist(), values, strict=True):
+                    at = None if name in self.single else origin - np.repeat(self.base[pkt], counts) + start
+                    self.chunks.add(name, rep_pkt, at, value)
+            else:
+                self.sequence(group.children, rep_pkt, step_runs(pos, counts, size))
         return pos + counts * size
 
-    def lockstep(self, node: Node, pkt: np.ndarray, pos: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    def locate(
+        self, plan: StructurePlan, pkt: np.ndarray, pos: np.ndarray, counts: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Start of every repetition of a structure, read from its counts alone (see
+        :class:`~stix_lib.decode.layout.StructurePlan`): frames ``(pkt, pos)`` in stream order
+        and the position after the repeater per frame.
+
+        ``None`` when some repetition would not fit its packet (or has a negative count): then
+        :meth:`lockstep` walks it and reports the first field that does not fit. Otherwise no
+        read of the structure can fail, so reading all repetitions at once gives the same values.
+        """
+
+        def fits(start: np.ndarray, extent: Extent | None, limit: np.ndarray) -> bool:
+            return extent is None or not (
+                int(start.min()) + extent[0] < 0 or bool(np.any(start + extent[1] > limit))
+            )
+
+        end = pos.copy()
+        active = np.flatnonzero(counts > 0)
+        frames: list[np.ndarray] = []
+        starts: list[np.ndarray] = []
+        done = 0
+        while len(active):
+            frame_pkt = pkt[active]
+            limit = self.limit[frame_pkt]
+            start = end[active]
+            at = start
+            for block in plan.blocks:
+                if not fits(at, block.fields, limit):
+                    return None
+                count_at = at + block.position
+                number = self.buf.read(self.base[frame_pkt] + count_at, block.width, block.signed)
+                first = count_at + block.width
+                has = number > 0
+                if block.signed and bool(np.any(number < 0)):
+                    return None
+                last = first + (number - 1) * block.size
+                if bool(np.any(has & ((first + block.child[0] < 0) | (last + block.child[1] > limit)))):
+                    return None
+                at = first + number * block.size
+            if not fits(at, plan.tail, limit):
+                return None
+            frames.append(active)
+            starts.append(start)
+            end[active] = at + plan.tail_size
+            done += 1
+            active = active[counts[active] > done]
+        if not frames:
+            return pkt[:0], pos[:0], end
+        frame = np.concatenate(frames)
+        order = np.argsort(frame, kind="stable")  # frame by frame, each one's repetitions in order
+        return pkt[frame[order]], np.concatenate(starts)[order], end
+
+    def lockstep(self, children: tuple[Step, ...], pkt: np.ndarray, pos: np.ndarray, counts: np.ndarray) -> np.ndarray:
         pos = pos.copy()
         active = np.nonzero(counts > 0)[0]
         done = 0
         while len(active):
-            pos[active] = self.sequence(node.children, pkt[active], pos[active])
+            pos[active] = self.sequence(children, pkt[active], pos[active])
             done += 1
             keep = counts[active] > done
             if self.any_bad:
                 keep &= ~self.bad[pkt[active]]
             active = active[keep]
         return pos
+
+
+def step_runs(starts: npt.ArrayLike, counts: npt.ArrayLike, step: int) -> npt.NDArray[np.int64]:
+    """``starts[i] + step * j`` for ``j`` in ``range(counts[i])``, run after run (one array, no
+    temporaries of the output's size: a cumulative sum of the steps and of the jumps between runs)."""
+    starts = np.asarray(starts, dtype=np.int64)
+    counts = np.asarray(counts, dtype=np.int64)
+    have = np.flatnonzero(counts > 0)
+    out = np.full(int(counts.sum()), step, dtype=np.int64)
+    if not len(have):
+        return out
+    first, number = starts[have], counts[have]
+    heads = np.cumsum(number) - number
+    out[0] = first[0]
+    out[heads[1:]] = first[1:] - (first[:-1] + (number[:-1] - 1) * step)
+    np.cumsum(out, out=out)
+    return out
 
 
 #: Average chunk size from which the counting merge beats a stable sort (measured: chunks of 200
@@ -347,8 +470,13 @@ def _decode_fixed(
     ok_index = np.nonzero(ok)[0]
     base = buf.bit_starts[sel[ok_index]]
     columns: dict[str, list[np.ndarray]] = {}
+    batch = layout.batched
+    batched = iter(buf.read_fields(base, batch.starts, batch.widths, batch.signed) if batch.names else ())
     for f in layout.fields:
-        columns.setdefault(f.name, []).append(buf.read(base + f.bit_offset, f.width, f.signed))
+        if f.width <= BATCH_MAX_WIDTH:
+            columns.setdefault(f.name, []).append(next(batched))
+        else:
+            columns.setdefault(f.name, []).append(buf.read(base + f.bit_offset, f.width, f.signed))
     values: dict[str, np.ndarray] = {}
     offsets: dict[str, np.ndarray] = {}
     n = len(ok_index)
@@ -356,14 +484,6 @@ def _decode_fixed(
         values[name] = cols[0] if len(cols) == 1 else np.stack(cols, axis=1).ravel()
         offsets[name] = np.arange(n + 1, dtype=np.int64) * len(cols)
     return ok, values, offsets, reasons, leftover[ok], notes
-
-
-def _node_names(nodes: tuple[Node, ...]) -> list[str]:
-    out = []
-    for node in nodes:
-        out.append(node.name)
-        out.extend(_node_names(node.children))
-    return out
 
 
 def _decode_variable(
@@ -374,9 +494,7 @@ def _decode_variable(
     ok = ~walker.bad
     leftover = walker.limit - end
     notes = _leftover_check(layout, leftover, ok, walker.reasons, pad_tolerance)
-    occurrences = Counter(_node_names(layout.nodes))
-    single = frozenset(name for name, n in occurrences.items() if n == 1)
-    values, offsets = _assemble(walker.chunks, layout.names, ok, single)
+    values, offsets = _assemble(walker.chunks, layout.names, ok, layout.single_node_names)
     return ok, values, offsets, walker.reasons, leftover[ok], notes
 
 

@@ -18,14 +18,22 @@ Layouts are cached on the IDB instance (:func:`get_layout`).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
 
 from stix_lib.idb.database import IDB
 from stix_lib.idb.records import StructureEntry
 
 #: Bits of the CCSDS primary + PUS TM data-field headers; variable structures start here.
 HEADER_BITS = 128
+
+#: Widest field the batched reads handle (one 64-bit word at any bit offset; wider: one read each).
+BATCH_MAX_WIDTH = 57
 
 #: Parameters whose value is a continuation code for their single child (see module doc).
 CONTINUATION_PARAMETERS = frozenset({"NIXD0159"})
@@ -115,7 +123,7 @@ class FixedLayout:
     description: str
     fields: tuple[Field, ...]
 
-    @property
+    @cached_property
     def nbits(self) -> int:
         """Bits covered by the layout, from the packet start to the end of the last field."""
         return max((f.bit_offset + f.width for f in self.fields), default=HEADER_BITS)
@@ -125,10 +133,16 @@ class FixedLayout:
         """Bytes a packet needs to hold every field."""
         return (self.nbits + 7) // 8
 
-    @property
+    @cached_property
     def names(self) -> tuple[str, ...]:
         """Distinct parameter names in layout order."""
         return tuple(dict.fromkeys(f.name for f in self.fields))
+
+    @cached_property
+    def batched(self) -> FieldBatch:
+        """The fields of at most :data:`BATCH_MAX_WIDTH` bits, read together (positions from the packet start)."""
+        narrow = [f for f in self.fields if f.width <= BATCH_MAX_WIDTH]
+        return FieldBatch.of([(f.name, f.bit_offset, f.width, f.signed) for f in narrow])
 
     def static_positions(self) -> dict[str, tuple[int, int, bool]]:
         """``name -> (absolute bit, width, signed)`` of the first occurrence of each field."""
@@ -148,18 +162,20 @@ class VariableLayout:
     description: str
     nodes: tuple[Node, ...]
 
-    @property
+    @cached_property
     def names(self) -> tuple[str, ...]:
         """Distinct parameter names in VPD order."""
-        out: dict[str, None] = {}
+        return tuple(dict.fromkeys(_node_names(self.nodes)))
 
-        def walk(nodes: tuple[Node, ...]) -> None:
-            for node in nodes:
-                out.setdefault(node.name, None)
-                walk(node.children)
+    @cached_property
+    def single_node_names(self) -> frozenset[str]:
+        """Names that occur at one node of the tree only."""
+        return frozenset(name for name, n in Counter(_node_names(self.nodes)).items() if n == 1)
 
-        walk(self.nodes)
-        return tuple(out)
+    @cached_property
+    def steps(self) -> tuple[Step, ...]:
+        """The top-level nodes as decoding steps (see :func:`compile_steps`)."""
+        return compile_steps(self.nodes)
 
     def static_positions(self) -> dict[str, tuple[int, int, bool]]:
         """``name -> (absolute bit, width, signed)`` of the leading parameters.
@@ -179,6 +195,213 @@ class VariableLayout:
 
 
 PacketLayout = FixedLayout | VariableLayout
+
+
+def _node_names(nodes: tuple[Node, ...]) -> list[str]:
+    """Parameter names of a tree in reading order (a name once per node holding it)."""
+    out = []
+    for node in nodes:
+        out.append(node.name)
+        out.extend(_node_names(node.children))
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class FieldBatch:
+    """Fields at static positions, read with one gather: ``value[i] = bits[start + starts[i] : +widths[i]]``.
+
+    Attributes
+    ----------
+    names
+        Parameter name of each field (in reading order).
+    starts, widths
+        Bit position relative to the batch's origin and width of each field (int64 ``(k, 1)``).
+    signed
+        Row numbers of the two's complement fields.
+    low, high
+        Lowest relative start and highest relative end of the fields (bounds to check once).
+    """
+
+    names: tuple[str, ...]
+    starts: npt.NDArray[np.int64]
+    widths: npt.NDArray[np.int64]
+    signed: npt.NDArray[np.intp]
+    low: int
+    high: int
+
+    @staticmethod
+    def of(fields: list[tuple[str, int, int, bool]]) -> FieldBatch:
+        """Batch of ``(name, relative start, width, signed)`` fields."""
+        starts = np.array([f[1] for f in fields], dtype=np.int64).reshape(-1, 1)
+        widths = np.array([f[2] for f in fields], dtype=np.int64).reshape(-1, 1)
+        return FieldBatch(
+            names=tuple(f[0] for f in fields),
+            starts=starts,
+            widths=widths,
+            signed=np.array([i for i, f in enumerate(fields) if f[3]], dtype=np.intp),
+            low=int(starts.min()) if fields else 0,
+            high=int((starts + widths).max()) if fields else 0,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class FieldRun:
+    """Consecutive plain sibling nodes (no children, at most :data:`BATCH_MAX_WIDTH` bits) read at once.
+
+    Attributes
+    ----------
+    nodes
+        The nodes, in reading order.
+    batch
+        Their positions relative to the position before the first node (offsets applied).
+    size
+        Bits the run advances the position by.
+    """
+
+    nodes: tuple[Node, ...]
+    batch: FieldBatch
+    size: int
+
+
+#: Lowest start and highest end of some fields, relative to a position.
+Extent = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class CountedBlock:
+    """A repeater with plain children inside a :class:`StructurePlan`.
+
+    Attributes
+    ----------
+    fields
+        Extent of the fields since the previous block (this repeater's count included), relative
+        to where they start.
+    position, width, signed
+        The count field, relative to where those fields start.
+    size
+        Bits of one repetition.
+    child
+        Extent of one repetition's fields relative to its start.
+    """
+
+    fields: Extent
+    position: int
+    width: int
+    signed: bool
+    size: int
+    child: Extent
+
+
+@dataclass(frozen=True)
+class StructurePlan:
+    """The size of a repeated structure computed from its counts alone.
+
+    A structure of plain fields and repeaters with plain children: its size is static apart
+    from ``count * size`` per block, so a packet's structures can be located reading only the
+    counts (:class:`CountedBlock`), and their fields all read together afterwards.
+
+    Attributes
+    ----------
+    blocks
+        The repeaters, in reading order.
+    tail
+        Extent of the fields after the last block (``None``: no fields).
+    tail_size
+        Bits from the end of the last block to the end of the structure.
+    """
+
+    blocks: tuple[CountedBlock, ...]
+    tail: Extent | None
+    tail_size: int
+
+
+def _structure_plan(nodes: tuple[Node, ...]) -> StructurePlan | None:
+    """Plan of a structure of ``nodes`` (``None`` when a child has data-dependent size)."""
+    blocks: list[CountedBlock] = []
+    low: int | None = None
+    high = off = 0
+    for node in nodes:
+        if node.continuation or (node.children and node.children_size is None) or node.width > BATCH_MAX_WIDTH:
+            return None
+        pos = off + node.offset
+        low, high = (pos, pos + node.width) if low is None else (min(low, pos), max(high, pos + node.width))
+        off = pos + node.width
+        if node.children:
+            child_low, child_high, child_off = 0, 0, 0
+            for n, child in enumerate(node.children):
+                at = child_off + child.offset
+                child_low = at if n == 0 else min(child_low, at)
+                child_high = at + child.width if n == 0 else max(child_high, at + child.width)
+                child_off = at + child.width
+            size = node.children_size if node.children_size is not None else child_off
+            blocks.append(CountedBlock((low, high), pos, node.width, node.signed, size, (child_low, child_high)))
+            low, high, off = None, 0, 0
+    if not blocks:
+        return None
+    return StructurePlan(tuple(blocks), None if low is None else (low, high), off)
+
+
+@dataclass(frozen=True, eq=False)
+class GroupStep:
+    """A repeater node with its children compiled to steps.
+
+    ``structure``: for a repeater of data-dependent children (walked in lock step), the plan of
+    one repetition when it can be located from its counts alone (see :class:`StructurePlan`).
+    ``batch``: for a repeater of plain children of at most :data:`BATCH_MAX_WIDTH` bits, the
+    children relative to the start of a repetition.
+    """
+
+    node: Node
+    children: tuple[Step, ...]
+    structure: StructurePlan | None = None
+    batch: FieldBatch | None = None
+
+
+Step = Node | FieldRun | GroupStep
+
+
+def _children_batch(children: tuple[Node, ...]) -> FieldBatch | None:
+    """Plain children read together, positions relative to the repetition (``None``: a wide one)."""
+    if any(child.width > BATCH_MAX_WIDTH for child in children):
+        return None
+    fields, pos = [], 0
+    for child in children:
+        pos += child.offset
+        fields.append((child.name, pos, child.width, child.signed))
+        pos += child.width
+    return FieldBatch.of(fields)
+
+
+def compile_steps(nodes: tuple[Node, ...]) -> tuple[Step, ...]:
+    """Decoding steps of sibling nodes: runs of two or more plain nodes become one :class:`FieldRun`,
+    repeaters a :class:`GroupStep`, other nodes (single plain, wide) stay nodes."""
+    steps: list[Step] = []
+    run: list[Node] = []
+
+    def close_run() -> None:
+        if len(run) == 1:
+            steps.append(run[0])
+        elif run:
+            batch = _children_batch(tuple(run))
+            assert batch is not None  # runs hold narrow fields only
+            steps.append(FieldRun(tuple(run), batch, sum(node.offset + node.width for node in run)))
+        run.clear()
+
+    for node in nodes:
+        if not node.children and node.width <= BATCH_MAX_WIDTH:
+            run.append(node)
+            continue
+        close_run()
+        if not node.children:
+            steps.append(node)
+        elif node.continuation:
+            steps.append(GroupStep(node, compile_steps(node.children)))
+        elif node.children_size is not None:
+            steps.append(GroupStep(node, compile_steps(node.children), batch=_children_batch(node.children)))
+        else:
+            steps.append(GroupStep(node, compile_steps(node.children), _structure_plan(node.children)))
+    close_run()
+    return tuple(steps)
 
 
 def _check_type(entry: StructureEntry, key: PacketKey) -> None:

@@ -133,12 +133,17 @@ class Product:
         index = np.asarray(self.control["index"], dtype=np.int64)
         lookup = np.full(int(index.max()) + 1 if len(index) else 1, -1, dtype=np.int64)
         lookup[index] = np.arange(len(index))
-        if len(old) and (old.max() >= len(lookup) or np.any(lookup[old] < 0)):
+        control_rows = lookup[old] if len(old) and old.max() < len(lookup) else None
+        if len(old) and (control_rows is None or control_rows.min() < 0):
             missing = sorted(set(old.tolist()) - set(index.tolist()))
             raise ValueError(f"DATA refers to control rows {missing[:5]} that do not exist")
-        control_rows = lookup[old] if len(old) else np.zeros(0, dtype=np.int64)
+        if control_rows is None:
+            control_rows = np.zeros(0, dtype=np.int64)
         if len(control_rows) and np.all(control_rows[1:] >= control_rows[:-1]):  # usual: sorted already
-            used_in_order = control_rows[np.r_[True, control_rows[1:] != control_rows[:-1]]]
+            first_of_run = np.empty(len(control_rows), dtype=bool)
+            first_of_run[0] = True
+            np.not_equal(control_rows[1:], control_rows[:-1], out=first_of_run[1:])
+            used_in_order = control_rows[first_of_run]
         else:
             used, first = np.unique(control_rows, return_index=True)
             used_in_order = used[np.argsort(first, kind="stable")]

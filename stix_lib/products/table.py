@@ -165,11 +165,18 @@ class ColumnTable:
     def take(self, rows: npt.ArrayLike) -> ColumnTable:
         """A new table with the given rows (indices or boolean mask)."""
         index = _as_slice(np.asarray(rows), len(self))
-        return ColumnTable({n: c.with_values(c.values[index]) for n, c in self._columns.items()})
+        return self._derived({n: c.with_values(c.values[index]) for n, c in self._columns.items()})
 
     def copy(self) -> ColumnTable:
         """A deep copy."""
-        return ColumnTable({n: c.with_values(c.values.copy()) for n, c in self._columns.items()})
+        return self._derived({n: c.with_values(c.values.copy()) for n, c in self._columns.items()})
+
+    @staticmethod
+    def _derived(columns: dict[str, Column]) -> ColumnTable:
+        """A table of columns derived row for row from a valid table (lengths agree: no checks)."""
+        out = ColumnTable()
+        out._columns = columns
+        return out
 
     def shallow_copy(self) -> ColumnTable:
         """A new table sharing the column objects (replace columns with :meth:`set`, never modify them)."""
@@ -188,6 +195,8 @@ class ColumnTable:
         tables = [t for t in tables if t.names]
         if not tables:
             return ColumnTable()
+        if len(tables) == 1:  # nothing to stack or promote (columns are never modified in place)
+            return tables[0].shallow_copy()
         names: dict[str, Column] = {}
         for table in tables:
             for name, column in table.columns():

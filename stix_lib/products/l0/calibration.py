@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from stix_lib.decode.decoder import step_runs
 from stix_lib.products.l0.common import COMP_ERR, bits_lsb_first, check_counts, provenance_columns, skm, skm_meta
 from stix_lib.products.l0.packets import PacketBatch, ramp
 from stix_lib.products.model import bin_centres, control_base, time_keys
@@ -170,10 +171,17 @@ def build_calibration(batch: PacketBatch) -> tuple[ColumnTable, ColumnTable]:
     s_width = summed[s_packet, sub]
     s_channel = lowest[s_packet, sub] + offset * s_width
     s_base = ((s_row * NUM_DETECTORS + det) * NUM_PIXELS + pix) * NUM_CHANNELS
-    v_struct = np.repeat(np.arange(len(npts)), npts)
-    q = np.arange(len(v_struct)) - np.repeat(np.cumsum(npts) - npts, npts)
     size = rows * NUM_DETECTORS * NUM_PIXELS * NUM_CHANNELS
     shape = (rows, NUM_DETECTORS, NUM_PIXELS, NUM_CHANNELS)
+    point_start = np.cumsum(npts) - npts
+    if np.all(s_width == 1) and np.all((npts == 0) | (s_channel + npts <= NUM_CHANNELS)):
+        # usual: full-resolution grids, every point inside: point q of a structure -> channel + q
+        flat = step_runs(s_base + s_channel, npts, 1)
+        counts = np.bincount(flat, weights=values, minlength=size).reshape(shape)
+        counts_var = np.bincount(flat, weights=variance, minlength=size).reshape(shape)
+        return control, _calibration_data(packet_time[first], duration_cs[first], counts, counts_var, first)
+    v_struct = np.repeat(np.arange(len(npts)), npts)
+    q = np.arange(len(v_struct)) - np.repeat(point_start, npts)
     if np.all(s_width == 1):  # full-resolution grids: one channel per point
         channel = s_channel[v_struct] + q
         inside = channel < NUM_CHANNELS
@@ -190,10 +198,16 @@ def build_calibration(batch: PacketBatch) -> tuple[ColumnTable, ColumnTable]:
         )
         counts, counts_var = counts.reshape(shape), counts_var.reshape(shape)
 
+    return control, _calibration_data(packet_time[first], duration_cs[first], counts, counts_var, first)
+
+
+def _calibration_data(
+    time: np.ndarray, timedel: np.ndarray, counts: np.ndarray, counts_var: np.ndarray, first: np.ndarray
+) -> ColumnTable:
     data = ColumnTable()
-    data.add("time", packet_time[first])
-    data.add("timedel", duration_cs[first], unit="cs")
+    data.add("time", time)
+    data.add("timedel", timedel, unit="cs")
     data.add("counts", counts, unit="ct", meta={"NIXS": "NIX00158"})
     data.add("counts_comp_err", np.sqrt(counts_var).astype(np.float32), unit="ct", description=COMP_ERR)
     data.add("control_index", first.astype(np.int64))
-    return control, data
+    return data

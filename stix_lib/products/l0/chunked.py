@@ -20,11 +20,13 @@ stacks the parts. The result is the product, errors and notes of
   (:func:`~stix_lib.products.l0.build_l0`), so damaged input gives the same errors too.
 
 Other kinds (calibration spectra summed over packets of one accumulation, generic products whose
-column widths depend on all packets, the flare list) are built at once.
+column widths depend on all packets, the flare list) are built at once, and so is an LB product
+that comes in one chunk (most files: nothing to carry, stack or compact).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -134,10 +136,13 @@ def build_l0_chunked(
     if first is None:
         raise ValueError("an LB product without chunks")
     spec = product_spec(*first.key)
+    second = next(iterator, None)
+    if second is None:  # one chunk: it is the whole product
+        return build_l0(first, idb_manager, parent=parent)
     if spec.kind not in CHUNKED_KINDS:
-        return build_l0(LBProduct.concatenate([first, *iterator]), idb_manager, parent=parent)
+        return build_l0(LBProduct.concatenate([first, second, *iterator]), idb_manager, parent=parent)
     try:
-        return _build_in_chunks(spec, first, iterator, idb_manager, parent)
+        return _build_in_chunks(spec, first, itertools.chain([second], iterator), idb_manager, parent)
     except _WholeBuildNeeded:
         return build_l0(LBProduct.concatenate(list(chunks())), idb_manager, parent=parent)
 

@@ -71,19 +71,32 @@ def check_housekeeping(batch: PacketBatch) -> dict[int, str]:
     return {}
 
 
+def _housekeeping_columns(batch: PacketBatch) -> tuple[tuple[str, str, dict, str | None], ...]:
+    """``(parameter, column, meta, description)`` of each DATA column (cached per IDB and layout)."""
+
+    def load() -> tuple[tuple[str, str, dict, str | None], ...]:
+        out = []
+        seen: set[str] = set()
+        for name in _parameters(batch):
+            info = batch.idb.get_parameter(name)
+            column = column_name(info.description if info is not None else name)
+            if column in seen or column in ("time", "timedel", "control_index"):
+                column = f"{column}_{name.lower()}"
+            seen.add(column)
+            accumulated = name in _ACCUMULATED and batch.decoded.layout.key.ssid == 2
+            out.append((name, column, _meta(batch, name), ACCUMULATED_DESCRIPTION if accumulated else None))
+        return tuple(out)
+
+    layout = batch.decoded.layout
+    return batch.idb.cached(("products.housekeeping_columns", layout.key, layout.names), load)
+
+
 def build_housekeeping(batch: PacketBatch) -> tuple[ColumnTable, ColumnTable]:
     """Control and data of housekeeping mini/maxi reports (raw values)."""
     control = header_control(batch)
     data = _header_time_data(control)
-    seen: set[str] = set()
-    for name in _parameters(batch):
-        info = batch.idb.get_parameter(name)
-        column = column_name(info.description if info is not None else name)
-        if column in seen or column in ("time", "timedel", "control_index"):
-            column = f"{column}_{name.lower()}"
-        seen.add(column)
-        description = ACCUMULATED_DESCRIPTION if name in _ACCUMULATED and batch.decoded.layout.key.ssid == 2 else None
-        data.add(column, batch.scalar(name).astype(np.int64), meta=_meta(batch, name), description=description)
+    for name, column, meta, description in _housekeeping_columns(batch):
+        data.add(column, batch.scalar(name).astype(np.int64), meta=meta, description=description)
     data.add("control_index", np.arange(len(batch), dtype=np.int64))
     return control, data
 

@@ -139,8 +139,9 @@ class PacketBatch:
 
 
 @functools.lru_cache(maxsize=256)
-def _scheme_table(s: int, k: int, m: int) -> tuple[np.ndarray, np.ndarray]:
-    """Decompressed value and variance of every code 0..255 valid in scheme ``(s, k, m)``.
+def _scheme_table(s: int, k: int, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Decompressed value and variance of every code 0..255 valid in scheme ``(s, k, m)``, and
+    which codes are valid.
 
     Computed with :func:`stix_lib.decode.compression.decompress` itself; invalid codes map to 0.
     Looking codes up in this table is much faster than decompressing them one array at a time.
@@ -154,9 +155,9 @@ def _scheme_table(s: int, k: int, m: int) -> tuple[np.ndarray, np.ndarray]:
     decoded_values, decoded_variance = decompress(codes[valid], s, k, m)
     values[valid] = decoded_values.astype(np.int64)
     variance[valid] = decoded_variance
-    values.flags.writeable = False
-    variance.flags.writeable = False
-    return values, variance
+    for table in (values, variance, valid):
+        table.flags.writeable = False
+    return values, variance, valid
 
 
 def _packet_of_value(decoded: DecodedPackets, names: list[str]) -> np.ndarray:
@@ -187,7 +188,8 @@ def decompress_batch(decoded: DecodedPackets) -> tuple[dict[str, DecompressedPar
     for (parameters, adjust), names in groups.items():
         skm = np.stack([decoded.scalar(p).astype(np.int64) for p in parameters], axis=1).reshape(count, 3)
         skm = skm + np.asarray(adjust, dtype=np.int64)
-        codes = np.concatenate([decoded.values[n].astype(np.int64) for n in names])
+        raw = [np.asarray(decoded.values[n], dtype=np.int64) for n in names]
+        codes = raw[0] if len(raw) == 1 else np.concatenate(raw)  # read only: no copy of one parameter
         values = np.zeros(len(codes), dtype=np.int64)
         variance = np.zeros(len(codes), dtype=np.float64)
         if len(skm) and np.all(skm == skm[0]):  # usual: one scheme for the whole batch
@@ -206,16 +208,20 @@ def decompress_batch(decoded: DecodedPackets) -> tuple[dict[str, DecompressedPar
             everything = len(combos) == 1
             members = np.flatnonzero(packets[_packet_of_value(decoded, names)]) if not everything else None
             sub = codes[members] if members is not None else codes
-            magnitude = sub & 127 if s == 1 else sub
-            outside = (sub < 0) | (sub > 255) | (magnitude >= (1 << (k + m)))
-            if outside.any():
+            table_values, table_variance, table_valid = _scheme_table(s, k, m)
+            low, high = (int(sub.min()), int(sub.max())) if len(sub) else (0, 0)
+            if 0 <= low and high <= 255 and bool(table_valid[low : high + 1].all()):
+                outside = None  # usual: every code in a range of valid codes
+            else:
+                magnitude = sub & 127 if s == 1 else sub
+                outside = (sub < 0) | (sub > 255) | (magnitude >= (1 << (k + m)))
+            if outside is not None and outside.any():
                 if members is None:
                     members = np.arange(len(codes))
                 for p in np.unique(_packet_of_value(decoded, names)[members[outside]]).tolist():
                     failed.setdefault(int(p), f"{names[0]}: compressed value outside its scheme")
                 members, sub = members[~outside], sub[~outside]
             if len(sub):
-                table_values, table_variance = _scheme_table(s, k, m)
                 if members is None:
                     values = table_values[sub]
                     variance = table_variance[sub]

@@ -82,6 +82,22 @@ def _energy_sample_matrix(
     """``(samples, energies)`` values and variances from energy-major packet blocks."""
     values, variance = _decompressed(batch, name)
     energies = int(n_e[0]) if len(n_e) else 0
+    bounds = np.r_[0, np.flatnonzero(n_s[1:] != n_s[:-1]) + 1, len(n_s)].tolist()
+    if energies and np.all(n_e == energies) and len(values) == energies * int(n_s.sum()) and len(bounds) <= 9:
+        # usual: one energy number, runs of packets of equal sample numbers: transpose the blocks
+        # of a run at once (each part a copy in C order)
+        value_start = np.r_[0, np.cumsum(n_s * energies)].tolist()
+        parts = []
+        for array in (values, np.asarray(variance, dtype=np.float64)):
+            blocks = [
+                array[value_start[a] : value_start[b]]
+                .reshape(b - a, energies, int(n_s[a]))
+                .transpose(0, 2, 1)
+                .reshape(-1, energies)
+                for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+            ]
+            parts.append(blocks[0] if len(blocks) == 1 else np.concatenate(blocks))
+        return parts[0], parts[1]
     run, pos = ramp(n_e * n_s)
     sample_start = np.cumsum(n_s) - n_s
     per_run = n_s[run]
@@ -281,6 +297,10 @@ def _unique_per_packet(values: np.ndarray, packet: np.ndarray, count: int) -> np
     """Number of distinct ``values`` in each packet."""
     if not len(values):
         return np.zeros(count, dtype=np.int64)
+    if values.min() >= 0 and values.max() < 256:  # usual (8-bit detector ids): mark (packet, value)
+        seen = np.zeros((count, int(values.max()) + 1), dtype=bool)
+        seen[packet, values] = True
+        return np.count_nonzero(seen, axis=1).astype(np.int64)
     pairs = np.unique(np.stack([packet, values], axis=1), axis=0)
     return np.bincount(pairs[:, 0], minlength=count).astype(np.int64)
 
