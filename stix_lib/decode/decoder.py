@@ -359,7 +359,7 @@ def step_runs(starts: npt.ArrayLike, counts: npt.ArrayLike, step: int) -> npt.ND
 _COUNTING_MERGE_MIN_CHUNK = 1024
 
 
-def _stream_order_single_node(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], count: int) -> tuple:
+def _stream_order_single_node(parts: list[tuple[np.ndarray, np.ndarray | None, np.ndarray]], count: int) -> tuple:
     """Merge the chunks of a parameter that occurs at one tree node.
 
     For one packet the walker emits the values of a single node in stream order, so a stable
