@@ -125,16 +125,12 @@ class LBWrites:
 
     Attributes
     ----------
-    header_cache
-        Column cards of the LB tables, made once per column layout
-        (see :func:`stix_lib.lb.fits_io.lb_file_bytes`).
     swept
         Folders whose stale temporary files this run has removed (once per folder, under its
         lock: a folder holds the files of every day of a type, so scanning it before each write
         would cost the size of the archive per file).
     """
 
-    header_cache: dict = field(default_factory=dict)
     swept: set[Path] = field(default_factory=set)
 
 
@@ -320,7 +316,6 @@ def _merge_into_archive(
             vers_cfg=vers_cfg,
             date=date,
             handover=handover,
-            header_cache=writes.header_cache,
         )
     result.written.append(path)
 

@@ -100,32 +100,13 @@ def hex_strings(packets: list[bytes]) -> np.ndarray:
     return out.view(f"S{width}").reshape(len(packets))
 
 
-def lb_file_bytes(
-    product: LBProduct,
-    filename: str,
-    *,
-    version: int,
-    vers_cfg: str,
-    date: str | None,
-    header_cache: dict | None = None,
-) -> bytes:
-    """Serialise ``product`` as a complete LB FITS file (PRIMARY, CONTROL, DATA with checksums).
-
-    ``header_cache``: any dict owned by the caller, reused over the files it writes: the column
-    cards of tables with the same columns (names, types, string widths) are made once.
-    """
-    parts = lb_file_parts(product, filename, version=version, vers_cfg=vers_cfg, date=date, header_cache=header_cache)
-    return join_parts(parts)
+def lb_file_bytes(product: LBProduct, filename: str, *, version: int, vers_cfg: str, date: str | None) -> bytes:
+    """Serialise ``product`` as a complete LB FITS file (PRIMARY, CONTROL, DATA with checksums)."""
+    return join_parts(lb_file_parts(product, filename, version=version, vers_cfg=vers_cfg, date=date))
 
 
 def lb_file_parts(
-    product: LBProduct,
-    filename: str,
-    *,
-    version: int,
-    vers_cfg: str,
-    date: str | None,
-    header_cache: dict | None = None,
+    product: LBProduct, filename: str, *, version: int, vers_cfg: str, date: str | None
 ) -> Iterator[bytes | bytearray | LatePart]:
     """:func:`lb_file_bytes` in pieces (headers and table data), made one at a time while they are written.
 
@@ -149,17 +130,15 @@ def lb_file_parts(
         date=date,
     )
     yield primary_bytes(cards, history)
-    yield from bintable_parts("CONTROL", control_columns(product), header_cache, style="lb")
-    yield from data_table_stream(product, WRITE_CHUNK_BYTES, header_cache)
+    yield from bintable_parts("CONTROL", control_columns(product), style="lb")
+    yield from data_table_stream(product, WRITE_CHUNK_BYTES)
 
 
 #: Packets packed at a time into the DATA table by :func:`data_table_stream`.
 WRITE_CHUNK_BYTES = 4 * 2**20
 
 
-def data_table_stream(
-    product: LBProduct, chunk_bytes: int = WRITE_CHUNK_BYTES, header_cache: dict | None = None
-) -> Iterator[bytes | LatePart]:
+def data_table_stream(product: LBProduct, chunk_bytes: int = WRITE_CHUNK_BYTES) -> Iterator[bytes | LatePart]:
     """The DATA table as its header and pieces of about ``chunk_bytes`` of rows, each row packed once.
 
     Columns ``control_index`` (row number) and ``data`` (the packet as lower-case hex, NUL padded
@@ -181,7 +160,7 @@ def data_table_stream(
     datasum = [0]
 
     def header(value: int) -> bytes:
-        return bintable_header("DATA", templates, len(lengths), value, header_cache, style="lb")
+        return bintable_header("DATA", templates, len(lengths), value, style="lb")
 
     yield LatePart(len(header(0)), lambda: header(datasum[0]))
     for start in range(0, len(lengths), step):
@@ -400,16 +379,13 @@ def write_lb(
     vers_cfg: str = "",
     date: str | None = None,
     handover: WrittenLB | None = None,
-    header_cache: dict | None = None,
 ) -> None:
     """Write ``product`` (already merged and in canonical order) atomically to ``path``.
 
-    A daily product is also remembered in ``handover`` (see :class:`WrittenLB`); ``header_cache``
-    see :func:`lb_file_bytes`.
+    A daily product is also remembered in ``handover`` (see :class:`WrittenLB`).
     """
     product.check_lengths()
-    parts = lb_file_parts(product, path.name, version=version, vers_cfg=vers_cfg, date=date, header_cache=header_cache)
-    atomic_write_parts(path, parts)
+    atomic_write_parts(path, lb_file_parts(product, path.name, version=version, vers_cfg=vers_cfg, date=date))
     if handover is not None and product.request is None:
         handover.remember(path, product)
 
