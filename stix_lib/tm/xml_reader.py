@@ -38,6 +38,7 @@ Error model
 from __future__ import annotations
 
 import binascii
+import operator
 import re
 from collections.abc import Iterator
 from enum import StrEnum
@@ -318,6 +319,7 @@ _CANONICAL_TAIL = re.compile(
 _MAX_TAIL_BYTES = 4 * READ_CHUNK_BYTES
 #: ``Packet>`` in front of the hex text of a piece.
 _TEXT_OFFSET = len(_PACKET_START) - 1
+_TEXT_START = operator.itemgetter(slice(0, _TEXT_OFFSET))
 
 
 def _canonical_items(name: str, region: bytes) -> tuple[list[RawPacket | PacketError], bytes]:
@@ -344,17 +346,16 @@ def _canonical_items(name: str, region: bytes) -> tuple[list[RawPacket | PacketE
     pieces = region.split(b"<")
     count = (len(pieces) - 1) // 4
     starts = _NUL.join(pieces[1::4])
+    texts = pieces[2::4]  # "Packet>" + the Packet text
     if (
         len(pieces) != 4 * count + 1
         or b"&" in region
-        or region.count(_PACKET_START) != count
+        or b"".join(map(_TEXT_START, texts)) != _PACKET_START[1:] * count
         or _STARTS.fullmatch(starts) is None
         or _PACKET_ENDS.fullmatch(_NUL.join(pieces[3::4])) is None
         or _ELEMENT_ENDS.fullmatch(_NUL.join(pieces[4::4])) is None
     ):
         raise _NotCanonical
-    # every piece 2 (mod 4) is "Packet>" + text: the other pieces cannot hold "<Packet>"
-    texts = pieces[2::4]
     pieces[2::4] = [_PACKET_START[1:]] * count
     items: list[RawPacket | PacketError] = []
     append = items.append
