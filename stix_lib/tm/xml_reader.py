@@ -13,9 +13,13 @@ File structure (tags are matched ignoring namespaces)::
 Each ``Packet`` holds the hex text of a 76-byte SCOS-2000 ground header followed by the CCSDS
 source packet; the ground header is dropped here.
 
-Reading is streamed: expat is fed :data:`READ_CHUNK_BYTES` at a time and only the start and end
-of elements and the text of ``Packet`` elements reach Python (no element tree is built), so
-memory stays bounded for files of hundreds of MB. DTDs are forbidden as defusedxml forbids them
+Reading is streamed, :data:`READ_CHUNK_BYTES` at a time, so memory stays bounded for files of
+hundreds of MB. Files in the canonical SOC layout (as above: one ``packetID`` attribute, one
+``Packet`` of bare hex digits per element, only whitespace or text between elements) are cut into
+elements with bytes operations while expat, with no element handlers, checks everything but the
+hex digits; any other file, or any error, is read from its start again by expat with element
+handlers (only the start and end of elements and the ``Packet`` text reach Python), which gives
+the same packets, errors and messages for every input. DTDs are forbidden as defusedxml forbids them
 (callbacks raising its exceptions), so entity-expansion ("billion laughs") and external-entity
 files are refused as soon as their DOCTYPE is seen, before anything is expanded or fetched.
 
