@@ -13,9 +13,13 @@ File structure (tags are matched ignoring namespaces)::
 Each ``Packet`` holds the hex text of a 76-byte SCOS-2000 ground header followed by the CCSDS
 source packet; the ground header is dropped here.
 
-Reading is streamed: expat is fed :data:`READ_CHUNK_BYTES` at a time and only the start and end
-of elements and the text of ``Packet`` elements reach Python (no element tree is built), so
-memory stays bounded for files of hundreds of MB. DTDs are forbidden as defusedxml forbids them
+Reading is streamed, :data:`READ_CHUNK_BYTES` at a time, so memory stays bounded for files of
+hundreds of MB. Files in the canonical SOC layout (as above: one ``packetID`` attribute, one
+``Packet`` of bare hex digits per element, only whitespace or text between elements) are cut into
+elements with bytes operations while expat, with no element handlers, checks everything but the
+hex digits; any other file, or any error, is read from its start again by expat with element
+handlers (only the start and end of elements and the ``Packet`` text reach Python), which gives
+the same packets, errors and messages for every input. DTDs are forbidden as defusedxml forbids them
 (callbacks raising its exceptions), so entity-expansion ("billion laughs") and external-entity
 files are refused as soon as their DOCTYPE is seen, before anything is expanded or fetched.
 
@@ -37,6 +41,9 @@ Error model
 
 from __future__ import annotations
 
+import binascii
+import operator
+import re
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
@@ -167,6 +174,16 @@ def _packet_of(name: str, raw_id: str | None, text: str | None) -> RawPacket | P
     return RawPacket(packet_id, data)
 
 
+def _refusing_parser() -> expat.XMLParserType:
+    """A namespace-aware expat parser that refuses DTDs, entity declarations and external references."""
+    parser = expat.ParserCreate(None, "}")
+    parser.StartDoctypeDeclHandler = _refuse_doctype
+    parser.EntityDeclHandler = _refuse_entity
+    parser.UnparsedEntityDeclHandler = _refuse_unparsed_entity
+    parser.ExternalEntityRefHandler = _refuse_external
+    return parser
+
+
 class _TcReport(Exception):
     """Raised by the parser callbacks at the start of a ``PktTcReportResponse`` element."""
 
@@ -187,21 +204,17 @@ def _refuse_external(context: str, base: str | None, sysid: str | None, pubid: s
     raise ExternalReferenceForbidden(context, base, sysid, pubid)
 
 
-def _item_chunks(path: Path) -> Iterator[list[RawPacket | PacketError]]:
-    """The items of :func:`iter_packets`, a list per :data:`READ_CHUNK_BYTES` of the file.
+def _handler_item_chunks(path: Path) -> Iterator[list[RawPacket | PacketError]]:
+    """The items of :func:`iter_packets`, a list per :data:`READ_CHUNK_BYTES` of the file (any layout).
 
     Drives expat directly: only the start/end of elements and the text of the ``Packet``
     elements reach Python. DTDs, entity declarations and external references are refused by
     callbacks raising the defusedxml exceptions (as defusedxml's parser does).
     """
     name = str(path)
-    parser = expat.ParserCreate(None, "}")
+    parser = _refusing_parser()
     parser.buffer_text = True
     parser.buffer_size = READ_CHUNK_BYTES
-    parser.StartDoctypeDeclHandler = _refuse_doctype
-    parser.EntityDeclHandler = _refuse_entity
-    parser.UnparsedEntityDeclHandler = _refuse_unparsed_entity
-    parser.ExternalEntityRefHandler = _refuse_external
     items: list[RawPacket | PacketError] = []
     local_names: dict[str, str] = {}
     # open PktRawResponseElement elements: [depth, packetID text, Packet text parts or None]
@@ -271,6 +284,185 @@ def _item_chunks(path: Path) -> Iterator[list[RawPacket | PacketError]]:
         raise _unreadable(path, exc) from exc
     if not seen_tm:
         raise TelemetryFileError(path, f"no {_TM_TAG} element")
+
+
+class _NotCanonical(Exception):
+    """Raised by :func:`_canonical_item_chunks` when the file leaves the canonical SOC layout."""
+
+
+_WS = rb"[ \t\r\n]*"
+_PREFIX = rb"(?:[A-Za-z_][A-Za-z0-9_.-]*:)?"
+#: Everything up to the ``PktRawResponse`` start tag of a canonical SOC file.
+_CANONICAL_HEAD = re.compile(
+    rb'(?:\xef\xbb\xbf)?<\?xml version="1\.0" encoding="(?:UTF|utf)-8"(?: standalone="(?:yes|no)")?\?>'
+    + _WS
+    + rb"<"
+    + _PREFIX
+    + rb'ResponsePart(?: xmlns:[A-Za-z_][A-Za-z0-9_.-]*="[^"<&]*")*>'
+    + _WS
+    + rb"<Response>"
+    + _WS
+    + rb"<PktRawResponse>"
+)
+#: The pieces of a canonical element between its four ``<``, each kind joined with NUL
+#: (never in XML text): start tag (with whitespace), end of Packet (with whitespace), end tag
+#: (with the text up to the next element).
+_NUL = b"\x00"
+_START = rb'PktRawResponseElement packetID="[0-9]+">' + _WS
+_STARTS = re.compile(_START + rb"(?:\x00" + _START + rb")*")
+_PACKET_IDS = re.compile(rb'packetID="([0-9]+)"')
+_PACKET_ENDS = re.compile(rb"/Packet>" + _WS + rb"(?:\x00/Packet>" + _WS + rb")*")
+_ELEMENT_ENDS = re.compile(rb"/PktRawResponseElement>[^\x00]*(?:\x00/PktRawResponseElement>[^\x00]*)*")
+_PACKET_START = b"<Packet>"
+_ELEMENT_END = b"</PktRawResponseElement>"
+#: What may follow the last element of a canonical file.
+_CANONICAL_TAIL = re.compile(
+    _WS + rb"</PktRawResponse>" + _WS + rb"</Response>" + _WS + rb"</" + _PREFIX + rb"ResponsePart>" + _WS
+)
+#: A carried-over tail longer than this (no element end in sight) leaves the fast path.
+_MAX_TAIL_BYTES = 4 * READ_CHUNK_BYTES
+#: ``Packet>`` in front of the hex text of a piece.
+_TEXT_OFFSET = len(_PACKET_START) - 1
+_TEXT_START = operator.itemgetter(slice(0, _TEXT_OFFSET))
+
+
+def _canonical_items(name: str, region: bytes) -> tuple[list[RawPacket | PacketError], bytes]:
+    """The items of a run of canonical elements (text without markup between them).
+
+    Parameters
+    ----------
+    name
+        The file name for packet errors.
+    region
+        Whitespace or text, then canonical elements separated by text, ending with an element end tag.
+
+    Returns
+    -------
+    items, skeleton
+        The items, and ``region`` without the ``Packet`` texts that are hex digits only (which
+        cannot make XML ill-formed): what expat must still accept before the items are used.
+
+    Raises
+    ------
+    _NotCanonical
+        Any markup or reference in ``region`` that is not part of a canonical element.
+    """
+    pieces = region.split(b"<")
+    count = (len(pieces) - 1) // 4
+    starts = _NUL.join(pieces[1::4])
+    texts = pieces[2::4]  # "Packet>" + the Packet text
+    if (
+        len(pieces) != 4 * count + 1
+        or b"&" in region
+        or b"".join(map(_TEXT_START, texts)) != _PACKET_START[1:] * count
+        or _STARTS.fullmatch(starts) is None
+        or _PACKET_ENDS.fullmatch(_NUL.join(pieces[3::4])) is None
+        or _ELEMENT_ENDS.fullmatch(_NUL.join(pieces[4::4])) is None
+    ):
+        raise _NotCanonical
+    pieces[2::4] = [_PACKET_START[1:]] * count
+    items: list[RawPacket | PacketError] = []
+    append = items.append
+    unhexlify = binascii.unhexlify
+    for index, (raw_id, piece) in enumerate(zip(_PACKET_IDS.findall(starts), texts, strict=True)):
+        try:
+            raw = unhexlify(memoryview(piece)[_TEXT_OFFSET:])
+        except (binascii.Error, ValueError):
+            pieces[4 * index + 2] = piece  # not only hex digits: expat must see it
+            raw = b""
+        if len(raw) > GROUND_HEADER_BYTES:
+            data = raw[GROUND_HEADER_BYTES:]
+            if len(data) >= TM_HEADERS_BYTES and len(data) == ((data[4] << 8) | data[5]) + LENGTH_OFFSET:
+                append(RawPacket(int(raw_id), data))
+                continue
+        append(_packet_of(name, raw_id.decode(), piece[_TEXT_OFFSET:].decode()))
+    return items, b"<".join(pieces)
+
+
+def _canonical_item_chunks(path: Path) -> Iterator[list[RawPacket | PacketError]]:
+    """The items of :func:`iter_packets` for a file in the canonical SOC layout.
+
+    The file is cut into runs of whole elements, recognised with bytes operations; expat (no
+    element handlers, DTDs refused) checks the whole file except the ``Packet`` texts made of hex
+    digits only, and the items of a run are yielded once expat has accepted it.
+
+    Raises
+    ------
+    _NotCanonical
+        As soon as anything differs from the canonical layout or expat finds an error; the items
+        yielded so far are those :func:`_handler_item_chunks` yields first.
+    """
+    name = str(path)
+    parser = _refusing_parser()
+    # a quarter of the handler path's chunks: fewer and smaller transient copies, faster
+    chunk_bytes = max(1, READ_CHUNK_BYTES // 4)
+
+    def check(xml: bytes, final: bool = False) -> None:
+        try:
+            parser.Parse(xml, final)
+        except (DefusedXmlException, expat.ExpatError) as exc:
+            raise _NotCanonical from exc
+
+    tail = b""
+    in_body = False
+    try:
+        with path.open("rb") as stream:
+            while True:
+                data = stream.read(chunk_bytes)
+                buffer = tail + data if tail else data
+                if not in_body:
+                    head = _CANONICAL_HEAD.match(buffer)
+                    if head is None:
+                        if data and len(buffer) < SNIFF_BYTES:  # the head may not be complete yet
+                            tail = buffer
+                            continue
+                        raise _NotCanonical
+                    check(buffer[: head.end()])
+                    buffer = buffer[head.end() :]
+                    in_body = True
+                if not data:
+                    if _CANONICAL_TAIL.fullmatch(buffer) is None:
+                        raise _NotCanonical
+                    check(buffer, True)
+                    return
+                end = buffer.rfind(_ELEMENT_END)
+                if end < 0:
+                    tail = buffer
+                else:
+                    end += len(_ELEMENT_END)
+                    tail = buffer[end:]
+                    items, skeleton = _canonical_items(name, buffer[:end])
+                    check(skeleton)
+                    if items:
+                        yield items
+                if len(tail) > _MAX_TAIL_BYTES:
+                    raise _NotCanonical
+    except OSError as exc:
+        raise _unreadable(path, exc) from exc
+
+
+def _item_chunks(path: Path) -> Iterator[list[RawPacket | PacketError]]:
+    """The items of :func:`iter_packets`, in lists.
+
+    The canonical fast path first; when the file leaves the canonical layout, the general
+    handler path from the start of the file, skipping the items already yielded (the same ones).
+    """
+    done = 0
+    try:
+        for items in _canonical_item_chunks(path):
+            done += len(items)
+            yield items
+        return
+    except _NotCanonical:
+        pass
+    for items in _handler_item_chunks(path):
+        if done:
+            skip = min(done, len(items))
+            done -= skip
+            items = items[skip:]
+            if not items:
+                continue
+        yield items
 
 
 def iter_packets(path: Path) -> Iterator[RawPacket | PacketError]:
