@@ -273,6 +273,8 @@ def _handler_item_chunks(path: Path) -> Iterator[list[RawPacket | PacketError]]:
                 except expat.ExpatError as exc:
                     where = "truncated or broken XML" if seen_tm else "not a valid XML file"
                     failure = TelemetryFileError(path, f"{where}: {exc}", truncated=seen_tm)
+                except LookupError as exc:  # the XML declaration names an encoding Python does not know
+                    failure = TelemetryFileError(path, f"not a valid XML file: {exc}")
                 if items:
                     yield items
                     items = []

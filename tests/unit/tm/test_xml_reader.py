@@ -186,6 +186,7 @@ def test_external_entity_is_refused_and_never_read(tmp_path: Path) -> None:
         (b"\x00\x01\x02 binary", "not a valid XML file"),
         (b"<html><body>hello</body></html>", "no PktRawResponse element"),
         (_xml([], tag="PktTcReportResponse").encode(), "a TC report file (PktTcReportResponse), not TM"),
+        (_xml([]).replace('encoding="UTF-8"', 'encoding="xTF-8"').encode(), "not a valid XML file: unknown encoding"),
     ],
 )
 def test_file_level_errors(tmp_path: Path, content: bytes, reason: str) -> None:
