@@ -3,7 +3,7 @@
 Differential test: every input is read by ``_item_chunks`` (fast path, falling back to the handler
 path) and by ``_handler_item_chunks`` (the general expat-handler reader) and the items yielded, the
 file error (reason, truncation flag) and the items yielded before it must be equal. Inputs: the real
-SOC file, a 10k-packet delivery when present, and a generated corpus of damaged and unusual files.
+SOC file, a file written by the simulator's EDDS writer, and a generated corpus of damaged and unusual files.
 Canonical files must really take the fast path (otherwise the comparison would prove nothing).
 """
 
@@ -25,7 +25,6 @@ HEAD = (
     '<ns2:ResponsePart xmlns:ns2="http://edds.egos.esa/model">\n    <Response>\n        <PktRawResponse>\n'
 )
 TAIL = "</PktRawResponse>\n    </Response>\n</ns2:ResponsePart>\n"
-DELIVERY_10K = Path("/tmp/perf-cache2/delivery10k")
 
 Outcome = tuple[list[RawPacket | PacketError], tuple[str, bool] | None]
 
@@ -82,12 +81,16 @@ def test_real_soc_file_takes_the_fast_path(reference_data: Path, chunk_bytes: in
     assert [item.packet_id for item in items] == list(range(1, 17))
 
 
-@pytest.mark.skipif(not DELIVERY_10K.is_dir(), reason="no 10k delivery on this machine")
-def test_10k_delivery_takes_the_fast_path() -> None:
-    (path,) = DELIVERY_10K.glob("*.xml")
+def test_simulator_file_takes_the_fast_path(reference_data: Path, tmp_path: Path, chunk_bytes: int) -> None:
+    """The layout the simulator (and so the benchmarks) writes: 300 real packets, chunk ends everywhere."""
+    from stix_lib.dev.simulate.edds import write_xml
+
+    packets = [p.data for p in xml_reader.read_packets(reference_data / "tm" / "moc_test.PktTmRaw.xml")[0]]
+    path = tmp_path / "simulated.PktTmRaw.xml"
+    write_xml(path, [(number, bytes(GROUND_HEADER_BYTES) + packets[number % len(packets)]) for number in range(300)])
     assert _takes_fast_path(path)
     items, error = _compare(path)
-    assert error is None and len(items) == 10_000
+    assert error is None and len(items) == 300
 
 
 ODD_BUT_GOOD = {
