@@ -183,18 +183,11 @@ NOTES = """Notes:
   packets a day, HK maxi every 64 s), so 10,000 packets are about six days: 9 packet types x 6-7 days
   = 55 LB + 55 L0 + 55 L1 files. `ql10k` of `bench_products.py` keeps only the service-21 packets and
   so spreads its 10,000 over 40 days (279 + 279 + 279 files); it measures per-file work, not packets.
-- Where the CPU goes (30,000-packet delivery, this tree, separate runs ending at LB / L0 / L1, load
-  ~2.5): start-up 0.37 s, TM -> LB 0.72 s (24 us a packet: XML parse + unhex about half), LB -> L0
-  1.74 s (58 us), L0 -> L1 1.12 s (37 us). Each day of a delivery adds ~27 files; their fixed costs
-  (packet classification and layout set-up, column packing, header cards, SPICE keywords and clock
-  conversions, energy channels, atomic writes) dominate, with no single function above ~7 % of the
-  profile. The marginal figure therefore includes the per-file work of the extra days (a longer
-  delivery at the same density), which is what a real larger delivery costs.
-- This round removed, per run: the astropy imports (units, table, io.fits, time: ~0.5 s CPU) and
-  scipy.interpolate (~0.45 s) from the TM -> L1 path; the serialized-columns YAML is emitted by
-  libyaml (PyYAML's pure-Python emitter, the one astropy uses, took ~0.4 s of the 10k delivery);
-  ASCII text columns are encoded with one numpy cast. Outputs of base and this tree: 0 differences
-  (`archive_differences`; byte for byte apart from DATE/CHECKSUM) on every delivery of the table.
+- The marginal figure includes the per-file work of the extra days (a longer delivery at the same
+  density: each day adds ~27 LB/L0/L1 files), which is what a real larger delivery costs.
+- The machine is a shared 2-core VM whose speed drifts by up to ~30 % within an hour (the same command
+  gave 9.3 and 11.7 s CPU for the 100k delivery 35 minutes apart): only the ratios of figures measured
+  alternately in one run compare two trees.
 """
 
 
