@@ -13,7 +13,7 @@ from stix_lib.decode.bits import BitBuffer
 from stix_lib.decode.decoder import decode_layout, step_runs
 from stix_lib.decode.encoder import encode_packet
 from stix_lib.decode.layout import GroupStep, Node, PacketKey, VariableLayout, make_node
-from tests.unit.decode.test_tree_decoder import Bad, reference_decode
+from tests.unit.decode.test_tree_decoder import assert_decodes_like_reference
 
 KEY = PacketKey(21, 6, 98)
 
@@ -89,20 +89,7 @@ def test_located_structures_match_the_reference(seed: int) -> None:
     nodes = calibration_like()
     layout = VariableLayout(KEY, "test", 1, "synthetic", nodes)
     assert layout.steps[-2].structure is not None  # the structures are located from their counts
-    packets = damaged_batch(rng, nodes)
-    decoded = decode_layout(layout, packets)
-    expected = []
-    for i, packet in enumerate(packets):
-        try:
-            reference = reference_decode(nodes, packet)
-        except Bad:
-            continue
-        expected.append(i)
-        got = decoded.packet_dict(len(expected) - 1)
-        for name in layout.names:
-            assert got[name].tolist() == reference.get(name, []), (i, name)
-    assert decoded.indices.tolist() == expected
-    assert len(decoded.errors) == len(packets) - len(expected)
+    assert_decodes_like_reference(layout, nodes, damaged_batch(rng, nodes))
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -126,6 +126,12 @@ def test_random_structures_match_reference(seed: int) -> None:
         elif rng.random() < 0.1:
             packet += bytes(int(rng.integers(1, 4)))  # trailing bytes
         packets.append(packet)
+    assert_decodes_like_reference(layout, nodes, packets)
+
+
+def assert_decodes_like_reference(layout: VariableLayout, nodes: tuple[Node, ...], packets: list[bytes]) -> None:
+    """``decode_layout`` keeps exactly the packets the reference walker reads, with its values, and
+    reports an error for every other packet."""
     decoded = decode_layout(layout, packets)
     expected_ok = []
     for i, packet in enumerate(packets):
@@ -137,7 +143,7 @@ def test_random_structures_match_reference(seed: int) -> None:
         got = decoded.packet_dict(len(expected_ok) - 1) if i in decoded.indices else None
         assert got is not None, f"packet {i} failed: {dict(decoded.errors).get(i)}"
         for name in layout.names:
-            assert got[name].tolist() == reference.get(name, []), name
+            assert got[name].tolist() == reference.get(name, []), (i, name)
     assert decoded.indices.tolist() == expected_ok
     assert sorted(i for i, _ in decoded.errors) == sorted(set(range(len(packets))) - set(expected_ok))
 
