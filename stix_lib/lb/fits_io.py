@@ -36,7 +36,7 @@ from stix_lib.fits.reader import TableLayout, UnsupportedLayout, read_fits_table
 from stix_lib.fits.writer import BLOCK, WriteColumn, bintable_header, bintable_parts, primary_bytes
 from stix_lib.lb.header import lb_primary_cards
 from stix_lib.lb.lb_names import parse_lb_file_name
-from stix_lib.lb.product import LBProduct
+from stix_lib.lb.product import LENGTH_OFFSET, LBProduct
 from stix_lib.tm.headers import HEADER_DTYPE
 
 #: Lock file serialising the read-merge-write of LB files in one folder.
@@ -309,11 +309,15 @@ class _NotPlain(Exception):
     """The file is not laid out as :func:`write_lb` writes it: read it whole (:func:`_read_lb_whole`)."""
 
 
-def _plain_layout(handle: BinaryIO) -> tuple[LBProduct, TableLayout]:
-    """The rows of an LB file without packets, and its DATA table (checked like :func:`read_lb`).
+#: DATA tables of at most this many bytes are read, checked and decoded in one read (:func:`iter_lb_chunks`).
+ONE_PASS_BYTES = 4 * 2**20
 
-    Raises :class:`_NotPlain` unless DATA holds the packets of CONTROL in CONTROL order, each a
-    valid hex string of its length field.
+
+def _plain_rows(handle: BinaryIO) -> tuple[LBProduct, npt.NDArray[np.int64], TableLayout]:
+    """The rows of an LB file without packets, their CONTROL ``index`` and the DATA table layout.
+
+    Raises :class:`_NotPlain` unless the file has the HDUs and columns of an LB file and as many
+    DATA as CONTROL rows.
     """
     try:
         primary, tables = table_layouts(handle)
@@ -322,18 +326,132 @@ def _plain_layout(handle: BinaryIO) -> tuple[LBProduct, TableLayout]:
         rows = len(control["index"])
         skeleton = _product_of_control(primary, control, [b""] * rows)
         index = np.asarray(control["index"], dtype=np.int64)
-        lengths = skeleton.headers["data_length"].astype(np.int64) + 7
-        if data_table.rows != rows:
-            raise _NotPlain
-        for start, stop in chunk_bounds(lengths, LB_CHUNK_BYTES):
-            data = read_table_rows(handle, data_table, start, stop)
-            if not np.array_equal(np.asarray(data["control_index"], dtype=np.int64), index[start:stop]):
-                raise _NotPlain
-            if not hex_of_lengths(np.asarray(data["data"]), lengths[start:stop]):
-                raise _NotPlain
-    except (_NotPlain, UnsupportedLayout, OSError, KeyError, ValueError, TypeError, binascii.Error) as exc:
+    except (UnsupportedLayout, OSError, KeyError, ValueError, TypeError) as exc:
         raise _NotPlain from exc
+    if data_table.rows != rows:
+        raise _NotPlain
+    return skeleton, index, data_table
+
+
+def _data_records(handle: BinaryIO, table: TableLayout, start: int, stop: int) -> np.ndarray:
+    """Rows ``start:stop`` of a DATA table as :func:`data_table_stream` lays it out, undecoded:
+    ``control_index`` (big-endian int64) and ``data`` (the hex text as ``S<width>``).
+
+    Raises :class:`_NotPlain` for any other column layout.
+    """
+    keywords = table.keywords
+    width = table.row_bytes - 8
+    if (
+        keywords.get("TFIELDS") != 2
+        or (keywords.get("TTYPE1"), keywords.get("TTYPE2")) != ("control_index", "data")
+        or (str(keywords.get("TFORM1", "")).strip(), str(keywords.get("TFORM2", "")).strip()) != ("K", f"{width}A")
+        or width < 1
+        or any(f"{key}{n}" in keywords for key in ("TZERO", "TSCAL", "TDIM") for n in (1, 2))
+        or keywords.get("PCOUNT", 0)
+    ):
+        raise _NotPlain
+    stop = min(stop, table.rows)
+    count = max(stop - start, 0)
+    try:
+        handle.seek(table.offset + start * table.row_bytes)
+        data = handle.read(count * table.row_bytes)
+    except OSError as exc:
+        raise _NotPlain from exc
+    if len(data) != count * table.row_bytes:
+        raise _NotPlain
+    return np.frombuffer(data, dtype=[("control_index", ">i8"), ("data", f"S{width}")], count=count)
+
+
+def _plain_packets(
+    handle: BinaryIO, data_table: TableLayout, index: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64], rows: slice
+) -> list[bytes]:
+    """The packets of DATA rows ``rows``, checked: raises :class:`_NotPlain` unless they are the packets
+    of CONTROL rows ``index[rows]`` in that order, each a valid hex string of its length in ``lengths``.
+
+    What :func:`hex_of_lengths` tells, decided by decoding: ``unhexlify`` refuses a non-hex digit
+    (a NUL inside the text too) and an odd count, and the text of a wrong length decodes to a
+    packet of another length.
+    """
+    lengths = lengths[rows]
+    records = _data_records(handle, data_table, rows.start, rows.stop)
+    if not np.array_equal(records["control_index"], index[rows]):
+        raise _NotPlain
+    hexes = records["data"]
+    size = hexes.dtype.itemsize // 2
+    try:
+        if len(lengths) and hexes.dtype.itemsize % 2 == 0 and bool(np.all(lengths == size)):
+            # one packet length filling the column (the usual case): one decoding of all rows
+            joined = binascii.unhexlify(np.ascontiguousarray(hexes).tobytes())
+            return [joined[at : at + size] for at in range(0, len(joined), size)]
+        packets = [binascii.unhexlify(h) for h in hexes.tolist()]
+    except (ValueError, binascii.Error) as exc:
+        raise _NotPlain from exc
+    if not np.array_equal(np.fromiter(map(len, packets), dtype=np.int64, count=len(packets)), lengths):
+        raise _NotPlain
+    return packets
+
+
+def _plain_layout(handle: BinaryIO) -> tuple[LBProduct, TableLayout]:
+    """The rows of an LB file without packets, and its DATA table (checked like :func:`read_lb`).
+
+    Raises :class:`_NotPlain` unless DATA holds the packets of CONTROL in CONTROL order, each a
+    valid hex string of its length field. The DATA rows are checked without decoding them
+    (:func:`hex_of_lengths`), one chunk at a time.
+    """
+    skeleton, index, data_table = _plain_rows(handle)
+    lengths = skeleton.headers["data_length"].astype(np.int64) + LENGTH_OFFSET
+    for start, stop in chunk_bounds(lengths, LB_CHUNK_BYTES):
+        records = _data_records(handle, data_table, start, stop)
+        if not np.array_equal(records["control_index"], index[start:stop]):
+            raise _NotPlain
+        if not hex_of_lengths(records["data"], lengths[start:stop]):
+            raise _NotPlain
     return skeleton, data_table
+
+
+def _iter_plain_chunks(path: Path, chunk_bytes: int) -> Iterator[LBProduct] | None:
+    """The chunks of an LB file laid out as :func:`write_lb` writes it; ``None`` for any other file.
+
+    Every row is checked before the first chunk is made: a file of at most :data:`ONE_PASS_BYTES`
+    of DATA is read, checked and decoded at once (its packets are then in memory), a larger one is
+    checked chunk by chunk (:func:`_plain_layout`) and then read again one chunk at a time.
+    """
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - kept open while the chunks are read
+    except OSError:
+        return None
+    try:
+        skeleton, index, data_table = _plain_rows(handle)
+        lengths = skeleton.headers["data_length"].astype(np.int64) + LENGTH_OFFSET
+        if data_table.rows * data_table.row_bytes <= ONE_PASS_BYTES:
+            skeleton.data = _plain_packets(handle, data_table, index, lengths, slice(0, len(lengths)))
+            handle.close()
+            return _product_chunks(skeleton, lengths, chunk_bytes)
+        handle.seek(0)
+        skeleton, data_table = _plain_layout(handle)
+    except _NotPlain:
+        handle.close()
+        return None
+    except BaseException:
+        handle.close()
+        raise
+
+    def chunks() -> Iterator[LBProduct]:
+        with handle:
+            for start, stop in chunk_bounds(lengths, chunk_bytes):
+                chunk = skeleton.take(np.arange(start, stop))
+                try:
+                    chunk.data = _plain_packets(handle, data_table, index, lengths, slice(start, stop))
+                except _NotPlain as exc:  # the file changed between the check and now
+                    raise LBFileError(f"{path}: LB file changed while it was read") from exc
+                yield chunk
+
+    return chunks()
+
+
+def _product_chunks(product: LBProduct, lengths: npt.NDArray[np.int64], chunk_bytes: int) -> Iterator[LBProduct]:
+    for start, stop in chunk_bounds(lengths, chunk_bytes):
+        yield product.take(np.arange(start, stop))
 
 
 def iter_lb_chunks(
@@ -341,34 +459,21 @@ def iter_lb_chunks(
 ) -> Iterator[LBProduct]:
     """The rows of an LB file (as :func:`read_lb` gives them) in consecutive chunks.
 
-    Chunks hold about ``chunk_bytes`` of packets (at least one row); only one chunk's packets are
-    in memory at a time when the file is read from disk (a product in ``handover`` is sliced).
-    A file that :func:`write_lb` did not lay out (packets in another order, bad hex, lengths) is
-    parsed at once, which raises the :class:`LBFileError` of :func:`read_lb` before any chunk.
+    Chunks hold about ``chunk_bytes`` of packets (at least one row); a file with more than
+    :data:`ONE_PASS_BYTES` of DATA read from disk has only one chunk's packets in memory at a time
+    (a product in ``handover`` is sliced). A file that :func:`write_lb` did not lay out (packets in
+    another order, bad hex, lengths) is parsed at once, which raises the :class:`LBFileError` of
+    :func:`read_lb` before any chunk.
     """
     product = handover.take(Path(path)) if handover is not None else None
     if product is None:
-        try:
-            handle = open(path, "rb")  # noqa: SIM115 - kept open while the chunks are read
-        except OSError:
-            product = _read_lb_whole(path)
-        else:
-            with handle:
-                try:
-                    skeleton, data_table = _plain_layout(handle)
-                except _NotPlain:
-                    product = _read_lb_whole(path)
-                else:
-                    lengths = skeleton.headers["data_length"].astype(np.int64) + 7
-                    for start, stop in chunk_bounds(lengths, chunk_bytes):
-                        hexes = read_table_rows(handle, data_table, start, stop)["data"]
-                        chunk = skeleton.take(np.arange(start, stop))
-                        chunk.data = [binascii.unhexlify(h) for h in hexes.tolist()]
-                        yield chunk
-                    return
+        plain = _iter_plain_chunks(path, chunk_bytes)
+        if plain is not None:
+            yield from plain
+            return
+        product = _read_lb_whole(path)
     lengths = np.fromiter((len(d) for d in product.data), dtype=np.int64, count=len(product.data))
-    for start, stop in chunk_bounds(lengths, chunk_bytes):
-        yield product.take(np.arange(start, stop))
+    yield from _product_chunks(product, lengths, chunk_bytes)
 
 
 def write_lb(
