@@ -204,24 +204,77 @@ def atomic_move(source: Path, target: Path) -> Path:
     return target
 
 
+def temp_target_name(name: str) -> str | None:
+    """The name of the file a temporary file ``.<target>.<random>.partial`` was made for (``None``:
+    ``name`` is not such a temporary file name)."""
+    if not (name.startswith(".") and name.endswith(TEMP_SUFFIX)):
+        return None
+    target = name[1 : -len(TEMP_SUFFIX)].rpartition(".")[0]  # the random part has no dot
+    return target or None
+
+
+def remove_stale_temps_in(folder: Path, parse_target: Callable[[str], object]) -> int:
+    """Delete, in one scan of ``folder``, the temporary files of every target name ``parse_target`` accepts.
+
+    ``parse_target`` parses a file name and raises ``ValueError`` for the names of files that are
+    not the targets in question (e.g. :func:`stix_lib.lb.lb_names.parse_lb_file_name`). Call it
+    only while holding whatever lock serializes the writers of those targets: a temporary file of
+    such a target found then belongs to a killed writer.
+
+    Returns
+    -------
+    int
+        How many files were removed.
+    """
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return 0
+    removed = 0
+    for entry in entries:
+        target = temp_target_name(entry.name)
+        if target is None:
+            continue
+        try:
+            parse_target(target)
+        except ValueError:
+            continue
+        Path(entry.path).unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+def sweep_stale_temps_once(folder: Path, swept: set[Path], parse_target: Callable[[str], object]) -> int:
+    """:func:`remove_stale_temps_in` unless ``folder`` is in ``swept`` (then added): once per folder.
+
+    ``swept`` belongs to the writer (one run, one product writer): a folder holds the files of
+    every day of a type, so scanning it before each write would cost the size of the archive per
+    file. Call it under the folder's writer lock, before the first write there.
+
+    Returns
+    -------
+    int
+        How many files were removed (0 for a folder swept before).
+    """
+    folder = Path(folder)
+    if folder in swept:
+        return 0
+    swept.add(folder)
+    return remove_stale_temps_in(folder, parse_target)
+
+
 def remove_stale_temps(target: Path) -> int:
     """Delete temporary files of ``target`` left behind by killed writers; return how many.
 
     Call it only while holding whatever lock serializes the writers of ``target``.
     """
     target = Path(target)
-    prefix = f".{target.name}."
-    removed = 0
-    try:
-        entries = list(os.scandir(target.parent))
-    except (FileNotFoundError, NotADirectoryError):
-        return 0
-    for entry in entries:
-        name = entry.name
-        if name.startswith(prefix) and name.endswith(TEMP_SUFFIX) and len(name) >= len(prefix) + len(TEMP_SUFFIX):
-            Path(entry.path).unlink(missing_ok=True)
-            removed += 1
-    return removed
+
+    def only_target(name: str) -> None:
+        if name != target.name:
+            raise ValueError(name)
+
+    return remove_stale_temps_in(target.parent, only_target)
 
 
 def remove_stale_partials_below(root: Path, older_than: float) -> list[Path]:

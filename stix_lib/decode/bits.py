@@ -15,6 +15,8 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from stix_lib.tm.headers import leading_bytes
+
 _PAD = 16
 
 #: Values :meth:`BitBuffer.read_fields` reads with one gather (unless a single field holds more).
@@ -61,6 +63,10 @@ class BitBuffer:
         """Return the bytes of packet ``index``."""
         start = int(self.byte_starts[index])
         return self._data[start : start + int(self.byte_lengths[index])]
+
+    def leading_bytes(self, nbytes: int) -> npt.NDArray[np.uint8]:
+        """``(N, nbytes)`` ``uint8``: the first ``nbytes`` bytes of every packet, zero past a packet's end."""
+        return leading_bytes(self.u8, self.byte_starts, self.byte_lengths, nbytes)
 
     def read(self, bitpos: npt.NDArray[np.int64], width: int, signed: bool = False) -> npt.NDArray:
         """Read ``width``-bit big-endian fields at absolute bit positions.

@@ -129,16 +129,6 @@ def _version_codes(versions: npt.NDArray[np.str_]) -> tuple[list[str], npt.NDArr
     return labels.tolist(), codes.astype(np.int64).ravel()
 
 
-def _leading_bytes(buf: BitBuffer, nbytes: int) -> npt.NDArray[np.uint8]:
-    """``(N, nbytes)``: the first bytes of every packet of ``buf``, zero past a packet's end."""
-    columns = np.arange(nbytes)
-    raw = buf.u8[buf.byte_starts[:, None] + columns]  # the buffer's padding covers the last packet
-    short = np.flatnonzero(buf.byte_lengths < nbytes)
-    if len(short):
-        raw[short] = np.where(columns < buf.byte_lengths[short, None], raw[short], 0)
-    return raw
-
-
 def classify_packets(
     packets: Sequence[bytes] | BitBuffer,
     idb_manager: IDBManager,
@@ -164,7 +154,7 @@ def classify_packets(
     """
     buf = packets if isinstance(packets, BitBuffer) else BitBuffer(packets)
     if headers is None:
-        headers = decode_header_bytes(_leading_bytes(buf, TM_HEADERS_BYTES))
+        headers = decode_header_bytes(buf.leading_bytes(TM_HEADERS_BYTES))
     count = len(headers)
     errors: dict[int, str] = {}
     rejected: dict[int, str] = {}

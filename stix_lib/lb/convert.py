@@ -37,11 +37,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from stix_lib.atomic import sweep_stale_temps_once
 from stix_lib.decode.bits import BitBuffer
 from stix_lib.decode.classify import NO_SSID, classify_packets, request_ids
 from stix_lib.idb.manager import IDBManager
-from stix_lib.lb.fits_io import LBFileError, WrittenLB, folder_lock, read_lb, remove_stale_partials_in, write_lb
-from stix_lib.lb.lb_names import SECONDS_PER_DAY, lb_directory, lb_file_name
+from stix_lib.lb.fits_io import LBFileError, WrittenLB, folder_lock, read_lb, write_lb
+from stix_lib.lb.lb_names import SECONDS_PER_DAY, lb_directory, lb_file_name, parse_lb_file_name
 from stix_lib.lb.product import LBProduct
 from stix_lib.memory import release_free_memory
 from stix_lib.tm.errors import PacketError, TelemetryFileError
@@ -293,9 +294,7 @@ def _merge_into_archive(
     folder = lb_directory(archive, *part.key)
     path = folder / lb_file_name(*part.key, version=version, **naming)
     with folder_lock(folder):
-        if folder not in writes.swept:
-            remove_stale_partials_in(folder)
-            writes.swept.add(folder)
+        sweep_stale_temps_once(folder, writes.swept, parse_lb_file_name)
         merged = part
         if path.exists():
             try:

@@ -29,13 +29,12 @@ from typing import Any, BinaryIO
 import numpy as np
 import numpy.typing as npt
 
-from stix_lib.atomic import TEMP_SUFFIX, LatePart, atomic_write_bytes, atomic_write_parts, join_parts
+from stix_lib.atomic import LatePart, atomic_write_bytes, atomic_write_parts, join_parts
 from stix_lib.fits import lock as fits_lock
 from stix_lib.fits.cards import ones_complement_sum
 from stix_lib.fits.reader import TableLayout, UnsupportedLayout, read_fits_tables, read_table_rows, table_layouts
 from stix_lib.fits.writer import BLOCK, WriteColumn, bintable_header, bintable_parts, primary_bytes
 from stix_lib.lb.header import lb_primary_cards
-from stix_lib.lb.lb_names import parse_lb_file_name
 from stix_lib.lb.product import LENGTH_OFFSET, LBProduct
 from stix_lib.tm.headers import HEADER_DTYPE
 
@@ -583,34 +582,3 @@ class WrittenLB:
 def write_atomic(content: bytes, path: Path) -> None:
     """Write ``content`` to ``path`` atomically (see :mod:`stix_lib.atomic`)."""
     atomic_write_bytes(path, content)
-
-
-def remove_stale_partials_in(folder: Path) -> int:
-    """Delete the temporary files of every LB file of ``folder`` left behind by killed writers.
-
-    One scan of the folder, to be made under its :func:`folder_lock`: LB files are written only
-    under that lock, so a temporary file of an LB file found there belongs to a dead writer.
-
-    Returns
-    -------
-    int
-        How many files were removed.
-    """
-    try:
-        entries = list(os.scandir(folder))
-    except (FileNotFoundError, NotADirectoryError):
-        return 0
-    removed = 0
-    for entry in entries:
-        name = entry.name
-        if not (name.startswith(".") and name.endswith(TEMP_SUFFIX)):
-            continue
-        # ".<target>.<random>.partial" (see stix_lib.atomic)
-        target = name[1 : -len(TEMP_SUFFIX)].rpartition(".")[0]
-        try:
-            parse_lb_file_name(target)
-        except ValueError:
-            continue
-        Path(entry.path).unlink(missing_ok=True)
-        removed += 1
-    return removed

@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from enum import IntEnum
 
 import numpy as np
+import numpy.typing as npt
 
 PRIMARY_HEADER_BYTES = 6
 TM_DATA_HEADER_BYTES = 10
@@ -98,6 +99,32 @@ TC_HEADER_DTYPE = np.dtype(
 )
 
 
+def leading_bytes(
+    buffer: npt.NDArray[np.uint8], starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64], nbytes: int
+) -> npt.NDArray[np.uint8]:
+    """``(N, nbytes)`` ``uint8``: the first ``nbytes`` bytes of every packet, zero past a packet's end.
+
+    Parameters
+    ----------
+    buffer
+        The packets one after the other (as in :class:`stix_lib.decode.bits.BitBuffer`).
+    starts, lengths
+        Offset and length in bytes of every packet in ``buffer``.
+    nbytes
+        Bytes wanted per packet.
+    """
+    if not len(buffer):
+        return np.zeros((len(starts), nbytes), dtype=np.uint8)
+    columns = np.arange(nbytes)
+    where = starts[:, None] + columns
+    np.minimum(where, len(buffer) - 1, out=where)  # past the last packet: zeroed below
+    raw = buffer[where]
+    short = np.flatnonzero(lengths < nbytes)
+    if len(short):
+        raw[short] = np.where(columns < lengths[short, None], raw[short], 0)
+    return raw
+
+
 def _leading_bytes(packets: Sequence[bytes], nbytes: int, pad: bool = False) -> np.ndarray:
     """Stack the first ``nbytes`` bytes of every packet into an ``(N, nbytes)`` uint8 array.
 
@@ -107,8 +134,10 @@ def _leading_bytes(packets: Sequence[bytes], nbytes: int, pad: bool = False) -> 
         for index, packet in enumerate(packets):
             if len(packet) < nbytes:
                 raise ValueError(f"packet {index} has {len(packet)} bytes, fewer than the {nbytes} header bytes")
-    joined = b"".join(bytes(packet[:nbytes]).ljust(nbytes, b"\0") for packet in packets)
-    return np.frombuffer(joined, dtype=np.uint8).reshape(len(packets), nbytes)
+    heads = [bytes(packet[:nbytes]) for packet in packets]
+    lengths = np.fromiter(map(len, heads), dtype=np.int64, count=len(heads))
+    buffer = np.frombuffer(b"".join(heads), dtype=np.uint8)
+    return leading_bytes(buffer, np.cumsum(lengths) - lengths, lengths, nbytes)
 
 
 def _decode_primary(raw: np.ndarray, out: np.ndarray) -> None:
