@@ -42,7 +42,7 @@ class BitBuffer:
 
     def __init__(self, packets: Sequence[bytes]) -> None:
         count = len(packets)
-        self.byte_lengths = np.fromiter((len(p) for p in packets), dtype=np.int64, count=count)
+        self.byte_lengths = np.fromiter(map(len, packets), dtype=np.int64, count=count)
         starts = np.zeros(count, dtype=np.int64)
         if count:
             np.cumsum(self.byte_lengths[:-1], out=starts[1:])

@@ -87,7 +87,7 @@ def hex_strings(packets: list[bytes]) -> np.ndarray:
 
     Packets of equal length are converted together (a packet type has few lengths).
     """
-    lengths = np.fromiter((len(d) for d in packets), dtype=np.int64, count=len(packets))
+    lengths = np.fromiter(map(len, packets), dtype=np.int64, count=len(packets))
     width = 2 * max(int(lengths.max()) if len(lengths) else 0, 1)
     if len(lengths) and 2 * int(lengths.min()) == width:  # one length (the usual case): no padding
         return np.frombuffer(bytearray(binascii.hexlify(b"".join(packets))), dtype=f"S{width}")
@@ -146,7 +146,7 @@ def data_table_stream(product: LBProduct, chunk_bytes: int = WRITE_CHUNK_BYTES) 
     ``CHECKSUM`` are summed over the pieces as they are made (the header's length does not depend
     on them), so it can be filled in once the last piece has been made.
     """
-    lengths = np.fromiter((len(d) for d in product.data), dtype=np.int64, count=len(product.data))
+    lengths = np.fromiter(map(len, product.data), dtype=np.int64, count=len(product.data))
     width = 2 * max(int(lengths.max()) if len(lengths) else 0, 1)
     record = np.dtype([("control_index", ">i8"), ("data", f"S{width}")])
     # an even number of rows per piece: rows are 8 + an even width bytes long, so every piece but
@@ -261,6 +261,8 @@ def chunk_bounds(lengths: np.ndarray, chunk_bytes: int) -> list[tuple[int, int]]
     one empty range when there are no rows)."""
     if not len(lengths):
         return [(0, 0)]
+    if int(np.sum(lengths)) <= chunk_bytes:  # the usual case: one chunk
+        return [(0, len(lengths))]
     bounds, start, total = [], 0, 0
     for row, length in enumerate(np.asarray(lengths, dtype=np.int64).tolist()):
         if total and total + length > chunk_bytes:
@@ -449,7 +451,11 @@ def _iter_plain_chunks(path: Path, chunk_bytes: int) -> Iterator[LBProduct] | No
 
 
 def _product_chunks(product: LBProduct, lengths: npt.NDArray[np.int64], chunk_bytes: int) -> Iterator[LBProduct]:
-    for start, stop in chunk_bounds(lengths, chunk_bytes):
+    bounds = chunk_bounds(lengths, chunk_bytes)
+    if len(bounds) == 1:  # one chunk: the product itself
+        yield product
+        return
+    for start, stop in bounds:
         yield product.take(np.arange(start, stop))
 
 
@@ -471,7 +477,7 @@ def iter_lb_chunks(
             yield from plain
             return
         product = _read_lb_whole(path)
-    lengths = np.fromiter((len(d) for d in product.data), dtype=np.int64, count=len(product.data))
+    lengths = np.fromiter(map(len, product.data), dtype=np.int64, count=len(product.data))
     yield from _product_chunks(product, lengths, chunk_bytes)
 
 
@@ -556,7 +562,7 @@ class WrittenLB:
             product.raw_file.astype(str),
             product.packet.astype(np.int64),
             packets,
-            np.cumsum([len(d) for d in product.data], dtype=np.int64),
+            np.cumsum(np.fromiter(map(len, product.data), dtype=np.int64, count=len(product.data))),
         )
         self._bytes += len(packets)
         while self._bytes > self.max_bytes:

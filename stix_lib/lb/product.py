@@ -165,7 +165,7 @@ class LBProduct:
     def check_lengths(self) -> None:
         """Raise ``ValueError`` unless every packet is ``data_length + 7`` bytes long."""
         expected = self.headers["data_length"].astype(np.int64) + LENGTH_OFFSET
-        actual = np.fromiter((len(d) for d in self.data), dtype=np.int64, count=len(self.data))
+        actual = np.fromiter(map(len, self.data), dtype=np.int64, count=len(self.data))
         bad = np.flatnonzero(expected != actual)
         if len(bad):
             row = int(bad[0])
