@@ -90,7 +90,7 @@ def hex_strings(packets: list[bytes]) -> np.ndarray:
     lengths = np.fromiter(map(len, packets), dtype=np.int64, count=len(packets))
     width = 2 * max(int(lengths.max()) if len(lengths) else 0, 1)
     if len(lengths) and 2 * int(lengths.min()) == width:  # one length (the usual case): no padding
-        return np.frombuffer(bytearray(binascii.hexlify(b"".join(packets))), dtype=f"S{width}")
+        return np.frombuffer(binascii.hexlify(b"".join(packets)), dtype=f"S{width}")
     out = np.zeros((len(packets), width), dtype=np.uint8)
     for length in np.unique(lengths).tolist():
         rows = np.flatnonzero(lengths == length)
@@ -106,7 +106,7 @@ def lb_file_bytes(product: LBProduct, filename: str, *, version: int, vers_cfg: 
 
 def lb_file_parts(
     product: LBProduct, filename: str, *, version: int, vers_cfg: str, date: str | None
-) -> Iterator[bytes | bytearray | LatePart]:
+) -> Iterator[bytes | bytearray | memoryview | LatePart]:
     """:func:`lb_file_bytes` in pieces (headers and table data), made one at a time while they are written.
 
     The DATA header is a :class:`~stix_lib.atomic.LatePart` (see :func:`data_table_stream`).
@@ -137,7 +137,9 @@ def lb_file_parts(
 WRITE_CHUNK_BYTES = 4 * 2**20
 
 
-def data_table_stream(product: LBProduct, chunk_bytes: int = WRITE_CHUNK_BYTES) -> Iterator[bytes | LatePart]:
+def data_table_stream(
+    product: LBProduct, chunk_bytes: int = WRITE_CHUNK_BYTES
+) -> Iterator[bytes | memoryview | LatePart]:
     """The DATA table as its header and pieces of about ``chunk_bytes`` of rows, each row packed once.
 
     Columns ``control_index`` (row number) and ``data`` (the packet as lower-case hex, NUL padded
@@ -164,12 +166,13 @@ def data_table_stream(product: LBProduct, chunk_bytes: int = WRITE_CHUNK_BYTES) 
     yield LatePart(len(header(0)), lambda: header(datasum[0]))
     for start in range(0, len(lengths), step):
         stop = min(start + step, len(lengths))
-        rows = np.zeros(stop - start, dtype=record)
+        rows = np.empty(stop - start, dtype=record)  # every byte is set: shorter texts are NUL padded
         rows["control_index"] = np.arange(start, stop)
         rows["data"] = hex_strings(product.data[start:stop])
-        data = rows.tobytes()
+        data = memoryview(rows.view(np.uint8))
+        pad = -len(data) % 4  # the last piece only
+        datasum[0] = ones_complement_sum(data.tobytes() + bytes(pad) if pad else data, datasum[0])
         del rows
-        datasum[0] = ones_complement_sum(data + bytes(-len(data) % 4), datasum[0])
         yield data
     size = record.itemsize * len(lengths)
     yield bytes(-size % BLOCK)
@@ -178,7 +181,7 @@ def data_table_stream(product: LBProduct, chunk_bytes: int = WRITE_CHUNK_BYTES) 
 def data_table_parts(product: LBProduct, chunk_bytes: int = WRITE_CHUNK_BYTES) -> list[bytes]:
     """:func:`data_table_stream` with the header filled in (all pieces in memory)."""
     parts = list(data_table_stream(product, chunk_bytes))
-    return [p.content() if isinstance(p, LatePart) else p for p in parts]
+    return [p.content() if isinstance(p, LatePart) else bytes(p) for p in parts]
 
 
 def folder_lock(folder: Path) -> AbstractContextManager[None]:
