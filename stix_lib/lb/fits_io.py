@@ -314,7 +314,7 @@ class _NotPlain(Exception):
 
 
 #: DATA tables of at most this many bytes are read, checked and decoded in one read (:func:`iter_lb_chunks`).
-ONE_PASS_BYTES = 4 * 2**20
+ONE_PASS_BYTES = 2**20
 
 
 def _plain_rows(handle: BinaryIO) -> tuple[LBProduct, npt.NDArray[np.int64], TableLayout]:
