@@ -38,7 +38,7 @@ from typing import IO
 import numpy as np
 from spiceypy.utils.exceptions import SpiceyError
 
-from stix_lib.atomic import atomic_write_parts, sweep_stale_temps_once
+from stix_lib.atomic import atomic_write_parts, remove_stale_temps
 from stix_lib.conf.energy_channels import EnergyChannelError, ScienceEnergyChannels, energy_bands
 from stix_lib.fits import lock as fits_lock
 from stix_lib.products.clock import NominalClock, ObtClock, SpiceClock, utc_span
@@ -50,7 +50,6 @@ from stix_lib.products.l0_l1_names import (
     l0_file_name,
     l1_directory,
     l1_file_name,
-    parse_product_name,
 )
 from stix_lib.products.merge import combine, split_by_scet_day, split_by_utc_day
 from stix_lib.products.model import Product
@@ -363,8 +362,9 @@ class ProductWriter:
         held = fits_lock.lock_folder(folder, LOCK_FILE)
         lock: IO[str] | None = held  # None once a deferred commit owns it
         try:
-            # left-overs of killed writers: every daily file of the folder, once per folder and writer
-            sweep_stale_temps_once(folder, self._cleaned, parse_product_name)
+            if path not in self._cleaned:  # left-overs of killed writers: once per file and writer
+                remove_stale_temps(path)
+                self._cleaned.add(path)
             existing = None
             for candidate in (twin, path) if twin != path else (path,):
                 if candidate.exists():
