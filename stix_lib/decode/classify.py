@@ -129,6 +129,18 @@ def _version_codes(versions: npt.NDArray[np.str_]) -> tuple[list[str], npt.NDArr
     return labels.tolist(), codes.astype(np.int64).ravel()
 
 
+def _all_equal(values: npt.NDArray[np.int64]) -> bool:
+    """Whether every element of a non-empty array equals the first."""
+    return bool(np.all(values == values[0]))
+
+
+def _among(values: npt.NDArray[np.int64], known: frozenset[int]) -> npt.NDArray[np.bool_]:
+    """``np.isin(values, known)``; one set look-up when all values are equal (the usual case)."""
+    if len(values) and _all_equal(values):
+        return np.full(len(values), int(values[0]) in known)
+    return np.isin(values, np.fromiter(known, dtype=np.int64))
+
+
 def classify_packets(
     packets: Sequence[bytes] | BitBuffer,
     idb_manager: IDBManager,
@@ -170,8 +182,7 @@ def classify_packets(
     foreign = np.zeros(count, dtype=bool)
     for code, idb in enumerate(idbs):
         in_version = ~tc if len(idbs) == 1 else (version_code == code) & ~tc
-        known = np.fromiter(idb.get_apids(), dtype=np.int64)
-        foreign[in_version] = ~np.isin(apids[in_version], known)
+        foreign[in_version] = ~_among(apids[in_version], idb.get_apids())
     for i in np.flatnonzero(foreign).tolist():
         errors[i] = f"foreign APID {int(apids[i])} (process id {int(headers['process_id'][i])}): not a STIX APID"
         rejected[i] = REJECT_FOREIGN_APID
@@ -185,10 +196,14 @@ def classify_packets(
         | (headers["service_type"][admitted].astype(np.int64) << 8)
         | headers["service_subtype"][admitted]
     )
-    order = np.argsort(type_code, kind="stable")
-    sorted_code = type_code[order]
-    starts = np.flatnonzero(np.diff(sorted_code, prepend=-1))
-    ends = np.append(starts[1:], len(order))[: len(starts)]
+    if len(type_code) and _all_equal(type_code):  # the usual case: one packet type (an LB product)
+        order, sorted_code = np.arange(len(type_code)), type_code
+        starts, ends = np.zeros(1, dtype=np.int64), np.array([len(type_code)])
+    else:
+        order = np.argsort(type_code, kind="stable")
+        sorted_code = type_code[order]
+        starts = np.flatnonzero(np.diff(sorted_code, prepend=-1))
+        ends = np.append(starts[1:], len(order))[: len(starts)]
     for first, stop in zip(starts.tolist(), ends.tolist(), strict=True):
         code = int(sorted_code[first])
         version, idb, st, sst = labels[code >> 16], idbs[code >> 16], (code >> 8) & 0xFF, code & 0xFF
@@ -208,7 +223,8 @@ def classify_packets(
             errors[i] = f"packet too short for its PI1 field ({needed} bits needed)"
         good = members[~short]
         ssid[good] = buf.read(buf.bit_starts[good] + offset * 8, width)
-        for value in np.unique(ssid[good]).tolist():
+        found = ssid[good]
+        for value in [int(found[0])] if len(found) and _all_equal(found) else np.unique(found).tolist():
             if idb.get_packet_type_info(st, sst, int(value)) is None:
                 for i in good[ssid[good] == value].tolist():
                     errors[i] = f"packet type {st}/{sst} with SSID {value} unknown to IDB {version}"
