@@ -395,22 +395,18 @@ def _plain_packets(
     return packets
 
 
-def _plain_layout(handle: BinaryIO) -> tuple[LBProduct, TableLayout]:
-    """The rows of an LB file without packets, and its DATA table (checked like :func:`read_lb`).
-
-    Raises :class:`_NotPlain` unless DATA holds the packets of CONTROL in CONTROL order, each a
-    valid hex string of its length field. The DATA rows are checked without decoding them
-    (:func:`hex_of_lengths`), one chunk at a time.
-    """
-    skeleton, index, data_table = _plain_rows(handle)
-    lengths = skeleton.headers["data_length"].astype(np.int64) + LENGTH_OFFSET
+def _check_plain_data(
+    handle: BinaryIO, data_table: TableLayout, index: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]
+) -> None:
+    """Raise :class:`_NotPlain` unless DATA holds the packets of CONTROL rows ``index`` in that order,
+    each a valid hex string of its length in ``lengths``; checked without decoding
+    (:func:`hex_of_lengths`), :data:`LB_CHUNK_BYTES` of packets at a time."""
     for start, stop in chunk_bounds(lengths, LB_CHUNK_BYTES):
         records = _data_records(handle, data_table, start, stop)
         if not np.array_equal(records["control_index"], index[start:stop]):
             raise _NotPlain
         if not hex_of_lengths(records["data"], lengths[start:stop]):
             raise _NotPlain
-    return skeleton, data_table
 
 
 def _iter_plain_chunks(path: Path, chunk_bytes: int) -> Iterator[LBProduct] | None:
@@ -418,7 +414,7 @@ def _iter_plain_chunks(path: Path, chunk_bytes: int) -> Iterator[LBProduct] | No
 
     Every row is checked before the first chunk is made: a file of at most :data:`ONE_PASS_BYTES`
     of DATA is read, checked and decoded at once (its packets are then in memory), a larger one is
-    checked chunk by chunk (:func:`_plain_layout`) and then read again one chunk at a time.
+    checked chunk by chunk (:func:`_check_plain_data`) and then read again one chunk at a time.
     """
     try:
         handle = open(path, "rb")  # noqa: SIM115 - kept open while the chunks are read
@@ -431,8 +427,7 @@ def _iter_plain_chunks(path: Path, chunk_bytes: int) -> Iterator[LBProduct] | No
             skeleton.data = _plain_packets(handle, data_table, index, lengths, slice(0, len(lengths)))
             handle.close()
             return _product_chunks(skeleton, lengths, chunk_bytes)
-        handle.seek(0)
-        skeleton, data_table = _plain_layout(handle)
+        _check_plain_data(handle, data_table, index, lengths)
     except _NotPlain:
         handle.close()
         return None
