@@ -76,6 +76,7 @@ class DecodedPackets:
     leftover_bits: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     notes: list[str] = field(default_factory=list)
     _scalars: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
+    _counts: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -87,8 +88,13 @@ class DecodedPackets:
         return self.values[name]
 
     def counts(self, name: str) -> npt.NDArray[np.int64]:
-        """Number of values of ``name`` in each decoded packet."""
-        return np.diff(self.offsets[name])
+        """Number of values of ``name`` in each decoded packet (computed once per name; read-only)."""
+        counts = self._counts.get(name)
+        if counts is None:
+            counts = np.diff(self.offsets[name])
+            counts.flags.writeable = False
+            self._counts[name] = counts
+        return counts
 
     def packet_values(self, name: str, packet: int) -> npt.NDArray:
         """Values of ``name`` in decoded packet number ``packet`` (0-based in ``indices``)."""
@@ -104,7 +110,8 @@ class DecodedPackets:
             If some packet holds zero or several values of ``name``.
         """
         if name not in self._scalars:
-            if not np.all(self.counts(name) == 1):
+            offsets = self.offsets[name]
+            if offsets[-1] != len(offsets) - 1 or not np.all(self.counts(name) == 1):
                 raise ValueError(f"parameter {name} does not occur exactly once in every packet")
             self._scalars.add(name)
         return self.values[name]
@@ -390,15 +397,22 @@ def _stream_order_single_node(parts: list[tuple[np.ndarray, np.ndarray | None, n
 
 
 def _assemble(
-    chunks: _Chunks, names: tuple[str, ...], ok: np.ndarray, single_node: frozenset[str]
+    chunks: _Chunks, layout: VariableLayout, ok: np.ndarray
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     count = len(ok)
     ok_index = np.nonzero(ok)[0]
     all_ok = bool(ok.all())
+    single_node, once = layout.single_node_names, layout.once_per_packet
     values: dict[str, np.ndarray] = {}
     offsets: dict[str, np.ndarray] = {}
-    for name in names:
+    once_offsets = np.arange(len(ok_index) + 1, dtype=np.int64)
+    once_offsets.flags.writeable = False  # shared by those names
+    for name in layout.names:
         parts = chunks.data.get(name, [])
+        if name in once and len(parts) == 1:  # a top-level node: one value per packet, in packet order
+            values[name] = parts[0][2] if all_ok else parts[0][2][ok]
+            offsets[name] = once_offsets
+            continue
         if not parts:
             values[name] = np.zeros(0, dtype=np.int64)
             offsets[name] = np.zeros(len(ok_index) + 1, dtype=np.int64)
@@ -494,7 +508,7 @@ def _decode_variable(
     ok = ~walker.bad
     leftover = walker.limit - end
     notes = _leftover_check(layout, leftover, ok, walker.reasons, pad_tolerance)
-    values, offsets = _assemble(walker.chunks, layout.names, ok, layout.single_node_names)
+    values, offsets = _assemble(walker.chunks, layout, ok)
     return ok, values, offsets, walker.reasons, leftover[ok], notes
 
 
@@ -531,7 +545,7 @@ def decode_layout(
     else:
         ok, values, offsets, reasons, leftover, notes = _decode_variable(layout, buf, sel, pad_tolerance)
     errors = [(int(sel[p]), reason) for p, reason in sorted(reasons.items()) if not ok[p]]
-    return DecodedPackets(
+    decoded = DecodedPackets(
         layout=layout,
         indices=sel[ok].astype(np.intp),
         values=values,
@@ -540,3 +554,5 @@ def decode_layout(
         leftover_bits=leftover.astype(np.int64),
         notes=notes,
     )
+    decoded._scalars.update(layout.once_per_packet)  # one value per packet by construction
+    return decoded

@@ -78,10 +78,26 @@ def evaluate_curve(curve: CalibrationCurve, raw: npt.ArrayLike) -> npt.NDArray[n
     return interpolating_spline(x, y, values)
 
 
+#: Widest range of integer raw values whose distinct values are found by counting rather than sorting.
+_COUNTING_RANGE = 4096
+
+
+def _distinct(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(flat, return_inverse=True)`` (1-D); integers in a narrow range by counting, not sorting."""
+    if flat.dtype.kind in "iu" and len(flat):
+        low, high = int(flat.min()), int(flat.max())
+        if high - low < _COUNTING_RANGE:
+            shifted = flat.astype(np.int64) - low if low else flat.astype(np.int64, copy=False)
+            present = np.bincount(shifted, minlength=high - low + 1) > 0
+            unique = (np.flatnonzero(present) + low).astype(flat.dtype)
+            return unique, (np.cumsum(present) - 1)[shifted]
+    return np.unique(flat, return_inverse=True)
+
+
 def _textual(idb: IDB, name: str, ident: str, raw: np.ndarray) -> np.ndarray:
     ranges = idb.get_textual_calibration(ident)
     flat = np.asarray(raw).ravel()
-    unique, inverse = np.unique(flat, return_inverse=True)
+    unique, inverse = _distinct(flat)
     texts: list[str | None] = []
     for value in unique.tolist():
         text = next((r.text for r in ranges if r.low <= value <= r.high), None)
