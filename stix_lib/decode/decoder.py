@@ -121,6 +121,26 @@ class DecodedPackets:
         return {name: self.packet_values(name, packet) for name in self.values}
 
 
+@dataclass(frozen=True)
+class _PacketRuns:
+    """The packet of each value of a repeater, as runs: ``np.repeat(packets, counts)``, made only
+    when needed (a parameter read at one place needs only the number of values per packet)."""
+
+    packets: np.ndarray
+    counts: np.ndarray
+    total: int
+
+    def __len__(self) -> int:
+        return self.total
+
+    def array(self) -> np.ndarray:
+        return np.repeat(self.packets, self.counts)
+
+
+def _packet_array(pkt: np.ndarray | _PacketRuns) -> np.ndarray:
+    return pkt.array() if isinstance(pkt, _PacketRuns) else pkt
+
+
 class _Chunks:
     """Values emitted per parameter: lists of (packet, bit position, values) arrays.
 
@@ -129,9 +149,9 @@ class _Chunks:
     """
 
     def __init__(self) -> None:
-        self.data: dict[str, list[tuple[np.ndarray, np.ndarray | None, np.ndarray]]] = {}
+        self.data: dict[str, list[tuple[np.ndarray | _PacketRuns, np.ndarray | None, np.ndarray]]] = {}
 
-    def add(self, name: str, pkt: np.ndarray, pos: np.ndarray | None, values: np.ndarray) -> None:
+    def add(self, name: str, pkt: np.ndarray | _PacketRuns, pos: np.ndarray | None, values: np.ndarray) -> None:
         if len(pkt):
             self.data.setdefault(name, []).append((pkt, pos, values))
 
@@ -263,18 +283,18 @@ class _VariableWalker:
             counts = np.where(over, 0, counts)
         total = int(counts.sum())
         if total:
-            rep_pkt = np.repeat(pkt, counts)
             batch = group.batch
             if batch is not None and batch.low >= 0 and batch.high <= size:
                 # every field lies inside its repetition and the repetitions inside the packet
                 aligned = size % 8 == 0 and not np.any(batch.starts & 7) and not np.any(pos & 7)
                 origin = step_runs(self.base[pkt] + pos, counts, size)
                 values = self.buf.read_fields(origin, batch.starts, batch.widths, batch.signed, aligned)
+                runs = _PacketRuns(pkt, counts, total)
                 for name, start, value in zip(batch.names, batch.starts[:, 0].tolist(), values, strict=True):
                     at = None if name in self.single else origin - np.repeat(self.base[pkt], counts) + start
-                    self.chunks.add(name, rep_pkt, at, value)
+                    self.chunks.add(name, runs, at, value)
             else:
-                self.sequence(group.children, rep_pkt, step_runs(pos, counts, size))
+                self.sequence(group.children, np.repeat(pkt, counts), step_runs(pos, counts, size))
         return pos + counts * size
 
     def locate(
@@ -417,6 +437,18 @@ def _assemble(
             values[name] = np.zeros(0, dtype=np.int64)
             offsets[name] = np.zeros(len(ok_index) + 1, dtype=np.int64)
             continue
+        if len(parts) == 1 and isinstance(parts[0][0], _PacketRuns):  # values of one repeater
+            runs, vals = parts[0][0], parts[0][2]
+            if not all_ok:
+                vals = vals[np.repeat(ok[runs.packets], runs.counts)]
+                keep = ok[runs.packets]
+                runs = _PacketRuns(runs.packets[keep], runs.counts[keep], len(vals))
+            per_packet = np.bincount(runs.packets, weights=runs.counts, minlength=count).astype(np.int64)[ok_index]
+            off = np.zeros(len(ok_index) + 1, dtype=np.int64)
+            np.cumsum(per_packet, out=off[1:])
+            values[name], offsets[name] = vals, off
+            continue
+        parts = [(_packet_array(p[0]), p[1], p[2]) for p in parts]
         if len(parts) == 1:
             pkt, pos, vals = parts[0]
         elif name in single_node:

@@ -69,35 +69,48 @@ def evaluate_curve(curve: CalibrationCurve, raw: npt.ArrayLike) -> npt.NDArray[n
     """
     x = np.asarray(curve.x, dtype=np.float64)
     y = np.asarray(curve.y, dtype=np.float64)
-    values = np.asarray(raw, dtype=np.float64)
     if len(x) < 2:
         raise CalibrationError(f"calibration curve {curve.ident} has {len(x)} point(s)")
     if len(x) == 2:
         slope = (y[1] - y[0]) / (x[1] - x[0])
-        return y[0] + slope * (values - x[0])
-    return interpolating_spline(x, y, values)
+        return y[0] + slope * (np.asarray(raw, dtype=np.float64) - x[0])
+    raw_array = np.asarray(raw)
+    if raw_array.size >= _DISTINCT_MIN_SIZE:  # repeated raw values: evaluate each distinct one once
+        counted = _counted_distinct(raw_array.ravel())
+        if counted is not None:
+            unique, inverse = counted
+            distinct = interpolating_spline(x, y, unique.astype(np.float64))
+            return distinct[inverse].reshape(raw_array.shape)
+    return interpolating_spline(x, y, np.asarray(raw_array, dtype=np.float64))
 
 
-#: Widest range of integer raw values whose distinct values are found by counting rather than sorting.
+#: Widest range of integer raw values whose distinct values are found by counting rather than
+#: sorting (wider ranges are counted when the array has at least as many values).
 _COUNTING_RANGE = 4096
 
+#: Arrays from this size on are calibrated on their distinct raw values only (splines).
+_DISTINCT_MIN_SIZE = 64
 
-def _distinct(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(flat, return_inverse=True)`` (1-D); integers in a narrow range by counting, not sorting."""
-    if flat.dtype.kind in "iu" and len(flat):
-        low, high = int(flat.min()), int(flat.max())
-        if high - low < _COUNTING_RANGE:
-            shifted = flat.astype(np.int64) - low if low else flat.astype(np.int64, copy=False)
-            present = np.bincount(shifted, minlength=high - low + 1) > 0
-            unique = (np.flatnonzero(present) + low).astype(flat.dtype)
-            return unique, (np.cumsum(present) - 1)[shifted]
-    return np.unique(flat, return_inverse=True)
+
+def _counted_distinct(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``np.unique(flat, return_inverse=True)`` of 1-D integers in a narrow range, by counting
+    (``None`` when ``flat`` is not such an array)."""
+    if flat.dtype.kind not in "iu" or not len(flat):
+        return None
+    low, high = int(flat.min()), int(flat.max())
+    if high - low >= max(_COUNTING_RANGE, len(flat)):
+        return None
+    shifted = flat.astype(np.int64) - low if low else flat.astype(np.int64, copy=False)
+    present = np.bincount(shifted, minlength=high - low + 1) > 0
+    unique = (np.flatnonzero(present) + low).astype(flat.dtype)
+    return unique, (np.cumsum(present) - 1)[shifted]
 
 
 def _textual(idb: IDB, name: str, ident: str, raw: np.ndarray) -> np.ndarray:
     ranges = idb.get_textual_calibration(ident)
     flat = np.asarray(raw).ravel()
-    unique, inverse = _distinct(flat)
+    counted = _counted_distinct(flat)
+    unique, inverse = counted if counted is not None else np.unique(flat, return_inverse=True)
     texts: list[str | None] = []
     for value in unique.tolist():
         text = next((r.text for r in ranges if r.low <= value <= r.high), None)
