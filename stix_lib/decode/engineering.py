@@ -80,7 +80,7 @@ def evaluate_curve(curve: CalibrationCurve, raw: npt.ArrayLike) -> npt.NDArray[n
         if counted is not None:
             unique, inverse = counted
             distinct = interpolating_spline(x, y, unique.astype(np.float64))
-            return distinct[inverse].reshape(raw_array.shape)
+            return distinct.take(inverse).reshape(raw_array.shape)
     return interpolating_spline(x, y, np.asarray(raw_array, dtype=np.float64))
 
 
@@ -103,7 +103,7 @@ def _counted_distinct(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     shifted = flat.astype(np.int64) - low if low else flat.astype(np.int64, copy=False)
     present = np.bincount(shifted, minlength=high - low + 1) > 0
     unique = (np.flatnonzero(present) + low).astype(flat.dtype)
-    return unique, (np.cumsum(present) - 1)[shifted]
+    return unique, (np.cumsum(present) - 1).take(shifted)
 
 
 def _textual(idb: IDB, name: str, ident: str, raw: np.ndarray) -> np.ndarray:
@@ -125,7 +125,7 @@ def _textual(idb: IDB, name: str, ident: str, raw: np.ndarray) -> np.ndarray:
         table = np.array(texts, dtype=str)
     else:
         table = np.array([t if t is not None else v for v, t in zip(unique.tolist(), texts, strict=True)], dtype=object)
-    return table[inverse].reshape(np.shape(raw))
+    return table.take(inverse).reshape(np.shape(raw))
 
 
 def calibrate(idb: IDB, name: str, raw: npt.ArrayLike) -> EngineeringValues:

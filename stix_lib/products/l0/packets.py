@@ -225,12 +225,12 @@ def decompress_batch(decoded: DecodedPackets) -> tuple[dict[str, DecompressedPar
                     failed.setdefault(int(p), f"{names[0]}: compressed value outside its scheme")
                 members, sub = members[~outside], sub[~outside]
             if len(sub):
-                if members is None:
-                    values = table_values[sub]
-                    variance = table_variance[sub]
+                if members is None:  # np.take: the same gather as indexing, about twice as fast
+                    values = table_values.take(sub)
+                    variance = table_variance.take(sub)
                 else:
-                    values[members] = table_values[sub]
-                    variance[members] = table_variance[sub]
+                    values[members] = table_values.take(sub)
+                    variance[members] = table_variance.take(sub)
         if len(values) != len(codes):  # one scheme, invalid: no value decompressed
             values, variance = np.zeros(len(codes), dtype=np.int64), np.zeros(len(codes), dtype=np.float64)
         start = 0

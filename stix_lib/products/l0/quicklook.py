@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from stix_lib.decode.skm import DecompressedParameter
 from stix_lib.products.header import QL_TRIGGER_FACTOR
 from stix_lib.products.l0.common import (
     COMP_ERR,
@@ -53,10 +54,15 @@ def _meta(nix: str | list[str], curtx: bool = False) -> dict:
     return {"NIXS": nix}
 
 
-def _decompressed(batch: PacketBatch, name: str) -> tuple[np.ndarray, np.ndarray]:
+def _decompressed_part(batch: PacketBatch, name: str) -> DecompressedParameter:
     part = batch.decompressed.get(name)
     if part is None:
         raise ProductBuildError(f"{name} of {tuple(batch.decoded.layout.key)} is not a compressed parameter")
+    return part
+
+
+def _decompressed(batch: PacketBatch, name: str) -> tuple[np.ndarray, np.ndarray]:
+    part = _decompressed_part(batch, name)
     return part.values.astype(np.float64), part.variance
 
 
@@ -233,12 +239,17 @@ def build_spectra(batch: PacketBatch) -> tuple[ColumnTable, ColumnTable]:
     row, first = spectra_rows(detector, base[packet])
     rows = len(first)
     at = (row, detector)
+    # the 32 channels of each entry side by side, then placed in their rows with one scatter each
+    entry_values = np.empty((len(detector), len(SPECTRA_CHANNELS)), dtype=np.float64)
+    entry_variance = np.empty_like(entry_values)
+    for channel, name in enumerate(SPECTRA_CHANNELS):
+        part = _decompressed_part(batch, name)
+        entry_values[:, channel] = part.values
+        entry_variance[:, channel] = part.variance
     counts = np.zeros((rows, 32, 32), dtype=np.float64)
     counts_var = np.zeros_like(counts)
-    for channel, name in enumerate(SPECTRA_CHANNELS):
-        values, variance = _decompressed(batch, name)
-        counts[(*at, channel)] = values
-        counts_var[(*at, channel)] = variance
+    counts[at] = entry_values
+    counts_var[at] = entry_variance
     trig, trig_var = _triggers(batch, "NIX00484", packet, np.ones(len(batch), dtype=np.int64), cs)
     triggers = np.zeros((rows, 32), dtype=np.float64)
     triggers_var = np.zeros_like(triggers)
