@@ -526,9 +526,11 @@ def _decode_fixed(
     values: dict[str, np.ndarray] = {}
     offsets: dict[str, np.ndarray] = {}
     n = len(ok_index)
+    once = np.arange(n + 1, dtype=np.int64)
+    once.flags.writeable = False  # shared by the parameters that occur once
     for name, cols in columns.items():
         values[name] = cols[0] if len(cols) == 1 else np.stack(cols, axis=1).ravel()
-        offsets[name] = np.arange(n + 1, dtype=np.int64) * len(cols)
+        offsets[name] = once if len(cols) == 1 else once * len(cols)
     return ok, values, offsets, reasons, leftover[ok], notes
 
 
