@@ -76,6 +76,7 @@ class DecodedPackets:
     leftover_bits: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     notes: list[str] = field(default_factory=list)
     _scalars: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
+    _counts: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -87,8 +88,13 @@ class DecodedPackets:
         return self.values[name]
 
     def counts(self, name: str) -> npt.NDArray[np.int64]:
-        """Number of values of ``name`` in each decoded packet."""
-        return np.diff(self.offsets[name])
+        """Number of values of ``name`` in each decoded packet (computed once per name; read-only)."""
+        counts = self._counts.get(name)
+        if counts is None:
+            counts = np.diff(self.offsets[name])
+            counts.flags.writeable = False
+            self._counts[name] = counts
+        return counts
 
     def packet_values(self, name: str, packet: int) -> npt.NDArray:
         """Values of ``name`` in decoded packet number ``packet`` (0-based in ``indices``)."""
@@ -104,7 +110,8 @@ class DecodedPackets:
             If some packet holds zero or several values of ``name``.
         """
         if name not in self._scalars:
-            if not np.all(self.counts(name) == 1):
+            offsets = self.offsets[name]
+            if offsets[-1] != len(offsets) - 1 or not np.all(self.counts(name) == 1):
                 raise ValueError(f"parameter {name} does not occur exactly once in every packet")
             self._scalars.add(name)
         return self.values[name]
@@ -112,6 +119,26 @@ class DecodedPackets:
     def packet_dict(self, packet: int) -> dict[str, npt.NDArray]:
         """All parameters of decoded packet number ``packet``."""
         return {name: self.packet_values(name, packet) for name in self.values}
+
+
+@dataclass(frozen=True)
+class _PacketRuns:
+    """The packet of each value of a repeater, as runs: ``np.repeat(packets, counts)``, made only
+    when needed (a parameter read at one place needs only the number of values per packet)."""
+
+    packets: np.ndarray
+    counts: np.ndarray
+    total: int
+
+    def __len__(self) -> int:
+        return self.total
+
+    def array(self) -> np.ndarray:
+        return np.repeat(self.packets, self.counts)
+
+
+def _packet_array(pkt: np.ndarray | _PacketRuns) -> np.ndarray:
+    return pkt.array() if isinstance(pkt, _PacketRuns) else pkt
 
 
 class _Chunks:
@@ -122,9 +149,9 @@ class _Chunks:
     """
 
     def __init__(self) -> None:
-        self.data: dict[str, list[tuple[np.ndarray, np.ndarray | None, np.ndarray]]] = {}
+        self.data: dict[str, list[tuple[np.ndarray | _PacketRuns, np.ndarray | None, np.ndarray]]] = {}
 
-    def add(self, name: str, pkt: np.ndarray, pos: np.ndarray | None, values: np.ndarray) -> None:
+    def add(self, name: str, pkt: np.ndarray | _PacketRuns, pos: np.ndarray | None, values: np.ndarray) -> None:
         if len(pkt):
             self.data.setdefault(name, []).append((pkt, pos, values))
 
@@ -256,18 +283,18 @@ class _VariableWalker:
             counts = np.where(over, 0, counts)
         total = int(counts.sum())
         if total:
-            rep_pkt = np.repeat(pkt, counts)
             batch = group.batch
             if batch is not None and batch.low >= 0 and batch.high <= size:
                 # every field lies inside its repetition and the repetitions inside the packet
                 aligned = size % 8 == 0 and not np.any(batch.starts & 7) and not np.any(pos & 7)
                 origin = step_runs(self.base[pkt] + pos, counts, size)
                 values = self.buf.read_fields(origin, batch.starts, batch.widths, batch.signed, aligned)
+                runs = _PacketRuns(pkt, counts, total)
                 for name, start, value in zip(batch.names, batch.starts[:, 0].tolist(), values, strict=True):
                     at = None if name in self.single else origin - np.repeat(self.base[pkt], counts) + start
-                    self.chunks.add(name, rep_pkt, at, value)
+                    self.chunks.add(name, runs, at, value)
             else:
-                self.sequence(group.children, rep_pkt, step_runs(pos, counts, size))
+                self.sequence(group.children, np.repeat(pkt, counts), step_runs(pos, counts, size))
         return pos + counts * size
 
     def locate(
@@ -390,19 +417,38 @@ def _stream_order_single_node(parts: list[tuple[np.ndarray, np.ndarray | None, n
 
 
 def _assemble(
-    chunks: _Chunks, names: tuple[str, ...], ok: np.ndarray, single_node: frozenset[str]
+    chunks: _Chunks, layout: VariableLayout, ok: np.ndarray
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     count = len(ok)
     ok_index = np.nonzero(ok)[0]
     all_ok = bool(ok.all())
+    single_node, once = layout.single_node_names, layout.once_per_packet
     values: dict[str, np.ndarray] = {}
     offsets: dict[str, np.ndarray] = {}
-    for name in names:
+    once_offsets = np.arange(len(ok_index) + 1, dtype=np.int64)
+    once_offsets.flags.writeable = False  # shared by those names
+    for name in layout.names:
         parts = chunks.data.get(name, [])
+        if name in once and len(parts) == 1:  # a top-level node: one value per packet, in packet order
+            values[name] = parts[0][2] if all_ok else parts[0][2][ok]
+            offsets[name] = once_offsets
+            continue
         if not parts:
             values[name] = np.zeros(0, dtype=np.int64)
             offsets[name] = np.zeros(len(ok_index) + 1, dtype=np.int64)
             continue
+        if len(parts) == 1 and isinstance(parts[0][0], _PacketRuns):  # values of one repeater
+            runs, vals = parts[0][0], parts[0][2]
+            if not all_ok:
+                vals = vals[np.repeat(ok[runs.packets], runs.counts)]
+                keep = ok[runs.packets]
+                runs = _PacketRuns(runs.packets[keep], runs.counts[keep], len(vals))
+            per_packet = np.bincount(runs.packets, weights=runs.counts, minlength=count).astype(np.int64)[ok_index]
+            off = np.zeros(len(ok_index) + 1, dtype=np.int64)
+            np.cumsum(per_packet, out=off[1:])
+            values[name], offsets[name] = vals, off
+            continue
+        parts = [(_packet_array(p[0]), p[1], p[2]) for p in parts]
         if len(parts) == 1:
             pkt, pos, vals = parts[0]
         elif name in single_node:
@@ -480,9 +526,11 @@ def _decode_fixed(
     values: dict[str, np.ndarray] = {}
     offsets: dict[str, np.ndarray] = {}
     n = len(ok_index)
+    once = np.arange(n + 1, dtype=np.int64)
+    once.flags.writeable = False  # shared by the parameters that occur once
     for name, cols in columns.items():
         values[name] = cols[0] if len(cols) == 1 else np.stack(cols, axis=1).ravel()
-        offsets[name] = np.arange(n + 1, dtype=np.int64) * len(cols)
+        offsets[name] = once if len(cols) == 1 else once * len(cols)
     return ok, values, offsets, reasons, leftover[ok], notes
 
 
@@ -494,7 +542,7 @@ def _decode_variable(
     ok = ~walker.bad
     leftover = walker.limit - end
     notes = _leftover_check(layout, leftover, ok, walker.reasons, pad_tolerance)
-    values, offsets = _assemble(walker.chunks, layout.names, ok, layout.single_node_names)
+    values, offsets = _assemble(walker.chunks, layout, ok)
     return ok, values, offsets, walker.reasons, leftover[ok], notes
 
 
@@ -531,7 +579,7 @@ def decode_layout(
     else:
         ok, values, offsets, reasons, leftover, notes = _decode_variable(layout, buf, sel, pad_tolerance)
     errors = [(int(sel[p]), reason) for p, reason in sorted(reasons.items()) if not ok[p]]
-    return DecodedPackets(
+    decoded = DecodedPackets(
         layout=layout,
         indices=sel[ok].astype(np.intp),
         values=values,
@@ -540,3 +588,5 @@ def decode_layout(
         leftover_bits=leftover.astype(np.int64),
         notes=notes,
     )
+    decoded._scalars.update(layout.once_per_packet)  # one value per packet by construction
+    return decoded

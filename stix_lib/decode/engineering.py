@@ -69,19 +69,48 @@ def evaluate_curve(curve: CalibrationCurve, raw: npt.ArrayLike) -> npt.NDArray[n
     """
     x = np.asarray(curve.x, dtype=np.float64)
     y = np.asarray(curve.y, dtype=np.float64)
-    values = np.asarray(raw, dtype=np.float64)
     if len(x) < 2:
         raise CalibrationError(f"calibration curve {curve.ident} has {len(x)} point(s)")
     if len(x) == 2:
         slope = (y[1] - y[0]) / (x[1] - x[0])
-        return y[0] + slope * (values - x[0])
-    return interpolating_spline(x, y, values)
+        return y[0] + slope * (np.asarray(raw, dtype=np.float64) - x[0])
+    raw_array = np.asarray(raw)
+    if raw_array.size >= _DISTINCT_MIN_SIZE:  # repeated raw values: evaluate each distinct one once
+        counted = _counted_distinct(raw_array.ravel())
+        if counted is not None:
+            unique, inverse = counted
+            distinct = interpolating_spline(x, y, unique.astype(np.float64))
+            return distinct.take(inverse).reshape(raw_array.shape)
+    return interpolating_spline(x, y, np.asarray(raw_array, dtype=np.float64))
+
+
+#: Widest range of integer raw values whose distinct values are found by counting rather than
+#: sorting (wider ranges are counted when the array has at least as many values).
+_COUNTING_RANGE = 4096
+
+#: Arrays from this size on are calibrated on their distinct raw values only (splines).
+_DISTINCT_MIN_SIZE = 64
+
+
+def _counted_distinct(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``np.unique(flat, return_inverse=True)`` of 1-D integers in a narrow range, by counting
+    (``None`` when ``flat`` is not such an array)."""
+    if flat.dtype.kind not in "iu" or not len(flat):
+        return None
+    low, high = int(flat.min()), int(flat.max())
+    if high - low >= max(_COUNTING_RANGE, len(flat)):
+        return None
+    shifted = flat.astype(np.int64) - low if low else flat.astype(np.int64, copy=False)
+    present = np.bincount(shifted, minlength=high - low + 1) > 0
+    unique = (np.flatnonzero(present) + low).astype(flat.dtype)
+    return unique, (np.cumsum(present) - 1).take(shifted)
 
 
 def _textual(idb: IDB, name: str, ident: str, raw: np.ndarray) -> np.ndarray:
     ranges = idb.get_textual_calibration(ident)
     flat = np.asarray(raw).ravel()
-    unique, inverse = np.unique(flat, return_inverse=True)
+    counted = _counted_distinct(flat)
+    unique, inverse = counted if counted is not None else np.unique(flat, return_inverse=True)
     texts: list[str | None] = []
     for value in unique.tolist():
         text = next((r.text for r in ranges if r.low <= value <= r.high), None)
@@ -96,7 +125,7 @@ def _textual(idb: IDB, name: str, ident: str, raw: np.ndarray) -> np.ndarray:
         table = np.array(texts, dtype=str)
     else:
         table = np.array([t if t is not None else v for v, t in zip(unique.tolist(), texts, strict=True)], dtype=object)
-    return table[inverse].reshape(np.shape(raw))
+    return table.take(inverse).reshape(np.shape(raw))
 
 
 def calibrate(idb: IDB, name: str, raw: npt.ArrayLike) -> EngineeringValues:

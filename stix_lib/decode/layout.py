@@ -144,6 +144,11 @@ class FixedLayout:
         narrow = [f for f in self.fields if f.width <= BATCH_MAX_WIDTH]
         return FieldBatch.of([(f.name, f.bit_offset, f.width, f.signed) for f in narrow])
 
+    @cached_property
+    def once_per_packet(self) -> frozenset[str]:
+        """Names of the fields that occur exactly once in the layout (one value per packet)."""
+        return frozenset(name for name, n in Counter(f.name for f in self.fields).items() if n == 1)
+
     def static_positions(self) -> dict[str, tuple[int, int, bool]]:
         """``name -> (absolute bit, width, signed)`` of the first occurrence of each field."""
         out: dict[str, tuple[int, int, bool]] = {}
@@ -171,6 +176,11 @@ class VariableLayout:
     def single_node_names(self) -> frozenset[str]:
         """Names that occur at one node of the tree only."""
         return frozenset(name for name, n in Counter(_node_names(self.nodes)).items() if n == 1)
+
+    @cached_property
+    def once_per_packet(self) -> frozenset[str]:
+        """Names read exactly once in every packet: top-level nodes occurring at one node of the tree."""
+        return frozenset(node.name for node in self.nodes if node.name in self.single_node_names)
 
     @cached_property
     def steps(self) -> tuple[Step, ...]:

@@ -57,27 +57,45 @@ def _scipy_spline(x: np.ndarray, y: np.ndarray, values: np.ndarray) -> np.ndarra
     return np.asarray(splev(values, splrep(x, y)), dtype=np.float64)
 
 
-def interpolating_spline(x: npt.ArrayLike, y: npt.ArrayLike, values: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    """``splev(values, splrep(x, y))``: the cubic spline through the points ``(x, y)`` at ``values``.
+@functools.lru_cache(maxsize=1024)
+def _fitted(x_bytes: bytes, y_bytes: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+    """Knots and coefficients of the cubic interpolating spline through the float64 points
+    ``x_bytes``/``y_bytes`` (``curfit`` as ``splrep`` calls it); ``None`` when FITPACK reports a problem.
 
-    Same defaults as scipy's (unit weights, smoothing 0, degree 3, extrapolation beyond the
-    points); ``values`` of any shape.
+    Memoised: a run evaluates the same few IDB curves for every product (the arrays are read-only).
     """
-    x = np.atleast_1d(np.asarray(x, dtype=np.float64))
-    y = np.atleast_1d(np.asarray(y, dtype=np.float64))
-    values = np.asarray(values, dtype=np.float64)
     fitpack = compiled_fitpack()
+    x, y = np.frombuffer(x_bytes, dtype=np.float64), np.frombuffer(y_bytes, dtype=np.float64)
     k, m = 3, len(x)
-    if fitpack is None or m <= k or len(y) != m:
-        return _scipy_spline(x, y, values)
     nest = max(m + k + 1, 2 * k + 3)
     knots = np.empty(nest, float)
     work = np.empty(m * (k + 1) + nest * (7 + 3 * k), float)
     iwork = np.empty(nest, fitpack.types.intvar.dtype)
     n, coefficients, _, ier = fitpack.curfit(0, x, y, np.ones(m, float), knots, work, iwork, x[0], x[-1], k, 0.0)
     if ier > 0:
+        return None
+    fit = knots[:n].copy(), np.array(coefficients[:n], dtype=np.float64)
+    for table in fit:
+        table.flags.writeable = False
+    return fit
+
+
+def interpolating_spline(x: npt.ArrayLike, y: npt.ArrayLike, values: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """``splev(values, splrep(x, y))``: the cubic spline through the points ``(x, y)`` at ``values``.
+
+    Same defaults as scipy's (unit weights, smoothing 0, degree 3, extrapolation beyond the
+    points); ``values`` of any shape. The fit of each distinct curve is computed once per process.
+    """
+    x = np.atleast_1d(np.asarray(x, dtype=np.float64))
+    y = np.atleast_1d(np.asarray(y, dtype=np.float64))
+    values = np.asarray(values, dtype=np.float64)
+    fitpack = compiled_fitpack()
+    if fitpack is None or len(x) <= 3 or len(y) != len(x):
         return _scipy_spline(x, y, values)
-    result, ier = fitpack.splev(knots[:n], coefficients[:n], k, np.atleast_1d(values).ravel(), 0)
+    fit = _fitted(x.tobytes(), y.tobytes())
+    if fit is None:
+        return _scipy_spline(x, y, values)
+    result, ier = fitpack.splev(fit[0], fit[1], 3, np.atleast_1d(values).ravel(), 0)
     if ier:
         return _scipy_spline(x, y, values)
     return np.asarray(result, dtype=np.float64).reshape(values.shape)

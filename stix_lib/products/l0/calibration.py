@@ -164,7 +164,7 @@ def build_calibration(batch: PacketBatch) -> tuple[ColumnTable, ColumnTable]:
     offset = np.empty(len(order), dtype=np.int64)
     offset[order] = before - before[group_first]
 
-    values = batch.decompressed["NIX00158"].values.astype(np.float64)
+    values = batch.decompressed["NIX00158"].values  # integers: bincount weighs in float64 as astype would
     variance = batch.decompressed["NIX00158"].variance
     points, summed, lowest = _subspectra(batch)
     # per structure: where its pixel spectrum starts in the flat output, its grid and first point
@@ -194,7 +194,7 @@ def build_calibration(batch: PacketBatch) -> tuple[ColumnTable, ColumnTable]:
     else:  # summed grids: spread each point evenly over its channels
         width = s_width[v_struct]
         counts, counts_var = _spread_summed(
-            s_channel[v_struct] + q * width, width, s_base[v_struct], values, variance, size
+            s_channel[v_struct] + q * width, width, s_base[v_struct], values.astype(np.float64), variance, size
         )
         counts, counts_var = counts.reshape(shape), counts_var.reshape(shape)
 
@@ -208,6 +208,7 @@ def _calibration_data(
     data.add("time", time)
     data.add("timedel", timedel, unit="cs")
     data.add("counts", counts, unit="ct", meta={"NIXS": "NIX00158"})
-    data.add("counts_comp_err", np.sqrt(counts_var).astype(np.float32), unit="ct", description=COMP_ERR)
+    # in place: the variances are not kept
+    data.add("counts_comp_err", np.sqrt(counts_var, out=counts_var).astype(np.float32), unit="ct", description=COMP_ERR)
     data.add("control_index", first.astype(np.int64))
     return data

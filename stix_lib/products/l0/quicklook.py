@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from stix_lib.decode.skm import DecompressedParameter
 from stix_lib.products.header import QL_TRIGGER_FACTOR
 from stix_lib.products.l0.common import (
     COMP_ERR,
@@ -53,10 +54,15 @@ def _meta(nix: str | list[str], curtx: bool = False) -> dict:
     return {"NIXS": nix}
 
 
-def _decompressed(batch: PacketBatch, name: str) -> tuple[np.ndarray, np.ndarray]:
+def _decompressed_part(batch: PacketBatch, name: str) -> DecompressedParameter:
     part = batch.decompressed.get(name)
     if part is None:
         raise ProductBuildError(f"{name} of {tuple(batch.decoded.layout.key)} is not a compressed parameter")
+    return part
+
+
+def _decompressed(batch: PacketBatch, name: str) -> tuple[np.ndarray, np.ndarray]:
+    part = _decompressed_part(batch, name)
     return part.values.astype(np.float64), part.variance
 
 
@@ -80,24 +86,25 @@ def _energy_sample_matrix(
     batch: PacketBatch, name: str, n_e: np.ndarray, n_s: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(samples, energies)`` values and variances from energy-major packet blocks."""
-    values, variance = _decompressed(batch, name)
+    part = _decompressed_part(batch, name)
     energies = int(n_e[0]) if len(n_e) else 0
     bounds = np.r_[0, np.flatnonzero(n_s[1:] != n_s[:-1]) + 1, len(n_s)].tolist()
-    if energies and np.all(n_e == energies) and len(values) == energies * int(n_s.sum()) and len(bounds) <= 9:
+    if energies and np.all(n_e == energies) and len(part.values) == energies * int(n_s.sum()) and len(bounds) <= 9:
         # usual: one energy number, runs of packets of equal sample numbers: transpose the blocks
-        # of a run at once (each part a copy in C order)
-        value_start = np.r_[0, np.cumsum(n_s * energies)].tolist()
+        # of a run at once, converted to float64 as they are copied into place
+        sample_start = np.r_[0, np.cumsum(n_s)].tolist()
         parts = []
-        for array in (values, np.asarray(variance, dtype=np.float64)):
-            blocks = [
-                array[value_start[a] : value_start[b]]
-                .reshape(b - a, energies, int(n_s[a]))
-                .transpose(0, 2, 1)
-                .reshape(-1, energies)
-                for a, b in zip(bounds[:-1], bounds[1:], strict=True)
-            ]
-            parts.append(blocks[0] if len(blocks) == 1 else np.concatenate(blocks))
+        for array in (part.values, part.variance):
+            out = np.empty((sample_start[-1], energies), dtype=np.float64)
+            for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+                samples = int(n_s[a])
+                block = array[sample_start[a] * energies : sample_start[b] * energies]
+                out[sample_start[a] : sample_start[b]].reshape(b - a, samples, energies)[...] = block.reshape(
+                    b - a, energies, samples
+                ).transpose(0, 2, 1)
+            parts.append(out)
         return parts[0], parts[1]
+    values, variance = part.values.astype(np.float64), part.variance
     run, pos = ramp(n_e * n_s)
     sample_start = np.cumsum(n_s) - n_s
     per_run = n_s[run]
@@ -233,12 +240,17 @@ def build_spectra(batch: PacketBatch) -> tuple[ColumnTable, ColumnTable]:
     row, first = spectra_rows(detector, base[packet])
     rows = len(first)
     at = (row, detector)
+    # the 32 channels of each entry side by side, then placed in their rows with one scatter each
+    entry_values = np.empty((len(detector), len(SPECTRA_CHANNELS)), dtype=np.float64)
+    entry_variance = np.empty_like(entry_values)
+    for channel, name in enumerate(SPECTRA_CHANNELS):
+        part = _decompressed_part(batch, name)
+        entry_values[:, channel] = part.values
+        entry_variance[:, channel] = part.variance
     counts = np.zeros((rows, 32, 32), dtype=np.float64)
     counts_var = np.zeros_like(counts)
-    for channel, name in enumerate(SPECTRA_CHANNELS):
-        values, variance = _decompressed(batch, name)
-        counts[(*at, channel)] = values
-        counts_var[(*at, channel)] = variance
+    counts[at] = entry_values
+    counts_var[at] = entry_variance
     trig, trig_var = _triggers(batch, "NIX00484", packet, np.ones(len(batch), dtype=np.int64), cs)
     triggers = np.zeros((rows, 32), dtype=np.float64)
     triggers_var = np.zeros_like(triggers)

@@ -173,3 +173,17 @@ def test_decompress_packets_bad_scheme_fails_only_that_packet(manager: IDBManage
     out, failed = decompress_packets(decoded)
     assert list(failed) == [1] and "invalid compression scheme" in failed[1]
     assert out["NIX00281"].values.tolist() == [12799, 3, 0, 12799, 3]
+
+
+def test_batch_with_one_invalid_scheme_fails_every_packet(manager: IDBManager) -> None:
+    """The table lookup of one scheme per batch: a scheme that is invalid for the whole batch
+    fails every packet and leaves values (zeros) aligned with the raw codes."""
+    from stix_lib.products.l0.packets import decompress_batch
+
+    layout = get_layout(manager.get_idb("2.26.34"), 21, 6, 33)
+    bad = encode_packet(layout, {"NIXD0118": 1, "NIXD0119": 7, "NIXD0120": 7, "NIX00280": 2, "NIX00281": [1, 2]})
+    decoded = decode_layout(layout, [bad, bad])
+    out, failed = decompress_batch(decoded)
+    assert sorted(failed) == [0, 1] and all("invalid compression scheme" in r for r in failed.values())
+    assert out["NIX00281"].values.tolist() == [0, 0, 0, 0]
+    assert out["NIX00281"].variance.tolist() == [0.0, 0.0, 0.0, 0.0]

@@ -129,3 +129,50 @@ def test_injected_polynomials(idb32: IDB) -> None:
 def test_uncalibrated_parameter_is_raw(idb32: IDB) -> None:
     result = calibrate(idb32, "NIX00445", np.array([5]))
     assert result.kind == "raw" and result.calibration_id is None and result.values.tolist() == [5]
+
+
+def test_many_repeated_raw_values_calibrate_like_scipy_bit_for_bit(idb32: IDB) -> None:
+    """Large arrays are calibrated on their distinct raw values: the result must be scipy's
+    ``splev(raw, splrep(x, y))`` value for value, in the input's shape, whatever the range."""
+    from scipy.interpolate import splev, splrep
+
+    curve = idb32.get_calibration_curve("CIXP0024TM")
+    truth = splrep(np.array(curve.x), np.array(curve.y))
+    rng = np.random.default_rng(3)
+    cases = [
+        rng.integers(380, 420, size=(40, 5)),  # narrow range, many repeats, 2-D
+        rng.integers(0, 4096, size=300).astype(np.uint16),
+        np.array([-7, 5000, 9000, -7] * 20, dtype=np.int64),  # outside the support points
+        rng.integers(0, 1 << 31, size=100),  # wide range: not counted
+    ]
+    for raw in cases:
+        ours = evaluate_curve(curve, raw)
+        theirs = np.asarray(splev(raw.astype(np.float64).ravel(), truth), dtype=np.float64).reshape(raw.shape)
+        assert ours.shape == raw.shape
+        assert ours.view(np.uint64).tolist() == theirs.view(np.uint64).tolist()
+
+
+def test_counted_distinct_values_are_numpys_unique() -> None:
+    from stix_lib.decode.engineering import _counted_distinct
+
+    rng = np.random.default_rng(5)
+    for flat in (
+        rng.integers(-50, 50, 500),
+        rng.integers(0, 256, 1000).astype(np.uint8),
+        np.array([7], dtype=np.uint32),
+        rng.integers(1000, 1010, 70).astype(np.int16),
+    ):
+        unique, inverse = _counted_distinct(flat)
+        want_unique, want_inverse = np.unique(flat, return_inverse=True)
+        assert unique.dtype == want_unique.dtype and unique.tolist() == want_unique.tolist()
+        assert inverse.tolist() == want_inverse.tolist()
+    assert _counted_distinct(np.array([0, 1 << 40])) is None  # wide range
+    assert _counted_distinct(np.array([0.5, 1.5])) is None  # not integers
+    assert _counted_distinct(np.zeros(0, dtype=np.int64)) is None
+
+
+def test_textual_many_values_with_an_unknown_one(idb32: IDB) -> None:
+    raw = np.array([5, 2, 13] * 40).reshape(12, 10)
+    values = calibrate(idb32, "NIXD0023", raw).values
+    assert values.shape == (12, 10) and values.dtype == object
+    assert values.ravel().tolist() == ["NOMINAL", "SAFE", 13] * 40

@@ -144,6 +144,10 @@ def assert_decodes_like_reference(layout: VariableLayout, nodes: tuple[Node, ...
         assert got is not None, f"packet {i} failed: {dict(decoded.errors).get(i)}"
         for name in layout.names:
             assert got[name].tolist() == reference.get(name, []), (i, name)
+        for name in layout.once_per_packet:  # trusted by DecodedPackets.scalar without a check
+            assert len(reference.get(name, [])) == 1, (i, name)
+    for name in layout.once_per_packet:
+        assert decoded.counts(name).tolist() == [1] * len(decoded), name
     assert decoded.indices.tolist() == expected_ok
     assert sorted(i for i, _ in decoded.errors) == sorted(set(range(len(packets))) - set(expected_ok))
 
