@@ -180,27 +180,40 @@ def ascii_bytes(values: np.ndarray) -> np.ndarray:
     return np.char.encode(values, "ascii", "replace")
 
 
+@lru_cache(maxsize=64)
+def _numeric_layout(kind: np.dtype) -> tuple[str, int | None, np.dtype, str]:
+    """``(TFORM letter, TZERO, stored base dtype, conversion)`` of a numeric or boolean dtype (pure, memoised)."""
+    if kind == np.bool_:
+        return "L", None, np.dtype("u1"), "bool"
+    native = kind.newbyteorder("=")
+    if native in _UNSIGNED:
+        letter, zero, stored = _UNSIGNED[native]
+        return letter, zero, np.dtype(stored), "flip"
+    if native in _SIGNED:
+        letter, stored = _SIGNED[native]
+        return letter, None, np.dtype(stored), "same"
+    if native == np.dtype(np.int8):
+        return "I", None, np.dtype(">i2"), "int16"
+    raise TypeError(f"unsupported column dtype {kind}")
+
+
 def _layout(values: np.ndarray) -> tuple[str, int | None, np.dtype, np.ndarray]:
     """``(TFORM letter with width, TZERO, stored base dtype, stored values)`` of a column."""
     kind = values.dtype
-    if kind == np.bool_:
-        return "L", None, np.dtype("u1"), np.where(values, np.uint8(ord("T")), np.uint8(ord("F")))
     if kind.kind in "US":
         data = ascii_bytes(values) if kind.kind == "U" else values
         width = max(1, data.dtype.itemsize)
         return f"{width}A", None, np.dtype(f"S{width}"), data.astype(f"S{width}", copy=False)
-    native = kind.newbyteorder("=")
-    if native in _UNSIGNED:
-        letter, zero, stored = _UNSIGNED[native]
-        # value - zero in two's complement is the value with its top bit flipped
-        shifted = (values.astype(native, copy=False) ^ native.type(zero)).view(f"i{native.itemsize}")
-        return letter, zero, np.dtype(stored), shifted
-    if native in _SIGNED:
-        letter, stored = _SIGNED[native]
-        return letter, None, np.dtype(stored), values
-    if native == np.dtype(np.int8):
-        return "I", None, np.dtype(">i2"), values.astype(np.int16)
-    raise TypeError(f"unsupported column dtype {kind}")
+    letter, zero, stored, conversion = _numeric_layout(kind)
+    if conversion == "same":
+        return letter, zero, stored, values
+    if conversion == "flip":  # value - zero in two's complement is the value with its top bit flipped
+        native = kind.newbyteorder("=")
+        flipped = values.astype(native, copy=False) ^ native.type(zero)
+        return letter, zero, stored, flipped.view(stored.newbyteorder("="))
+    if conversion == "bool":
+        return letter, zero, stored, np.where(values, np.uint8(ord("T")), np.uint8(ord("F")))
+    return letter, zero, stored, values.astype(np.int16)
 
 
 def serialized_comments(columns: Sequence[WriteColumn], cache: dict | None = None) -> list[str]:
