@@ -166,10 +166,9 @@ def ascii_bytes(values: np.ndarray) -> np.ndarray:
     chars = values.dtype.itemsize // 4
     if values.size and chars:
         codes = np.ascontiguousarray(values).reshape(-1).view(np.uint32).reshape(-1, chars)
-        top = codes.max(axis=0)  # per character position: ASCII check and used width in one pass
-        if int(top.max()) < 128:
-            used = np.flatnonzero(top)
-            width = int(used[-1]) + 1 if used.size else 1
+        if int(codes.max()) < 128:
+            # the used width: the longest value without its trailing NULs
+            width = max(int(np.strings.str_len(values).max()), 1)
             return codes[:, :width].astype(np.uint8).view(f"S{width}").reshape(values.shape)
         try:
             data = values.astype(f"S{chars}")
