@@ -350,8 +350,10 @@ def _template(
     """
     if not any(c.meta or c.description for c in columns):
         signature = tuple(
-            (c.name, c.values.dtype.str, c.values.shape[1:], letter, zero, stored.str, c.unit)
-            for c, (letter, zero, stored, _) in zip(columns, layouts, strict=True)
+            [
+                (c.name, c.values.dtype.str, c.values.shape[1:], letter, zero, stored.str, c.unit)
+                for c, (letter, zero, stored, _) in zip(columns, layouts, strict=True)
+            ]
         )
         return _plain_template(style, extname, signature)
     key = (
@@ -359,8 +361,10 @@ def _template(
         style,
         extname,
         tuple(
-            (c.name, c.values.dtype.str, c.values.shape[1:], letter, c.unit, c.description, repr(c.meta))
-            for c, (letter, _, _, _) in zip(columns, layouts, strict=True)
+            [
+                (c.name, c.values.dtype.str, c.values.shape[1:], letter, c.unit, c.description, repr(c.meta))
+                for c, (letter, _, _, _) in zip(columns, layouts, strict=True)
+            ]
         ),
     )
     template = cache.get(key) if cache is not None else None
@@ -473,5 +477,6 @@ def primary_bytes(
         *(("COMMENT", line, "") for line in comments),
         *(("HISTORY", line, "") for line in history),
     ]
-    text = "".join(layout.card(key, value, comment) for key, value, comment in base)
+    card = layout.card if layout.bare_when_full else format_card
+    text = "".join([card(key, value, comment) for key, value, comment in base])
     return _header_block(text, 0, layout=layout, stamp=stamp)
