@@ -114,15 +114,14 @@ def _state(target: bytes, et: float, frame: bytes, observer: bytes) -> tuple[np.
     light_time = ctypes.c_double()
     libspice.spkezr_c(target, et, frame, b"NONE", observer, state, ctypes.byref(light_time))
     check_for_spice_error(None)
-    return np.frombuffer(state, dtype=np.float64) * 1000.0, light_time.value  # km -> m
+    return np.frombuffer(memoryview(state), dtype=np.float64) * 1000.0, light_time.value  # km -> m
 
 
 #: Keywords rounded to 0.01 m (m/s), in the order :func:`_compute` lists their values.
-_METRE_KEYWORDS = (
-    "DSUN_OBS",
-    "OBS_VR",
-    *(f"{name}{axis}_{kind}" for name, kind in (("HEE", "OBS"), ("HCI", "OBS"), ("HCI", "VOB"), ("HAE", "OBS"),
-                                                ("HEQ", "OBS"), ("GSE", "OBS")) for axis in _AXES),
+_METRE_KEYWORDS = ("DSUN_OBS", "OBS_VR") + tuple(
+    f"{system}{axis}_{kind}"
+    for system, kind in (("HEE", "OBS"), ("HCI", "OBS"), ("HCI", "VOB"), ("HAE", "OBS"), ("HEQ", "OBS"), ("GSE", "OBS"))
+    for axis in _AXES
 )
 
 
