@@ -11,12 +11,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable
 from functools import lru_cache
 from typing import Any, cast
 
 import numpy as np
 
+_COMMENTARY = frozenset({"COMMENT", "HISTORY"})
 _EXCLUDED = frozenset(range(0x3A, 0x41)) | frozenset(range(0x5B, 0x61))
 
 
@@ -52,8 +54,8 @@ def encode_checksum(value: int) -> str:
     """ASCII encoding of the complement of a 32-bit checksum (FITS checksum convention)."""
     value = ~value & 0xFFFFFFFF
     table = _byte_groups()
-    groups = [table[(value >> shift) & 0xFF] for shift in (24, 16, 8, 0)]
-    text = "".join(group[j] for j in range(4) for group in groups)  # character 4 * j + byte
+    groups = (table[value >> 24], table[(value >> 16) & 0xFF], table[(value >> 8) & 0xFF], table[value & 0xFF])
+    text = "".join(map("".join, zip(*groups, strict=True)))  # character 4 * j + byte
     return text[15:] + text[:15]  # rotate right by one character
 
 
@@ -71,11 +73,16 @@ def _float_text(value: float | np.floating) -> str:
 
 def format_card(keyword: str, value: Any, comment: str = "") -> str:
     """80-character image(s) of a header card (see the module docstring), memoised."""
-    if isinstance(value, float | np.floating):  # -0.0 == 0.0: not a safe key
+    kind = type(value)
+    if kind is float:  # -0.0 == 0.0: not a safe key
+        if math.isfinite(value) and len(keyword) <= 8 and keyword not in _COMMENTARY:
+            return _value_card(keyword, f"{_float_text(value):>20}", comment, value)
+        return _format_card(keyword, value, comment)
+    if isinstance(value, np.floating):
         return _format_card(keyword, value, comment)
     try:
         # the type tells True from 1; a class is hashable, but mypy misreads its unbound __hash__
-        return _cached_card(keyword, cast(Hashable, type(value)), value, comment)
+        return _cached_card(keyword, cast(Hashable, kind), value, comment)
     except TypeError:  # unhashable value
         return _format_card(keyword, value, comment)
 
@@ -157,6 +164,11 @@ def _format_card(keyword: str, value: Any, comment: str = "") -> str:
         return _long_string_card(keyword, value, comment)
     else:
         return _astropy_card(keyword, value, comment).image
+    return _value_card(keyword, field_text, comment, value)
+
+
+def _value_card(keyword: str, field_text: str, comment: str, value: Any) -> str:
+    """The image of a one-card ``keyword = value / comment`` with the value field ``field_text``."""
     image = f"{keyword:<8}= {field_text}"
     if comment:
         image = f"{image} / {comment}"

@@ -166,10 +166,9 @@ def ascii_bytes(values: np.ndarray) -> np.ndarray:
     chars = values.dtype.itemsize // 4
     if values.size and chars:
         codes = np.ascontiguousarray(values).reshape(-1).view(np.uint32).reshape(-1, chars)
-        top = codes.max(axis=0)  # per character position: ASCII check and used width in one pass
-        if int(top.max()) < 128:
-            used = np.flatnonzero(top)
-            width = int(used[-1]) + 1 if used.size else 1
+        if int(codes.max()) < 128:
+            # the used width: the longest value without its trailing NULs
+            width = max(int(np.strings.str_len(values).max()), 1)
             return codes[:, :width].astype(np.uint8).view(f"S{width}").reshape(values.shape)
         try:
             data = values.astype(f"S{chars}")
@@ -180,27 +179,40 @@ def ascii_bytes(values: np.ndarray) -> np.ndarray:
     return np.char.encode(values, "ascii", "replace")
 
 
+@lru_cache(maxsize=64)
+def _numeric_layout(kind: np.dtype) -> tuple[str, int | None, np.dtype, str]:
+    """``(TFORM letter, TZERO, stored base dtype, conversion)`` of a numeric or boolean dtype (pure, memoised)."""
+    if kind == np.bool_:
+        return "L", None, np.dtype("u1"), "bool"
+    native = kind.newbyteorder("=")
+    if native in _UNSIGNED:
+        letter, zero, stored = _UNSIGNED[native]
+        return letter, zero, np.dtype(stored), "flip"
+    if native in _SIGNED:
+        letter, stored = _SIGNED[native]
+        return letter, None, np.dtype(stored), "same"
+    if native == np.dtype(np.int8):
+        return "I", None, np.dtype(">i2"), "int16"
+    raise TypeError(f"unsupported column dtype {kind}")
+
+
 def _layout(values: np.ndarray) -> tuple[str, int | None, np.dtype, np.ndarray]:
     """``(TFORM letter with width, TZERO, stored base dtype, stored values)`` of a column."""
     kind = values.dtype
-    if kind == np.bool_:
-        return "L", None, np.dtype("u1"), np.where(values, np.uint8(ord("T")), np.uint8(ord("F")))
     if kind.kind in "US":
         data = ascii_bytes(values) if kind.kind == "U" else values
         width = max(1, data.dtype.itemsize)
         return f"{width}A", None, np.dtype(f"S{width}"), data.astype(f"S{width}", copy=False)
-    native = kind.newbyteorder("=")
-    if native in _UNSIGNED:
-        letter, zero, stored = _UNSIGNED[native]
-        # value - zero in two's complement is the value with its top bit flipped
-        shifted = (values.astype(native, copy=False) ^ native.type(zero)).view(f"i{native.itemsize}")
-        return letter, zero, np.dtype(stored), shifted
-    if native in _SIGNED:
-        letter, stored = _SIGNED[native]
-        return letter, None, np.dtype(stored), values
-    if native == np.dtype(np.int8):
-        return "I", None, np.dtype(">i2"), values.astype(np.int16)
-    raise TypeError(f"unsupported column dtype {kind}")
+    letter, zero, stored, conversion = _numeric_layout(kind)
+    if conversion == "same":
+        return letter, zero, stored, values
+    if conversion == "flip":  # value - zero in two's complement is the value with its top bit flipped
+        native = kind.newbyteorder("=")
+        flipped = values.astype(native, copy=False) ^ native.type(zero)
+        return letter, zero, stored, flipped.view(stored.newbyteorder("="))
+    if conversion == "bool":
+        return letter, zero, stored, np.where(values, np.uint8(ord("T")), np.uint8(ord("F")))
+    return letter, zero, stored, values.astype(np.int16)
 
 
 def serialized_comments(columns: Sequence[WriteColumn], cache: dict | None = None) -> list[str]:
@@ -338,8 +350,10 @@ def _template(
     """
     if not any(c.meta or c.description for c in columns):
         signature = tuple(
-            (c.name, c.values.dtype.str, c.values.shape[1:], letter, zero, stored.str, c.unit)
-            for c, (letter, zero, stored, _) in zip(columns, layouts, strict=True)
+            [
+                (c.name, c.values.dtype.str, c.values.shape[1:], letter, zero, stored.str, c.unit)
+                for c, (letter, zero, stored, _) in zip(columns, layouts, strict=True)
+            ]
         )
         return _plain_template(style, extname, signature)
     key = (
@@ -347,8 +361,10 @@ def _template(
         style,
         extname,
         tuple(
-            (c.name, c.values.dtype.str, c.values.shape[1:], letter, c.unit, c.description, repr(c.meta))
-            for c, (letter, _, _, _) in zip(columns, layouts, strict=True)
+            [
+                (c.name, c.values.dtype.str, c.values.shape[1:], letter, c.unit, c.description, repr(c.meta))
+                for c, (letter, _, _, _) in zip(columns, layouts, strict=True)
+            ]
         ),
     )
     template = cache.get(key) if cache is not None else None
@@ -461,5 +477,6 @@ def primary_bytes(
         *(("COMMENT", line, "") for line in comments),
         *(("HISTORY", line, "") for line in history),
     ]
-    text = "".join(layout.card(key, value, comment) for key, value, comment in base)
+    card = layout.card if layout.bare_when_full else format_card
+    text = "".join([card(key, value, comment) for key, value, comment in base])
     return _header_block(text, 0, layout=layout, stamp=stamp)

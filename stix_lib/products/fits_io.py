@@ -23,6 +23,7 @@ Files are written atomically (temporary file in the target folder, ``fsync``, ``
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,15 +58,36 @@ class ProductFileError(Exception):
 
 def min_uint_dtype(values: np.ndarray) -> np.dtype | None:
     """Smallest unsigned integer type holding ``values`` (``None`` if they are not all integral >= 0)."""
+    converted = as_min_uint(values)
+    return None if converted is None else converted.dtype
+
+
+def as_min_uint(values: np.ndarray) -> np.ndarray | None:
+    """``values`` in their :func:`min_uint_dtype` (not copied when already of it); ``None`` when there is none.
+
+    Floats are checked on the converted values (finite, non-negative extremes; converting back
+    gives them again), so no temporary arrays beyond the result are made.
+    """
     if values.dtype.kind in "US" or values.dtype == np.bool_:
         return None
     if not values.size:
-        return np.dtype(np.uint8)
-    if values.dtype.kind == "f" and not np.all(np.isfinite(values) & (values == np.floor(values))):
+        return values.astype(np.uint8)
+    if values.dtype.kind == "f":
+        low, high = float(values.min()), float(values.max())
+        if not (math.isfinite(low) and math.isfinite(high)) or low < 0:
+            return None
+        dtype = _uint_dtype_for(high)
+        if dtype is None:
+            return None
+        converted = values.astype(dtype)
+        return converted if np.array_equal(converted, values) else None
+    if values.dtype.kind != "u" and values.min() < 0:
         return None
-    if values.min() < 0:
-        return None
-    top = int(values.max())
+    dtype = _uint_dtype_for(int(values.max()))
+    return None if dtype is None else values.astype(dtype, copy=False)
+
+
+def _uint_dtype_for(top: float) -> np.dtype | None:
     for dtype in (np.uint8, np.uint16, np.uint32, np.uint64):
         if top <= np.iinfo(dtype).max:
             return np.dtype(dtype)
@@ -73,20 +95,26 @@ def min_uint_dtype(values: np.ndarray) -> np.dtype | None:
 
 
 def _storage_values(kind: str, table: str, name: str, values: np.ndarray) -> np.ndarray:
+    # copy=False: the writer only reads the values, a column already of the stored type is not copied
     if table == "control" and name == "index":
         if kind in _QL_KINDS or kind == "tmstatusflarelist":
-            return values.astype(min_uint_dtype(values) or np.int64)
-        return values.astype(np.int64)
+            return _min_uint_or_int64(values)
+        return values.astype(np.int64, copy=False)
     if table == "data" and name == "control_index":
         if kind in _QL_KINDS:
-            return values.astype(min_uint_dtype(values) or np.int64)
-        return values.astype(np.uint16 if kind == "calibration" else np.int64)
+            return _min_uint_or_int64(values)
+        return values.astype(np.uint16 if kind == "calibration" else np.int64, copy=False)
     if table == "data" and name in _COMPACT_DATA.get(kind, ()):
-        dtype = min_uint_dtype(values)
-        return values.astype(dtype) if dtype is not None else values
+        converted = as_min_uint(values)
+        return converted if converted is not None else values
     if values.dtype == object:
         return values.astype(str)
     return values
+
+
+def _min_uint_or_int64(values: np.ndarray) -> np.ndarray:
+    converted = as_min_uint(values)
+    return converted if converted is not None else values.astype(np.int64, copy=False)
 
 
 def _write_columns(kind: str, name: str, table: ColumnTable, overrides: dict[str, np.ndarray]) -> list[WriteColumn]:

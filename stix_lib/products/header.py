@@ -26,6 +26,7 @@ values of the CONTROL columns ``raw_file`` and ``parent``.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -101,8 +102,10 @@ def obt_string(seconds: float) -> str:
 def _sorted_values(product: Product, column: str) -> list[str]:
     if column not in product.control:
         return []
-    values = np.asarray(product.control[column]).astype(str)
-    return sorted({v for v in values.tolist() if v})
+    values = np.asarray(product.control[column])
+    distinct = set((values if values.dtype.kind == "U" else values.astype(str)).tolist())
+    distinct.discard("")
+    return sorted(distinct)
 
 
 def data_range_cards(product: Product, *, nan_as_empty: bool = False) -> list[Card]:
@@ -118,10 +121,14 @@ def data_range_cards(product: Product, *, nan_as_empty: bool = False) -> list[Ca
     unit = " "
     xmin = xmax = 0.0
     if column and column in product.data and len(product.data):
-        values = np.asarray(product.data[column], dtype=np.float64)
+        # extremes first, then converted: the same numbers (the conversions are monotonic), without
+        # a float64 copy of every value
+        values = np.asarray(product.data[column])
+        if values.dtype.kind not in "iuf":
+            values = values.astype(np.float64)
         low, high, unit = float(np.nanmin(values)), float(np.nanmax(values)), "counts"
-        exposure = product.timedel_seconds
-        xmin, xmax = float(exposure.min()), float(exposure.max())
+        timedel = np.asarray(product.data["timedel"])
+        xmin, xmax = (float(np.float64(value) / 100.0) for value in (timedel.min(), timedel.max()))
     if nan_as_empty:
         low, high = ("" if isinstance(v, float) and np.isnan(v) else v for v in (low, high))
     return [
@@ -171,14 +178,19 @@ def _trim(cards: Sequence[Card]) -> list[Card]:
     out = []
     for key, value, comment in cards:
         if isinstance(value, str):
-            if len(value) + len(comment) > 60:
-                comment = ""
-            width = max(len(value.replace("'", "''")) + 2, 10)
+            out.append((key, value, _string_card_comment(len(value), value.count("'"), comment)))
         else:
-            width = 20
-        room = 80 - 10 - width - 3
-        out.append((key, value, comment[: max(room, 0)]))
+            out.append((key, value, comment[:47]))  # 80 - 10 - 20 (value field) - 3
     return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _string_card_comment(length: int, quotes: int, comment: str) -> str:
+    """The comment of a string card whose value has ``length`` characters, ``quotes`` of them quotes."""
+    if length + len(comment) > 60:
+        return ""
+    room = 80 - 10 - max(length + quotes + 2, 10) - 3
+    return comment[: max(room, 0)]
 
 
 def l0_primary_cards(

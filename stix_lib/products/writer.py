@@ -56,7 +56,6 @@ from stix_lib.products.model import Product
 from stix_lib.spice.errors import SpiceKernelError
 from stix_lib.spice.fits_keywords import spice_fits_keywords
 from stix_lib.spice.kernels import SpiceKernels
-from stix_lib.time.scet import SCETime, scet_from_float
 
 log = logging.getLogger(__name__)
 
@@ -332,8 +331,10 @@ class ProductWriter:
             )
             return product_parts(product, cards, history, self.energies(product), self._yaml_cache)
         start, end = product.file_obt_range
-        utc, centre = utc_span(self._spice_clock(), start, end)
-        spice = spice_fits_keywords(self.kernels, SCETime(*scet_from_float(start)), centre)  # type: ignore[arg-type]
+        clock = self._spice_clock()
+        utc, centre = utc_span(clock, start, end)
+        begin = clock.to_datetime64(np.array([start]))[0]  # remembered from utc_span's conversion
+        spice = spice_fits_keywords(self.kernels, begin, centre)  # type: ignore[arg-type]
         soop = soop_cards(self.soop if self.soop is not None else NoSoopKeywords(), utc[0], utc[2])
         cards, history = l1_primary_cards(
             product,

@@ -40,12 +40,15 @@ times are rounded to 0.01. The default output fixes these three defects.
 
 from __future__ import annotations
 
+import ctypes
 import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import spiceypy
+from spiceypy.spiceypy import check_for_spice_error
 from spiceypy.utils.exceptions import SpiceyError
+from spiceypy.utils.libspicehelper import libspice
 
 from stix_lib.spice import clock
 from stix_lib.time.scet import SCETime
@@ -55,7 +58,6 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 #: Nominal solar radius (IAU 2015 Resolution B3), km.
 SOLAR_RADIUS_KM = 695_700.0
-_SOLO = "SOLO"
 
 Keyword = tuple[str, Any, str]
 
@@ -84,45 +86,55 @@ KEYWORD_COMMENTS: tuple[tuple[str, str], ...] = (
 )
 _LEGACY_VR_COMMENT = "[m/s] Observer speed in SUN_EARTH_CEQU (STIXCore V01 convention)"
 SPICE_ER_COMMENT = "1: SPICE could not compute the observer keywords"
+_COMMENTS = dict(KEYWORD_COMMENTS)
 
 
-def _as_et_and_utc(kernels: SpiceKernels, when: Any) -> tuple[float, np.datetime64]:
-    """ET and UTC of a scalar SCETime, astropy Time, datetime64 or ISO string."""
+def _as_utc(kernels: SpiceKernels, when: Any) -> np.datetime64:
+    """UTC ``datetime64[ns]`` of a scalar SCETime, astropy Time, datetime64 or ISO string."""
     if isinstance(when, SCETime):
-        et = float(kernels.scet_to_et(when).ravel()[0])
-        return et, clock.et_to_datetime64(et).ravel()[0]
+        return clock.et_to_datetime64(kernels.scet_to_et(when)).ravel()[0]
     if hasattr(when, "jd1") and hasattr(when, "scale"):  # astropy Time
-        utc = clock.time_to_datetime64(when).ravel()[0]
-    else:
-        utc = np.datetime64(when, "ns")
-    return float(clock.datetime64_to_et(utc)), utc
+        return clock.time_to_datetime64(when).ravel()[0]
+    return np.datetime64(when, "ns")
 
 
-def _state(target: str, et: float, frame: str, observer: str) -> tuple[np.ndarray, float]:
-    state, light_time = spiceypy.spkezr(target, et, frame, "NONE", observer)
-    return np.asarray(state, dtype=np.float64) * 1000.0, float(light_time)  # km -> m
+def _as_et(kernels: SpiceKernels, when: Any) -> float:
+    """ET of a scalar SCETime, astropy Time, datetime64 or ISO string."""
+    if isinstance(when, SCETime):
+        return float(kernels.scet_to_et(when).ravel()[0])
+    return float(clock.datetime64_to_et(_as_utc(kernels, when)))
 
 
-def _rounded(values: dict[str, Any], numbers: dict[str, Any], decimals: int) -> None:
-    """Set ``values[name]`` to ``numbers[name]`` rounded to ``decimals`` (as Python floats).
+def _state(target: bytes, et: float, frame: bytes, observer: bytes) -> tuple[np.ndarray, float]:
+    """Geometric state (m, m/s) and light time (s) of ``target`` seen from ``observer`` in ``frame``.
 
-    One ``np.round`` of all of them: the same result as one call per number, faster.
+    ``spkezr`` called directly (names as ASCII bytes), errors raised as spiceypy raises them.
     """
-    rounded = np.round(np.array(list(numbers.values()), dtype=np.float64), decimals).tolist()
-    values.update(zip(numbers, rounded, strict=True))
+    state = (ctypes.c_double * 6)()
+    light_time = ctypes.c_double()
+    libspice.spkezr_c(target, et, frame, b"NONE", observer, state, ctypes.byref(light_time))
+    check_for_spice_error(None)
+    return np.frombuffer(memoryview(state), dtype=np.float64) * 1000.0, light_time.value  # km -> m
+
+
+#: Keywords rounded to 0.01 m (m/s), in the order :func:`_compute` lists their values.
+_METRE_KEYWORDS = ("DSUN_OBS", "OBS_VR") + tuple(
+    f"{system}{axis}_{kind}"
+    for system, kind in (("HEE", "OBS"), ("HCI", "OBS"), ("HCI", "VOB"), ("HAE", "OBS"), ("HEQ", "OBS"), ("GSE", "OBS"))
+    for axis in _AXES
+)
 
 
 def _compute(kernels: SpiceKernels, start: Any, average: Any, legacy: bool) -> dict[str, Any]:
-    kernels.ensure_loaded()
-    _, utc_start = _as_et_and_utc(kernels, start)
-    et, _ = _as_et_and_utc(kernels, average)
+    utc_start = _as_utc(kernels, start)
+    et = _as_et(kernels, average)
     values: dict[str, Any] = {}
 
-    hgs, sun_time = _state(_SOLO, et, "SUN_EARTH_CEQU", "SUN")
+    hgs, sun_time = _state(b"SOLO", et, b"SUN_EARTH_CEQU", b"SUN")
     distance, lon, lat = spiceypy.reclat(hgs[:3])
     hgln, hglt = np.degrees(lon), np.degrees(lat)
-    earth, earth_time = _state("EARTH", et, "J2000", "SUN")
-    solo_j2000, _ = _state(_SOLO, et, "J2000", "SUN")
+    _, earth_time = _state(b"EARTH", et, b"J2000", b"SUN")
+    solo_j2000, _ = _state(b"SOLO", et, b"J2000", b"SUN")
     if legacy:
         crln, crlt = hgln, hglt
     else:
@@ -130,29 +142,27 @@ def _compute(kernels: SpiceKernels, start: Any, average: Any, legacy: bool) -> d
         _, clon, clat = spiceypy.reclat(to_carrington @ solo_j2000[:3])
         crln, crlt = np.degrees(clon) % 360.0, np.degrees(clat)
     values["RSUN_ARC"] = float(np.degrees(np.arcsin(SOLAR_RADIUS_KM * 1000.0 / distance)) * 3600.0)
-    angles = {"HGLT_OBS": hglt, "HGLN_OBS": hgln, "CRLT_OBS": crlt, "CRLN_OBS": crln}
-    _rounded(values, angles, 2 if legacy else 6)
+    # one np.round per group: the same numbers as one call per value
+    angles = np.round(np.array([hglt, hgln, crlt, crln], dtype=np.float64), 2 if legacy else 6).tolist()
+    values.update(zip(("HGLT_OBS", "HGLN_OBS", "CRLT_OBS", "CRLN_OBS"), angles, strict=True))
 
-    earth_ecl, _ = _state("EARTH", et, "ECLIPJ2000", "SUN")
-    solo_ecl, _ = _state(_SOLO, et, "ECLIPJ2000", "SUN")
+    earth_ecl, _ = _state(b"EARTH", et, b"ECLIPJ2000", b"SUN")
+    solo_ecl, _ = _state(b"SOLO", et, b"ECLIPJ2000", b"SUN")
     hee = spiceypy.twovec(earth_ecl[:3], 1, [0.0, 0.0, 1.0], 3) @ solo_ecl[:3]
-    hci, _ = _state(_SOLO, et, "SOLO_HCI", "SUN")
-    hae, _ = _state(_SOLO, et, "SUN_ARIES_ECL", "SUN")
-    heq, _ = _state(_SOLO, et, "SOLO_HEEQ", "SUN")
-    gse, _ = _state(_SOLO, et, "EARTH_SUN_ECL", "EARTH")
+    hci, _ = _state(b"SOLO", et, b"SOLO_HCI", b"SUN")
+    hae, _ = _state(b"SOLO", et, b"SUN_ARIES_ECL", b"SUN")
+    heq, _ = _state(b"SOLO", et, b"SOLO_HEEQ", b"SUN")
+    gse, _ = _state(b"SOLO", et, b"EARTH_SUN_ECL", b"EARTH")
     if legacy:
         hae[2] = hae[0]
     if legacy:
         velocity = float(np.linalg.norm(hgs[3:]))
     else:
         velocity = float(np.dot(solo_j2000[:3], solo_j2000[3:]) / np.linalg.norm(solo_j2000[:3]))
-    vectors = {"HEE{}_OBS": hee, "HCI{}_OBS": hci[:3], "HCI{}_VOB": hci[3:], "HAE{}_OBS": hae[:3]}
-    vectors |= {"HEQ{}_OBS": heq[:3], "GSE{}_OBS": gse[:3]}
-    metres = {"DSUN_OBS": distance, "OBS_VR": velocity}
-    for pattern, vector in vectors.items():
-        metres.update(zip((pattern.format(axis) for axis in _AXES), vector, strict=True))
-    _rounded(values, metres, 2)
-    _rounded(values, {"EAR_TDEL": earth_time - sun_time, "SUN_TIME": sun_time}, 2 if legacy else 3)
+    metres = np.concatenate(([distance, velocity], hee, hci, hae[:3], heq[:3], gse[:3]))
+    values.update(zip(_METRE_KEYWORDS, np.round(metres, 2).tolist(), strict=True))
+    times = np.round(np.array([earth_time - sun_time, sun_time], dtype=np.float64), 2 if legacy else 3).tolist()
+    values["EAR_TDEL"], values["SUN_TIME"] = times
     to_ns = 1_000_000_000
     # the dates use the light times as written, so a reader can redo the arithmetic
     shifts = np.array([round(values["EAR_TDEL"] * to_ns), -round(values["SUN_TIME"] * to_ns)], dtype="timedelta64[ns]")
@@ -195,9 +205,7 @@ def spice_fits_keywords(
             raise TypeError(f"start and average must be scalar times, got {when!r}")
     kernels.ensure_loaded()
     names = ", ".join(kernels.meta_kernel_names)
-    comments = dict(KEYWORD_COMMENTS)
-    if legacy_quirks:
-        comments["OBS_VR"] = _LEGACY_VR_COMMENT
+    comments = _COMMENTS if not legacy_quirks else {**_COMMENTS, "OBS_VR": _LEGACY_VR_COMMENT}
     try:
         values = _compute(kernels, start, average, legacy_quirks)
     except (SpiceyError, ValueError, ArithmeticError):

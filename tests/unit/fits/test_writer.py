@@ -228,6 +228,7 @@ def test_science_style_is_astropys_layout(tmp_path: Path) -> None:
         np.array(["abc", "de", "fghij"] * 3)[::2],  # not contiguous
         np.array(["a\x7fb", "\x01"]),
         np.array(["ab", "\x80"]),
+        np.array(["a\x00b", "c\x00"]),  # an inner NUL counts, trailing ones do not
     ],
 )
 def test_ascii_bytes_is_numpys_encode(values: np.ndarray) -> None:

@@ -58,8 +58,23 @@ def test_take_same_result_as_fancy_indexing(rows: np.ndarray) -> None:
 
 @pytest.mark.parametrize(
     ("keyword", "value"),
-    [("A", 1), ("A", True), ("A", np.int64(1)), ("A", "text"), ("A", 0.0), ("A", -0.0), ("A", 1.0), ("A", "")],
+    [
+        ("A", 1),
+        ("A", True),
+        ("A", np.int64(1)),
+        ("A", "text"),
+        ("A", 0.0),
+        ("A", -0.0),
+        ("A", 1.0),
+        ("A", ""),
+        ("A", 1e-300),
+        ("A", 149597870700.12),
+        ("A", np.float32(0.1)),
+        ("LONGNAME9", 2.5),  # no fixed-format card: astropy's
+        ("COMMENT", 1.5),  # a value card, not commentary
+    ],
 )
+@pytest.mark.filterwarnings("ignore:Keyword name")  # astropy on the HIERARCH card of LONGNAME9
 def test_memoised_cards_equal_fresh_ones(keyword: str, value: object) -> None:
     for _ in range(2):  # second call from the memo
         assert format_card(keyword, value, "c") == _format_card(keyword, value, "c")

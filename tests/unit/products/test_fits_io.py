@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from stix_lib.products.fits_io import ProductFileError, min_uint_dtype, read_product
+from stix_lib.products.fits_io import ProductFileError, as_min_uint, min_uint_dtype, read_product
 from stix_lib.products.writer import ProductWriter
 
 
@@ -61,6 +61,40 @@ def test_min_uint() -> None:
     assert min_uint_dtype(np.array([70000.0])) == np.uint32
     assert min_uint_dtype(np.array([0.5])) is None
     assert min_uint_dtype(np.array([-1])) is None
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (np.array([0.0, 255.0]), np.uint8),
+        (np.array([0.0, 256.0]), np.uint16),
+        (np.array([65535.0, 3.0]), np.uint16),
+        (np.array([65536.0]), np.uint32),
+        (np.array([-0.0, 7.0]), np.uint8),  # -0 is not negative
+        (np.array([1.0, 2.5, 3.0]), None),  # a fraction in the middle
+        (np.array([1.0, np.nan]), None),
+        (np.array([np.inf, 1.0]), None),
+        (np.array([3.0, -1.0]), None),
+        (np.array([2.0**70]), None),  # beyond uint64
+        (np.zeros((0, 3)), np.uint8),
+        (np.array([[1, 300], [2, 5]], dtype=np.int64), np.uint16),
+        (np.array([-1, 5], dtype=np.int16), None),
+        (np.array(["1"]), None),
+        (np.array([True]), None),
+    ],
+)
+def test_as_min_uint_holds_the_same_values(values: np.ndarray, expected: type | None) -> None:
+    converted = as_min_uint(values)
+    if expected is None:
+        assert converted is None and min_uint_dtype(values) is None
+        return
+    assert converted is not None and converted.dtype == expected == min_uint_dtype(values)
+    assert converted.shape == values.shape and np.array_equal(converted, values)
+
+
+def test_as_min_uint_keeps_a_column_of_the_type() -> None:
+    values = np.array([1, 200], dtype=np.uint8)
+    assert as_min_uint(values) is values
 
 
 def test_killed_writer_leaves_no_partial_file(moc_l0: dict, writer: ProductWriter, monkeypatch) -> None:
