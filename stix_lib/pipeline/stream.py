@@ -40,6 +40,7 @@ from stix_lib.pipeline.containment import contained, describe, is_infrastructure
 from stix_lib.pipeline.report import FileReport
 from stix_lib.products.fits_io import ProductFileError
 from stix_lib.products.l0_l1_names import SECONDS_PER_DAY, parse_product_name
+from stix_lib.products.l1 import CalibrationMemo
 from stix_lib.products.merge import combine
 from stix_lib.products.model import Product
 from stix_lib.products.science import is_science_lb, science_lb_step
@@ -123,6 +124,7 @@ class ProductStream:
         self.on_report = on_report or (lambda report: None)
         self._l0: dict[Path, _Pending] = {}
         self._l1: dict[Path, _Pending] = {}
+        self._calibrations = CalibrationMemo()
 
     # -- inputs -----------------------------------------------------------------------------------
     def add_lb(self, lb_path: Path, report: FileReport) -> None:
@@ -189,7 +191,7 @@ class ProductStream:
                 pending[path] = _Pending(part, list(reports))
 
     def _to_l1(self, l0: Product, l0_name: str, reports: list[FileReport], step: StepResult) -> None:
-        l1 = l1_product_of(l0, l0_name, self.idb_manager, step)
+        l1 = l1_product_of(l0, l0_name, self.idb_manager, step, self._calibrations)
         if l1 is not None:
             self._buffer(self._l1, lambda: self.writer.l1_targets(l1), reports, "L1", step)
 

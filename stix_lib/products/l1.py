@@ -27,7 +27,7 @@ import logging
 
 import numpy as np
 
-from stix_lib.decode.engineering import CalibrationError, calibrate
+from stix_lib.decode.engineering import CalibrationError, EngineeringValues, calibrate
 from stix_lib.idb.manager import IDBManager
 from stix_lib.products.l0_l1_names import complete_name
 from stix_lib.products.model import Product, control_base
@@ -73,12 +73,71 @@ def _combine(pieces: list[tuple[np.ndarray, np.ndarray]], shape: tuple[int, ...]
     return out
 
 
+#: Kinds of calibration whose values :class:`CalibrationMemo` remembers (value by value, float64).
+_ELEMENTWISE = ("curve", "polynomial")
+#: Distinct raw values remembered per parameter at most (beyond, the parameter is calibrated directly).
+MEMO_VALUES = 1 << 16
+
+
+class CalibrationMemo:
+    """Numeric engineering values remembered per IDB version, parameter and raw value, for one run.
+
+    Curves and polynomials convert every raw value on its own, so the value of a raw value is the
+    same in every call: a run's daily products (the same housekeeping parameters day after day)
+    need each calibration only for raw values not seen before (the IDB curve is fitted once per
+    call of :func:`~stix_lib.decode.engineering.calibrate`). Texts (whose result type depends on the
+    values at hand) and raw values that are not integers are always calibrated directly. Keep one
+    object for a run.
+    """
+
+    def __init__(self) -> None:
+        # (version, parameter, raw dtype) -> (sorted raw values, their values, unit, id, kind), or
+        # None when the parameter is calibrated directly
+        self._known: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray, str | None, str | None, str] | None] = {}
+
+    def calibrate(self, idb_manager: IDBManager, version: str, name: str, raw: np.ndarray) -> EngineeringValues:
+        """:func:`~stix_lib.decode.engineering.calibrate` with the IDB ``version`` of ``idb_manager``."""
+        raw = np.asarray(raw)
+        key = (version, name, raw.dtype.str)
+        if raw.dtype.kind not in "iu" or not raw.size or self._known.get(key, ()) is None:
+            return calibrate(idb_manager.get_idb(version), name, raw)
+        flat = raw.ravel()
+        known = self._known.get(key)
+        if known is None:
+            result = calibrate(idb_manager.get_idb(version), name, raw)
+            if result.kind in _ELEMENTWISE:
+                values, first = np.unique(flat, return_index=True)
+                converted = np.asarray(result.values, dtype=np.float64).ravel()[first]
+                self._known[key] = (values, converted, result.unit, result.calibration_id, result.kind)
+            else:
+                self._known[key] = None
+            return result
+        values, converted, unit, ident, kind = known
+        where = np.minimum(np.searchsorted(values, flat), len(values) - 1)
+        found = values[where] == flat
+        if not found.all():
+            new = np.unique(flat[~found])
+            result = calibrate(idb_manager.get_idb(version), name, new)
+            values = np.concatenate([values, new])
+            order = np.argsort(values, kind="stable")
+            values = values[order]
+            converted = np.concatenate([converted, np.asarray(result.values, dtype=np.float64)])[order]
+            self._known[key] = (values, converted, unit, ident, kind) if len(values) <= MEMO_VALUES else None
+            where = np.searchsorted(values, flat)
+        return EngineeringValues(converted[where].reshape(raw.shape), unit, ident, kind)
+
+
 def calibrate_table(
-    table: ColumnTable, times: np.ndarray, periods: list[tuple[str, float, float]], idb_manager: IDBManager
+    table: ColumnTable,
+    times: np.ndarray,
+    periods: list[tuple[str, float, float]],
+    idb_manager: IDBManager,
+    memo: CalibrationMemo | None = None,
 ) -> list[str]:
     """Replace the raw calibrated columns of ``table`` by engineering values; returns warnings.
 
     Columns are replaced, never modified, so tables sharing column objects are not affected.
+    ``memo`` remembers numeric calibrations across calls (see :class:`CalibrationMemo`).
     """
     warnings: list[str] = []
     selections: list[tuple[str, np.ndarray]] | None = None  # rows of each period, made on first need
@@ -94,7 +153,10 @@ def calibrate_table(
         unit = column.unit
         try:
             for version, rows in selections:
-                result = calibrate(idb_manager.get_idb(version), nix, values[rows])
+                if memo is None:
+                    result = calibrate(idb_manager.get_idb(version), nix, values[rows])
+                else:
+                    result = memo.calibrate(idb_manager, version, nix, values[rows])
                 pieces.append((rows, np.asarray(result.values)))
                 if result.kind != "raw":
                     unit = result.unit
@@ -122,7 +184,9 @@ def _calibration_fixes(control: ColumnTable) -> None:
         control.column("quiet_time").unit = "us"
 
 
-def level0_to_level1(product: Product, *, parent: str, idb_manager: IDBManager) -> tuple[Product, list[str]]:
+def level0_to_level1(
+    product: Product, *, parent: str, idb_manager: IDBManager, memo: CalibrationMemo | None = None
+) -> tuple[Product, list[str]]:
     """Convert an L0 product to L1 (see the module docstring).
 
     Parameters
@@ -133,6 +197,8 @@ def level0_to_level1(product: Product, *, parent: str, idb_manager: IDBManager) 
         The L0 file name (its complete twin is recorded).
     idb_manager
         Source of the IDB versions named by the product.
+    memo
+        Calibrations remembered by the run (:class:`CalibrationMemo`), or ``None``.
 
     Returns
     -------
@@ -147,8 +213,8 @@ def level0_to_level1(product: Product, *, parent: str, idb_manager: IDBManager) 
     periods = idb_periods(l1.idb_versions)
     if not periods:
         return l1, ["no IDB_VERSIONS: raw columns left unconverted"]
-    warnings = calibrate_table(l1.control, control_base(l1.control), periods, idb_manager)
-    warnings += calibrate_table(l1.data, l1.time, periods, idb_manager)
+    warnings = calibrate_table(l1.control, control_base(l1.control), periods, idb_manager, memo)
+    warnings += calibrate_table(l1.data, l1.time, periods, idb_manager, memo)
     if product.spec.kind == "calibration":
         _calibration_fixes(l1.control)
     for text in warnings:
