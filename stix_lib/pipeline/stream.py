@@ -58,6 +58,7 @@ SCET_EPOCH = date(2000, 1, 1)
 class _Pending:
     product: Product
     reports: list[FileReport] = field(default_factory=list)
+    day: int = 0  # target_day() of the file
 
     def add(self, part: Product, reports: list[FileReport]) -> None:
         self.product = combine(part, self.product)
@@ -71,6 +72,11 @@ def target_day(path: Path) -> int:
     if parsed["level"] == "L0":
         return int(text) // SECONDS_PER_DAY
     return (date(int(text[:4]), int(text[4:6]), int(text[6:8])) - SCET_EPOCH).days
+
+
+def _due(pending: dict[Path, _Pending], before_day: int | None) -> list[Path]:
+    """Sorted paths of the pending files of days before ``before_day`` (all for ``None``)."""
+    return sorted(path for path, item in pending.items() if before_day is None or item.day < before_day)
 
 
 def _record(reports: list[FileReport], step: StepResult, level: str) -> None:
@@ -188,7 +194,7 @@ class ProductStream:
             if path in pending:
                 pending[path].add(part, reports)
             else:
-                pending[path] = _Pending(part, list(reports))
+                pending[path] = _Pending(part, list(reports), target_day(path))
 
     def _to_l1(self, l0: Product, l0_name: str, reports: list[FileReport], step: StepResult) -> None:
         l1 = l1_product_of(l0, l0_name, self.idb_manager, step, self._calibrations)
@@ -198,12 +204,10 @@ class ProductStream:
     # -- output -------------------------------------------------------------------------------------
     def flush(self, before_scet_day: int | None = None) -> None:
         """Write buffered targets: all, or those no input after SCET day ``before_scet_day`` can reach."""
-        for path in sorted(self._l0):
-            if before_scet_day is None or target_day(path) < before_scet_day - 1:
-                self._flush_l0(path, self._l0.pop(path))
-        for path in sorted(self._l1):
-            if before_scet_day is None or target_day(path) < before_scet_day - 2:
-                self._flush_l1(path, self._l1.pop(path))
+        for path in _due(self._l0, None if before_scet_day is None else before_scet_day - 1):
+            self._flush_l0(path, self._l0.pop(path))
+        for path in _due(self._l1, None if before_scet_day is None else before_scet_day - 2):
+            self._flush_l1(path, self._l1.pop(path))
 
     def close(self) -> None:
         """Write everything still buffered."""

@@ -67,6 +67,7 @@ class SpiceClock:
     def __init__(self, kernels: SpiceKernels) -> None:
         self.kernels = kernels
         self._memo: dict[float, int] = {}  # OBT -> UTC ns since 1970
+        self._midnights: dict[int, float] = {}  # UTC day (days since 1970) -> OBT of its midnight
         self._generation = kernels.generation
 
     def to_datetime64(self, obt: npt.ArrayLike) -> npt.NDArray[np.datetime64]:
@@ -81,6 +82,7 @@ class SpiceClock:
         self.kernels.ensure_loaded()
         if self._generation != self.kernels.generation or len(memo) > MEMO_SIZE:
             memo.clear()
+            self._midnights.clear()
             self._generation = self.kernels.generation
             missing = list(dict.fromkeys(keys))
             times = _scet(np.array(missing, dtype=np.float64))
@@ -107,9 +109,16 @@ class SpiceClock:
         first, last = ends[0], ends[1]
         if first == last:
             return np.full(times.shape, first)
-        midnights = np.arange(first + 1, last + 1).astype("datetime64[ns]")
-        boundaries = self.kernels.datetime64_to_scet(midnights)
-        obt_midnights = np.asarray(boundaries.as_float(), dtype=np.float64)  # float form, as the times
+        days = np.arange(first + 1, last + 1)
+        known = self._midnights  # valid for the kernels to_datetime64 has just checked
+        numbers = days.astype(np.int64).tolist()
+        if not all(number in known for number in numbers):
+            if len(known) > MEMO_SIZE:
+                known.clear()
+            boundaries = self.kernels.datetime64_to_scet(days.astype("datetime64[ns]"))
+            obt = np.asarray(boundaries.as_float(), dtype=np.float64)  # float form, as the times
+            known.update(zip(numbers, obt.tolist(), strict=True))
+        obt_midnights = np.array([known[number] for number in numbers], dtype=np.float64)
         return first + np.searchsorted(obt_midnights, times, side="right").astype("timedelta64[D]")
 
 

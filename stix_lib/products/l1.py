@@ -22,7 +22,6 @@ Splitting per UTC day and writing are done by :mod:`stix_lib.products.writer`.
 
 from __future__ import annotations
 
-import copy
 import logging
 
 import numpy as np
@@ -73,58 +72,67 @@ def _combine(pieces: list[tuple[np.ndarray, np.ndarray]], shape: tuple[int, ...]
     return out
 
 
-#: Kinds of calibration whose values :class:`CalibrationMemo` remembers (value by value, float64).
-_ELEMENTWISE = ("curve", "polynomial")
-#: Distinct raw values remembered per parameter at most (beyond, the parameter is calibrated directly).
+#: Distinct raw values remembered per parameter at most (beyond, new values are not remembered).
 MEMO_VALUES = 1 << 16
 
 
 class CalibrationMemo:
-    """Numeric engineering values remembered per IDB version, parameter and raw value, for one run.
+    """Engineering values remembered per IDB version, parameter and integer raw value, for one run.
 
-    Curves and polynomials convert every raw value on its own, so the value of a raw value is the
-    same in every call: a run's daily products (the same housekeeping parameters day after day)
-    need each calibration only for raw values not seen before (the IDB curve is fitted once per
-    call of :func:`~stix_lib.decode.engineering.calibrate`). Texts (whose result type depends on the
-    values at hand) and raw values that are not integers are always calibrated directly. Keep one
+    Every calibration converts each raw value on its own (curves, polynomials, texts), so a run's
+    daily products (the same housekeeping parameters day after day) need the IDB calibration
+    (:func:`~stix_lib.decode.engineering.calibrate`: for a curve, a spline fit per call) only when
+    a raw value was not seen before; then the whole array is calibrated as without the memo, and
+    its values are remembered. Only results whose type does not depend on which values are at hand
+    are remembered: numbers, texts that are not ``True``/``False`` and booleans; never a result
+    keeping raw values (no text: the error is logged at every call, as without the memo). Keep one
     object for a run.
     """
 
     def __init__(self) -> None:
-        # (version, parameter, raw dtype) -> (sorted raw values, their values, unit, id, kind), or
-        # None when the parameter is calibrated directly
-        self._known: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray, str | None, str | None, str] | None] = {}
+        # (version, parameter, raw dtype) -> sorted raw values, their values, the result's unit, id, kind
+        self._known: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray, str | None, str | None, str]] = {}
 
     def calibrate(self, idb_manager: IDBManager, version: str, name: str, raw: np.ndarray) -> EngineeringValues:
         """:func:`~stix_lib.decode.engineering.calibrate` with the IDB ``version`` of ``idb_manager``."""
         raw = np.asarray(raw)
         key = (version, name, raw.dtype.str)
-        if raw.dtype.kind not in "iu" or not raw.size or self._known.get(key, ()) is None:
-            return calibrate(idb_manager.get_idb(version), name, raw)
-        flat = raw.ravel()
         known = self._known.get(key)
-        if known is None:
-            result = calibrate(idb_manager.get_idb(version), name, raw)
-            if result.kind in _ELEMENTWISE:
-                values, first = np.unique(flat, return_index=True)
-                converted = np.asarray(result.values, dtype=np.float64).ravel()[first]
-                self._known[key] = (values, converted, result.unit, result.calibration_id, result.kind)
-            else:
-                self._known[key] = None
-            return result
-        values, converted, unit, ident, kind = known
-        where = np.minimum(np.searchsorted(values, flat), len(values) - 1)
-        found = values[where] == flat
-        if not found.all():
-            new = np.unique(flat[~found])
-            result = calibrate(idb_manager.get_idb(version), name, new)
-            values = np.concatenate([values, new])
-            order = np.argsort(values, kind="stable")
-            values = values[order]
-            converted = np.concatenate([converted, np.asarray(result.values, dtype=np.float64)])[order]
-            self._known[key] = (values, converted, unit, ident, kind) if len(values) <= MEMO_VALUES else None
-            where = np.searchsorted(values, flat)
-        return EngineeringValues(converted[where].reshape(raw.shape), unit, ident, kind)
+        if known is not None and raw.size:
+            values, converted, unit, ident, kind = known
+            flat = raw.ravel()
+            where = np.minimum(np.searchsorted(values, flat), len(values) - 1)
+            if np.array_equal(values[where], flat):
+                return EngineeringValues(converted[where].reshape(raw.shape), unit, ident, kind)
+        result = calibrate(idb_manager.get_idb(version), name, raw)
+        self._remember(key, raw, result)
+        return result
+
+    def _remember(self, key: tuple[str, str, str], raw: np.ndarray, result: EngineeringValues) -> None:
+        converted = np.asarray(result.values)
+        if raw.dtype.kind not in "iu" or not raw.size or converted.shape != raw.shape:
+            return
+        if result.kind in ("curve", "polynomial"):
+            usable = converted.dtype == np.float64
+        elif result.kind == "textual":  # booleans, or texts none of which would turn a subset boolean
+            usable = converted.dtype == np.bool_ or (
+                converted.dtype.kind == "U" and not np.isin(converted, ["True", "False"]).any()
+            )
+        else:
+            usable = False
+        if not usable:
+            return
+        values, first = np.unique(raw.ravel(), return_index=True)
+        converted = converted.ravel()[first]
+        known = self._known.get(key)
+        if known is not None:
+            same = (converted.dtype.kind, result.unit, result.calibration_id, result.kind)
+            if (known[1].dtype.kind, *known[2:]) != same:
+                return
+            values, first = np.unique(np.concatenate([known[0], values]), return_index=True)
+            converted = np.concatenate([known[1], converted])[first]
+        if len(values) <= MEMO_VALUES:
+            self._known[key] = (values, converted, result.unit, result.calibration_id, result.kind)
 
 
 def calibrate_table(
@@ -209,7 +217,7 @@ def level0_to_level1(
     data = product.data.shallow_copy()
     parent_name = complete_name(parent)
     control.replace_values("parent", np.full(len(control), parent_name, dtype=f"U{max(len(parent_name), 1)}"))
-    l1 = Product(product.spec, "L1", control, data, copy.deepcopy(product.idb_versions))
+    l1 = Product(product.spec, "L1", control, data, dict(product.idb_versions))
     periods = idb_periods(l1.idb_versions)
     if not periods:
         return l1, ["no IDB_VERSIONS: raw columns left unconverted"]

@@ -100,8 +100,14 @@ class Product:
         """``(start of first bin, end of last bin)`` in OBT seconds (rows in canonical order)."""
         if not len(self.data):
             raise ValueError("empty product")
-        half = self.timedel_seconds / 2.0
-        return float(self.time[0] - half[0]), float(self.time[-1] + half[-1])
+        time, half = self._ends()
+        return float(time[0] - half[0]), float(time[1] + half[1])
+
+    def _ends(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Bin centres and half widths (seconds) of the first and last DATA row."""
+        ends = [0, -1]
+        time = np.asarray(self.data["time"][ends], dtype=np.float64)
+        return time, np.asarray(self.data["timedel"][ends], dtype=np.float64) / 100.0 / 2.0
 
     @property
     def file_obt_range(self) -> tuple[float, float]:
@@ -113,8 +119,9 @@ class Product:
         ``DATE-END``); for packet-timed rows (housekeeping) it lies up to 5 ms from the exact one.
         """
         start, _ = self.obt_range
-        stored_last = start + np.rint((self.time[-1] - start) * 100.0) / 100.0
-        return start, float(stored_last + self.timedel_seconds[-1] / 2.0)
+        time, half = self._ends()
+        stored_last = start + np.rint((time[1] - start) * 100.0) / 100.0
+        return start, float(stored_last + half[1])
 
     def merge_keys(self) -> list[np.ndarray]:
         """Key arrays identifying rows (most significant first)."""
