@@ -53,9 +53,16 @@ def _as_text(values: np.ndarray) -> np.ndarray:
     return np.asarray([str(v) for v in values.ravel()], dtype=str).reshape(values.shape)
 
 
-def _combine(pieces: list[tuple[np.ndarray, np.ndarray]], shape: tuple[int, ...]) -> np.ndarray:
-    """Assemble converted pieces ``(row mask, values)`` into one column."""
+def _combine(pieces: list[tuple[np.ndarray | slice, np.ndarray]], shape: tuple[int, ...]) -> np.ndarray:
+    """Assemble converted pieces ``(row mask or slice(None) for all rows, values)`` into one column."""
     kinds = {values.dtype.kind for _, values in pieces}
+    if len(pieces) == 1 and isinstance(pieces[0][0], slice):  # one piece of all rows: its values
+        values = pieces[0][1]
+        if kinds == {"b"}:
+            return values
+        if kinds & {"U", "S", "O"}:
+            return _as_text(values)
+        return np.asarray(values, dtype=np.float64)
     if kinds == {"b"}:
         out = np.zeros(shape, dtype=bool)
     elif kinds & {"U", "S", "O"}:
@@ -148,16 +155,16 @@ def calibrate_table(
     ``memo`` remembers numeric calibrations across calls (see :class:`CalibrationMemo`).
     """
     warnings: list[str] = []
-    selections: list[tuple[str, np.ndarray]] | None = None  # rows of each period, made on first need
+    selections: list[tuple[str, np.ndarray | slice]] | None = None  # rows of each period, made on first need
     for name, column in list(table.columns()):
         curtx, nix = column.meta.get("PCF_CURTX"), column.meta.get("NIXS")
         if not isinstance(curtx, str) or not isinstance(nix, str):
             continue
         if selections is None:
             selections = [(version, (times >= start) & (times < end)) for version, start, end in periods]
-            selections = [(version, rows) for version, rows in selections if rows.any()]
+            selections = [(version, slice(None) if rows.all() else rows) for version, rows in selections if rows.any()]
         values = column.values
-        pieces: list[tuple[np.ndarray, np.ndarray]] = []
+        pieces: list[tuple[np.ndarray | slice, np.ndarray]] = []
         unit = column.unit
         try:
             for version, rows in selections:

@@ -103,11 +103,13 @@ class Product:
         time, half = self._ends()
         return float(time[0] - half[0]), float(time[1] + half[1])
 
-    def _ends(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    def _ends(self) -> tuple[tuple[np.float64, np.float64], tuple[np.float64, np.float64]]:
         """Bin centres and half widths (seconds) of the first and last DATA row."""
-        ends = [0, -1]
-        time = np.asarray(self.data["time"][ends], dtype=np.float64)
-        return time, np.asarray(self.data["timedel"][ends], dtype=np.float64) / 100.0 / 2.0
+        time, timedel = self.data["time"], self.data["timedel"]
+        return (np.float64(time[0]), np.float64(time[-1])), (
+            np.float64(timedel[0]) / 100.0 / 2.0,
+            np.float64(timedel[-1]) / 100.0 / 2.0,
+        )
 
     @property
     def file_obt_range(self) -> tuple[float, float]:
