@@ -98,24 +98,25 @@ class CalibrationMemo:
 
     def __init__(self) -> None:
         # (version, parameter, raw dtype) -> sorted raw values, their values, the result's unit, id, kind
-        self._known: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray, str | None, str | None, str]] = {}
+        self._known: dict[tuple[str, str, np.dtype], tuple[np.ndarray, np.ndarray, str | None, str | None, str]] = {}
 
     def calibrate(self, idb_manager: IDBManager, version: str, name: str, raw: np.ndarray) -> EngineeringValues:
         """:func:`~stix_lib.decode.engineering.calibrate` with the IDB ``version`` of ``idb_manager``."""
         raw = np.asarray(raw)
-        key = (version, name, raw.dtype.str)
+        key = (version, name, raw.dtype)
         known = self._known.get(key)
         if known is not None and raw.size:
             values, converted, unit, ident, kind = known
             flat = raw.ravel()
-            where = np.minimum(np.searchsorted(values, flat), len(values) - 1)
-            if np.array_equal(values[where], flat):
+            where = values.searchsorted(flat)
+            np.minimum(where, len(values) - 1, out=where)
+            if (values[where] == flat).all():
                 return EngineeringValues(converted[where].reshape(raw.shape), unit, ident, kind)
         result = calibrate(idb_manager.get_idb(version), name, raw)
         self._remember(key, raw, result)
         return result
 
-    def _remember(self, key: tuple[str, str, str], raw: np.ndarray, result: EngineeringValues) -> None:
+    def _remember(self, key: tuple[str, str, np.dtype], raw: np.ndarray, result: EngineeringValues) -> None:
         converted = np.asarray(result.values)
         if raw.dtype.kind not in "iu" or not raw.size or converted.shape != raw.shape:
             return

@@ -176,7 +176,7 @@ def _parts(product: Product, labels: np.ndarray) -> list[tuple[object, Product]]
     if labels[0] == labels[-1] and np.all(labels == labels[0]):
         return [(labels[:1].tolist()[0], product)]
     if np.all(labels[1:] >= labels[:-1]):  # rows in time order: one slice per label
-        bounds = np.r_[0, np.flatnonzero(labels[1:] != labels[:-1]) + 1, len(labels)]
+        bounds = np.concatenate([[0], np.flatnonzero(labels[1:] != labels[:-1]) + 1, [len(labels)]])
         return [
             (labels[a : a + 1].tolist()[0], product.with_rows(slice(a, b)))
             for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)
@@ -192,7 +192,7 @@ def split_by_scet_day(product: Product) -> list[tuple[int, Product]]:
 
 def split_by_utc_day(product: Product, utc: npt.ArrayLike) -> list[tuple[date, Product]]:
     """Per UTC calendar day of each DATA row (``utc``: datetime64 of the bin centres, or their days)."""
-    days = np.asarray(utc).astype("datetime64[D]")
+    days = np.asarray(utc).astype("datetime64[D]", copy=False)
     return [
         (day if isinstance(day, date) else date.fromisoformat(str(day)), part) for day, part in _parts(product, days)
     ]
