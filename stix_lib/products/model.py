@@ -156,10 +156,11 @@ class Product:
             first_of_run[0] = True
             np.not_equal(control_rows[1:], control_rows[:-1], out=first_of_run[1:])
             used_in_order = control_rows[first_of_run]
-            if len(used_in_order) == len(index):  # every control row used, in order: kept as it is
-                control = self.control.take(slice(None))
-                control.replace_values("index", np.arange(len(index), dtype=np.int64))
-                data.replace_values("control_index", control_rows)
+            low, high = int(used_in_order[0]), int(used_in_order[-1])
+            if high - low == len(used_in_order) - 1:  # a run of control rows (e.g. one day's): a slice
+                control = self.control.take(slice(low, high + 1))
+                control.replace_values("index", np.arange(len(used_in_order), dtype=np.int64))
+                data.replace_values("control_index", control_rows - low if low else control_rows)
                 return Product(self.spec, self.level, control, data, dict(self.idb_versions))
         else:
             used, first = np.unique(control_rows, return_index=True)
