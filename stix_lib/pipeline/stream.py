@@ -40,6 +40,7 @@ from stix_lib.pipeline.containment import contained, describe, is_infrastructure
 from stix_lib.pipeline.report import FileReport
 from stix_lib.products.fits_io import ProductFileError
 from stix_lib.products.l0_l1_names import SECONDS_PER_DAY, parse_product_name
+from stix_lib.products.l1 import CalibrationMemo
 from stix_lib.products.merge import combine
 from stix_lib.products.model import Product
 from stix_lib.products.science import is_science_lb, science_lb_step
@@ -57,6 +58,7 @@ SCET_EPOCH = date(2000, 1, 1)
 class _Pending:
     product: Product
     reports: list[FileReport] = field(default_factory=list)
+    day: int = 0  # target_day() of the file
 
     def add(self, part: Product, reports: list[FileReport]) -> None:
         self.product = combine(part, self.product)
@@ -70,6 +72,11 @@ def target_day(path: Path) -> int:
     if parsed["level"] == "L0":
         return int(text) // SECONDS_PER_DAY
     return (date(int(text[:4]), int(text[4:6]), int(text[6:8])) - SCET_EPOCH).days
+
+
+def _due(pending: dict[Path, _Pending], before_day: int | None) -> list[Path]:
+    """Sorted paths of the pending files of days before ``before_day`` (all for ``None``)."""
+    return sorted(path for path, item in pending.items() if before_day is None or item.day < before_day)
 
 
 def _record(reports: list[FileReport], step: StepResult, level: str) -> None:
@@ -123,6 +130,7 @@ class ProductStream:
         self.on_report = on_report or (lambda report: None)
         self._l0: dict[Path, _Pending] = {}
         self._l1: dict[Path, _Pending] = {}
+        self._calibrations = CalibrationMemo()
 
     # -- inputs -----------------------------------------------------------------------------------
     def add_lb(self, lb_path: Path, report: FileReport) -> None:
@@ -186,22 +194,20 @@ class ProductStream:
             if path in pending:
                 pending[path].add(part, reports)
             else:
-                pending[path] = _Pending(part, list(reports))
+                pending[path] = _Pending(part, list(reports), target_day(path))
 
     def _to_l1(self, l0: Product, l0_name: str, reports: list[FileReport], step: StepResult) -> None:
-        l1 = l1_product_of(l0, l0_name, self.idb_manager, step)
+        l1 = l1_product_of(l0, l0_name, self.idb_manager, step, self._calibrations)
         if l1 is not None:
             self._buffer(self._l1, lambda: self.writer.l1_targets(l1), reports, "L1", step)
 
     # -- output -------------------------------------------------------------------------------------
     def flush(self, before_scet_day: int | None = None) -> None:
         """Write buffered targets: all, or those no input after SCET day ``before_scet_day`` can reach."""
-        for path in sorted(self._l0):
-            if before_scet_day is None or target_day(path) < before_scet_day - 1:
-                self._flush_l0(path, self._l0.pop(path))
-        for path in sorted(self._l1):
-            if before_scet_day is None or target_day(path) < before_scet_day - 2:
-                self._flush_l1(path, self._l1.pop(path))
+        for path in _due(self._l0, None if before_scet_day is None else before_scet_day - 1):
+            self._flush_l0(path, self._l0.pop(path))
+        for path in _due(self._l1, None if before_scet_day is None else before_scet_day - 2):
+            self._flush_l1(path, self._l1.pop(path))
 
     def close(self) -> None:
         """Write everything still buffered."""

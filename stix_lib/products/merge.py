@@ -23,11 +23,33 @@ from stix_lib.products.model import Product, merge_idb_versions, time_keys
 from stix_lib.products.table import ColumnTable
 
 
-def _first_of_each_key(keys: list[np.ndarray]) -> npt.NDArray[np.intp]:
-    """Row numbers (key-sorted) of the first row of every distinct key (stable: lowest row wins)."""
+def _strictly_increasing(keys: list[np.ndarray]) -> bool:
+    """True when the rows are already in strictly increasing key order (no two rows share a key)."""
+    if any(key.ndim != 1 for key in keys):
+        return False
+    if len(keys) == 1:
+        key = keys[0]
+        return bool(np.all(key[1:] > key[:-1]))
+    above = np.zeros(len(keys[0]) - 1, dtype=bool)  # decided: this row's key is above the previous one
+    tied = np.ones(len(keys[0]) - 1, dtype=bool)  # undecided: equal in the keys seen so far
+    for key in keys:
+        later, earlier = key[1:], key[:-1]
+        above |= tied & (later > earlier)
+        tied &= later == earlier
+    return bool(np.all(above))
+
+
+def _first_of_each_key(keys: list[np.ndarray]) -> npt.NDArray[np.intp] | slice:
+    """Row numbers (key-sorted) of the first row of every distinct key (stable: lowest row wins).
+
+    Rows already in strictly increasing key order (the usual case) give ``slice(None)``: all, as
+    they are.
+    """
     count = len(keys[0])
     if not count:
         return np.zeros(0, dtype=np.intp)
+    if _strictly_increasing(keys):
+        return slice(None)
     order = np.lexsort(tuple(reversed(keys)))
     new_group = np.zeros(count, dtype=bool)
     new_group[0] = True
@@ -84,10 +106,17 @@ def merge_identical_control(product: Product, candidates: np.ndarray | None = No
     return Product(product.spec, product.level, control, data, dict(product.idb_versions))
 
 
+#: Times (seconds) below which :func:`~stix_lib.products.model.time_keys` is monotonic (no int64 overflow).
+_MONOTONIC_KEYS = 1e15
+
+
 def _before(early: Product, late: Product) -> bool:
     """True when every merge-key time of ``early`` is below every one of ``late``."""
     if not len(early.data) or not len(late.data):
         return False
+    last, first = float(np.max(early.time)), float(np.min(late.time))
+    if abs(last) < _MONOTONIC_KEYS and abs(first) < _MONOTONIC_KEYS:  # False for NaN
+        return bool(time_keys(last) < time_keys(first))  # the key is monotonic in the time here
     return bool(time_keys(early.time).max() < time_keys(late.time).min())
 
 
@@ -118,9 +147,11 @@ def combine(newer: Product, older: Product) -> Product:
         raise ValueError(f"cannot combine {newer.spec.key} {newer.level} with {older.spec.key} {older.level}")
     shared = np.intersect1d(_control_keys(newer.control), _control_keys(older.control))
     first, second = newer, older
-    if not shared.size and _before(older, newer) and _same_columns(newer, older):
+    if _before(older, newer) and _same_columns(newer, older):
         # disjoint in time: no row can win over another, so stacking them in time order gives the
-        # same result, already in canonical order (the final row selection then copies nothing)
+        # same result, already in canonical order (the final row selection then copies nothing).
+        # Control rows known to both (a packet whose bins cross the day boundary) are twins only
+        # when byte-identical, so which of the two is kept does not change the result.
         first, second = older, newer
     offset = int(np.max(first.control["index"])) + 1 if len(first.control) else 0
     old_control = second.control.shallow_copy()
@@ -145,9 +176,9 @@ def _parts(product: Product, labels: np.ndarray) -> list[tuple[object, Product]]
     if labels[0] == labels[-1] and np.all(labels == labels[0]):
         return [(labels[:1].tolist()[0], product)]
     if np.all(labels[1:] >= labels[:-1]):  # rows in time order: one slice per label
-        bounds = np.r_[0, np.flatnonzero(labels[1:] != labels[:-1]) + 1, len(labels)]
+        bounds = np.concatenate([[0], np.flatnonzero(labels[1:] != labels[:-1]) + 1, [len(labels)]])
         return [
-            (labels[a : a + 1].tolist()[0], product.with_rows(np.arange(a, b)))
+            (labels[a : a + 1].tolist()[0], product.with_rows(slice(a, b)))
             for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)
         ]
     return [(label, product.with_rows(np.flatnonzero(labels == label))) for label in np.unique(labels).tolist()]
@@ -161,7 +192,7 @@ def split_by_scet_day(product: Product) -> list[tuple[int, Product]]:
 
 def split_by_utc_day(product: Product, utc: npt.ArrayLike) -> list[tuple[date, Product]]:
     """Per UTC calendar day of each DATA row (``utc``: datetime64 of the bin centres, or their days)."""
-    days = np.asarray(utc).astype("datetime64[D]")
+    days = np.asarray(utc).astype("datetime64[D]", copy=False)
     return [
         (day if isinstance(day, date) else date.fromisoformat(str(day)), part) for day, part in _parts(product, days)
     ]

@@ -100,8 +100,16 @@ class Product:
         """``(start of first bin, end of last bin)`` in OBT seconds (rows in canonical order)."""
         if not len(self.data):
             raise ValueError("empty product")
-        half = self.timedel_seconds / 2.0
-        return float(self.time[0] - half[0]), float(self.time[-1] + half[-1])
+        time, half = self._ends()
+        return float(time[0] - half[0]), float(time[1] + half[1])
+
+    def _ends(self) -> tuple[tuple[np.float64, np.float64], tuple[np.float64, np.float64]]:
+        """Bin centres and half widths (seconds) of the first and last DATA row."""
+        time, timedel = self.data["time"], self.data["timedel"]
+        return (np.float64(time[0]), np.float64(time[-1])), (
+            np.float64(timedel[0]) / 100.0 / 2.0,
+            np.float64(timedel[-1]) / 100.0 / 2.0,
+        )
 
     @property
     def file_obt_range(self) -> tuple[float, float]:
@@ -113,8 +121,9 @@ class Product:
         ``DATE-END``); for packet-timed rows (housekeeping) it lies up to 5 ms from the exact one.
         """
         start, _ = self.obt_range
-        stored_last = start + np.rint((self.time[-1] - start) * 100.0) / 100.0
-        return start, float(stored_last + self.timedel_seconds[-1] / 2.0)
+        time, half = self._ends()
+        stored_last = start + np.rint((time[1] - start) * 100.0) / 100.0
+        return start, float(stored_last + half[1])
 
     def merge_keys(self) -> list[np.ndarray]:
         """Key arrays identifying rows (most significant first)."""
@@ -126,24 +135,33 @@ class Product:
         order = np.lexsort(tuple(reversed(keys))) if keys else np.arange(len(self.data))
         return self.with_rows(order)
 
-    def with_rows(self, rows: npt.ArrayLike) -> Product:
-        """The product restricted to DATA ``rows`` (in that order), control renumbered."""
-        data = self.data.take(np.asarray(rows, dtype=np.intp))
+    def with_rows(self, rows: npt.ArrayLike | slice) -> Product:
+        """The product restricted to DATA ``rows`` (in that order, or a slice), control renumbered."""
+        data = self.data.take(rows if isinstance(rows, slice) else np.asarray(rows, dtype=np.intp))
         old = np.asarray(data["control_index"], dtype=np.int64)
         index = np.asarray(self.control["index"], dtype=np.int64)
-        lookup = np.full(int(index.max()) + 1 if len(index) else 1, -1, dtype=np.int64)
-        lookup[index] = np.arange(len(index))
-        control_rows = lookup[old] if len(old) and old.max() < len(lookup) else None
-        if len(old) and (control_rows is None or control_rows.min() < 0):
-            missing = sorted(set(old.tolist()) - set(index.tolist()))
-            raise ValueError(f"DATA refers to control rows {missing[:5]} that do not exist")
-        if control_rows is None:
-            control_rows = np.zeros(0, dtype=np.int64)
+        if len(old) and _is_arange(index) and old.min() >= 0 and old.max() < len(index):
+            control_rows = old  # the usual numbering 0..n-1: rows are the indices
+        else:
+            lookup = np.full(int(index.max()) + 1 if len(index) else 1, -1, dtype=np.int64)
+            lookup[index] = np.arange(len(index))
+            control_rows = lookup[old] if len(old) and old.max() < len(lookup) else None
+            if len(old) and (control_rows is None or control_rows.min() < 0):
+                missing = sorted(set(old.tolist()) - set(index.tolist()))
+                raise ValueError(f"DATA refers to control rows {missing[:5]} that do not exist")
+            if control_rows is None:
+                control_rows = np.zeros(0, dtype=np.int64)
         if len(control_rows) and np.all(control_rows[1:] >= control_rows[:-1]):  # usual: sorted already
             first_of_run = np.empty(len(control_rows), dtype=bool)
             first_of_run[0] = True
             np.not_equal(control_rows[1:], control_rows[:-1], out=first_of_run[1:])
             used_in_order = control_rows[first_of_run]
+            low, high = int(used_in_order[0]), int(used_in_order[-1])
+            if high - low == len(used_in_order) - 1:  # a run of control rows (e.g. one day's): a slice
+                control = self.control.take(slice(low, high + 1))
+                control.replace_values("index", np.arange(len(used_in_order), dtype=np.int64))
+                data.replace_values("control_index", control_rows - low if low else control_rows)
+                return Product(self.spec, self.level, control, data, dict(self.idb_versions))
         else:
             used, first = np.unique(control_rows, return_index=True)
             used_in_order = used[np.argsort(first, kind="stable")]
@@ -161,6 +179,14 @@ class Product:
         if self.idb_versions != other.idb_versions:
             return False
         return _tables_equal(self.control, other.control) and _tables_equal(self.data, other.data)
+
+
+def _is_arange(values: np.ndarray) -> bool:
+    """True when ``values`` is ``0, 1, ..., n - 1``."""
+    count = len(values)
+    if not count or values[0] != 0 or values[-1] != count - 1:
+        return False
+    return count < 3 or bool(np.all(values[1:] - values[:-1] == 1))
 
 
 def _tables_equal(a: ColumnTable, b: ColumnTable) -> bool:

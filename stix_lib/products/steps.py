@@ -21,7 +21,7 @@ from stix_lib.products.catalogue import NoProductError
 from stix_lib.products.fits_io import ProductFileError
 from stix_lib.products.l0 import ProductBuildError
 from stix_lib.products.l0.chunked import build_l0_chunked
-from stix_lib.products.l1 import level0_to_level1
+from stix_lib.products.l1 import CalibrationMemo, level0_to_level1
 from stix_lib.products.model import Product
 from stix_lib.products.writer import ProductWriteError, ProductWriter, WaitingForKernels, WriteResult
 from stix_lib.spice.errors import SpiceKernelError
@@ -105,12 +105,17 @@ def l0_product_of(
     return build.product
 
 
-def l1_product_of(l0: Product, l0_name: str, idb_manager: IDBManager, result: StepResult) -> Product | None:
-    """Convert an L0 product (the content of file ``l0_name``) to L1; problems go to ``result``."""
+def l1_product_of(
+    l0: Product, l0_name: str, idb_manager: IDBManager, result: StepResult, memo: CalibrationMemo | None = None
+) -> Product | None:
+    """Convert an L0 product (the content of file ``l0_name``) to L1; problems go to ``result``.
+
+    ``memo``: calibrations remembered by the run (:class:`~stix_lib.products.l1.CalibrationMemo`).
+    """
     if l0.level != "L0":
         result.file_errors.append(f"{l0_name}: level {l0.level}, expected L0")
         return None
-    l1, warnings = level0_to_level1(l0, parent=l0_name, idb_manager=idb_manager)
+    l1, warnings = level0_to_level1(l0, parent=l0_name, idb_manager=idb_manager, memo=memo)
     result.warnings.extend(warnings)
     return l1
 

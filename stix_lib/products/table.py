@@ -52,6 +52,9 @@ def _fill_like(column: Column, rows: int) -> np.ndarray:
 
 
 def _common_values(parts: list[np.ndarray]) -> np.ndarray:
+    first = parts[0]
+    if all(p.dtype == first.dtype and p.shape[1:] == first.shape[1:] for p in parts[1:]):
+        return np.concatenate(parts)  # the usual case: nothing to promote
     kinds = {p.dtype.kind for p in parts}
     if kinds <= {"U", "S"}:
         if "U" in kinds:
@@ -162,9 +165,9 @@ class ColumnTable:
         self._columns = {n: self._columns[n] for n in order}
 
     # -- row operations ----------------------------------------------------------------------
-    def take(self, rows: npt.ArrayLike) -> ColumnTable:
-        """A new table with the given rows (indices or boolean mask)."""
-        index = _as_slice(np.asarray(rows), len(self))
+    def take(self, rows: npt.ArrayLike | slice) -> ColumnTable:
+        """A new table with the given rows (indices, boolean mask or slice)."""
+        index = rows if isinstance(rows, slice) else _as_slice(np.asarray(rows), len(self))
         return self._derived({n: c.with_values(c.values[index]) for n, c in self._columns.items()})
 
     def copy(self) -> ColumnTable:
@@ -201,8 +204,8 @@ class ColumnTable:
         for table in tables:
             for name, column in table.columns():
                 names.setdefault(name, column)
-        out = ColumnTable()
+        columns = {}
         for name, template in names.items():
             parts = [t[name] if name in t else _fill_like(template, len(t)) for t in tables]
-            out.set(name, template.with_values(_common_values(parts)))
-        return out
+            columns[name] = template.with_values(_common_values(parts))
+        return ColumnTable._derived(columns)  # every column has the summed row count

@@ -190,3 +190,25 @@ def test_text_of_calibrated_values_is_str_of_each(values: np.ndarray) -> None:
     ours = _as_text(values)
     assert ours.dtype == expected.dtype
     assert ours.tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("twins", [True, False])
+def test_combine_of_parts_sharing_a_packet_in_either_role(moc_l0: dict, twins: bool) -> None:
+    """Parts cut inside a packet share its control row: identical rows become one, others stay two."""
+    product = moc_l0[(21, 6, 30)]
+    cut = len(product) // 2
+    early, late = product.with_rows(np.arange(cut)), product.with_rows(np.arange(cut, len(product)))
+    shared = early.control["scet_coarse"][-1] == late.control["scet_coarse"][0]
+    assert shared  # the cut lies inside a packet: the case under test
+    if not twins:  # e.g. L1 parts of two L0 files: the control rows differ in their parent
+        for part, name in ((early, "a.fits"), (late, "b.fits")):
+            part.control.add("parent", np.full(len(part.control), name))
+    fast = combine(late, early)  # older before newer: stacked in time order
+    general = combine(early, late)
+    assert fast.same_content(general)
+    assert len(fast.control) == len(product.control) + (0 if twins else 1)
+    if twins:
+        assert fast.same_content(product.canonical())
+    for table in ("control", "data"):
+        for name in getattr(fast, table).names:
+            assert getattr(fast, table)[name].dtype == getattr(general, table)[name].dtype
