@@ -99,7 +99,8 @@ def run_once(tree: Path, tm_dir: Path, data: Path, scratch: Path) -> dict[str, f
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{command} failed: {stderr[-2000:]}")
     files = sum(1 for _ in (work / "fits").rglob("*.fits"))
-    return {"cpu": usage.ru_utime + usage.ru_stime, "wall": wall, "rss_mb": usage.ru_maxrss / 1024, "files": files}
+    cpu = usage.ru_utime + usage.ru_stime
+    return {"cpu": cpu, "sys": usage.ru_stime, "wall": wall, "rss_mb": usage.ru_maxrss / 1024, "files": files}
 
 
 def measure(trees: dict[str, Path], cases: dict[str, tuple[Path, int, float]], data: Path, repeat: int) -> list[dict]:
@@ -127,7 +128,7 @@ def _measure(
                     samples[label].append(figures)
         row: dict = {"case": name, "packets": packets, "days": days, "load": os.getloadavg()[0]}
         for label, values in samples.items():
-            for key in ("cpu", "wall", "rss_mb"):
+            for key in ("cpu", "sys", "wall", "rss_mb"):
                 row[f"{label}_{key}"] = statistics.median(v[key] for v in values)
             row[f"{label}_files"] = values[0]["files"]
         print(json.dumps(row), flush=True)
@@ -161,7 +162,7 @@ def markdown(rows: list[dict], labels: list[str], command: str, load: tuple[floa
     head = "| delivery | packets | days | files LB+L0+L1 |"
     rule = "|---|---:|---:|---:|"
     for label in labels:
-        head += f" {label} CPU s | {label} wall s | {label} peak RSS MB |"
+        head += f" {label} CPU s (of which system) | {label} wall s | {label} peak RSS MB |"
         rule += "---:|---:|---:|"
     if len(labels) == 2:
         head += " CPU base/new |"
@@ -170,7 +171,8 @@ def markdown(rows: list[dict], labels: list[str], command: str, load: tuple[floa
     for r in rows:
         line = f"| {r['case']} | {r['packets']:,} | {r['days']} | {r[labels[-1] + '_files']} |"
         for label in labels:
-            line += f" {r[label + '_cpu']:.2f} | {r[label + '_wall']:.2f} | {r[label + '_rss_mb']:.0f} |"
+            cpu = f"{r[label + '_cpu']:.2f} ({r[label + '_sys']:.2f})"
+            line += f" {cpu} | {r[label + '_wall']:.2f} | {r[label + '_rss_mb']:.0f} |"
         if len(labels) == 2:
             line += f" {r['base_cpu'] / r['new_cpu']:.2f}x |"
         lines.append(line)

@@ -448,15 +448,15 @@ def _assemble(
             np.cumsum(per_packet, out=off[1:])
             values[name], offsets[name] = vals, off
             continue
-        parts = [(_packet_array(p[0]), p[1], p[2]) for p in parts]
-        if len(parts) == 1:
-            pkt, pos, vals = parts[0]
+        arrays = [(_packet_array(p[0]), p[1], p[2]) for p in parts]
+        if len(arrays) == 1:
+            pkt, pos, vals = arrays[0]
         elif name in single_node:
-            pkt, vals = _stream_order_single_node(parts, count)
+            pkt, vals = _stream_order_single_node(arrays, count)
         else:
-            pkt = np.concatenate([p[0] for p in parts])
-            pos = np.concatenate([p[1] for p in parts])
-            vals = np.concatenate([p[2] for p in parts])
+            pkt = np.concatenate([p[0] for p in arrays])
+            pos = np.concatenate([p[1] for p in arrays])
+            vals = np.concatenate([p[2] for p in arrays])
             key = (pkt << _KEY_SHIFT) | pos
             if np.any(key[1:] < key[:-1]):
                 order = np.argsort(key, kind="stable")

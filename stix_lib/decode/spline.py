@@ -65,6 +65,8 @@ def _fitted(x_bytes: bytes, y_bytes: bytes) -> tuple[np.ndarray, np.ndarray] | N
     Memoised: a run evaluates the same few IDB curves for every product (the arrays are read-only).
     """
     fitpack = compiled_fitpack()
+    if fitpack is None:  # scipy's own functions run instead
+        return None
     x, y = np.frombuffer(x_bytes, dtype=np.float64), np.frombuffer(y_bytes, dtype=np.float64)
     k, m = 3, len(x)
     nest = max(m + k + 1, 2 * k + 3)

@@ -22,7 +22,7 @@ _COMMENTARY = frozenset({"COMMENT", "HISTORY"})
 _EXCLUDED = frozenset(range(0x3A, 0x41)) | frozenset(range(0x5B, 0x61))
 
 
-def ones_complement_sum(data: bytes | bytearray, start: int = 0) -> int:
+def ones_complement_sum(data: bytes | bytearray | memoryview, start: int = 0) -> int:
     """32-bit ones' complement sum of ``data`` (length a multiple of 4), added to ``start``."""
     total = int(np.frombuffer(data, dtype=">u4").sum(dtype=np.uint64)) + start
     while total >> 32:

@@ -169,7 +169,7 @@ def data_table_stream(
         rows = np.empty(stop - start, dtype=record)  # every byte is set: shorter texts are NUL padded
         rows["control_index"] = np.arange(start, stop)
         rows["data"] = hex_strings(product.data[start:stop])
-        data = memoryview(rows.view(np.uint8))
+        data = rows.view(np.uint8).data
         pad = -len(data) % 4  # the last piece only
         datasum[0] = ones_complement_sum(data.tobytes() + bytes(pad) if pad else data, datasum[0])
         del rows

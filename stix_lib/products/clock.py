@@ -114,9 +114,9 @@ class SpiceClock:
         times = np.asarray(obt, dtype=np.float64)
         if not times.size:
             return np.zeros(0, dtype="datetime64[D]")
-        known = self._between_known_midnights(float(times.min()), float(times.max()))
-        if known is not None:
-            first, obt_midnights = known
+        inside = self._between_known_midnights(float(times.min()), float(times.max()))
+        if inside is not None:
+            first, obt_midnights = inside
             if not len(obt_midnights):
                 return np.full(times.shape, first)
             return first + np.searchsorted(obt_midnights, times, side="right").astype("timedelta64[D]")

@@ -162,8 +162,8 @@ def calibrate_table(
         if not isinstance(curtx, str) or not isinstance(nix, str):
             continue
         if selections is None:
-            selections = [(version, (times >= start) & (times < end)) for version, start, end in periods]
-            selections = [(version, slice(None) if rows.all() else rows) for version, rows in selections if rows.any()]
+            masks = [(version, (times >= start) & (times < end)) for version, start, end in periods]
+            selections = [(version, slice(None) if rows.all() else rows) for version, rows in masks if rows.any()]
         values = column.values
         pieces: list[tuple[np.ndarray | slice, np.ndarray]] = []
         unit = column.unit

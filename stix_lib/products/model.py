@@ -145,12 +145,11 @@ class Product:
         else:
             lookup = np.full(int(index.max()) + 1 if len(index) else 1, -1, dtype=np.int64)
             lookup[index] = np.arange(len(index))
-            control_rows = lookup[old] if len(old) and old.max() < len(lookup) else None
-            if len(old) and (control_rows is None or control_rows.min() < 0):
+            found = lookup[old] if len(old) and old.max() < len(lookup) else None
+            if len(old) and (found is None or found.min() < 0):
                 missing = sorted(set(old.tolist()) - set(index.tolist()))
                 raise ValueError(f"DATA refers to control rows {missing[:5]} that do not exist")
-            if control_rows is None:
-                control_rows = np.zeros(0, dtype=np.int64)
+            control_rows = np.zeros(0, dtype=np.int64) if found is None else found
         if len(control_rows) and np.all(control_rows[1:] >= control_rows[:-1]):  # usual: sorted already
             first_of_run = np.empty(len(control_rows), dtype=bool)
             first_of_run[0] = True
