@@ -98,7 +98,7 @@ def _counted_distinct(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     if flat.dtype.kind not in "iu" or not len(flat):
         return None
     low, high = int(flat.min()), int(flat.max())
-    if high - low >= max(_COUNTING_RANGE, len(flat)):
+    if high > np.iinfo(np.int64).max or high - low >= max(_COUNTING_RANGE, len(flat)):
         return None
     shifted = flat.astype(np.int64) - low if low else flat.astype(np.int64, copy=False)
     present = np.bincount(shifted, minlength=high - low + 1) > 0

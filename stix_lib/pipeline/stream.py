@@ -57,8 +57,8 @@ SCET_EPOCH = date(2000, 1, 1)
 @dataclass
 class _Pending:
     product: Product
+    day: int  # target_day() of the file
     reports: list[FileReport] = field(default_factory=list)
-    day: int = 0  # target_day() of the file
 
     def add(self, part: Product, reports: list[FileReport]) -> None:
         self.product = combine(part, self.product)
@@ -194,7 +194,7 @@ class ProductStream:
             if path in pending:
                 pending[path].add(part, reports)
             else:
-                pending[path] = _Pending(part, list(reports), target_day(path))
+                pending[path] = _Pending(part, target_day(path), list(reports))
 
     def _to_l1(self, l0: Product, l0_name: str, reports: list[FileReport], step: StepResult) -> None:
         l1 = l1_product_of(l0, l0_name, self.idb_manager, step, self._calibrations)

@@ -111,7 +111,10 @@ class CalibrationMemo:
             where = values.searchsorted(flat)
             np.minimum(where, len(values) - 1, out=where)
             if (values[where] == flat).all():
-                return EngineeringValues(converted[where].reshape(raw.shape), unit, ident, kind)
+                found = converted[where].reshape(raw.shape)
+                if found.dtype.kind == "U":  # as wide as these texts, as calibrate gives them
+                    found = _as_text(found)
+                return EngineeringValues(found, unit, ident, kind)
         result = calibrate(idb_manager.get_idb(version), name, raw)
         self._remember(key, raw, result)
         return result

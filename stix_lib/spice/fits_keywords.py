@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import ctypes
 import math
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -86,7 +87,7 @@ KEYWORD_COMMENTS: tuple[tuple[str, str], ...] = (
 )
 _LEGACY_VR_COMMENT = "[m/s] Observer speed in SUN_EARTH_CEQU (STIXCore V01 convention)"
 SPICE_ER_COMMENT = "1: SPICE could not compute the observer keywords"
-_COMMENTS = dict(KEYWORD_COMMENTS)
+_COMMENTS = MappingProxyType(dict(KEYWORD_COMMENTS))
 
 
 def _as_utc(kernels: SpiceKernels, when: Any) -> np.datetime64:

@@ -107,12 +107,9 @@ def header_control(batch: PacketBatch, *, integration: bool = True) -> ColumnTab
 def check_counts(batch: PacketBatch, expected: dict[str, npt.ArrayLike]) -> dict[int, str]:
     """Packets whose number of values of a parameter differs from ``expected`` (per packet)."""
     bad: dict[int, str] = {}
-    wanted: dict[int, np.ndarray] = {}  # several names often expect the same array
     for name, want in expected.items():
         have = batch.counts(name)
-        want_arr = wanted.get(id(want))
-        if want_arr is None:
-            want_arr = wanted[id(want)] = np.asarray(want, dtype=np.int64)
+        want_arr = np.asarray(want, dtype=np.int64)
         if want_arr.shape == have.shape and bool((have == want_arr).all()):
             continue  # usual: every packet as expected
         want_arr = np.broadcast_to(want_arr, have.shape)

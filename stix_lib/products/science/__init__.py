@@ -33,7 +33,7 @@ SPICE blocks (:mod:`stix_lib.products.header`, :mod:`stix_lib.spice.fits_keyword
 Integer storage as for the HK/QL products (spec §5, :mod:`stix_lib.products.fits_io`): DATA
 ``time``/``timedel`` uint32 centiseconds (not the L0 aspect burst); ``counts``, ``triggers``,
 ``flux``, CONTROL ``packet`` and the aspect ``index``/``control_index`` in the smallest unsigned type
-that holds the values (:func:`~stix_lib.products.fits_io.min_uint_dtype`, so the width follows the
+that holds the values (:func:`~stix_lib.products.fits_io.as_min_uint`, so the width follows the
 data); the signed visibilities ``real``/``imaginary`` stay int64. Unsigned types are written with
 ``TZERO`` (``BSCALE`` 1).
 

@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 from stix_lib.fits.writer import WriteColumn
-from stix_lib.products.fits_io import min_uint_dtype
+from stix_lib.products.fits_io import as_min_uint
 from stix_lib.products.l0.science import ScienceRequest
 
 Columns = list[tuple[str, np.ndarray, str | None]]
@@ -23,8 +23,8 @@ def unsigned(values: npt.ArrayLike) -> np.ndarray:
     Values that are not all integral and non-negative are returned unchanged.
     """
     values = np.asarray(values)
-    dtype = min_uint_dtype(values)
-    return values.astype(dtype) if dtype is not None else values
+    converted = as_min_uint(values)
+    return values if converted is None else converted
 
 
 def centiseconds(values: npt.ArrayLike) -> npt.NDArray[np.uint32]:

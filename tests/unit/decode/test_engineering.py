@@ -169,6 +169,7 @@ def test_counted_distinct_values_are_numpys_unique() -> None:
     assert _counted_distinct(np.array([0, 1 << 40])) is None  # wide range
     assert _counted_distinct(np.array([0.5, 1.5])) is None  # not integers
     assert _counted_distinct(np.zeros(0, dtype=np.int64)) is None
+    assert _counted_distinct(np.array([2**63 + 1, 2**63 + 2] * 40, dtype=np.uint64)) is None  # beyond int64
 
 
 def test_textual_many_values_with_an_unknown_one(idb32: IDB) -> None:

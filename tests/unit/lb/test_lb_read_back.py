@@ -60,7 +60,7 @@ def test_chunks_are_the_packets_of_the_file(lb_files: list[Path], one_pass: str)
         assert all(len(c) == 1 or sum(len(d) for d in c.data) <= CHUNK for c in chunks)
         whole = LBProduct.concatenate(chunks)
         assert whole.data == _astropy_packets(path)
-        assert whole.same_content(read_lb(path))
+        assert whole.same_content(fits_io._read_lb_whole(path))  # the parser that reads any layout
 
 
 def _data_rows(raw: bytes) -> tuple[int, int, int]:
@@ -105,7 +105,7 @@ def test_a_damaged_file_raises_the_whole_read_error_before_any_chunk(
     for path in (lb_files[0], max(lb_files, key=lambda p: len(_lengths(p)))):
         damaged = _damaged(path, tmp_path, kind)
         with pytest.raises(LBFileError) as whole:
-            read_lb(damaged)
+            fits_io._read_lb_whole(damaged)  # the parser that reads any layout
         chunks = iter_lb_chunks(damaged, chunk_bytes=CHUNK)
         with pytest.raises(LBFileError) as parts:
             next(chunks)  # the first chunk already fails
@@ -119,7 +119,7 @@ def test_unusual_but_valid_files_read_like_the_whole_read(
     for path in (lb_files[0], max(lb_files, key=lambda p: len(_lengths(p)))):
         damaged = _damaged(path, tmp_path, kind)
         chunks = LBProduct.concatenate(list(iter_lb_chunks(damaged, chunk_bytes=CHUNK)))
-        assert chunks.same_content(read_lb(damaged))
+        assert chunks.same_content(fits_io._read_lb_whole(damaged))
         assert chunks.data == _astropy_packets(path)
 
 
@@ -140,4 +140,4 @@ def test_a_large_file_has_one_chunk_of_packets_in_memory(
     monkeypatch.setattr(fits_io, "_data_records", spy)
     chunks = list(iter_lb_chunks(path, chunk_bytes=CHUNK))
     assert len(chunks) > 2 and max(reads) < sum(len(c) for c in chunks)
-    assert np.array_equal(LBProduct.concatenate(chunks).packet, read_lb(path).packet)
+    assert np.array_equal(LBProduct.concatenate(chunks).packet, fits_io._read_lb_whole(path).packet)
