@@ -3,7 +3,7 @@
 Run from the repository root::
 
     .venv/bin/python benchmarks/bench_delivery.py [--sizes 10000 30000 100000] [--repeat 3] [--cache DIR]
-        [--base DIR] [--no-write]
+        [--base DIR] [--archive-root DIR] [--no-write]
 
 The delivery: the simulator's nominal telemetry (:func:`stix_lib.dev.simulate.simulate`, scenario
 ``flare``: HK maxi every 64 s, quick-look light curves, background, spectra, variance, flare flags,
@@ -80,50 +80,39 @@ def prepare(cache: Path, idb_dir: Path, sizes: list[int]) -> dict[int, tuple[Pat
     return {n: (folder, json.loads((folder / "days.json").read_text())["days"]) for n, folder in folders.items()}
 
 
-def run_once(tree: Path, tm_dir: Path, data: Path, scratch: Path) -> dict[str, float]:
-    """CPU, wall and max RSS of one ``stix-pipeline process -e L1`` child on a fresh archive.
-
-    The archive is made in a new folder of ``scratch`` and left there (see :func:`measure`).
-    """
-    work = Path(tempfile.mkdtemp(prefix="run-", dir=scratch))
-    command = [sys.executable, "-m", "stix_lib.cli.main", "process", "-t", str(tm_dir)]
-    command += ["-f", str(work / "fits"), "-e", "L1"]
-    start = time.perf_counter()
-    child = subprocess.Popen(
-        command, env=tree_env(tree, data, work), cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - start
-    stderr = child.stderr.read().decode(errors="replace") if child.stderr else ""
-    child.stderr.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{command} failed: {stderr[-2000:]}")
-    files = sum(1 for _ in (work / "fits").rglob("*.fits"))
-    cpu = usage.ru_utime + usage.ru_stime
-    return {"cpu": cpu, "sys": usage.ru_stime, "wall": wall, "rss_mb": usage.ru_maxrss / 1024, "files": files}
-
-
-def measure(trees: dict[str, Path], cases: dict[str, tuple[Path, int, float]], data: Path, repeat: int) -> list[dict]:
-    """Median figures per case and tree, the trees alternating inside every round.
-
-    The archives of all runs are deleted only at the end: on this machine's ext4 (no journal) a
-    new inode skips every inode deleted in the last minutes, so deleting a 1,500-file archive
-    before the next run charged that run up to ~1 s more system time for 1,500 new files.
-    """
-    with tempfile.TemporaryDirectory(prefix="bench-delivery-") as scratch:
-        return _measure(trees, cases, data, repeat, Path(scratch))
+def run_once(tree: Path, tm_dir: Path, data: Path, root: Path | None) -> dict[str, float]:
+    """CPU (and its system part), wall and max RSS of one ``stix-pipeline process -e L1`` child on a
+    fresh archive made in a new folder of ``root`` (default: the system's temporary folder)."""
+    with tempfile.TemporaryDirectory(prefix="bench-delivery-", dir=root) as tmp:
+        work = Path(tmp)
+        command = [sys.executable, "-m", "stix_lib.cli.main", "process", "-t", str(tm_dir)]
+        command += ["-f", str(work / "fits"), "-e", "L1"]
+        start = time.perf_counter()
+        child = subprocess.Popen(
+            command, env=tree_env(tree, data, work), cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - start
+        stderr = child.stderr.read().decode(errors="replace") if child.stderr else ""
+        child.stderr.close()
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError(f"{command} failed: {stderr[-2000:]}")
+        files = sum(1 for _ in (work / "fits").rglob("*.fits"))
+        cpu = usage.ru_utime + usage.ru_stime
+        return {"cpu": cpu, "sys": usage.ru_stime, "wall": wall, "rss_mb": usage.ru_maxrss / 1024, "files": files}
 
 
-def _measure(
-    trees: dict[str, Path], cases: dict[str, tuple[Path, int, float]], data: Path, repeat: int, scratch: Path
+def measure(
+    trees: dict[str, Path], cases: dict[str, tuple[Path, int, float]], data: Path, repeat: int, root: Path | None
 ) -> list[dict]:
+    """Median figures per case and tree, the trees alternating inside every round."""
     rows = []
     for name, (tm_dir, packets, days) in cases.items():
         samples: dict[str, list[dict]] = {label: [] for label in trees}
         for index in range(repeat + 1):  # round 0 warms byte code and the page cache
             order = list(trees) if index % 2 else list(reversed(trees))
             for label in order:
-                figures = run_once(trees[label], tm_dir, data, scratch)
+                figures = run_once(trees[label], tm_dir, data, root)
                 if index:
                     samples[label].append(figures)
         row: dict = {"case": name, "packets": packets, "days": days, "load": os.getloadavg()[0]}
@@ -213,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--cache", type=Path, help="keep the simulated deliveries here between runs")
     parser.add_argument("--base", type=Path, help="checkout of a tree to compare with, alternating")
+    parser.add_argument(
+        "--archive-root", type=Path, help="make the runs' archives here (e.g. /dev/shm: no disk file system work)"
+    )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared stix-data folder")
     parser.add_argument("--no-write", action="store_true", help="print only, leave RESULTS.md alone")
     parser.add_argument("--prepare-only", action="store_true", help="make the deliveries and stop")
@@ -229,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         cases = {"none (start-up)": (empty, 0, 0.0)}
         cases.update({f"{n // 1000}k": (folder, n, days) for n, (folder, days) in deliveries.items()})
         trees = {"new": ROOT} if args.base is None else {"base": args.base.resolve(), "new": ROOT}
-        rows = measure(trees, cases, args.data, args.repeat)
+        rows = measure(trees, cases, args.data, args.repeat, args.archive_root)
     base = ""
     if args.base is not None:
         base = subprocess.run(
