@@ -193,6 +193,13 @@ NOTES = """Notes:
 - The machine is a shared 2-core VM whose speed drifts by up to ~30 % within an hour (the same command
   gave 9.3 and 11.7 s CPU for the 100k delivery 35 minutes apart): only the ratios of figures measured
   alternately in one run compare two trees.
+- System CPU (in brackets) is mostly the kernel's file-system work for the ~1 GB the 100k delivery
+  writes (1,509 files of 0.1-2.4 MB). On this VM's disk (ext4 without a journal) it depends on the
+  machine's state more than on the pipeline: a new inode skips every inode deleted in the last minute
+  or more (one `rm -rf` of a previous archive made the next 100k run pay ~1 s more), and a page cache
+  filled with dirty archives throttled writers (4.5 s instead of 1.3-1.6 s). With
+  `--archive-root /dev/shm` (tmpfs) the archives cost only the copy into memory: the figures then
+  measure the pipeline's own CPU, the same work on a steady machine.
 """
 
 

@@ -184,8 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     lines += [
         "",
         "- TM -> LB reads and converts a file in batches of `stix_lib.lb.convert.BATCH_BYTES` (32 MB) of packets;",
-        "  merging a batch into a daily LB file reads that file's packets in 512 kB pieces",
-        "  (`stix_lib.lb.fits_io.iter_lb_chunks`) and writes its DATA table in 4 MB pieces (`data_table_parts`).",
+        "  merging a batch into a daily LB file reads that file's packets in 512 kB pieces (a file with at most",
+        "  1 MB of DATA in one read: `stix_lib.lb.fits_io.iter_lb_chunks`) and writes its DATA table in 4 MB",
+        "  pieces (`data_table_parts`).",
         "- LB -> L0 -> L1 holds a few days per packet type (`stix_lib.pipeline.stream`) and builds the L0 of one",
         "  LB file (one type, one day) at a time, decoding its packets 512 kB at a time and keeping only the",
         "  de-duplicated rows of each chunk (`stix_lib.products.l0.chunked`): memory follows the chunk and the",
