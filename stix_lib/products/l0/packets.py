@@ -196,9 +196,10 @@ def decompress_batch(decoded: DecodedPackets) -> tuple[dict[str, DecompressedPar
             combos, inverse = np.unique(skm, axis=0, return_inverse=True)
             inverse = inverse.ravel()
         everything = len(combos) == 1
-        # several schemes fill their values in place; one scheme's values are one table lookup
-        values = np.zeros(len(codes) if not everything else 0, dtype=np.int64)
-        variance = np.zeros(len(codes) if not everything else 0, dtype=np.float64)
+        # values filled in place (zero where not decompressed) unless one scheme decodes every code
+        # with one table lookup; made when first needed
+        values: np.ndarray | None = None
+        variance: np.ndarray | None = None
         for number, (s, k, m) in enumerate(combos.tolist()):
             packets = inverse == number
             try:
@@ -219,19 +220,17 @@ def decompress_batch(decoded: DecodedPackets) -> tuple[dict[str, DecompressedPar
             if outside is not None and outside.any():
                 if members is None:
                     members = np.arange(len(codes))
-                    values = np.zeros(len(codes), dtype=np.int64)
-                    variance = np.zeros(len(codes), dtype=np.float64)
                 for p in np.unique(_packet_of_value(decoded, names)[members[outside]]).tolist():
                     failed.setdefault(int(p), f"{names[0]}: compressed value outside its scheme")
                 members, sub = members[~outside], sub[~outside]
-            if len(sub):
-                if members is None:  # np.take: the same gather as indexing, about twice as fast
-                    values = table_values.take(sub)
-                    variance = table_variance.take(sub)
-                else:
-                    values[members] = table_values.take(sub)
-                    variance[members] = table_variance.take(sub)
-        if len(values) != len(codes):  # one scheme, invalid: no value decompressed
+            if members is None:  # np.take: the same gather as indexing, about twice as fast
+                values, variance = table_values.take(sub), table_variance.take(sub)
+                continue
+            if values is None or variance is None:
+                values, variance = np.zeros(len(codes), dtype=np.int64), np.zeros(len(codes), dtype=np.float64)
+            values[members] = table_values.take(sub)
+            variance[members] = table_variance.take(sub)
+        if values is None or variance is None:  # no scheme valid: no value decompressed
             values, variance = np.zeros(len(codes), dtype=np.int64), np.zeros(len(codes), dtype=np.float64)
         start = 0
         for name in names:
