@@ -97,6 +97,18 @@ def test_memo_keeps_integer_values_only(idb_manager: IDBManager) -> None:
     assert np.array_equal(first.values, again.values) and not memo._known  # float raw values: never remembered
 
 
+def test_remembered_texts_are_as_wide_as_the_direct_ones(idb_manager: IDBManager) -> None:
+    """sw_running: 0 -> "ASW", 1 -> "SuSW"; texts of a later call are sized by that call's texts."""
+    memo = l1_module.CalibrationMemo()
+    idb = idb_manager.get_idb("2.26.32")
+    memo.calibrate(idb_manager, "2.26.32", PARAMETERS["text"], np.array([0, 1]))  # remembers both texts
+    for raw in (np.array([0, 0]), np.array([1]), np.array([1, 0])):
+        want = l1_module.calibrate(idb, PARAMETERS["text"], raw).values
+        got = memo.calibrate(idb_manager, "2.26.32", PARAMETERS["text"], raw).values
+        assert got.dtype == want.dtype and got.tolist() == want.tolist(), raw
+    assert memo._known  # the later calls were answered from the memo
+
+
 @pytest.fixture(scope="module")
 def spice(reference_data: Path, tmp_path_factory: pytest.TempPathFactory) -> SpiceKernels:
     return SpiceKernels(reference_data / "spice" / "kernels", tmp_path_factory.mktemp("spice")).load()
