@@ -120,12 +120,89 @@ def _write_all(handle: int, parts: Iterable[Part]) -> None:
         _write_view(handle, part.content(), at)
 
 
+@dataclass
+class StartedWrite:
+    """A file written under its temporary name, not yet flushed and renamed (:func:`start_atomic_write`).
+
+    Attributes
+    ----------
+    target
+        Final path.
+    temp
+        The temporary file next to it (holds the complete content).
+    handle
+        Open descriptor of ``temp``.
+    """
+
+    target: Path
+    temp: str
+    handle: int
+
+    def start_flush(self) -> None:
+        """Start writing the content to disk without waiting (Linux; elsewhere nothing happens).
+
+        ``posix_fadvise(DONTNEED)`` hands the file's dirty pages to the disk at once instead of
+        some seconds later, so that :meth:`finish` finds them written if enough work came between.
+        """
+        if hasattr(os, "posix_fadvise"):
+            with contextlib.suppress(OSError):
+                os.posix_fadvise(self.handle, 0, 0, os.POSIX_FADV_DONTNEED)
+
+    def finish(self, mode: int = 0o644) -> Path:
+        """Flush (``fsync``), set ``mode``, rename onto the target; return the target.
+
+        On an exception the temporary file is removed and the target left as it was.
+        """
+        try:
+            try:
+                os.fsync(self.handle)
+                os.fchmod(self.handle, mode)
+            finally:
+                os.close(self.handle)
+            os.replace(self.temp, self.target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(self.temp)
+            raise
+        return self.target
+
+
+def start_atomic_write(target: Path, parts: Iterable[Part]) -> StartedWrite:
+    """Write the concatenation of ``parts`` to a temporary file next to ``target``; finish it later.
+
+    The parts are written one after the other (no joined copy; a :class:`LatePart` is filled in
+    after the last part). :meth:`StartedWrite.finish` flushes and renames it; until then readers
+    see ``target`` as it was. On an exception the temporary file is removed.
+
+    Parameters
+    ----------
+    target
+        Final path; its folder is created if needed.
+    parts
+        The file content in pieces (bytes-like or :class:`LatePart`).
+    """
+    target = Path(target)
+    prefix = f".{target.name}."
+    try:
+        handle, name = tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=target.parent)
+    except FileNotFoundError:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=target.parent)
+    try:
+        _write_all(handle, parts)
+    except BaseException:
+        os.close(handle)
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
+    return StartedWrite(target, name, handle)
+
+
 def atomic_write_parts(target: Path, parts: Iterable[Part], mode: int = 0o644) -> Path:
     """Write the concatenation of ``parts`` to ``target`` atomically; return ``target``.
 
-    The parts are written one after the other to a temporary file in the target folder (no
-    joined copy; a :class:`LatePart` is filled in after the last part), which is flushed with one
-    ``fsync`` and renamed onto ``target``. On an exception the temporary file is removed and
+    :func:`start_atomic_write` and at once :meth:`StartedWrite.finish`: a temporary file in the
+    target folder, one ``fsync``, a rename. On an exception the temporary file is removed and
     ``target`` is left as it was.
 
     Parameters
@@ -137,26 +214,7 @@ def atomic_write_parts(target: Path, parts: Iterable[Part], mode: int = 0o644) -
     mode
         Permissions of the final file.
     """
-    target = Path(target)
-    prefix = f".{target.name}."
-    try:
-        handle, name = tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=target.parent)
-    except FileNotFoundError:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=target.parent)
-    try:
-        try:
-            _write_all(handle, parts)
-            os.fsync(handle)
-            os.fchmod(handle, mode)
-        finally:
-            os.close(handle)
-        os.replace(name, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(name)
-        raise
-    return target
+    return start_atomic_write(target, parts).finish(mode)
 
 
 def atomic_write_bytes(target: Path, data: bytes | bytearray | memoryview, mode: int = 0o644) -> Path:

@@ -2,7 +2,7 @@
 
 A lock is an exclusive ``flock`` on a lock file inside the folder (``.lb.lock`` for LB,
 ``.products.lock`` for products), so writers in other processes wait too. :func:`lock_folder`
-returns the open handle for callers that release it elsewhere (e.g. in a commit thread);
+returns the open handle for callers that release it later (e.g. after a deferred commit);
 :func:`folder_lock` is the context-manager form.
 """
 
@@ -10,32 +10,39 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+
+#: Flags of the lock file: created if missing, never truncated, not inherited by programs run later.
+_LOCK_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
 
 
-def lock_folder(folder: Path, lock_name: str) -> IO[str]:
-    """Create ``folder`` if needed, open and exclusively lock ``folder/lock_name``.
+def lock_folder(folder: Path, lock_name: str, *, wait: bool = True) -> int:
+    """Create ``folder`` if needed, open and exclusively lock ``folder/lock_name``; return the descriptor.
 
-    Release with :func:`unlock` (possibly from another thread).
+    Release with :func:`unlock`. With ``wait=False`` a lock held elsewhere raises
+    :class:`BlockingIOError` instead of waiting.
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    handle = open(folder / lock_name, "a")  # noqa: SIM115 - released by unlock, maybe in another thread
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        handle = os.open(folder / lock_name, _LOCK_FLAGS, 0o666)
+    except FileNotFoundError:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = os.open(folder / lock_name, _LOCK_FLAGS, 0o666)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BaseException:
-        handle.close()
+        os.close(handle)
         raise
     return handle
 
 
-def unlock(handle: IO[str]) -> None:
+def unlock(handle: int) -> None:
     """Release and close a lock taken by :func:`lock_folder`."""
     try:
         fcntl.flock(handle, fcntl.LOCK_UN)
     finally:
-        handle.close()
+        os.close(handle)
 
 
 @contextlib.contextmanager

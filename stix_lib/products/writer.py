@@ -17,11 +17,13 @@ table comes from STIX-CONF for the product's start date; L1 adds SPICE and SOOP 
 A file that exists but cannot be read is not overwritten: that part fails with
 :class:`~stix_lib.products.fits_io.ProductFileError`.
 
-Inside :meth:`ProductWriter.deferred_commits` the last step (write the temporary file, ``fsync``,
-rename) runs in a background thread while the caller goes on computing; the thread holds the
-folder lock until the file is in place, so the next read-merge-write of that folder (in this or
-another process) waits for it. Leaving the context waits for every commit and returns the ones
-that failed; :meth:`ProductWriter.wait_for` waits for one file (before reading it elsewhere).
+Inside :meth:`ProductWriter.deferred_commits` the last step is split: the temporary file is
+written and handed to the disk at once, but its ``fsync`` and rename wait until a few more files
+have been made (:data:`MAX_PENDING_COMMITS`), so the disk works while the next file is computed,
+without a thread. The folder lock is held until the file is in place, so the next
+read-merge-write of that folder (in this or another process) waits for it. Leaving the context
+finishes every file and returns the ones that failed; :meth:`ProductWriter.wait_for` finishes one
+file (before reading it elsewhere).
 """
 
 from __future__ import annotations
@@ -29,16 +31,15 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 from spiceypy.utils.exceptions import SpiceyError
 
-from stix_lib.atomic import atomic_write_parts, remove_stale_temps
+from stix_lib.atomic import StartedWrite, atomic_write_parts, remove_stale_temps, start_atomic_write
 from stix_lib.conf.energy_channels import EnergyChannelError, ScienceEnergyChannels, energy_bands
 from stix_lib.fits import lock as fits_lock
 from stix_lib.products.clock import NominalClock, ObtClock, SpiceClock, utc_span
@@ -102,27 +103,70 @@ def folder_lock(folder: Path) -> contextlib.AbstractContextManager[None]:
     return fits_lock.folder_lock(folder, LOCK_FILE)
 
 
-def _commit(path: Path, parts: list[bytes | bytearray], lock: IO[str]) -> None:
-    """Write ``parts`` atomically to ``path``, then release the folder lock."""
-    try:
-        atomic_write_parts(path, parts)
-    finally:
-        fits_lock.unlock(lock)
-
-
-#: Commits in flight at most inside :meth:`ProductWriter.deferred_commits` (bounds the memory
-#: held by serialised files waiting for the disk).
+#: Files written but not yet flushed and renamed inside :meth:`ProductWriter.deferred_commits`
+#: (each keeps an open file and its folder locked).
 MAX_PENDING_COMMITS = 4
 
 
 @dataclass
 class _Deferred:
-    """Commits of one :meth:`ProductWriter.deferred_commits` context."""
+    """Commits of one :meth:`ProductWriter.deferred_commits` context, oldest first.
 
-    executor: ThreadPoolExecutor
+    A folder's lock is taken once and held while a merge in it runs or one of its files is
+    pending. It never waits for another process's lock while holding locks: a busy folder first
+    finishes every pending file (two processes cannot wait for each other).
+    """
+
     pid: int
-    commits: list[tuple[Path, Future]] = field(default_factory=list)
-    latest: dict[Path, Future] = field(default_factory=dict)
+    pending: deque[StartedWrite] = field(default_factory=deque)
+    failures: list[tuple[Path, BaseException]] = field(default_factory=list)
+    locks: dict[Path, tuple[int, int]] = field(default_factory=dict)
+
+    def hold(self, folder: Path) -> None:
+        """Lock ``folder`` (or count one more user of a lock already held)."""
+        held = self.locks.get(folder)
+        if held is None:
+            try:
+                handle = fits_lock.lock_folder(folder, LOCK_FILE, wait=False)
+            except BlockingIOError:
+                self.finish()
+                handle = fits_lock.lock_folder(folder, LOCK_FILE)
+            held = (handle, 0)
+        self.locks[folder] = (held[0], held[1] + 1)
+
+    def release(self, folder: Path) -> None:
+        """One user of ``folder``'s lock less; the last one unlocks it."""
+        handle, users = self.locks.pop(folder)
+        if users > 1:
+            self.locks[folder] = (handle, users - 1)
+        else:
+            fits_lock.unlock(handle)
+
+    def add(self, started: StartedWrite) -> None:
+        """Keep a written file for later; finish the oldest beyond :data:`MAX_PENDING_COMMITS`."""
+        started.start_flush()
+        self.hold(started.target.parent)
+        self.pending.append(started)
+        if len(self.pending) > MAX_PENDING_COMMITS:
+            self.finish_oldest()
+
+    def finish_oldest(self) -> None:
+        """Flush and rename the oldest pending file, release its lock; a failure is kept."""
+        started = self.pending.popleft()
+        try:
+            started.finish()
+        except Exception as exc:  # reported when the context is left
+            log.error("writing %s failed: %s", started.target, exc)
+            self.failures.append((started.target, exc))
+        finally:
+            self.release(started.target.parent)
+
+    def finish(self, path: Path | None = None) -> None:
+        """Finish the pending files up to the last one for ``path`` (all of them for ``None``)."""
+        targets = [started.target for started in self.pending]
+        count = len(targets) if path is None else (len(targets) - targets[::-1].index(path) if path in targets else 0)
+        for _ in range(count):
+            self.finish_oldest()
 
 
 @dataclass
@@ -169,38 +213,33 @@ class ProductWriter:
     # -- deferred commits -----------------------------------------------------------------------
     @contextlib.contextmanager
     def deferred_commits(self) -> Iterator[list[tuple[Path, BaseException]]]:
-        """Write files in a background thread while the caller goes on (see the module docstring).
+        """Flush and rename files a few files later while the caller goes on (see the module docstring).
 
         Yields
         ------
         list of (path, exception)
             Filled when the context is left: the files whose commit failed (they were reported
             written by :meth:`merge_write` but are not). Nested contexts share the outer one's
-            commits; the outer one waits and reports.
+            commits; the outer one finishes them and reports.
         """
         failures: list[tuple[Path, BaseException]] = []
         if self._deferred is not None and self._deferred.pid == os.getpid():
             yield failures
             return
-        deferred = _Deferred(ThreadPoolExecutor(1, thread_name_prefix="product-commit"), os.getpid())
+        deferred = _Deferred(os.getpid())
         self._deferred = deferred
         try:
             yield failures
         finally:
             self._deferred = None
-            for path, future in deferred.commits:
-                error = future.exception()
-                if error is not None:
-                    log.error("writing %s failed: %s", path, error)
-                    failures.append((path, error))
-            deferred.executor.shutdown(wait=True)
+            deferred.finish()
+            failures.extend(deferred.failures)
 
     def wait_for(self, path: Path) -> None:
-        """Wait until a deferred commit of ``path`` (if any) has finished (its errors stay for the context)."""
+        """Finish a deferred commit of ``path`` (if any) now (its errors stay for the context)."""
         deferred = self._active_deferred()
-        future = deferred.latest.get(Path(path)) if deferred is not None else None
-        if future is not None:
-            future.exception()
+        if deferred is not None:
+            deferred.finish(Path(path))
 
     def _active_deferred(self) -> _Deferred | None:
         deferred = self._deferred
@@ -266,8 +305,7 @@ class ProductWriter:
         if obt_end > end:
             names = ", ".join(self.kernels.meta_kernel_names) or "-"
             return (
-                f"{WAITING_FOR_KERNELS}: data up to OBT {obt_end:.0f} s, loaded kernels ({names}) "
-                f"cover OBT {end:.0f} s"
+                f"{WAITING_FOR_KERNELS}: data up to OBT {obt_end:.0f} s, loaded kernels ({names}) cover OBT {end:.0f} s"
             )
         return None
 
@@ -358,35 +396,37 @@ class ProductWriter:
             The write outcome and the file's content after the merge.
         """
         folder = path.parent
-        twin = folder / complete_name(path.name)
         self.wait_for(path)
-        held = fits_lock.lock_folder(folder, LOCK_FILE)
-        lock: IO[str] | None = held  # None once a deferred commit owns it
-        try:
-            if path not in self._cleaned:  # left-overs of killed writers: once per file and writer
-                remove_stale_temps(path)
-                self._cleaned.add(path)
-            existing = None
-            for candidate in (twin, path) if twin != path else (path,):
-                if candidate.exists():
-                    found = self.read(candidate)
-                    existing = found if existing is None else combine(found, existing)
-            merged = part if existing is None else combine(part, existing)
-            if existing is not None and merged.same_content(existing):
-                return WriteResult(path, False, len(existing)), existing
-            parts = self.file_parts(merged, path.name)
-            deferred = self._active_deferred()
-            if deferred is None:
-                atomic_write_parts(path, parts)
-            else:  # the commit releases the lock once the file is in place
-                if len(deferred.commits) >= MAX_PENDING_COMMITS:
-                    deferred.commits[-MAX_PENDING_COMMITS][1].exception()
-                future = deferred.executor.submit(_commit, path, parts, held)
-                lock = None
-                deferred.commits.append((path, future))
-                deferred.latest[path] = future
-        finally:
-            if lock is not None:
-                fits_lock.unlock(lock)
-        log.debug("wrote %s (%d rows)", path, len(merged))
-        return WriteResult(path, True, len(merged)), merged
+        deferred = self._active_deferred()
+        if deferred is None:
+            with folder_lock(folder):
+                result, merged, parts = self._merge(path, part)
+                if parts is not None:
+                    atomic_write_parts(path, parts)
+        else:  # the file is finished (and its folder unlocked) a few files later
+            deferred.hold(folder)
+            try:
+                result, merged, parts = self._merge(path, part)
+                if parts is not None:
+                    deferred.add(start_atomic_write(path, parts))
+            finally:
+                deferred.release(folder)
+        if result.written:
+            log.debug("wrote %s (%d rows)", path, len(merged))
+        return result, merged
+
+    def _merge(self, path: Path, part: Product) -> tuple[WriteResult, Product, list[bytes | bytearray] | None]:
+        """Merge under the folder lock: the outcome, the merged content and the file to write (None: unchanged)."""
+        if path not in self._cleaned:  # left-overs of killed writers: once per file and writer
+            remove_stale_temps(path)
+            self._cleaned.add(path)
+        twin = path.parent / complete_name(path.name)
+        existing = None
+        for candidate in (twin, path) if twin != path else (path,):
+            if candidate.exists():
+                found = self.read(candidate)
+                existing = found if existing is None else combine(found, existing)
+        merged = part if existing is None else combine(part, existing)
+        if existing is not None and merged.same_content(existing):
+            return WriteResult(path, False, len(existing)), existing, None
+        return WriteResult(path, True, len(merged)), merged, self.file_parts(merged, path.name)
