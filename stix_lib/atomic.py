@@ -148,6 +148,13 @@ class StartedWrite:
             with contextlib.suppress(OSError):
                 os.posix_fadvise(self.handle, 0, 0, os.POSIX_FADV_DONTNEED)
 
+    def abandon(self) -> None:
+        """Close and remove the temporary file; the target stays as it was."""
+        with contextlib.suppress(OSError):
+            os.close(self.handle)
+        with contextlib.suppress(OSError):
+            os.unlink(self.temp)
+
     def finish(self, mode: int = 0o644) -> Path:
         """Flush (``fsync``), set ``mode``, rename onto the target; return the target.
 

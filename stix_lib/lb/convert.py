@@ -40,8 +40,9 @@ import numpy as np
 from stix_lib.atomic import sweep_stale_temps_once
 from stix_lib.decode.bits import BitBuffer
 from stix_lib.decode.classify import NO_SSID, classify_packets, request_ids
+from stix_lib.fits.deferred import DeferredCommits
 from stix_lib.idb.manager import IDBManager
-from stix_lib.lb.fits_io import LBFileError, WrittenLB, folder_lock, read_lb, write_lb
+from stix_lib.lb.fits_io import LOCK_FILE, LBFileError, WrittenLB, read_lb, write_lb
 from stix_lib.lb.lb_names import SECONDS_PER_DAY, lb_directory, lb_file_name, parse_lb_file_name
 from stix_lib.lb.product import LBProduct
 from stix_lib.memory import release_free_memory
@@ -130,9 +131,20 @@ class LBWrites:
         Folders whose stale temporary files this run has removed (once per folder, under its
         lock: a folder holds the files of every day of a type, so scanning it before each write
         would cost the size of the archive per file).
+    commits
+        Files written but not yet in place (:mod:`stix_lib.fits.deferred`), and the folder locks.
     """
 
     swept: set[Path] = field(default_factory=set)
+    commits: DeferredCommits = field(default_factory=lambda: DeferredCommits(LOCK_FILE))
+
+    def finish(self, result: LBResult) -> None:
+        """Put every pending file in place; one that fails is an error of ``result``, not written."""
+        self.commits.finish()
+        for path, exc in self.commits.failures:
+            result.file_errors.append(f"{path}: not written: {exc}")
+            result.written = [p for p in result.written if p != path]
+        self.commits.failures.clear()
 
 
 def _split(product: LBProduct) -> list[tuple[str, LBProduct, dict]]:
@@ -194,7 +206,15 @@ def packets_to_lb(
         this call.
     """
     result = result if result is not None else LBResult()
-    writes = writes if writes is not None else LBWrites()
+    if writes is None:
+        writes = LBWrites()
+        try:
+            return packets_to_lb(
+                deliveries, archive, idb_manager, version=version, vers_cfg=vers_cfg, date=date,
+                result=result, handover=handover, window=window, seen=seen, writes=writes,
+            )  # fmt: skip
+        finally:
+            writes.finish(result)
     data: list[bytes] = []
     ids: list[int] = []
     files: list[str] = []
@@ -293,7 +313,8 @@ def _merge_into_archive(
 ) -> None:
     folder = lb_directory(archive, *part.key)
     path = folder / lb_file_name(*part.key, version=version, **naming)
-    with folder_lock(folder):
+    writes.commits.finish(path)  # an earlier write of this file is put in place before it is read
+    with writes.commits.locked(folder):
         sweep_stale_temps_once(folder, writes.swept, parse_lb_file_name)
         merged = part
         if path.exists():
@@ -315,6 +336,7 @@ def _merge_into_archive(
             vers_cfg=vers_cfg,
             date=date,
             handover=handover,
+            commits=writes.commits,
         )
     result.written.append(path)
 
@@ -345,11 +367,14 @@ def tms_to_lb(
     """
     result = LBResult(tm_files=[Path(f) for f in tm_files])
     writes = LBWrites()
-    for tm_file in result.tm_files:
-        _stream_file_to_lb(
-            tm_file, archive, idb_manager, result,
-            version=version, vers_cfg=vers_cfg, date=date, handover=handover, window=window, writes=writes,
-        )  # fmt: skip
+    try:
+        for tm_file in result.tm_files:
+            _stream_file_to_lb(
+                tm_file, archive, idb_manager, result,
+                version=version, vers_cfg=vers_cfg, date=date, handover=handover, window=window, writes=writes,
+            )  # fmt: skip
+    finally:
+        writes.finish(result)
     written = list(dict.fromkeys(result.written))
     result.unchanged = [p for p in dict.fromkeys(result.unchanged) if p not in written]
     result.written = written

@@ -18,25 +18,27 @@ Memory follows a piece, not the file (issue 16): packets are read :data:`LB_CHUN
 from __future__ import annotations
 
 import binascii
+import functools
 import os
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
 
-from stix_lib.atomic import LatePart, atomic_write_bytes, atomic_write_parts, join_parts
-from stix_lib.fits import lock as fits_lock
+from stix_lib.atomic import LatePart, atomic_write_bytes, atomic_write_parts, join_parts, start_atomic_write
 from stix_lib.fits.cards import ones_complement_sum
 from stix_lib.fits.reader import TableLayout, UnsupportedLayout, read_fits_tables, read_table_rows, table_layouts
 from stix_lib.fits.writer import BLOCK, WriteColumn, bintable_header, bintable_parts, primary_bytes
 from stix_lib.lb.header import lb_primary_cards
 from stix_lib.lb.product import LENGTH_OFFSET, LBProduct
 from stix_lib.tm.headers import HEADER_DTYPE
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from stix_lib.fits.deferred import DeferredCommits
 
 #: Lock file serialising the read-merge-write of LB files in one folder.
 LOCK_FILE = ".lb.lock"
@@ -182,11 +184,6 @@ def data_table_parts(product: LBProduct, chunk_bytes: int = WRITE_CHUNK_BYTES) -
     """:func:`data_table_stream` with the header filled in (all pieces in memory)."""
     parts = list(data_table_stream(product, chunk_bytes))
     return [p.content() if isinstance(p, LatePart) else bytes(p) for p in parts]
-
-
-def folder_lock(folder: Path) -> AbstractContextManager[None]:
-    """Exclusive lock on ``folder/.lb.lock`` serialising read-merge-write of LB files there."""
-    return fits_lock.folder_lock(folder, LOCK_FILE)
 
 
 def read_lb(path: Path, handover: WrittenLB | None = None) -> LBProduct:
@@ -487,15 +484,25 @@ def write_lb(
     vers_cfg: str = "",
     date: str | None = None,
     handover: WrittenLB | None = None,
+    commits: DeferredCommits | None = None,
 ) -> None:
     """Write ``product`` (already merged and in canonical order) atomically to ``path``.
 
-    A daily product is also remembered in ``handover`` (see :class:`WrittenLB`).
+    A daily product is also remembered in ``handover`` (see :class:`WrittenLB`) once the file is
+    in place. With ``commits`` the file is put in place later (:mod:`stix_lib.fits.deferred`;
+    call it holding ``commits.locked`` of the folder).
     """
     product.check_lengths()
-    atomic_write_parts(path, lb_file_parts(product, path.name, version=version, vers_cfg=vers_cfg, date=date))
+    parts = lb_file_parts(product, path.name, version=version, vers_cfg=vers_cfg, date=date)
+    remember = None
     if handover is not None and product.request is None:
-        handover.remember(path, product)
+        remember = functools.partial(handover.remember, path, product)
+    if commits is not None:
+        commits.add(start_atomic_write(path, parts), then=remember)
+        return
+    atomic_write_parts(path, parts)
+    if remember is not None:
+        remember()
 
 
 #: Packet bytes a :class:`WrittenLB` holds at most (older entries are dropped first).

@@ -17,13 +17,11 @@ table comes from STIX-CONF for the product's start date; L1 adds SPICE and SOOP 
 A file that exists but cannot be read is not overwritten: that part fails with
 :class:`~stix_lib.products.fits_io.ProductFileError`.
 
-Inside :meth:`ProductWriter.deferred_commits` the last step is split: the temporary file is
-written and handed to the disk at once, but its ``fsync`` and rename wait until a few more files
-have been made (:data:`MAX_PENDING_COMMITS`), so the disk works while the next file is computed,
-without a thread. The folder lock is held until the file is in place, so the next
-read-merge-write of that folder (in this or another process) waits for it. Leaving the context
-finishes every file and returns the ones that failed; :meth:`ProductWriter.wait_for` finishes one
-file (before reading it elsewhere).
+Inside :meth:`ProductWriter.deferred_commits` each file's ``fsync`` and rename come a few files
+later (:mod:`stix_lib.fits.deferred`), so the disk works while the next file is computed; the
+folder lock is held until the file is in place, so the next read-merge-write of that folder (in
+this or another process) waits for it. Leaving the context finishes every file and returns the
+ones that failed; :meth:`ProductWriter.wait_for` finishes one file (before reading it elsewhere).
 """
 
 from __future__ import annotations
@@ -31,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,9 +36,10 @@ from pathlib import Path
 import numpy as np
 from spiceypy.utils.exceptions import SpiceyError
 
-from stix_lib.atomic import StartedWrite, atomic_write_parts, remove_stale_temps, start_atomic_write
+from stix_lib.atomic import atomic_write_parts, remove_stale_temps, start_atomic_write
 from stix_lib.conf.energy_channels import EnergyChannelError, ScienceEnergyChannels, energy_bands
 from stix_lib.fits import lock as fits_lock
+from stix_lib.fits.deferred import DeferredCommits
 from stix_lib.products.clock import NominalClock, ObtClock, SpiceClock, utc_span
 from stix_lib.products.fits_io import product_parts, read_product
 from stix_lib.products.header import NoSoopKeywords, SoopKeywordProvider, l0_primary_cards, l1_primary_cards, soop_cards
@@ -103,70 +101,12 @@ def folder_lock(folder: Path) -> contextlib.AbstractContextManager[None]:
     return fits_lock.folder_lock(folder, LOCK_FILE)
 
 
-#: Files written but not yet flushed and renamed inside :meth:`ProductWriter.deferred_commits`
-#: (each keeps an open file and its folder locked).
-MAX_PENDING_COMMITS = 4
-
-
 @dataclass
 class _Deferred:
-    """Commits of one :meth:`ProductWriter.deferred_commits` context, oldest first.
-
-    A folder's lock is taken once and held while a merge in it runs or one of its files is
-    pending. It never waits for another process's lock while holding locks: a busy folder first
-    finishes every pending file (two processes cannot wait for each other).
-    """
+    """The commits of one :meth:`ProductWriter.deferred_commits` context (in the process that made it)."""
 
     pid: int
-    pending: deque[StartedWrite] = field(default_factory=deque)
-    failures: list[tuple[Path, BaseException]] = field(default_factory=list)
-    locks: dict[Path, tuple[int, int]] = field(default_factory=dict)
-
-    def hold(self, folder: Path) -> None:
-        """Lock ``folder`` (or count one more user of a lock already held)."""
-        held = self.locks.get(folder)
-        if held is None:
-            try:
-                handle = fits_lock.lock_folder(folder, LOCK_FILE, wait=False)
-            except BlockingIOError:
-                self.finish()
-                handle = fits_lock.lock_folder(folder, LOCK_FILE)
-            held = (handle, 0)
-        self.locks[folder] = (held[0], held[1] + 1)
-
-    def release(self, folder: Path) -> None:
-        """One user of ``folder``'s lock less; the last one unlocks it."""
-        handle, users = self.locks.pop(folder)
-        if users > 1:
-            self.locks[folder] = (handle, users - 1)
-        else:
-            fits_lock.unlock(handle)
-
-    def add(self, started: StartedWrite) -> None:
-        """Keep a written file for later; finish the oldest beyond :data:`MAX_PENDING_COMMITS`."""
-        started.start_flush()
-        self.hold(started.target.parent)
-        self.pending.append(started)
-        if len(self.pending) > MAX_PENDING_COMMITS:
-            self.finish_oldest()
-
-    def finish_oldest(self) -> None:
-        """Flush and rename the oldest pending file, release its lock; a failure is kept."""
-        started = self.pending.popleft()
-        try:
-            started.finish()
-        except Exception as exc:  # reported when the context is left
-            log.error("writing %s failed: %s", started.target, exc)
-            self.failures.append((started.target, exc))
-        finally:
-            self.release(started.target.parent)
-
-    def finish(self, path: Path | None = None) -> None:
-        """Finish the pending files up to the last one for ``path`` (all of them for ``None``)."""
-        targets = [started.target for started in self.pending]
-        count = len(targets) if path is None else (len(targets) - targets[::-1].index(path) if path in targets else 0)
-        for _ in range(count):
-            self.finish_oldest()
+    commits: DeferredCommits = field(default_factory=lambda: DeferredCommits(LOCK_FILE))
 
 
 @dataclass
@@ -232,14 +172,14 @@ class ProductWriter:
             yield failures
         finally:
             self._deferred = None
-            deferred.finish()
-            failures.extend(deferred.failures)
+            deferred.commits.finish()
+            failures.extend(deferred.commits.failures)
 
     def wait_for(self, path: Path) -> None:
         """Finish a deferred commit of ``path`` (if any) now (its errors stay for the context)."""
         deferred = self._active_deferred()
         if deferred is not None:
-            deferred.finish(Path(path))
+            deferred.commits.finish(Path(path))
 
     def _active_deferred(self) -> _Deferred | None:
         deferred = self._deferred
@@ -404,13 +344,10 @@ class ProductWriter:
                 if parts is not None:
                     atomic_write_parts(path, parts)
         else:  # the file is finished (and its folder unlocked) a few files later
-            deferred.hold(folder)
-            try:
+            with deferred.commits.locked(folder):
                 result, merged, parts = self._merge(path, part)
                 if parts is not None:
-                    deferred.add(start_atomic_write(path, parts))
-            finally:
-                deferred.release(folder)
+                    deferred.commits.add(start_atomic_write(path, parts))
         if result.written:
             log.debug("wrote %s (%d rows)", path, len(merged))
         return result, merged

@@ -308,3 +308,23 @@ def test_just_written_lb_file_is_handed_over_unless_replaced(
     tiny = fits_io.WrittenLB(max_bytes=0)
     fits_io.write_lb(changed, path, version=2, handover=tiny)
     assert tiny.take(path) is None
+
+
+def test_lb_file_that_cannot_be_put_in_place_is_an_error_and_not_handed_over(
+    tmp_path: Path, reference_data: Path, manager: IDBManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The flush of a deferred LB commit fails (disk error): each file is reported, nothing is left."""
+
+    def broken(handle: int) -> None:
+        raise OSError("I/O error")
+
+    monkeypatch.setattr(os, "fsync", broken)
+    handover = fits_io.WrittenLB()
+    result = tm_to_lb(reference_data / "tm" / "moc_test.PktTmRaw.xml", tmp_path, manager, handover=handover)
+    assert result.written == [] and not result.ok and len(handover) == 0
+    assert len(result.file_errors) == 7
+    assert all("not written: I/O error" in error and "solo_LB_stix-21-6-" in error for error in result.file_errors)
+    assert sorted(p.name for p in (tmp_path / "LB").rglob("*") if p.is_file()) == [".lb.lock"] * 7
+    monkeypatch.undo()
+    again = tm_to_lb(reference_data / "tm" / "moc_test.PktTmRaw.xml", tmp_path, manager)  # locks were released
+    assert again.ok and len(again.written) == 7

@@ -11,7 +11,8 @@ import pytest
 
 from stix_lib.atomic import TEMP_SUFFIX, start_atomic_write
 from stix_lib.fits import lock as fits_lock
-from stix_lib.products.writer import LOCK_FILE, MAX_PENDING_COMMITS, ProductWriter
+from stix_lib.fits.deferred import MAX_PENDING
+from stix_lib.products.writer import LOCK_FILE, ProductWriter
 
 
 def _locked_elsewhere(folder: Path) -> bool:
@@ -27,12 +28,12 @@ def _locked_elsewhere(folder: Path) -> bool:
 def test_pending_file_appears_only_when_finished(moc_l0: dict, writer: ProductWriter) -> None:
     product = moc_l0[(21, 6, 43)]
     folder = writer.archive / "same"
-    paths = [folder / f"file{n}.fits" for n in range(MAX_PENDING_COMMITS + 1)]
+    paths = [folder / f"file{n}.fits" for n in range(MAX_PENDING + 1)]
     with writer.deferred_commits() as failed:
         for path in paths[:-1]:  # several files of one folder: its lock is taken once, no self-deadlock
             assert writer.merge_write(path, product)[0].written
         assert not any(p.exists() for p in paths[:-1])
-        assert len(list(folder.glob(f".*{TEMP_SUFFIX}"))) == MAX_PENDING_COMMITS
+        assert len(list(folder.glob(f".*{TEMP_SUFFIX}"))) == MAX_PENDING
         assert _locked_elsewhere(folder)
         writer.merge_write(paths[-1], product)  # one more than may wait: the oldest is finished
         assert paths[0].exists() and not paths[1].exists()

@@ -128,7 +128,7 @@ def test_deferred_commits_write_the_same_files(moc_l0: dict, writer: ProductWrit
         assert not again[0].written
     assert failed == []
     assert result.path.read_bytes() == direct.path.read_bytes()
-    with folder_lock(result.path.parent):  # released by the commit thread
+    with folder_lock(result.path.parent):  # released once the file is in place
         pass
 
 
