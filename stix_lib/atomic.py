@@ -138,15 +138,9 @@ class StartedWrite:
     temp: str
     handle: int
 
-    def start_flush(self) -> None:
-        """Start writing the content to disk without waiting (Linux; elsewhere nothing happens).
-
-        ``posix_fadvise(DONTNEED)`` hands the file's dirty pages to the disk at once instead of
-        some seconds later, so that :meth:`finish` finds them written if enough work came between.
-        """
-        if hasattr(os, "posix_fadvise"):
-            with contextlib.suppress(OSError):
-                os.posix_fadvise(self.handle, 0, 0, os.POSIX_FADV_DONTNEED)
+    def flush(self) -> None:
+        """Wait until the content is on disk (``fsync``; may run in another thread before :meth:`finish`)."""
+        os.fsync(self.handle)
 
     def abandon(self) -> None:
         """Close and remove the temporary file; the target stays as it was."""
@@ -155,14 +149,16 @@ class StartedWrite:
         with contextlib.suppress(OSError):
             os.unlink(self.temp)
 
-    def finish(self, mode: int = 0o644) -> Path:
-        """Flush (``fsync``), set ``mode``, rename onto the target; return the target.
+    def finish(self, mode: int = 0o644, *, flushed: bool = False) -> Path:
+        """Flush (unless ``flushed``: :meth:`flush` was called), set ``mode``, rename onto the target.
 
-        On an exception the temporary file is removed and the target left as it was.
+        Returns the target. On an exception the temporary file is removed and the target left as
+        it was.
         """
         try:
             try:
-                os.fsync(self.handle)
+                if not flushed:
+                    self.flush()
                 os.fchmod(self.handle, mode)
             finally:
                 os.close(self.handle)

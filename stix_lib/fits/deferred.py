@@ -1,15 +1,17 @@
-"""Deferred commits: files written now, flushed and renamed into place a few files later.
+"""Deferred commits: files written now, put in place a few files later.
 
-Writing a FITS file atomically ends with an ``fsync`` that waits for the disk. A run that writes
-many files hands each file's data to the disk at once (:meth:`StartedWrite.start_flush`) and
-finishes it (``fsync``, rename) only when :data:`MAX_PENDING` newer files are waiting, so the disk
-works while the next files are computed, in the same thread (no hand-over between threads).
+Writing a FITS file atomically ends with an ``fsync`` that waits for the disk (about 0.7 ms a
+file on the development VM, most of it the disk's cache flush). A run that writes many files
+writes each one to its temporary name and hands only the ``fsync`` to one helper thread; the
+rename follows in the caller's thread when :data:`MAX_PENDING` newer files are waiting, so the
+disk works while the next files are computed. The helper touches Python only to start and end
+an ``fsync`` (about 4 thread switches a file; a thread doing the whole commit needed about 17).
 
-Until a file is finished its folder stays locked (the lock of :mod:`stix_lib.fits.lock`), so
+Until a file is in place its folder stays locked (the lock of :mod:`stix_lib.fits.lock`), so
 writers in other processes see the old file or the new one, never wait for a half-done merge,
 and never find the temporary file stale. A folder's lock is taken once however many of its
 files are pending, and no lock is waited for while others are held: a folder busy elsewhere
-first makes every pending file finish (two processes never wait for each other).
+first puts every pending file in place (two processes never wait for each other).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,8 +29,15 @@ from stix_lib.fits import lock as fits_lock
 
 log = logging.getLogger(__name__)
 
-#: Files written but not yet flushed and renamed (each keeps an open file and its folder locked).
+#: Files written but not yet in place (each keeps an open file and its folder locked).
 MAX_PENDING = 4
+
+
+@dataclass
+class _Pending:
+    started: StartedWrite
+    flushed: Future
+    then: Callable[[], None] | None
 
 
 @dataclass
@@ -42,13 +52,14 @@ class DeferredCommits:
     Attributes
     ----------
     failures
-        ``(path, exception)`` of every file that could not be finished (it is not in place).
+        ``(path, exception)`` of every file that could not be put in place.
     """
 
     lock_name: str
     failures: list[tuple[Path, BaseException]] = field(default_factory=list)
-    _pending: deque[tuple[StartedWrite, Callable[[], None] | None]] = field(default_factory=deque)
+    _pending: deque[_Pending] = field(default_factory=deque)
     _locks: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    _flusher: ThreadPoolExecutor | None = None
 
     @contextlib.contextmanager
     def locked(self, folder: Path) -> Iterator[None]:
@@ -62,18 +73,22 @@ class DeferredCommits:
     def add(self, started: StartedWrite, then: Callable[[], None] | None = None) -> None:
         """Keep a file written under its temporary name; ``then()`` runs once it is in place.
 
-        Call it inside :meth:`locked` of the file's folder. Beyond :data:`MAX_PENDING` files the
-        oldest one is finished.
+        Call it inside :meth:`locked` of the file's folder. Its ``fsync`` starts at once in the
+        helper thread; beyond :data:`MAX_PENDING` files the oldest one is put in place.
         """
-        started.start_flush()
         self._hold(started.target.parent)
-        self._pending.append((started, then))
+        if self._flusher is None:
+            self._flusher = ThreadPoolExecutor(1, thread_name_prefix="fsync")
+        self._pending.append(_Pending(started, self._flusher.submit(started.flush), then))
         if len(self._pending) > MAX_PENDING:
-            self.finish(self._pending[0][0].target)
+            self.finish(self._pending[0].started.target)
 
     def finish(self, path: Path | None = None) -> None:
-        """Finish the pending files up to the last one for ``path`` (all of them for ``None``)."""
-        targets = [started.target for started, _ in self._pending]
+        """Put the pending files in place up to the last one for ``path`` (all of them for ``None``).
+
+        An interruption (e.g. ``KeyboardInterrupt``) drops the remaining ones (:meth:`abandon`).
+        """
+        targets = [pending.started.target for pending in self._pending]
         if path is None:
             count = len(targets)
         else:
@@ -84,24 +99,42 @@ class DeferredCommits:
         except BaseException:  # interrupted: no temporary file stays behind
             self.abandon()
             raise
+        if not self._pending and self._flusher is not None:
+            self._flusher.shutdown()
+            self._flusher = None
 
     def abandon(self) -> None:
         """Drop every pending file (temporary file removed, lock released); the targets stay as they were."""
         while self._pending:
-            started, _ = self._pending.popleft()
-            started.abandon()
-            self._release(started.target.parent)
+            pending = self._pending.popleft()
+            if not pending.flushed.cancel():
+                pending.flushed.exception()  # the descriptor is closed only after its fsync
+            pending.started.abandon()
+            self._release(pending.started.target.parent)
+        if self._flusher is not None:
+            self._flusher.shutdown()
+            self._flusher = None
 
     def _finish_oldest(self) -> None:
-        started, then = self._pending.popleft()
+        pending = self._pending.popleft()
+        started = pending.started
         try:
-            started.finish()
+            try:
+                error = pending.flushed.exception()
+            except BaseException:  # interrupted while waiting for the fsync
+                pending.flushed.cancel()
+                started.abandon()
+                raise
+            if error is not None:
+                started.abandon()
+                raise error
+            started.finish(flushed=True)
         except Exception as exc:  # the caller reports the failures
             log.error("writing %s failed: %s", started.target, exc)
             self.failures.append((started.target, exc))
         else:
-            if then is not None:
-                then()
+            if pending.then is not None:
+                pending.then()
         finally:
             self._release(started.target.parent)
 

@@ -1,5 +1,5 @@
-"""Deferred commits without a thread: files appear only once finished, folder locks are shared
-within a run and never held while waiting for another writer's lock."""
+"""Deferred commits: files appear only once finished, folder locks are shared within a run and
+never held while waiting for another writer's lock."""
 
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ def test_pending_file_appears_only_when_finished(moc_l0: dict, writer: ProductWr
     assert all(p.read_bytes()[extensions:] == first[extensions:] for p in paths)
     assert not list(folder.glob(f".*{TEMP_SUFFIX}"))
     assert not _locked_elsewhere(folder)
+    assert not [t for t in threading.enumerate() if t.name.startswith("fsync")]  # the helper thread ended
 
 
 def test_busy_folder_first_releases_the_held_ones(moc_l0: dict, writer: ProductWriter) -> None:
@@ -90,9 +91,9 @@ def test_busy_folder_first_releases_the_held_ones(moc_l0: dict, writer: ProductW
 def test_started_write_leaves_target_alone_until_finished(tmp_path: Path) -> None:
     target = tmp_path / "out" / "file.bin"
     started = start_atomic_write(target, [b"abc", b"def"])  # the folder is created
-    started.start_flush()
     assert not target.exists() and Path(started.temp).read_bytes() == b"abcdef"
-    assert started.finish() == target
+    started.flush()
+    assert started.finish(flushed=True) == target
     assert target.read_bytes() == b"abcdef" and not Path(started.temp).exists()
     assert oct(target.stat().st_mode & 0o777) == oct(0o644)
 
