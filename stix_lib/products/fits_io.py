@@ -56,14 +56,10 @@ class ProductFileError(Exception):
     """A product file cannot be read or is not an L0/L1 product."""
 
 
-def min_uint_dtype(values: np.ndarray) -> np.dtype | None:
-    """Smallest unsigned integer type holding ``values`` (``None`` if they are not all integral >= 0)."""
-    converted = as_min_uint(values)
-    return None if converted is None else converted.dtype
-
-
 def as_min_uint(values: np.ndarray) -> np.ndarray | None:
-    """``values`` in their :func:`min_uint_dtype` (not copied when already of it); ``None`` when there is none.
+    """``values`` in the smallest unsigned integer type holding them (not copied when already of it).
+
+    ``None`` when there is none (not all integral and >= 0, or beyond ``uint64``).
 
     Floats are checked on the converted values (finite, non-negative extremes; converting back
     gives them again), so no temporary arrays beyond the result are made.
