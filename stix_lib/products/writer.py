@@ -3,7 +3,8 @@
 For every daily part of a product (SCET day at L0, UTC day at L1):
 
 1. under an exclusive lock of the target folder (``.products.lock``), left-over temporary files
-   of killed writers are removed;
+   of killed writers of daily products are removed (once per folder and writer: an L0 folder
+   holds every day of its type, a scan per file would cost the archive's size per file);
 2. the existing file is read: the incomplete name (``…_V02U.fits``) and/or its complete twin
    (``…_V02.fits``); when both exist the incomplete one is the newer;
 3. the new part is merged into it, **newest wins** on equal merge keys
@@ -36,7 +37,7 @@ from pathlib import Path
 import numpy as np
 from spiceypy.utils.exceptions import SpiceyError
 
-from stix_lib.atomic import atomic_write_parts, remove_stale_temps, start_atomic_write
+from stix_lib.atomic import atomic_write_parts, start_atomic_write, sweep_stale_temps_once
 from stix_lib.conf.energy_channels import EnergyChannelError, ScienceEnergyChannels, energy_bands
 from stix_lib.fits import lock as fits_lock
 from stix_lib.fits.deferred import DeferredCommits
@@ -49,6 +50,7 @@ from stix_lib.products.l0_l1_names import (
     l0_file_name,
     l1_directory,
     l1_file_name,
+    parse_product_name,
 )
 from stix_lib.products.merge import combine, split_by_scet_day, split_by_utc_day
 from stix_lib.products.model import Product
@@ -96,6 +98,12 @@ class WriteResult:
     rows: int
 
 
+def _written_name(name: str) -> None:
+    """Accept the names this writer writes (daily L0/L1, incomplete); ``ValueError`` for others."""
+    if not parse_product_name(name)["incomplete"]:
+        raise ValueError(f"not an incomplete daily product name: {name}")
+
+
 def folder_lock(folder: Path) -> contextlib.AbstractContextManager[None]:
     """Exclusive lock serialising read-merge-write of product files in ``folder``."""
     return fits_lock.folder_lock(folder, LOCK_FILE)
@@ -140,7 +148,7 @@ class ProductWriter:
     date: str | None = None
     _yaml_cache: dict = field(default_factory=dict, repr=False, compare=False)
     _read_cache: dict = field(default_factory=dict, repr=False, compare=False)
-    _cleaned: set = field(default_factory=set, repr=False, compare=False)
+    _swept: set = field(default_factory=set, repr=False, compare=False)
     _deferred: _Deferred | None = field(default=None, repr=False, compare=False)
     _coverage: list = field(default_factory=list, repr=False, compare=False)
     _clock: SpiceClock | None = field(default=None, repr=False, compare=False)
@@ -354,9 +362,7 @@ class ProductWriter:
 
     def _merge(self, path: Path, part: Product) -> tuple[WriteResult, Product, list[bytes | bytearray] | None]:
         """Merge under the folder lock: the outcome, the merged content and the file to write (None: unchanged)."""
-        if path not in self._cleaned:  # left-overs of killed writers: once per file and writer
-            remove_stale_temps(path)
-            self._cleaned.add(path)
+        sweep_stale_temps_once(path.parent, self._swept, _written_name)  # left-overs of killed writers
         twin = path.parent / complete_name(path.name)
         existing = None
         for candidate in (twin, path) if twin != path else (path,):

@@ -10,6 +10,7 @@ import pytest
 from astropy.io import fits
 
 from stix_lib.products.fits_io import ProductFileError, as_min_uint, read_product
+from stix_lib.products.l0_l1_names import complete_name
 from stix_lib.products.writer import ProductWriter
 
 
@@ -109,12 +110,30 @@ def test_killed_writer_leaves_no_partial_file(moc_l0: dict, writer: ProductWrite
 
 
 def test_stale_partial_files_are_removed(moc_l0: dict, writer: ProductWriter) -> None:
-    """Left-overs of a killed writer are removed by the next writer of the file."""
+    """Left-overs of killed writers of daily products in a folder go when the next writer first locks it.
+
+    Temporary files of other targets (a science request file, a published twin) are not the
+    product writer's and stay.
+    """
     (first,) = writer.write_l0(moc_l0[(21, 6, 43)])
-    stale = first.path.parent / f".{first.path.name}.abc.partial"
-    stale.write_bytes(b"half a file")
-    ProductWriter(writer.archive, energy_channels=writer.energy_channels).write_l0(moc_l0[(21, 6, 43)])
-    assert not stale.exists()
+    folder = first.path.parent
+    stale = [
+        folder / f".{first.path.name}.abc.partial",
+        folder / ".solo_L0_stix-ql-lightcurve_0628300800_V02U.fits.x.partial",
+    ]
+    kept = [
+        folder / f".{complete_name(first.path.name)}.abc.partial",
+        folder / ".solo_L1_stix-sci-xray-cpd_2005060001-12345_V02U_2005060001-12345.fits.y.partial",
+    ]
+    for path in stale + kept:
+        path.write_bytes(b"half a file")
+    other = ProductWriter(writer.archive, energy_channels=writer.energy_channels)
+    other.write_l0(moc_l0[(21, 6, 43)])
+    assert not any(p.exists() for p in stale) and all(p.exists() for p in kept)
+    again = folder / f".{first.path.name}.def.partial"
+    again.write_bytes(b"half a file")  # once per folder and writer: the same writer does not scan again
+    other.write_l0(moc_l0[(21, 6, 43)])
+    assert again.exists()
 
 
 def test_unreadable_existing_file_is_not_overwritten(moc_l0: dict, writer: ProductWriter) -> None:
