@@ -191,14 +191,13 @@ def start_atomic_write(target: Path, parts: Iterable[Part]) -> StartedWrite:
     except FileNotFoundError:
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, name = tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=target.parent)
+    started = StartedWrite(target, name, handle)
     try:
         _write_all(handle, parts)
     except BaseException:
-        os.close(handle)
-        with contextlib.suppress(OSError):
-            os.unlink(name)
+        started.abandon()
         raise
-    return StartedWrite(target, name, handle)
+    return started
 
 
 def atomic_write_parts(target: Path, parts: Iterable[Part], mode: int = 0o644) -> Path:
