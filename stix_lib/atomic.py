@@ -138,10 +138,6 @@ class StartedWrite:
     temp: str
     handle: int
 
-    def flush(self) -> None:
-        """Wait until the content is on disk (``fsync``; may run in another thread before :meth:`finish`)."""
-        os.fsync(self.handle)
-
     def abandon(self) -> None:
         """Close and remove the temporary file; the target stays as it was."""
         with contextlib.suppress(OSError):
@@ -149,17 +145,14 @@ class StartedWrite:
         with contextlib.suppress(OSError):
             os.unlink(self.temp)
 
-    def finish(self, mode: int = 0o644, *, flushed: bool = False) -> Path:
-        """Flush (unless ``flushed``: :meth:`flush` was called), set ``mode``, rename onto the target.
+    def finish(self) -> Path:
+        """Flush (``fsync``) and rename onto the target; return the target.
 
-        Returns the target. On an exception the temporary file is removed and the target left as
-        it was.
+        On an exception the temporary file is removed and the target left as it was.
         """
         try:
             try:
-                if not flushed:
-                    self.flush()
-                os.fchmod(self.handle, mode)
+                os.fsync(self.handle)
             finally:
                 os.close(self.handle)
             os.replace(self.temp, self.target)
@@ -170,7 +163,7 @@ class StartedWrite:
         return self.target
 
 
-def start_atomic_write(target: Path, parts: Iterable[Part]) -> StartedWrite:
+def start_atomic_write(target: Path, parts: Iterable[Part], mode: int = 0o644) -> StartedWrite:
     """Write the concatenation of ``parts`` to a temporary file next to ``target``; finish it later.
 
     The parts are written one after the other (no joined copy; a :class:`LatePart` is filled in
@@ -183,6 +176,8 @@ def start_atomic_write(target: Path, parts: Iterable[Part]) -> StartedWrite:
         Final path; its folder is created if needed.
     parts
         The file content in pieces (bytes-like or :class:`LatePart`).
+    mode
+        Permissions of the final file.
     """
     target = Path(target)
     prefix = f".{target.name}."
@@ -193,6 +188,7 @@ def start_atomic_write(target: Path, parts: Iterable[Part]) -> StartedWrite:
         handle, name = tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=target.parent)
     started = StartedWrite(target, name, handle)
     try:
+        os.fchmod(handle, mode)
         _write_all(handle, parts)
     except BaseException:
         started.abandon()
@@ -216,7 +212,7 @@ def atomic_write_parts(target: Path, parts: Iterable[Part], mode: int = 0o644) -
     mode
         Permissions of the final file.
     """
-    return start_atomic_write(target, parts).finish(mode)
+    return start_atomic_write(target, parts, mode).finish()
 
 
 def atomic_write_bytes(target: Path, data: bytes | bytearray | memoryview, mode: int = 0o644) -> Path:

@@ -132,18 +132,18 @@ class LBWrites:
         lock: a folder holds the files of every day of a type, so scanning it before each write
         would cost the size of the archive per file).
     commits
-        Files written but not yet in place (:mod:`stix_lib.fits.deferred`), and the folder locks.
+        Files handed to the helper thread that puts them in place (:mod:`stix_lib.fits.deferred`).
     """
 
     swept: set[Path] = field(default_factory=set)
     commits: DeferredCommits = field(default_factory=lambda: DeferredCommits(LOCK_FILE))
 
     def finish(self, result: LBResult) -> None:
-        """Put every pending file in place; one that fails is an error of ``result``, not written."""
+        """Wait for every pending file; a failed one is an error of ``result``, not written if its last write failed."""
         self.commits.finish()
         for path, exc in self.commits.failures:
             result.file_errors.append(f"{path}: not written: {exc}")
-            result.written = [p for p in result.written if p != path]
+        result.written = [p for p in result.written if p not in self.commits.failed_last]
         self.commits.failures.clear()
 
 
@@ -313,7 +313,6 @@ def _merge_into_archive(
 ) -> None:
     folder = lb_directory(archive, *part.key)
     path = folder / lb_file_name(*part.key, version=version, **naming)
-    writes.commits.finish(path)  # an earlier write of this file is put in place before it is read
     with writes.commits.locked(folder):
         sweep_stale_temps_once(folder, writes.swept, parse_lb_file_name)
         merged = part

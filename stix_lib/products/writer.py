@@ -3,7 +3,7 @@
 For every daily part of a product (SCET day at L0, UTC day at L1):
 
 1. under an exclusive lock of the target folder (``.products.lock``), left-over temporary files
-   of killed writers of daily products are removed (once per folder and writer: an L0 folder
+   of killed writers of L0/L1 products are removed (once per folder and writer: an L0 folder
    holds every day of its type, a scan per file would cost the archive's size per file);
 2. the existing file is read: the incomplete name (``…_V02U.fits``) and/or its complete twin
    (``…_V02.fits``); when both exist the incomplete one is the newer;
@@ -18,11 +18,12 @@ table comes from STIX-CONF for the product's start date; L1 adds SPICE and SOOP 
 A file that exists but cannot be read is not overwritten: that part fails with
 :class:`~stix_lib.products.fits_io.ProductFileError`.
 
-Inside :meth:`ProductWriter.deferred_commits` each file's ``fsync`` and rename come a few files
-later (:mod:`stix_lib.fits.deferred`), so the disk works while the next file is computed; the
-folder lock is held until the file is in place, so the next read-merge-write of that folder (in
-this or another process) waits for it. Leaving the context finishes every file and returns the
-ones that failed; :meth:`ProductWriter.wait_for` finishes one file (before reading it elsewhere).
+Inside :meth:`ProductWriter.deferred_commits` each file's ``fsync`` and rename are done by a
+helper thread (:mod:`stix_lib.fits.deferred`), so the disk works while the next file is
+computed; the folder lock is held until the file is in place, so the next read-merge-write of
+that folder (in this or another process) waits for it. Leaving the context waits for every file
+and returns the ones that failed; :meth:`ProductWriter.wait_for` waits for one file (before
+reading it elsewhere).
 """
 
 from __future__ import annotations
@@ -96,12 +97,6 @@ class WriteResult:
     path: Path
     written: bool
     rows: int
-
-
-def _written_name(name: str) -> None:
-    """Accept the names this writer writes (daily L0/L1, incomplete); ``ValueError`` for others."""
-    if not parse_product_name(name)["incomplete"]:
-        raise ValueError(f"not an incomplete daily product name: {name}")
 
 
 def folder_lock(folder: Path) -> contextlib.AbstractContextManager[None]:
@@ -344,14 +339,13 @@ class ProductWriter:
             The write outcome and the file's content after the merge.
         """
         folder = path.parent
-        self.wait_for(path)
         deferred = self._active_deferred()
         if deferred is None:
             with folder_lock(folder):
                 result, merged, parts = self._merge(path, part)
                 if parts is not None:
                     atomic_write_parts(path, parts)
-        else:  # the file is finished (and its folder unlocked) a few files later
+        else:  # the helper puts the file in place, then unlocks the folder
             with deferred.commits.locked(folder):
                 result, merged, parts = self._merge(path, part)
                 if parts is not None:
@@ -362,7 +356,7 @@ class ProductWriter:
 
     def _merge(self, path: Path, part: Product) -> tuple[WriteResult, Product, list[bytes | bytearray] | None]:
         """Merge under the folder lock: the outcome, the merged content and the file to write (None: unchanged)."""
-        sweep_stale_temps_once(path.parent, self._swept, _written_name)  # left-overs of killed writers
+        sweep_stale_temps_once(path.parent, self._swept, parse_product_name)  # left-overs of killed writers
         twin = path.parent / complete_name(path.name)
         existing = None
         for candidate in (twin, path) if twin != path else (path,):

@@ -65,10 +65,10 @@ def test_stale_partials_are_removed_when_a_run_starts(corpus, tmp_path) -> None:
     from tests.support.robustness_support import run_pipeline
 
     archive = tmp_path / "fits"
-    folder = archive / "L1" / "2024" / "05" / "10" / "QL"
+    folder = archive / "L1" / "2019" / "01" / "01" / "QL"  # a day the run writes nothing to: only its start sweeps
     folder.mkdir(parents=True)
-    stale = folder / ".solo_L1_stix-ql-lightcurve_20240510_V02.fits.x1y2.partial"
-    fresh = folder / ".solo_L1_stix-ql-lightcurve_20240510_V02.fits.a3b4.partial"
+    stale = folder / ".solo_L1_stix-ql-lightcurve_20190101_V02U.fits.x1y2.partial"
+    fresh = folder / ".solo_L1_stix-ql-lightcurve_20190101_V02U.fits.a3b4.partial"
     for path in (stale, fresh):
         path.write_bytes(b"half a file")
     old = time.time() - 2 * 3600

@@ -1,8 +1,9 @@
-"""Deferred commits: files appear only once finished, folder locks are shared within a run and
-never held while waiting for another writer's lock."""
+"""Deferred commits: a file is in place (and its folder unlocked) once the helper thread has
+flushed and renamed it, whatever the caller does meanwhile; nobody waits for a busy caller."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -25,35 +26,57 @@ def _locked_elsewhere(folder: Path) -> bool:
     return False
 
 
-def test_pending_file_appears_only_when_finished(moc_l0: dict, writer: ProductWriter) -> None:
+def _helper_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("commit")]
+
+
+@pytest.fixture
+def held_fsync(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """``os.fsync`` waits until the returned event is set (a slow disk under the caller's control)."""
+    go = threading.Event()
+    real = os.fsync
+
+    def slow(handle: int) -> None:
+        assert go.wait(20), "fsync held for 20 s"
+        real(handle)
+
+    monkeypatch.setattr(os, "fsync", slow)
+    return go
+
+
+def test_file_and_lock_wait_for_the_disk_not_for_the_caller(
+    moc_l0: dict, writer: ProductWriter, held_fsync: threading.Event
+) -> None:
     product = moc_l0[(21, 6, 43)]
     folder = writer.archive / "same"
-    paths = [folder / f"file{n}.fits" for n in range(MAX_PENDING + 1)]
+    paths = [folder / f"file{n}.fits" for n in range(MAX_PENDING + 2)]
     with writer.deferred_commits() as failed:
-        for path in paths[:-1]:  # several files of one folder: its lock is taken once, no self-deadlock
+        writer.merge_write(paths[0], product)
+        assert not paths[0].exists() and _locked_elsewhere(folder)  # the disk has not answered yet
+        held_fsync.set()
+        deadline = time.monotonic() + 20
+        while _locked_elsewhere(folder) and time.monotonic() < deadline:  # the caller does nothing
+            time.sleep(0.01)
+        assert paths[0].exists() and not _locked_elsewhere(folder)
+        for path in paths[1:]:  # one folder, several files: each merge waits for the previous file
             assert writer.merge_write(path, product)[0].written
-        assert not any(p.exists() for p in paths[:-1])
-        assert len(list(folder.glob(f".*{TEMP_SUFFIX}"))) == MAX_PENDING
-        assert _locked_elsewhere(folder)
-        writer.merge_write(paths[-1], product)  # one more than may wait: the oldest is finished
-        assert paths[0].exists() and not paths[1].exists()
-        writer.wait_for(paths[2])  # finishes everything up to it
-        assert paths[1].exists() and paths[2].exists() and not paths[3].exists()
+        writer.wait_for(paths[-1])
+        assert all(p.exists() for p in paths)
     assert failed == []
     first = paths[0].read_bytes()
     extensions = first.index(b"XTENSION")  # the primary header names the file (and so its checksum)
     assert all(p.read_bytes()[extensions:] == first[extensions:] for p in paths)
     assert not list(folder.glob(f".*{TEMP_SUFFIX}"))
     assert not _locked_elsewhere(folder)
-    assert not [t for t in threading.enumerate() if t.name.startswith("fsync")]  # the helper thread ended
+    assert not _helper_threads()  # the helper thread ended with the context
 
 
-def test_busy_folder_first_releases_the_held_ones(moc_l0: dict, writer: ProductWriter) -> None:
-    """A writer waiting for a folder another process holds has let go of its own folders first.
+def test_a_writer_blocked_elsewhere_does_not_keep_its_folders(moc_l0: dict, writer: ProductWriter) -> None:
+    """A writer waiting for a folder another process holds has let go of the folders it wrote.
 
-    The other holder keeps folder B until it could lock folder A, where the writer has a pending
-    file; a writer that kept A while waiting for B would make both wait for ever (here: until the
-    other gives up after 20 s and the test fails).
+    The other holder keeps folder B until it could lock folder A, where the writer has just
+    written a file; a writer that kept A while waiting for B would make both wait for ever (here:
+    until the other gives up after 20 s and the test fails).
     """
     product = moc_l0[(21, 6, 43)]
     folder_a, folder_b = writer.archive / "a", writer.archive / "b"
@@ -78,29 +101,41 @@ def test_busy_folder_first_releases_the_held_ones(moc_l0: dict, writer: ProductW
 
     with writer.deferred_commits() as failed:
         writer.merge_write(folder_a / "first.fits", product)
-        assert _locked_elsewhere(folder_a)
         other = threading.Thread(target=other_writer)
         other.start()
         writer.merge_write(folder_b / "second.fits", product)
         other.join()
-        assert (folder_a / "first.fits").exists()
     assert outcome == ["got A"] and failed == []
     assert (folder_b / "second.fits").stat().st_size == (folder_a / "first.fits").stat().st_size
+
+
+def test_failing_callback_costs_only_itself(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """An exception of a file's ``then`` (e.g. the LB hand-over) is logged; that file and the others stay."""
+    from stix_lib.fits.deferred import DeferredCommits
+
+    def broken() -> None:
+        raise RuntimeError("cannot remember")
+
+    commits = DeferredCommits(LOCK_FILE)
+    targets = [tmp_path / f"f{n}.bin" for n in range(3)]
+    for n, target in enumerate(targets):
+        with commits.locked(tmp_path):
+            commits.add(start_atomic_write(target, [b"x"]), then=broken if n == 0 else None)
+    commits.finish()
+    assert all(t.read_bytes() == b"x" for t in targets) and commits.failures == []
+    assert "cannot remember" in caplog.text
 
 
 def test_started_write_leaves_target_alone_until_finished(tmp_path: Path) -> None:
     target = tmp_path / "out" / "file.bin"
     started = start_atomic_write(target, [b"abc", b"def"])  # the folder is created
     assert not target.exists() and Path(started.temp).read_bytes() == b"abcdef"
-    started.flush()
-    assert started.finish(flushed=True) == target
+    assert started.finish() == target
     assert target.read_bytes() == b"abcdef" and not Path(started.temp).exists()
     assert oct(target.stat().st_mode & 0o777) == oct(0o644)
 
 
 def test_started_write_failing_to_finish_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
-
     target = tmp_path / "file.bin"
     target.write_bytes(b"old")
     started = start_atomic_write(target, [b"new"])

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from stix_lib.atomic import TEMP_SUFFIX, LatePart, atomic_write_parts, join_parts, remove_stale_temps
+from stix_lib.fits import lock as fits_lock
 from stix_lib.fits.cards import _format_card, format_card
 from stix_lib.products.merge import combine
 from stix_lib.products.table import ColumnTable, _as_slice
-from stix_lib.products.writer import ProductWriter, folder_lock
+from stix_lib.products.writer import LOCK_FILE, ProductWriter
 
 
 def _table(rows: int = 6) -> ColumnTable:
@@ -128,8 +129,8 @@ def test_deferred_commits_write_the_same_files(moc_l0: dict, writer: ProductWrit
         assert not again[0].written
     assert failed == []
     assert result.path.read_bytes() == direct.path.read_bytes()
-    with folder_lock(result.path.parent):  # released once the file is in place
-        pass
+    released = fits_lock.lock_folder(result.path.parent, LOCK_FILE, wait=False)  # free once the file is in place
+    fits_lock.unlock(released)
 
 
 def test_failed_deferred_commit_is_reported(moc_l0: dict, writer: ProductWriter, monkeypatch) -> None:
@@ -144,6 +145,7 @@ def test_failed_deferred_commit_is_reported(moc_l0: dict, writer: ProductWriter,
         (result,) = writer.write_l0(moc_l0[(21, 6, 43)])
     assert [(path, str(error)) for path, error in failed] == [(result.path, "disk full")]
     assert sorted(p.name for p in result.path.parent.iterdir()) == [".products.lock"]
+    fits_lock.unlock(fits_lock.lock_folder(result.path.parent, LOCK_FILE, wait=False))  # released (no hang)
     monkeypatch.undo()
     (retry,) = writer.write_l0(moc_l0[(21, 6, 43)])  # lock released, file written normally
     assert retry.written and retry.path.exists()

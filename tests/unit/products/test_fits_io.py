@@ -110,21 +110,19 @@ def test_killed_writer_leaves_no_partial_file(moc_l0: dict, writer: ProductWrite
 
 
 def test_stale_partial_files_are_removed(moc_l0: dict, writer: ProductWriter) -> None:
-    """Left-overs of killed writers of daily products in a folder go when the next writer first locks it.
+    """Left-overs of killed writers of L0/L1 products in a folder go when the next writer first locks it.
 
-    Temporary files of other targets (a science request file, a published twin) are not the
-    product writer's and stay.
+    Daily (incomplete) and generic (complete) names alike; a science request file's temporary
+    file is not a product writer's and stays.
     """
     (first,) = writer.write_l0(moc_l0[(21, 6, 43)])
     folder = first.path.parent
     stale = [
         folder / f".{first.path.name}.abc.partial",
         folder / ".solo_L0_stix-ql-lightcurve_0628300800_V02U.fits.x.partial",
-    ]
-    kept = [
         folder / f".{complete_name(first.path.name)}.abc.partial",
-        folder / ".solo_L1_stix-sci-xray-cpd_2005060001-12345_V02U_2005060001-12345.fits.y.partial",
     ]
+    kept = [folder / ".solo_L1_stix-sci-xray-cpd_2005060001-12345_V02U_2005060001-12345.fits.y.partial"]
     for path in stale + kept:
         path.write_bytes(b"half a file")
     other = ProductWriter(writer.archive, energy_channels=writer.energy_channels)
