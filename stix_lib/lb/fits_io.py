@@ -20,6 +20,7 @@ from __future__ import annotations
 import binascii
 import functools
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -537,12 +538,14 @@ class WrittenLB:
     once, and only while the file on disk is still that write (same inode, size and times).
     Packets are kept as one joined ``bytes`` (few objects: pages stay shared with forked
     workers); at most ``max_bytes`` of packets are held, the oldest entries are dropped first.
+    Safe to use from two threads (the commit helper remembers while the caller takes).
     """
 
     def __init__(self, max_bytes: int = WRITTEN_LB_MAX_BYTES) -> None:
         self.max_bytes = max_bytes
         self._entries: OrderedDict[str, _Written] = OrderedDict()
         self._bytes = 0
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         """Products held."""
@@ -556,11 +559,12 @@ class WrittenLB:
     def remember(self, path: Path, product: LBProduct) -> None:
         """Keep ``product``, just written to ``path``."""
         key = os.path.abspath(path)
-        self._forget(key)
         packets = b"".join(product.data)
         if len(packets) > self.max_bytes:
+            with self._lock:
+                self._forget(key)
             return
-        self._entries[key] = _Written(
+        entry = _Written(
             _file_identity(path),
             product.key,
             product.headers.copy(),
@@ -569,9 +573,12 @@ class WrittenLB:
             packets,
             np.cumsum(np.fromiter(map(len, product.data), dtype=np.int64, count=len(product.data))),
         )
-        self._bytes += len(packets)
-        while self._bytes > self.max_bytes:
-            self._forget(next(iter(self._entries)))
+        with self._lock:
+            self._forget(key)
+            self._entries[key] = entry
+            self._bytes += len(packets)
+            while self._bytes > self.max_bytes:
+                self._forget(next(iter(self._entries)))
 
     def take(self, path: Path) -> LBProduct | None:
         """The product last written to ``path``, if the file is still that write; forgotten after.
@@ -579,10 +586,11 @@ class WrittenLB:
         ``None`` when it was not remembered here or the file was replaced since.
         """
         key = os.path.abspath(path)
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        self._forget(key)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            self._forget(key)
         try:
             identity = _file_identity(path)
         except OSError:
