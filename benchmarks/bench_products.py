@@ -205,9 +205,9 @@ def markdown(results: list[dict], command: str, load_after: float | None = None)
     lines += [
         "",
         "Notes: every product file is written atomically with one `fsync` (~0.7-2 ms a file here); the",
-        "`fsync` of LB/L0/L1 files runs in a helper thread and the rename follows a few files later",
-        "(`stix_lib/fits/deferred.py`; the folder stays locked until the file is in place), so the disk",
-        "works while the next file is computed. A run",
+        "`fsync`, the rename and the release of the folder lock of LB/L0/L1 files are done by a helper",
+        "thread (`stix_lib/fits/deferred.py`; the folder stays locked until the file is in place), so",
+        "the disk works while the next file is computed. A run",
         "writes each daily file once (parts of neighbouring days are merged in memory first). With",
         "workers, packet types (in runs of 8 days) are processed in parallel processes; TM -> LB stays",
         "sequential (delivery order decides between differing duplicates). Before the optimisation round",
