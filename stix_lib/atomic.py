@@ -22,8 +22,18 @@ from pathlib import Path
 TEMP_SUFFIX = ".partial"
 
 
+def _open_temp(target: Path) -> tuple[int, str]:
+    """A new hidden temporary file next to ``target`` (its folder made if missing): descriptor and path."""
+    prefix = f".{target.name}."
+    try:
+        return tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=target.parent)
+    except FileNotFoundError:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=target.parent)
+
+
 def _temp_name(target: Path) -> Path:
-    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
+    handle, name = _open_temp(target)
     os.close(handle)
     return Path(name)
 
@@ -55,8 +65,7 @@ def atomic_path(target: Path, mode: int = 0o644) -> Iterator[Path]:
         Permissions of the final file.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = _temp_name(target)
+    temp = _temp_name(target)  # makes the folder if missing
     temp.unlink()
     try:
         yield temp
@@ -180,12 +189,7 @@ def start_atomic_write(target: Path, parts: Iterable[Part], mode: int = 0o644) -
         Permissions of the final file.
     """
     target = Path(target)
-    prefix = f".{target.name}."
-    try:
-        handle, name = tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=target.parent)
-    except FileNotFoundError:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=target.parent)
+    handle, name = _open_temp(target)
     started = StartedWrite(target, name, handle)
     try:
         os.fchmod(handle, mode)
@@ -199,18 +203,9 @@ def start_atomic_write(target: Path, parts: Iterable[Part], mode: int = 0o644) -
 def atomic_write_parts(target: Path, parts: Iterable[Part], mode: int = 0o644) -> Path:
     """Write the concatenation of ``parts`` to ``target`` atomically; return ``target``.
 
-    :func:`start_atomic_write` and at once :meth:`StartedWrite.finish`: a temporary file in the
-    target folder, one ``fsync``, a rename. On an exception the temporary file is removed and
-    ``target`` is left as it was.
-
-    Parameters
-    ----------
-    target
-        Final path; its folder is created if needed.
-    parts
-        The file content in pieces (bytes-like or :class:`LatePart`).
-    mode
-        Permissions of the final file.
+    :func:`start_atomic_write` (same parameters) and at once :meth:`StartedWrite.finish`: a
+    temporary file in the target folder, one ``fsync``, a rename. On an exception the temporary
+    file is removed and ``target`` is left as it was.
     """
     return start_atomic_write(target, parts, mode).finish()
 
