@@ -287,19 +287,25 @@ def bintable_parts(
     *,
     style: TableStyle = "product",
     stamp: str | None = None,
-) -> tuple[bytes, bytearray]:
-    """:func:`bintable_bytes` as ``(header, padded data)``, the data packed in place (no copies)."""
+) -> tuple[bytes, memoryview]:
+    """:func:`bintable_bytes` as ``(header, padded data)``, the data packed in place (no copies).
+
+    The data buffer is not zero-filled first: the columns cover every byte of a row (the record
+    dtype is packed), so only the padding after the last row is zeroed.
+    """
     rows = len(columns[0].values) if columns else 0
     layouts = [_layout(np.asarray(c.values)) for c in columns]
     template = _template(extname, columns, layouts, cache, style)
     size = template.dtype.itemsize * rows
-    data = bytearray(size + (-size % BLOCK))  # zero filled: the padding
-    records = np.frombuffer(data, dtype=template.dtype, count=rows)
-    for column, (_, _, _, stored) in zip(columns, layouts, strict=True):
-        records[column.name] = stored
-    del records
-    datasum = ones_complement_sum(data)
-    return template.header(rows, datasum, stamp), data
+    data = np.empty(size + (-size % BLOCK), dtype=np.uint8)
+    data[size:] = 0
+    if columns:
+        records = data[:size].view(template.dtype)
+        for column, (_, _, _, stored) in zip(columns, layouts, strict=True):
+            records[column.name] = stored
+        del records
+    view = data.data
+    return template.header(rows, ones_complement_sum(view), stamp), view
 
 
 def bintable_header(

@@ -161,7 +161,7 @@ def product_parts(
     history: Sequence[str],
     energies: tuple[np.ndarray, np.ndarray] | None,
     cache: dict | None = None,
-) -> list[bytes | bytearray]:
+) -> list[bytes | bytearray | memoryview]:
     """:func:`product_bytes` in pieces (headers and data blocks), to be written one after the other."""
     if not len(product.data):
         raise ValueError("cannot write a product without data rows")
@@ -174,7 +174,7 @@ def product_parts(
         "time": relative.astype(np.uint32),
         "timedel": np.asarray(product.data["timedel"]).astype(np.uint32),
     }
-    parts: list[bytes | bytearray] = [primary_bytes(cards, history)]
+    parts: list[bytes | bytearray | memoryview] = [primary_bytes(cards, history)]
     parts += bintable_parts("CONTROL", _write_columns(kind, "control", product.control, {}), cache)
     parts += bintable_parts("DATA", _write_columns(kind, "data", product.data, data_overrides), cache)
     parts += bintable_parts("IDB_VERSIONS", _idb_columns(product.idb_versions), cache)

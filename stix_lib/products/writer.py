@@ -303,7 +303,7 @@ class ProductWriter:
         """The complete FITS file of a product (L0 or L1 header by the product's level)."""
         return b"".join(self.file_parts(product, filename))
 
-    def file_parts(self, product: Product, filename: str) -> list[bytes | bytearray]:
+    def file_parts(self, product: Product, filename: str) -> list[bytes | bytearray | memoryview]:
         """:meth:`file_bytes` in pieces (written one after the other, never joined)."""
         version = product.spec.effective_version(self.processing_version)
         if product.level == "L0":
@@ -354,7 +354,9 @@ class ProductWriter:
             log.debug("wrote %s (%d rows)", path, len(merged))
         return result, merged
 
-    def _merge(self, path: Path, part: Product) -> tuple[WriteResult, Product, list[bytes | bytearray] | None]:
+    def _merge(
+        self, path: Path, part: Product
+    ) -> tuple[WriteResult, Product, list[bytes | bytearray | memoryview] | None]:
         """Merge under the folder lock: the outcome, the merged content and the file to write (None: unchanged)."""
         sweep_stale_temps_once(path.parent, self._swept, parse_product_name)  # left-overs of killed writers
         twin = path.parent / complete_name(path.name)

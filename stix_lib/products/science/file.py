@@ -303,7 +303,7 @@ def write_science_file(
     energies = _energy_columns(request, out.table_for(span[0]))
     if energies is not None:
         tables.append(("ENERGIES", energies))
-    parts: list[bytes | bytearray] = [
+    parts: list[bytes | bytearray | memoryview] = [
         primary_bytes(cards, history, comments=comments, style="science", stamp=stamp)
     ]
     for name, columns in tables:

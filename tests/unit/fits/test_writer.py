@@ -11,7 +11,7 @@ from astropy.io import fits
 from astropy.table import Table
 
 from stix_lib.fits.cards import encode_checksum
-from stix_lib.fits.writer import TableStyle, WriteColumn, bintable_bytes, primary_bytes
+from stix_lib.fits.writer import TableStyle, WriteColumn, bintable_bytes, bintable_parts, primary_bytes
 
 
 def _write(tmp_path: Path, content: bytes) -> Path:
@@ -238,3 +238,36 @@ def test_ascii_bytes_is_numpys_encode(values: np.ndarray) -> None:
     ours = ascii_bytes(values)
     assert ours.dtype == expected.dtype
     assert ours.tolist() == expected.tolist()
+
+
+def test_table_data_is_astropys_bytes_whatever_memory_held_before(tmp_path: Path) -> None:
+    """The data unit is byte for byte astropy's, padding and string fill included, even when the
+    allocator hands out memory that held other bytes (the buffer is not zero-filled first)."""
+    rows = 301
+    strings = np.array(["x" * (i % 7) for i in range(rows)])
+    columns = [
+        WriteColumn("i16", np.arange(rows, dtype=np.int16) - 150),
+        WriteColumn("f64", np.linspace(-1.0, 1.0, rows)),
+        WriteColumn("text", strings),
+        WriteColumn("pair", np.arange(2 * rows, dtype=np.int64).reshape(rows, 2)),
+    ]
+    row_bytes = 2 + 8 + 6 + 16
+    for _ in range(20):  # dirty heap chunks of the size the table needs
+        dirty = np.full(rows * row_bytes + 2880, 0xA5, dtype=np.uint8)
+        del dirty
+    _, data = bintable_parts("T", columns)
+    reference = fits.BinTableHDU.from_columns(
+        [
+            fits.Column("i16", "I", array=columns[0].values),
+            fits.Column("f64", "D", array=columns[1].values),
+            fits.Column("text", "6A", array=strings),
+            fits.Column("pair", "2K", array=columns[3].values),
+        ]
+    )
+    reference.writeto(tmp_path / "ref.fits")
+    with fits.open(tmp_path / "ref.fits") as hdul:
+        info = hdul.fileinfo(1)
+    raw = (tmp_path / "ref.fits").read_bytes()
+    expected = raw[info["datLoc"] : info["datLoc"] + info["datSpan"]]
+    assert len(expected) % 2880 == 0 and len(expected) > rows * row_bytes
+    assert bytes(data) == expected
