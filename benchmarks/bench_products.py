@@ -204,12 +204,10 @@ def markdown(results: list[dict], command: str, load_after: float | None = None)
         )
     lines += [
         "",
-        "Notes: every product file is written atomically with one `fsync` (~0.7-2 ms a file here); the",
-        "`fsync`, the rename and the release of the folder lock of LB/L0/L1 files are done by a helper",
-        "thread (`stix_lib/fits/deferred.py`; the folder stays locked until the file is in place), so",
-        "the disk works while the next file is computed. A run",
-        "writes each daily file once (parts of neighbouring days are merged in memory first). With",
-        "workers, packet types (in runs of 8 days) are processed in parallel processes; TM -> LB stays",
+        "Notes: every product file is written atomically with one `fsync` (~0.7-2 ms a file here), under",
+        "its folder's lock, in the writer's own thread. A run writes each daily file once (parts of",
+        "neighbouring days are merged in memory first). With workers, packet types (in runs of 8 days)",
+        "are processed in parallel processes; TM -> LB stays",
         "sequential (delivery order decides between differing duplicates). Before the optimisation round",
         "of 2026-11-24 (commit e73c41f) the same script gave 1,230 (1 process) and 1,756 (2 processes)",
         "ql10k packets/s on this machine at load 1.2.",

@@ -21,6 +21,9 @@ from pathlib import Path
 
 TEMP_SUFFIX = ".partial"
 
+#: ``OSError.errno`` values that mean the storage (full, over quota, read-only), not the file written, is at fault.
+STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+
 
 def _open_temp(target: Path) -> tuple[int, str]:
     """A new hidden temporary file next to ``target`` (its folder made if missing): descriptor and path."""

@@ -2,8 +2,8 @@
 
 A lock is an exclusive ``flock`` on a lock file inside the folder (``.lb.lock`` for LB,
 ``.products.lock`` for products), so writers in other processes wait too. :func:`lock_folder`
-returns the open handle for callers that release it later (e.g. after a deferred commit);
-:func:`folder_lock` is the context-manager form.
+:func:`folder_lock` holds it for a ``with`` block; :func:`lock_folder` and :func:`unlock` are its
+two halves (``wait=False`` tells whether another writer holds the lock now).
 """
 
 from __future__ import annotations

@@ -37,10 +37,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from stix_lib.atomic import sweep_stale_temps_once
+from stix_lib.atomic import STORAGE_ERRNOS, sweep_stale_temps_once
 from stix_lib.decode.bits import BitBuffer
 from stix_lib.decode.classify import NO_SSID, classify_packets, request_ids
-from stix_lib.fits.deferred import DeferredCommits
+from stix_lib.fits.lock import folder_lock
 from stix_lib.idb.manager import IDBManager
 from stix_lib.lb.fits_io import LOCK_FILE, LBFileError, WrittenLB, read_lb, write_lb
 from stix_lib.lb.lb_names import SECONDS_PER_DAY, lb_directory, lb_file_name, parse_lb_file_name
@@ -121,32 +121,6 @@ class LBResult:
         return not self.errors and not self.file_errors
 
 
-@dataclass
-class LBWrites:
-    """What the LB writes of one run share, owned by that run (:func:`tms_to_lb` makes one).
-
-    Attributes
-    ----------
-    swept
-        Folders whose stale temporary files this run has removed (once per folder, under its
-        lock: a folder holds the files of every day of a type, so scanning it before each write
-        would cost the size of the archive per file).
-    commits
-        Files handed to the helper thread that puts them in place (:mod:`stix_lib.fits.deferred`).
-    """
-
-    swept: set[Path] = field(default_factory=set)
-    commits: DeferredCommits = field(default_factory=lambda: DeferredCommits(LOCK_FILE))
-
-    def finish(self, result: LBResult) -> None:
-        """Wait for every pending file; a failed one is an error of ``result``, not written if its last write failed."""
-        self.commits.finish()
-        for path, exc in self.commits.failures:
-            result.file_errors.append(f"{path}: not written: {exc}")
-        result.written = [p for p in result.written if p not in self.commits.failed_last]
-        self.commits.failures.clear()
-
-
 def _split(product: LBProduct) -> list[tuple[str, LBProduct, dict]]:
     """Split into per-day or per-request parts: ``(kind, part, naming kwargs)``."""
     parts = []
@@ -173,7 +147,7 @@ def packets_to_lb(
     handover: WrittenLB | None = None,
     window: MissionWindow | None = None,
     seen: dict[TypeKey, np.ndarray] | None = None,
-    writes: LBWrites | None = None,
+    swept: set[Path] | None = None,
 ) -> LBResult:
     """Turn packets of one or more deliveries (``(raw file name, packets)``, oldest first) into LB files.
 
@@ -201,20 +175,13 @@ def packets_to_lb(
         De-duplication keys per type of the packets of the same file converted by earlier calls
         (batches): packets with such a key are dropped as duplicates; the keys of this call are
         added.
-    writes
-        Shared by the LB writes of the caller's run (see :class:`LBWrites`); ``None``: one for
-        this call.
+    swept
+        Folders whose stale temporary files the caller's run has removed (once per folder and
+        run, under its lock: a folder holds the files of every day of a type, so scanning it
+        before each write would cost the size of the archive per file); ``None``: this call's.
     """
     result = result if result is not None else LBResult()
-    if writes is None:
-        writes = LBWrites()
-        try:
-            return packets_to_lb(
-                deliveries, archive, idb_manager, version=version, vers_cfg=vers_cfg, date=date,
-                result=result, handover=handover, window=window, seen=seen, writes=writes,
-            )  # fmt: skip
-        finally:
-            writes.finish(result)
+    swept = swept if swept is not None else set()
     data: list[bytes] = []
     ids: list[int] = []
     files: list[str] = []
@@ -283,7 +250,7 @@ def packets_to_lb(
         for _kind, part, naming in _split(combined):
             _merge_into_archive(
                 part, naming, archive, version=version, vers_cfg=vers_cfg, date=date,
-                result=result, handover=handover, writes=writes,
+                result=result, handover=handover, swept=swept,
             )  # fmt: skip
     return result
 
@@ -309,12 +276,12 @@ def _merge_into_archive(
     date: str | None,
     result: LBResult,
     handover: WrittenLB | None,
-    writes: LBWrites,
+    swept: set[Path],
 ) -> None:
     folder = lb_directory(archive, *part.key)
     path = folder / lb_file_name(*part.key, version=version, **naming)
-    with writes.commits.locked(folder):
-        sweep_stale_temps_once(folder, writes.swept, parse_lb_file_name)
+    with folder_lock(folder, LOCK_FILE):
+        sweep_stale_temps_once(folder, swept, parse_lb_file_name)
         merged = part
         if path.exists():
             try:
@@ -328,15 +295,14 @@ def _merge_into_archive(
             if merged.same_content(existing):
                 result.unchanged.append(path)
                 return
-        write_lb(
-            merged,
-            path,
-            version=version,
-            vers_cfg=vers_cfg,
-            date=date,
-            handover=handover,
-            commits=writes.commits,
-        )
+        try:
+            write_lb(merged, path, version=version, vers_cfg=vers_cfg, date=date, handover=handover)
+        except OSError as exc:
+            if exc.errno in STORAGE_ERRNOS:  # no later file can be written either: the run stops
+                raise
+            log.error("writing %s failed: %s", path, exc)
+            result.file_errors.append(f"{path}: not written: {exc}")
+            return
     result.written.append(path)
 
 
@@ -365,15 +331,12 @@ def tms_to_lb(
         files before it in ``tm_files`` are converted.
     """
     result = LBResult(tm_files=[Path(f) for f in tm_files])
-    writes = LBWrites()
-    try:
-        for tm_file in result.tm_files:
-            _stream_file_to_lb(
-                tm_file, archive, idb_manager, result,
-                version=version, vers_cfg=vers_cfg, date=date, handover=handover, window=window, writes=writes,
-            )  # fmt: skip
-    finally:
-        writes.finish(result)
+    swept: set[Path] = set()
+    for tm_file in result.tm_files:
+        _stream_file_to_lb(
+            tm_file, archive, idb_manager, result,
+            version=version, vers_cfg=vers_cfg, date=date, handover=handover, window=window, swept=swept,
+        )  # fmt: skip
     written = list(dict.fromkeys(result.written))
     result.unchanged = [p for p in dict.fromkeys(result.unchanged) if p not in written]
     result.written = written

@@ -18,28 +18,23 @@ Memory follows a piece, not the file (issue 16): packets are read :data:`LB_CHUN
 from __future__ import annotations
 
 import binascii
-import functools
 import os
-import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
 
-from stix_lib.atomic import LatePart, atomic_write_bytes, atomic_write_parts, join_parts, start_atomic_write
+from stix_lib.atomic import LatePart, atomic_write_bytes, atomic_write_parts, join_parts
 from stix_lib.fits.cards import ones_complement_sum
 from stix_lib.fits.reader import TableLayout, UnsupportedLayout, read_fits_tables, read_table_rows, table_layouts
 from stix_lib.fits.writer import BLOCK, WriteColumn, bintable_header, bintable_parts, primary_bytes
 from stix_lib.lb.header import lb_primary_cards
 from stix_lib.lb.product import LENGTH_OFFSET, LBProduct
 from stix_lib.tm.headers import HEADER_DTYPE
-
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    from stix_lib.fits.deferred import DeferredCommits
 
 #: Lock file serialising the read-merge-write of LB files in one folder.
 LOCK_FILE = ".lb.lock"
@@ -485,25 +480,15 @@ def write_lb(
     vers_cfg: str = "",
     date: str | None = None,
     handover: WrittenLB | None = None,
-    commits: DeferredCommits | None = None,
 ) -> None:
     """Write ``product`` (already merged and in canonical order) atomically to ``path``.
 
-    A daily product is also remembered in ``handover`` (see :class:`WrittenLB`) once the file is
-    in place. With ``commits`` the file is put in place later (:mod:`stix_lib.fits.deferred`;
-    call it holding ``commits.locked`` of the folder).
+    A daily product is also remembered in ``handover`` (see :class:`WrittenLB`).
     """
     product.check_lengths()
-    parts = lb_file_parts(product, path.name, version=version, vers_cfg=vers_cfg, date=date)
-    remember = None
+    atomic_write_parts(path, lb_file_parts(product, path.name, version=version, vers_cfg=vers_cfg, date=date))
     if handover is not None and product.request is None:
-        remember = functools.partial(handover.remember, path, product)
-    if commits is not None:
-        commits.add(start_atomic_write(path, parts), then=remember)
-        return
-    atomic_write_parts(path, parts)
-    if remember is not None:
-        remember()
+        handover.remember(path, product)
 
 
 #: Packet bytes a :class:`WrittenLB` holds at most (older entries are dropped first).
@@ -538,14 +523,12 @@ class WrittenLB:
     once, and only while the file on disk is still that write (same inode, size and times).
     Packets are kept as one joined ``bytes`` (few objects: pages stay shared with forked
     workers); at most ``max_bytes`` of packets are held, the oldest entries are dropped first.
-    Safe to use from two threads (the commit helper remembers while the caller takes).
     """
 
     def __init__(self, max_bytes: int = WRITTEN_LB_MAX_BYTES) -> None:
         self.max_bytes = max_bytes
         self._entries: OrderedDict[str, _Written] = OrderedDict()
         self._bytes = 0
-        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         """Products held."""
@@ -559,12 +542,11 @@ class WrittenLB:
     def remember(self, path: Path, product: LBProduct) -> None:
         """Keep ``product``, just written to ``path``."""
         key = os.path.abspath(path)
+        self._forget(key)
         packets = b"".join(product.data)
         if len(packets) > self.max_bytes:
-            with self._lock:
-                self._forget(key)
             return
-        entry = _Written(
+        self._entries[key] = _Written(
             _file_identity(path),
             product.key,
             product.headers.copy(),
@@ -573,12 +555,9 @@ class WrittenLB:
             packets,
             np.cumsum(np.fromiter(map(len, product.data), dtype=np.int64, count=len(product.data))),
         )
-        with self._lock:
-            self._forget(key)
-            self._entries[key] = entry
-            self._bytes += len(packets)
-            while self._bytes > self.max_bytes:
-                self._forget(next(iter(self._entries)))
+        self._bytes += len(packets)
+        while self._bytes > self.max_bytes:
+            self._forget(next(iter(self._entries)))
 
     def take(self, path: Path) -> LBProduct | None:
         """The product last written to ``path``, if the file is still that write; forgotten after.
@@ -586,11 +565,10 @@ class WrittenLB:
         ``None`` when it was not remembered here or the file was replaced since.
         """
         key = os.path.abspath(path)
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            self._forget(key)
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        self._forget(key)
         try:
             identity = _file_identity(path)
         except OSError:

@@ -17,11 +17,12 @@ exception raised (e.g. a product write error wrapping ``ENOSPC``).
 
 from __future__ import annotations
 
-import errno
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Protocol
+
+from stix_lib.atomic import STORAGE_ERRNOS
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from stix_lib.pipeline.report import FileReport
@@ -29,7 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 log = logging.getLogger(__name__)
 
 #: ``OSError.errno`` values that mean the storage, not the input, is at fault.
-INFRASTRUCTURE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+INFRASTRUCTURE_ERRNOS = STORAGE_ERRNOS
 
 #: SQLAlchemy exception class names meaning the database cannot be reached.
 _DATABASE_DOWN = frozenset({"OperationalError", "InterfaceError", "DisconnectionError"})

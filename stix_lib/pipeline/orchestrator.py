@@ -262,7 +262,6 @@ class Pipeline:
         """Run the L2 hook for an L1 ``cal-energy`` file (other files: nothing to do)."""
         if self.l2_hook is None or not _is_cal_energy(Path(l1_file)):
             return []
-        self.writer.wait_for(Path(l1_file))  # a deferred commit must have put it in place
         try:
             written = [Path(p) for p in self.l2_hook(Path(l1_file))]
         except Exception as exc:  # the hook's failure costs its product only
@@ -294,9 +293,7 @@ class Pipeline:
         lb_files = self.tm_to_lb(Path(tm_file), report)
         if end >= Level.L0:
             stream = self._stream(end)
-            with self.writer.deferred_commits() as failed:
-                feed(stream, [(p, report) for p in stream_order(lb_files)], stream.add_lb)
-            _unwritten([report], failed)
+            feed(stream, [(p, report) for p in stream_order(lb_files)], stream.add_lb)
         return report
 
     def _stream_group(self, files: Sequence[Path], end: Level, kind: str, progress: bool) -> list[FileReport]:
@@ -305,11 +302,8 @@ class Pipeline:
         items = [(p, FileReport(str(p))) for p in files]
         add = stream.add_lb if kind == "lb" else stream.add_l0_file
         label = "LB -> L0/L1" if kind == "lb" else "L0 -> L1"
-        with self.writer.deferred_commits() as failed:  # files are written while the next are computed
-            feed(stream, self.progress(items, label) if progress else items, add, label)
-        reports = [report for _, report in items]
-        _unwritten(reports, failed)
-        return reports
+        feed(stream, self.progress(items, label) if progress else items, add, label)
+        return [report for _, report in items]
 
     def _stream_files(self, files: Sequence[Path], end: Level, kind: str) -> list[FileReport]:
         """Stream inputs per packet type; with ``workers > 1`` in parallel processes.
@@ -401,25 +395,6 @@ def _chunk_reports(chunk: Sequence[Path], future) -> list[FileReport]:
         for report in reports:
             report.file_errors.append(f"{Path(report.source).name}: worker failed: {describe(exc)}")
         return reports
-
-
-def _unwritten(reports: Sequence[FileReport], failed: Sequence[tuple[Path, BaseException]]) -> None:
-    """Move files whose deferred write failed from ``produced`` to ``file_errors``.
-
-    Raises
-    ------
-    Exception
-        The first failure that is an infrastructure fault (disk full...): the run stops.
-    """
-    for _path, error in failed:
-        if is_infrastructure_fault(error):
-            raise error
-    for path, error in failed:
-        for report in reports:
-            for paths in report.produced.values():
-                if str(path) in paths:
-                    paths.remove(str(path))
-                    report.file_errors.append(f"{path.name}: {error}")
 
 
 def _unique(paths: Iterable[Path]) -> list[Path]:

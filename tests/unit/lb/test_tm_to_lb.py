@@ -313,7 +313,7 @@ def test_just_written_lb_file_is_handed_over_unless_replaced(
 def test_lb_file_that_cannot_be_put_in_place_is_an_error_and_not_handed_over(
     tmp_path: Path, reference_data: Path, manager: IDBManager, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The flush of a deferred LB commit fails (disk error): each file is reported, nothing is left."""
+    """The flush of every LB file fails (disk error): each file is reported, the batch goes on, nothing is left."""
 
     def broken(handle: int) -> None:
         raise OSError("I/O error")

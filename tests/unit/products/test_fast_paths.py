@@ -1,8 +1,7 @@
-"""Copy-free row selection, memoised header cards, atomic writes in parts, deferred commits."""
+"""Copy-free row selection, memoised header cards, atomic writes in parts, a failed flush."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 
@@ -115,50 +114,28 @@ def test_atomic_write_parts_fills_late_parts(tmp_path: Path) -> None:
     assert not (tmp_path / "bad.fits").exists() and not list(tmp_path.glob(f"*{TEMP_SUFFIX}"))
 
 
-def test_deferred_commits_write_the_same_files(moc_l0: dict, writer: ProductWriter, tmp_path: Path) -> None:
-    """Files committed in the background equal synchronously written ones; the lock is free after."""
-    product = moc_l0[(21, 6, 43)]
-    (direct,) = writer.write_l0(product)
-    other = dataclasses.replace(writer, archive=tmp_path / "deferred")
-    with other.deferred_commits() as failed:
-        (result,) = other.write_l0(product)
-        assert result.written
-        other.wait_for(result.path)
-        assert result.path.exists()
-        again = other.write_l0(product)  # reads the file the commit put in place: nothing new
-        assert not again[0].written
-    assert failed == []
-    assert result.path.read_bytes() == direct.path.read_bytes()
-    released = fits_lock.lock_folder(result.path.parent, LOCK_FILE, wait=False)  # free once the file is in place
-    fits_lock.unlock(released)
-
-
-def test_failed_deferred_commit_is_reported(moc_l0: dict, writer: ProductWriter, monkeypatch) -> None:
-    """A commit that fails leaves no file and no temporary behind and is returned on exit."""
+def test_failed_flush_leaves_the_file_as_it_was_and_frees_the_folder(
+    moc_l0: dict, writer: ProductWriter, monkeypatch
+) -> None:
+    """A flush that fails (disk error) raises to the caller; the previous file, no temporary file,
+    and a free folder lock are left behind; the next write goes through."""
+    (first,) = writer.write_l0(moc_l0[(21, 6, 43)])
+    before = first.path.read_bytes()
+    changed = moc_l0[(21, 6, 43)].with_rows([1])
+    changed.data.replace_values("pald", changed.data["pald"] + 1)
 
     def broken(*args, **kwargs):
-        raise OSError("disk full")
+        raise OSError("I/O error")
 
-    writer.kernels.ensure_loaded()  # SPICE set up first: only the product's own commit meets the full disk
     monkeypatch.setattr(os, "fsync", broken)
-    with writer.deferred_commits() as failed:
-        (result,) = writer.write_l0(moc_l0[(21, 6, 43)])
-    assert [(path, str(error)) for path, error in failed] == [(result.path, "disk full")]
-    assert sorted(p.name for p in result.path.parent.iterdir()) == [".products.lock"]
-    fits_lock.unlock(fits_lock.lock_folder(result.path.parent, LOCK_FILE, wait=False))  # released (no hang)
+    with pytest.raises(OSError, match="I/O error"):
+        writer.write_l0(changed)
+    assert first.path.read_bytes() == before
+    assert sorted(p.name for p in first.path.parent.iterdir()) == [".products.lock", first.path.name]
+    fits_lock.unlock(fits_lock.lock_folder(first.path.parent, LOCK_FILE, wait=False))  # free (no hang)
     monkeypatch.undo()
-    (retry,) = writer.write_l0(moc_l0[(21, 6, 43)])  # lock released, file written normally
-    assert retry.written and retry.path.exists()
-
-
-def test_pipeline_reports_failed_deferred_commit() -> None:
-    from stix_lib.pipeline.orchestrator import _unwritten
-    from stix_lib.pipeline.report import FileReport
-
-    report = FileReport("in.fits")
-    report.add_files("L0", [Path("/a/x.fits"), Path("/a/y.fits")])
-    _unwritten([report], [(Path("/a/x.fits"), OSError("disk full"))])
-    assert report.produced["L0"] == ["/a/y.fits"] and report.file_errors == ["x.fits: disk full"]
+    (retry,) = writer.write_l0(changed)
+    assert retry.written and retry.path.read_bytes() != before
 
 
 @pytest.mark.parametrize("key", [(21, 6, 30), (21, 6, 43)])
