@@ -25,6 +25,21 @@ TEMP_SUFFIX = ".partial"
 STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 
 
+def exception_chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and the exceptions it was raised from (``__cause__``, else ``__context__``), each once."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def is_storage_fault(exc: BaseException) -> bool:
+    """True when ``exc`` or an exception it was raised from is an ``OSError`` of :data:`STORAGE_ERRNOS`."""
+    return any(isinstance(error, OSError) and error.errno in STORAGE_ERRNOS for error in exception_chain(exc))
+
+
 def _open_temp(target: Path) -> tuple[int, str]:
     """A new hidden temporary file next to ``target`` (its folder made if missing): descriptor and path."""
     prefix = f".{target.name}."
@@ -132,85 +147,30 @@ def _write_all(handle: int, parts: Iterable[Part]) -> None:
         _write_view(handle, part.content(), at)
 
 
-@dataclass
-class StartedWrite:
-    """A file written under its temporary name, not yet flushed and renamed (:func:`start_atomic_write`).
-
-    Attributes
-    ----------
-    target
-        Final path.
-    temp
-        The temporary file next to it (holds the complete content).
-    handle
-        Open descriptor of ``temp``.
-    """
-
-    target: Path
-    temp: str
-    handle: int
-
-    def abandon(self) -> None:
-        """Close and remove the temporary file; the target stays as it was."""
-        with contextlib.suppress(OSError):
-            os.close(self.handle)
-        with contextlib.suppress(OSError):
-            os.unlink(self.temp)
-
-    def finish(self) -> Path:
-        """Flush (``fsync``) and rename onto the target; return the target.
-
-        On an exception the temporary file is removed and the target left as it was.
-        """
-        try:
-            try:
-                os.fsync(self.handle)
-            finally:
-                os.close(self.handle)
-            os.replace(self.temp, self.target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(self.temp)
-            raise
-        return self.target
-
-
-def start_atomic_write(target: Path, parts: Iterable[Part], mode: int = 0o644) -> StartedWrite:
-    """Write the concatenation of ``parts`` to a temporary file next to ``target``; finish it later.
-
-    The parts are written one after the other (no joined copy; a :class:`LatePart` is filled in
-    after the last part). :meth:`StartedWrite.finish` flushes and renames it; until then readers
-    see ``target`` as it was. On an exception the temporary file is removed.
-
-    Parameters
-    ----------
-    target
-        Final path; its folder is created if needed.
-    parts
-        The file content in pieces (bytes-like or :class:`LatePart`).
-    mode
-        Permissions of the final file.
-    """
-    target = Path(target)
-    handle, name = _open_temp(target)
-    started = StartedWrite(target, name, handle)
-    try:
-        os.fchmod(handle, mode)
-        _write_all(handle, parts)
-    except BaseException:
-        started.abandon()
-        raise
-    return started
-
-
 def atomic_write_parts(target: Path, parts: Iterable[Part], mode: int = 0o644) -> Path:
     """Write the concatenation of ``parts`` to ``target`` atomically; return ``target``.
 
-    :func:`start_atomic_write` (same parameters) and at once :meth:`StartedWrite.finish`: a
-    temporary file in the target folder, one ``fsync``, a rename. On an exception the temporary
-    file is removed and ``target`` is left as it was.
+    The parts go one after the other (no joined copy; a :class:`LatePart` is filled in after the
+    last part) into a temporary file next to ``target`` (its folder is created if needed), which
+    is flushed (one ``fsync``) and renamed onto ``target`` with permissions ``mode``. Until then
+    readers see ``target`` as it was; on an exception the temporary file is removed and
+    ``target`` is left as it was.
     """
-    return start_atomic_write(target, parts, mode).finish()
+    target = Path(target)
+    handle, name = _open_temp(target)
+    try:
+        try:
+            os.fchmod(handle, mode)
+            _write_all(handle, parts)
+            os.fsync(handle)
+        finally:
+            os.close(handle)
+        os.replace(name, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
+    return target
 
 
 def atomic_write_bytes(target: Path, data: bytes | bytearray | memoryview, mode: int = 0o644) -> Path:

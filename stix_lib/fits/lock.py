@@ -1,8 +1,8 @@
 """Folder locks serialising the read-merge-write of FITS files (LB and products) in one folder.
 
 A lock is an exclusive ``flock`` on a lock file inside the folder (``.lb.lock`` for LB,
-``.products.lock`` for products), so writers in other processes wait too. :func:`lock_folder`
-:func:`folder_lock` holds it for a ``with`` block; :func:`lock_folder` and :func:`unlock` are its
+``.products.lock`` for products), so writers in other processes wait too. :func:`folder_lock`
+holds it for a ``with`` block; :func:`lock_folder` and :func:`unlock` are its
 two halves (``wait=False`` tells whether another writer holds the lock now).
 """
 

@@ -24,7 +24,9 @@ counted per admission class in :attr:`LBResult.rejected`. Raw file names are sto
 (:func:`fits_safe_name`): FITS headers and tables hold printable ASCII only.
 
 A packet that cannot be classified costs only that packet; an existing LB file that cannot be
-read costs only that product (reported in ``file_errors``, the file is left untouched).
+read, or an LB file that cannot be written (a disk error), costs only that product (reported in
+``file_errors``; the file on disk is left as it was). A full, over-quota or read-only file system
+(:func:`stix_lib.atomic.is_storage_fault`) raises: no later file could be written either.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from stix_lib.atomic import STORAGE_ERRNOS, sweep_stale_temps_once
+from stix_lib.atomic import is_storage_fault, sweep_stale_temps_once
 from stix_lib.decode.bits import BitBuffer
 from stix_lib.decode.classify import NO_SSID, classify_packets, request_ids
 from stix_lib.fits.lock import folder_lock
@@ -87,7 +89,9 @@ class LBResult:
     errors
         Packets that could not be used (read or classification problems).
     file_errors
-        Products that could not be merged because their existing file is unusable.
+        Products that could not be merged (their existing file is unusable) or written. A file
+        written by an earlier batch of the same run stays in ``written`` when a later batch's
+        write to it fails: it holds the earlier batches' packets.
     packets_read
         Packets read from the telemetry files (errors included).
     packets_used
@@ -298,7 +302,7 @@ def _merge_into_archive(
         try:
             write_lb(merged, path, version=version, vers_cfg=vers_cfg, date=date, handover=handover)
         except OSError as exc:
-            if exc.errno in STORAGE_ERRNOS:  # no later file can be written either: the run stops
+            if is_storage_fault(exc):  # no later file can be written either: the run stops
                 raise
             log.error("writing %s failed: %s", path, exc)
             result.file_errors.append(f"{path}: not written: {exc}")

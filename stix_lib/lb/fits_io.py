@@ -18,6 +18,7 @@ Memory follows a piece, not the file (issue 16): packets are read :data:`LB_CHUN
 from __future__ import annotations
 
 import binascii
+import logging
 import os
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
@@ -35,6 +36,8 @@ from stix_lib.fits.writer import BLOCK, WriteColumn, bintable_header, bintable_p
 from stix_lib.lb.header import lb_primary_cards
 from stix_lib.lb.product import LENGTH_OFFSET, LBProduct
 from stix_lib.tm.headers import HEADER_DTYPE
+
+log = logging.getLogger(__name__)
 
 #: Lock file serialising the read-merge-write of LB files in one folder.
 LOCK_FILE = ".lb.lock"
@@ -488,7 +491,10 @@ def write_lb(
     product.check_lengths()
     atomic_write_parts(path, lb_file_parts(product, path.name, version=version, vers_cfg=vers_cfg, date=date))
     if handover is not None and product.request is None:
-        handover.remember(path, product)
+        try:
+            handover.remember(path, product)
+        except Exception:  # the file is in place: not remembering costs a re-read only
+            log.exception("not handing over %s", path)
 
 
 #: Packet bytes a :class:`WrittenLB` holds at most (older entries are dropped first).

@@ -22,15 +22,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Protocol
 
-from stix_lib.atomic import STORAGE_ERRNOS
+from stix_lib.atomic import exception_chain, is_storage_fault
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from stix_lib.pipeline.report import FileReport
 
 log = logging.getLogger(__name__)
-
-#: ``OSError.errno`` values that mean the storage, not the input, is at fault.
-INFRASTRUCTURE_ERRNOS = STORAGE_ERRNOS
 
 #: SQLAlchemy exception class names meaning the database cannot be reached.
 _DATABASE_DOWN = frozenset({"OperationalError", "InterfaceError", "DisconnectionError"})
@@ -51,24 +48,15 @@ class _HasFileErrors(Protocol):
     file_errors: list[str]
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
 def is_infrastructure_fault(exc: BaseException) -> bool:
     """True when ``exc`` (or an exception it was raised from) is an infrastructure fault.
 
     See the module docstring for the list.
     """
-    for error in _chain(exc):
+    if is_storage_fault(exc):
+        return True
+    for error in exception_chain(exc):
         if isinstance(error, MemoryError):
-            return True
-        if isinstance(error, OSError) and error.errno in INFRASTRUCTURE_ERRNOS:
             return True
         if type(error).__module__.startswith("sqlalchemy") and type(error).__name__ in _DATABASE_DOWN:
             return True
@@ -110,4 +98,4 @@ def contained(report: _HasFileErrors, stage: str, subject: str) -> Iterator[None
         report.file_errors.append(f"{subject}: {stage} failed: {describe(exc)}")
 
 
-__all__ = ["INFRASTRUCTURE_ERRNOS", "PipelineAborted", "contained", "describe", "is_infrastructure_fault"]
+__all__ = ["PipelineAborted", "contained", "describe", "is_infrastructure_fault"]

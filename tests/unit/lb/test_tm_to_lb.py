@@ -328,3 +328,23 @@ def test_lb_file_that_cannot_be_put_in_place_is_an_error_and_not_handed_over(
     monkeypatch.undo()
     again = tm_to_lb(reference_data / "tm" / "moc_test.PktTmRaw.xml", tmp_path, manager)  # locks were released
     assert again.ok and len(again.written) == 7
+
+
+def test_hand_over_that_fails_after_the_write_costs_nothing_but_the_hand_over(
+    tmp_path: Path, reference_data: Path, manager: IDBManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The files are in place when remembering them fails: they are reported written, readable, and
+    equal to those of a run without hand-over."""
+
+    def broken(self, path: Path, product) -> None:
+        raise OSError("stat failed")
+
+    monkeypatch.setattr(fits_io.WrittenLB, "remember", broken)
+    handover = fits_io.WrittenLB()
+    result = tm_to_lb(reference_data / "tm" / "moc_test.PktTmRaw.xml", tmp_path / "a", manager, handover=handover)
+    monkeypatch.undo()
+    plain = tm_to_lb(reference_data / "tm" / "moc_test.PktTmRaw.xml", tmp_path / "b", manager)
+    assert result.ok and len(result.written) == len(plain.written) == 7 and len(handover) == 0
+    for path in result.written:
+        twin = tmp_path / "b" / path.relative_to(tmp_path / "a")
+        assert read_lb(path).data == read_lb(twin).data
