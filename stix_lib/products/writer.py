@@ -297,26 +297,18 @@ class ProductWriter:
         OSError
             If the file cannot be written or put in place (the existing file is left as it was).
         """
-        with folder_lock(path.parent):
-            result, merged, parts = self._merge(path, part)
-            if parts is not None:
-                atomic_write_parts(path, parts)
-        if result.written:
-            log.debug("wrote %s (%d rows)", path, len(merged))
-        return result, merged
-
-    def _merge(
-        self, path: Path, part: Product
-    ) -> tuple[WriteResult, Product, list[bytes | bytearray | memoryview] | None]:
-        """Merge under the folder lock: the outcome, the merged content and the file to write (None: unchanged)."""
-        sweep_stale_temps_once(path.parent, self._swept, parse_product_name)  # left-overs of killed writers
-        twin = path.parent / complete_name(path.name)
-        existing = None
-        for candidate in (twin, path) if twin != path else (path,):
-            if candidate.exists():
-                found = self.read(candidate)
-                existing = found if existing is None else combine(found, existing)
-        merged = part if existing is None else combine(part, existing)
-        if existing is not None and merged.same_content(existing):
-            return WriteResult(path, False, len(existing)), existing, None
-        return WriteResult(path, True, len(merged)), merged, self.file_parts(merged, path.name)
+        folder = path.parent
+        twin = folder / complete_name(path.name)
+        with folder_lock(folder):
+            sweep_stale_temps_once(folder, self._swept, parse_product_name)  # left-overs of killed writers
+            existing = None
+            for candidate in (twin, path) if twin != path else (path,):
+                if candidate.exists():
+                    found = self.read(candidate)
+                    existing = found if existing is None else combine(found, existing)
+            merged = part if existing is None else combine(part, existing)
+            if existing is not None and merged.same_content(existing):
+                return WriteResult(path, False, len(existing)), existing
+            atomic_write_parts(path, self.file_parts(merged, path.name))
+        log.debug("wrote %s (%d rows)", path, len(merged))
+        return WriteResult(path, True, len(merged)), merged
